@@ -1,0 +1,41 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Both create the virtual environment in .venv on first use (Python 3.11+ as python3).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: demo test test-all lint ui bench-sample clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+# Generate sample data and materialize every asset end to end on the embedded defaults.
+demo: $(VENV)/.installed-dev
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/amperity-braze demo
+
+# Lint, then the test suite (the slow lane is included: CI runs exactly this).
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The Dagster UI on http://127.0.0.1:3000, over the same instance the demo wrote to.
+ui: $(VENV)/.installed-dev
+	mkdir -p "$(DAGSTER_HOME)"
+	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+bench-sample: $(VENV)/.installed-dev
+	$(BIN)/python bench/sample_data.py --customers 1000000
+
+clean:
+	rm -rf data

@@ -1,0 +1,60 @@
+"""The ``amperity-braze`` command: the project's own tools beside ``dagster``.
+
+amperity-braze sample-data --data-dir DIR --customers N --seed S
+amperity-braze demo [--customers N] [--seed S] [--data-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    from amperity_braze_assets.sample_data import generate_sample_data
+
+    summary = generate_sample_data(args.data_dir, customers=args.customers, seed=args.seed)
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from amperity_braze_assets.demo import run_demo
+
+    return run_demo(data_dir=args.data_dir, customers=args.customers, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="amperity-braze", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sample = commands.add_parser("sample-data", help="write messy sample sources and their truth")
+    sample.add_argument("--data-dir", type=Path, required=True)
+    sample.add_argument("--customers", type=int, default=10_000)
+    sample.add_argument("--seed", type=int, default=42)
+    sample.set_defaults(run=_sample_data)
+
+    demo = commands.add_parser(
+        "demo", help="generate sample data and materialize every asset, end to end"
+    )
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="defaults to AMPERITY_BRAZE_DATA_DIR, else ./data",
+    )
+    demo.add_argument("--customers", type=int, default=5_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,543 @@
+"""Read source files into the common vocabulary, quarantining what cannot be read.
+
+Raw exports are messy in structure, not just in values: a line with an extra unquoted comma, a
+name with bytes from another encoding, a quote that never closes, a record without its key. One
+such line must not fail a run nor vanish: it goes to a rejects table with its file, line, field
+and reason, and every good line flows on.
+
+The CSV path is vectorized: lines are grouped into records by quote parity, quoted sections are
+stripped with a regex to count fields, and only the few irregular records fall back to Python's
+``csv`` module. The good records are then parsed by polars in one call.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from amperity_braze_assets.config import CsvOptions, SourceConfig
+from amperity_braze_assets.sources.files import expand_patterns, read_bytes
+
+REJECTS_SCHEMA: dict[str, Any] = {
+    "source": pl.String,
+    "file": pl.String,
+    "line": pl.Int64,
+    "field": pl.String,
+    "value": pl.String,
+    "reason": pl.String,
+    "raw": pl.String,
+}
+LINE_COLUMN = "source_line"
+FILE_COLUMN = "source_file"
+RAW_PREVIEW_CHARS = 1_000
+REPLACEMENT_CHAR = "\ufffd"
+
+_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%:z")
+_NAIVE_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+)
+
+
+@dataclass(frozen=True)
+class SourceReadResult:
+    records: pl.DataFrame
+    rejects: pl.DataFrame
+    files: tuple[str, ...]
+
+
+def empty_rejects() -> pl.DataFrame:
+    return pl.DataFrame(schema=REJECTS_SCHEMA)
+
+
+def _rejects(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    if not rows:
+        return empty_rejects()
+    return pl.DataFrame(rows, schema=REJECTS_SCHEMA)
+
+
+def parse_delimited(
+    data: bytes, file: str, options: CsvOptions
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Parse delimited text into all-string columns plus ``source_line``, and the rejected lines.
+
+    The header is the first line. Blank lines are skipped. Rejected: records whose field count
+    differs from the header's, records with bytes the declared encoding cannot decode, and
+    quotes that never close.
+    """
+    text = data.decode(options.encoding, errors="replace").lstrip("\ufeff")
+    lines = pl.DataFrame({"text": text.split("\n")}).with_row_index("line", offset=1)
+    del text
+    lines = lines.with_columns(pl.col("line").cast(pl.Int64), pl.col("text").str.strip_suffix("\r"))
+    if lines.height == 0 or not lines["text"][0].strip():
+        reason = "the file is empty or its first line (the header) is blank"
+        return pl.DataFrame(), _rejects([_reject_row(file, 1, None, None, reason, "")])
+    header_text = lines["text"][0]
+    header = [c.strip() for c in _parse_line(header_text, options)]
+    n_columns = len(header)
+    body = lines.slice(1)
+
+    quote, sep = options.quote, options.delimiter
+    records = _group_into_records(body, quote, sep)
+    records = records.filter(pl.col("text").str.len_chars() > 0)
+    quoted_field = (
+        f"(^|{re.escape(sep)}){re.escape(quote)}(?:[^{re.escape(quote)}]|{re.escape(quote * 2)})*"
+        f"{re.escape(quote)}({re.escape(sep)}|$)"
+    )
+    # Two passes: one pass cannot see a quoted field whose leading separator the previous
+    # match consumed ("a","b").
+    unquoted = (
+        pl.col("text")
+        .str.replace_all(quoted_field, "${1}${2}")
+        .str.replace_all(quoted_field, "${1}${2}")
+    )
+    records = records.with_columns(
+        n_fields=unquoted.str.count_matches(sep, literal=True) + 1,
+        irregular=unquoted.str.contains(quote, literal=True) | pl.col("literal_quote"),
+        undecodable=pl.col("text").str.contains(REPLACEMENT_CHAR, literal=True),
+    )
+    regular = records.filter(
+        ~pl.col("irregular") & ~pl.col("undecodable") & (pl.col("n_fields") == n_columns)
+    )
+    suspicious = records.filter(
+        pl.col("irregular") | pl.col("undecodable") | (pl.col("n_fields") != n_columns)
+    )
+
+    parsed = _parse_regular(regular, header, header_text, options)
+    salvaged, reject_rows = _parse_suspicious(suspicious, body, header, file, options)
+    frames = [f for f in (parsed, salvaged) if f.height]
+    if frames:
+        frame = pl.concat(frames, how="vertical").sort(LINE_COLUMN)
+    else:
+        frame = pl.DataFrame(
+            schema={**{column: pl.String for column in header}, LINE_COLUMN: pl.Int64}
+        )
+    return frame, _rejects(reject_rows)
+
+
+def _group_into_records(body: pl.DataFrame, quote: str, sep: str) -> pl.DataFrame:
+    """Join lines into records: a record goes on while an odd number of quotes is open.
+
+    A quote inside an unquoted value (``O"Brien``) is literal text, not quoting: it is left out
+    of the count, or one such name would glue every following line into one broken record.
+    """
+    q, s = re.escape(quote), re.escape(sep)
+    literal_quote = f"([^{s}{q}]){q}([^{s}{q}])"
+    structural = (
+        pl.col("text")
+        .str.replace_all(literal_quote, "${1}${2}")
+        .str.replace_all(literal_quote, "${1}${2}")
+    )
+    quotes = structural.str.count_matches(quote, literal=True)
+    body = body.with_columns(
+        open_after=(quotes.cum_sum() % 2) == 1,
+        literal_quote=structural.str.len_bytes() != pl.col("text").str.len_bytes(),
+    )
+    if not body["open_after"].any():
+        return body.select("line", "text", "literal_quote", last_line=pl.col("line"))
+    record_no = (~pl.col("open_after")).cast(pl.Int64).cum_sum().shift(1, fill_value=0)
+    return (
+        body.with_columns(record_no=record_no)
+        .group_by("record_no", maintain_order=True)
+        .agg(
+            line=pl.col("line").first(),
+            last_line=pl.col("line").last(),
+            text=pl.col("text").str.join("\n"),
+            literal_quote=pl.col("literal_quote").any(),
+        )
+        .drop("record_no")
+    )
+
+
+def _parse_regular(
+    regular: pl.DataFrame, header: list[str], header_text: str, options: CsvOptions
+) -> pl.DataFrame:
+    if regular.height == 0:
+        return pl.DataFrame()
+    payload = header_text + "\n" + "\n".join(regular["text"].to_list()) + "\n"
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(payload.encode("utf-8")),
+            separator=options.delimiter,
+            quote_char=options.quote,
+            infer_schema=False,
+            has_header=True,
+            new_columns=header,
+            raise_if_empty=False,
+        )
+    except pl.exceptions.PolarsError:
+        frame = None
+    if frame is None or frame.height != regular.height:
+        # polars disagreed with the field count (an odd quoting polars refuses): let Python's
+        # csv module, which follows the same rules as most exporters, read these records.
+        rows = [_parse_line(t, options) for t in regular["text"].to_list()]
+        frame = pl.DataFrame(rows, schema=header, orient="row")
+    return frame.with_columns(regular["line"].alias(LINE_COLUMN))
+
+
+def _parse_suspicious(
+    suspicious: pl.DataFrame,
+    body: pl.DataFrame,
+    header: list[str],
+    file: str,
+    options: CsvOptions,
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """Read the few records the fast path could not, line by line where a quote ran away."""
+    good_rows: list[list[str]] = []
+    good_lines: list[int] = []
+    rejects: list[dict[str, Any]] = []
+    if suspicious.height == 0:
+        return pl.DataFrame(), rejects
+    by_line = None
+    for line, last_line, text in suspicious.select("line", "last_line", "text").iter_rows():
+        candidates = [(line, text)]
+        whole = _try_parse(text, options)
+        if last_line != line and (whole is None or len(whole) != len(header)):
+            # A stray quote (O"Brien) opened a "record" that swallowed the next lines: look at
+            # each line on its own before giving up on any of them.
+            if by_line is None:
+                by_line = dict(zip(body["line"].to_list(), body["text"].to_list(), strict=True))
+            candidates = [(n, by_line[n]) for n in range(line, last_line + 1) if by_line[n]]
+        for number, candidate in candidates:
+            fields = _try_parse(candidate, options)
+            if fields is None:
+                rejects.append(
+                    _reject_row(file, number, None, None, "unbalanced quotes", candidate)
+                )
+            elif len(fields) != len(header):
+                reason = f"expected {len(header)} fields, found {len(fields)}"
+                rejects.append(_reject_row(file, number, None, None, reason, candidate))
+            elif REPLACEMENT_CHAR in candidate:
+                bad = [h for h, v in zip(header, fields, strict=True) if REPLACEMENT_CHAR in v]
+                field = bad[0] if bad else None
+                value = fields[header.index(field)] if field else None
+                reason = f"undecodable bytes: not valid {options.encoding}"
+                rejects.append(_reject_row(file, number, field, value, reason, candidate))
+            else:
+                good_rows.append([value if value != "" else None for value in fields])
+                good_lines.append(number)
+    frame = pl.DataFrame(good_rows, schema=header, orient="row") if good_rows else pl.DataFrame()
+    if frame.height:
+        frame = frame.with_columns(pl.Series(LINE_COLUMN, good_lines, dtype=pl.Int64))
+    return frame, rejects
+
+
+def _try_parse(text: str, options: CsvOptions) -> list[str] | None:
+    try:
+        rows = list(
+            csv.reader(
+                io.StringIO(text, newline=""),
+                delimiter=options.delimiter,
+                quotechar=options.quote,
+                strict=True,
+            )
+        )
+    except csv.Error:
+        return None
+    return rows[0] if len(rows) == 1 else None
+
+
+def _parse_line(text: str, options: CsvOptions) -> list[str]:
+    row = next(csv.reader([text], delimiter=options.delimiter, quotechar=options.quote), [])
+    return row
+
+
+def _reject_row(
+    file: str, line: int | None, field: str | None, value: str | None, reason: str, raw: str
+) -> dict[str, Any]:
+    return {
+        "source": None,
+        "file": file,
+        "line": line,
+        "field": field,
+        "value": value,
+        "reason": reason,
+        "raw": raw[:RAW_PREVIEW_CHARS] if raw else raw,
+    }
+
+
+def read_parquet_file(data: bytes) -> pl.DataFrame:
+    frame = pl.read_parquet(io.BytesIO(data))
+    # Sources keep their original values: everything becomes text here, typing happens downstream
+    # where the meaning of each column is known.
+    return (
+        frame.with_columns(pl.all().cast(pl.String))
+        .with_row_index(LINE_COLUMN, offset=1)
+        .with_columns(pl.col(LINE_COLUMN).cast(pl.Int64))
+    )
+
+
+def read_file(
+    file: str, source: SourceConfig, s3_client: Any = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One file as all-string columns plus ``source_line``, and its rejected lines."""
+    try:
+        data = read_bytes(file, s3_client)
+        if source.format == "parquet":
+            return read_parquet_file(data), empty_rejects()
+        return parse_delimited(data, file, source.csv)
+    except (OSError, pl.exceptions.PolarsError, LookupError) as exc:
+        reason = f"unreadable {source.format} file: {exc}"
+        return pl.DataFrame(), _rejects([_reject_row(file, None, None, None, reason, "")])
+    except Exception as exc:  # botocore errors and the like: the file is quarantined, not the run
+        reason = f"cannot fetch file: {type(exc).__name__}: {exc}"
+        return pl.DataFrame(), _rejects([_reject_row(file, None, None, None, reason, "")])
+
+
+def read_source(
+    source: SourceConfig,
+    base_dir,
+    s3_client: Any = None,
+    customer_sources: frozenset[str] = frozenset(),
+) -> SourceReadResult:
+    """Read every file of a source, map it to the common vocabulary and quarantine bad rows."""
+    files = expand_patterns(source.files, base_dir, s3_client)
+    if not files:
+        raise FileNotFoundError(
+            f"source '{source.name}' ({source.config_file}): no file matches {list(source.files)} "
+            f"under {base_dir}. Generate the sample with `amperity-braze sample-data`, or fix "
+            f"sources.{source.name}.files."
+        )
+    mapped: list[pl.DataFrame] = []
+    rejects: list[pl.DataFrame] = []
+    for file in files:
+        frame, file_rejects = read_file(file, source, s3_client)
+        rejects.append(file_rejects)
+        if frame.width == 0:
+            continue
+        records, row_rejects = map_columns(frame, source, file)
+        mapped.append(records)
+        rejects.append(row_rejects)
+    records = (
+        pl.concat(mapped, how="diagonal_relaxed")
+        if mapped
+        else pl.DataFrame(schema=_empty_schema(source))
+    )
+    records, key_rejects = (
+        validate_customers(records, source)
+        if source.kind == "customers"
+        else validate_transactions(records, source, customer_sources)
+    )
+    rejects.append(key_rejects)
+    all_rejects = pl.concat([r for r in rejects if r.height] or [empty_rejects()], how="vertical")
+    all_rejects = all_rejects.with_columns(source=pl.lit(source.name))
+    return SourceReadResult(records=records, rejects=all_rejects, files=tuple(files))
+
+
+def _empty_schema(source: SourceConfig) -> dict[str, Any]:
+    schema: dict[str, Any] = {"source": pl.String, "record_id": pl.String}
+    schema.update({column: pl.String for column in source.column_map().values()})
+    schema.update({FILE_COLUMN: pl.String, LINE_COLUMN: pl.Int64})
+    return schema
+
+
+def attribute_column(column: str) -> str:
+    """Where an untagged column is kept: ``attr_<snake case name>``."""
+    return "attr_" + (re.sub(r"[^a-z0-9]+", "_", column.lower()).strip("_") or "column")
+
+
+def map_columns(
+    frame: pl.DataFrame, source: SourceConfig, file: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rename tagged columns to the common vocabulary; keep the rest as ``attr_*`` columns."""
+    column_map = source.column_map()
+    needed = list(dict.fromkeys([source.primary_key, *column_map]))
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        reason = (
+            f"file lacks mapped column(s) {missing}; its {frame.height} rows were not read. "
+            f"Fix the file or sources.{source.name}.columns"
+        )
+        return pl.DataFrame(), _rejects([_reject_row(file, None, missing[0], None, reason, "")])
+    selections = [
+        pl.lit(source.name).alias("source"),
+        pl.col(source.primary_key).str.strip_chars().alias("record_id"),
+    ]
+    selections += [pl.col(original).alias(common) for original, common in column_map.items()]
+    taken = set(needed) | {LINE_COLUMN}
+    selections += [
+        pl.col(column).alias(attribute_column(column))
+        for column in frame.columns
+        if column not in taken
+    ]
+    selections += [pl.lit(file).alias(FILE_COLUMN), pl.col(LINE_COLUMN)]
+    return frame.select(selections), empty_rejects()
+
+
+def _key_rejects(bad: pl.DataFrame, field: str, reason: pl.Expr, value: pl.Expr) -> pl.DataFrame:
+    return bad.select(
+        source=pl.lit(None, pl.String),
+        file=pl.col(FILE_COLUMN),
+        line=pl.col(LINE_COLUMN),
+        field=pl.lit(field),
+        value=value.cast(pl.String),
+        reason=reason,
+        raw=pl.lit(None, pl.String),
+    )
+
+
+def validate_customers(
+    records: pl.DataFrame, source: SourceConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Quarantine rows without a primary key, and later duplicates of a key."""
+    has_key = pl.col("record_id").is_not_null() & (pl.col("record_id") != "")
+    keyless = records.filter(~has_key)
+    keyed = records.filter(has_key)
+    first = pl.col(FILE_COLUMN).first().over("record_id")
+    first_line = pl.col(LINE_COLUMN).first().over("record_id")
+    keyed = keyed.with_columns(
+        _first_file=first,
+        _first_line=first_line,
+        _dupe=pl.col("record_id").is_first_distinct().not_(),
+    )
+    duplicates = keyed.filter("_dupe")
+    rejects = pl.concat(
+        [
+            _key_rejects(
+                keyless,
+                source.primary_key,
+                pl.lit(f"missing primary key {source.primary_key}"),
+                pl.col("record_id"),
+            ),
+            _key_rejects(
+                duplicates,
+                source.primary_key,
+                pl.format(
+                    "duplicate primary key (first seen at {}:{})",
+                    pl.col("_first_file"),
+                    pl.col("_first_line"),
+                ),
+                pl.col("record_id"),
+            ),
+        ]
+    )
+    good = keyed.filter(~pl.col("_dupe")).drop("_first_file", "_first_line", "_dupe")
+    return good, rejects
+
+
+def parse_timestamp(expr: pl.Expr) -> pl.Expr:
+    """A UTC datetime from the timestamp formats exports use; null when none fits."""
+    text = expr.str.strip_chars().str.replace(r"Z$", "+00:00")
+    aware = [
+        text.str.to_datetime(f, strict=False, time_unit="us").dt.convert_time_zone("UTC")
+        for f in _TZ_FORMATS
+    ]
+    naive = [
+        text.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("UTC")
+        for f in _NAIVE_FORMATS
+    ]
+    return pl.coalesce(*aware, *naive)
+
+
+def parse_amount(expr: pl.Expr) -> pl.Expr:
+    """A number from money text: currency symbols, spaces and thousands separators removed."""
+    return expr.str.replace_all(r"[\s$€£,]", "").cast(pl.Float64, strict=False)
+
+
+def validate_transactions(
+    records: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type amount and time, and quarantine orders that cannot be attributed or summed."""
+    if "order_id" in records.columns:
+        records = records.drop("record_id").with_columns(pl.col("order_id").str.strip_chars())
+    else:
+        records = records.rename({"record_id": "order_id"})
+    if "customer_source" not in records.columns:
+        records = records.with_columns(customer_source=pl.lit(source.customer_source))
+    for optional in ("currency", "channel"):
+        if optional not in records.columns:
+            records = records.with_columns(pl.lit(None, pl.String).alias(optional))
+    typed = records.with_columns(
+        amount_text=pl.col("amount"),
+        order_time_text=pl.col("order_time"),
+        amount=parse_amount(pl.col("amount")),
+        order_time=parse_timestamp(pl.col("order_time")),
+        customer_record_id=pl.col("customer_record_id").str.strip_chars(),
+        customer_source=pl.col("customer_source").str.strip_chars().str.to_lowercase(),
+        currency=pl.col("currency").str.strip_chars().str.to_uppercase(),
+        channel=pl.col("channel").str.strip_chars().str.to_lowercase(),
+    )
+    checks = [
+        (
+            "order_id",
+            pl.col("order_id").is_null() | (pl.col("order_id") == ""),
+            "missing order id",
+            pl.col("order_id"),
+        ),
+        (
+            "customer_record_id",
+            pl.col("customer_record_id").is_null() | (pl.col("customer_record_id") == ""),
+            "missing customer key",
+            pl.col("customer_record_id"),
+        ),
+        ("amount", pl.col("amount").is_null(), "amount is not a number", pl.col("amount_text")),
+        (
+            "order_time",
+            pl.col("order_time").is_null(),
+            "order time is not a recognised timestamp",
+            pl.col("order_time_text"),
+        ),
+    ]
+    if customer_sources:
+        checks.append(
+            (
+                "customer_source",
+                ~pl.col("customer_source").is_in(sorted(customer_sources))
+                | pl.col("customer_source").is_null(),
+                f"customer source is not one of the configured customer sources {sorted(customer_sources)}",
+                pl.col("customer_source"),
+            )
+        )
+    # The first failing check names the row's reason; one reject row per bad record.
+    reason = pl.when(checks[0][1]).then(pl.lit(f"{checks[0][0]}\t{checks[0][2]}"))
+    for field, condition, text, _ in checks[1:]:
+        reason = reason.when(condition).then(pl.lit(f"{field}\t{text}"))
+    typed = typed.with_columns(_problem=reason.otherwise(None))
+    bad = typed.filter(pl.col("_problem").is_not_null())
+    value = pl.lit(None, pl.String)
+    for field, _, _, value_expr in reversed(checks):
+        value = (
+            pl.when(pl.col("_problem").str.starts_with(field + "\t"))
+            .then(value_expr.cast(pl.String))
+            .otherwise(value)
+        )
+    rejects = bad.select(
+        source=pl.lit(None, pl.String),
+        file=pl.col(FILE_COLUMN),
+        line=pl.col(LINE_COLUMN),
+        field=pl.col("_problem").str.split("\t").list.first(),
+        value=value,
+        reason=pl.col("_problem").str.split("\t").list.last(),
+        raw=pl.lit(None, pl.String),
+    )
+    good = typed.filter(pl.col("_problem").is_null()).drop(
+        "_problem", "amount_text", "order_time_text"
+    )
+    good, dupe_rejects = _drop_duplicate_orders(good)
+    return good, pl.concat([rejects, dupe_rejects])
+
+
+def _drop_duplicate_orders(orders: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    dupe = ~pl.col("order_id").is_first_distinct()
+    first_file = pl.col(FILE_COLUMN).first().over("order_id")
+    first_line = pl.col(LINE_COLUMN).first().over("order_id")
+    marked = orders.with_columns(_dupe=dupe, _ff=first_file, _fl=first_line)
+    rejects = _key_rejects(
+        marked.filter("_dupe"),
+        "order_id",
+        pl.format("duplicate order id (first seen at {}:{})", pl.col("_ff"), pl.col("_fl")),
+        pl.col("order_id"),
+    )
+    return marked.filter(~pl.col("_dupe")).drop("_dupe", "_ff", "_fl"), rejects
