@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+
+
+def _utc_datetime(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _sample_data(args: argparse.Namespace) -> int:
     from amperity_braze_assets.sample_data import generate_sample_data
 
-    summary = generate_sample_data(args.data_dir, customers=args.customers, seed=args.seed)
+    summary = generate_sample_data(
+        args.data_dir,
+        customers=args.customers,
+        seed=args.seed,
+        reference_time=args.reference_date,
+    )
     for key, value in summary.items():
         print(f"{key}: {value}")
     return 0
@@ -34,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--data-dir", type=Path, required=True)
     sample.add_argument("--customers", type=int, default=10_000)
     sample.add_argument("--seed", type=int, default=42)
+    sample.add_argument(
+        "--reference-date",
+        type=_utc_datetime,
+        default=None,
+        help="the 'now' dates count back from (ISO date/time); default: drawn from the seed",
+    )
     sample.set_defaults(run=_sample_data)
 
     demo = commands.add_parser(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -23,13 +24,16 @@ def run_demo(data_dir: Path | None = None, customers: int = 5_000, seed: int = 7
     settings = load_settings()
     started = time.perf_counter()
     print(f"Generating sample data for {customers:,} customers in {settings.data_dir} ...")
-    generate_sample_data(settings.data_dir, customers=customers, seed=seed)
+    # Today's start (UTC) as the sample's "now": the data is deterministic for the day and the
+    # recency figures (last 12 months, days since last order) are those of a live brand.
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    generate_sample_data(settings.data_dir, customers=customers, seed=seed, reference_time=today)
 
     from amperity_braze_assets.definitions import build_definitions
 
     defs = build_definitions(settings)
-    settings.dagster_home.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
+    prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
     instance = dg.DagsterInstance.get()
     print(f"Materializing every asset (Dagster instance: {os.environ['DAGSTER_HOME']}) ...")
     result = dg.materialize(
@@ -41,6 +45,14 @@ def run_demo(data_dir: Path | None = None, customers: int = 5_000, seed: int = 7
     print_summary(result)
     print(f"Done in {time.perf_counter() - started:.1f} s. Open the UI with: make ui")
     return 0 if result.success else 1
+
+
+def prepare_dagster_home(home: Path) -> None:
+    """A local instance for the demo and ``make ui``; telemetry off, as nothing leaves here."""
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n")
 
 
 def print_summary(result: dg.ExecuteInProcessResult) -> None:

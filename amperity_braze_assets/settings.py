@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 SAMPLE_CONFIG_DIR = Path(__file__).parent / "sample_config"
@@ -30,6 +31,11 @@ class Settings:
     aws_region: str | None
     default_phone_region: str
     dagster_home_override: Path | None = None
+    # The "today" of recency figures (days since last order, last 12 months); None means now.
+    as_of: datetime | None = None
+
+    def reference_time(self) -> datetime:
+        return self.as_of or datetime.now(UTC)
 
     @property
     def sources_dir(self) -> Path:
@@ -43,6 +49,11 @@ class Settings:
     @property
     def state_dir(self) -> Path:
         return self.data_dir / "state"
+
+    @property
+    def state_base(self) -> str:
+        """Where state that must survive runs lives: beside the asset storage."""
+        return f"{self.storage_url.rstrip('/')}/state" if self.storage_url else str(self.state_dir)
 
     @property
     def dagster_home(self) -> Path:
@@ -61,6 +72,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "s3://<bucket>/<prefix> for S3 storage, or unset it to store assets under "
             "AMPERITY_BRAZE_DATA_DIR/storage."
         )
+    as_of = None
+    if env.get("AMPERITY_BRAZE_AS_OF"):
+        try:
+            as_of = datetime.fromisoformat(env["AMPERITY_BRAZE_AS_OF"].replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ValueError(
+                f"AMPERITY_BRAZE_AS_OF={env['AMPERITY_BRAZE_AS_OF']!r} is not an ISO-8601 date or "
+                "time (e.g. 2025-06-10 or 2025-06-10T12:00:00Z); unset it to use the current time."
+            ) from exc
+        as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     return Settings(
         data_dir=data_dir,
         config_dir=config_dir.resolve(),
@@ -69,4 +90,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         aws_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
         default_phone_region=(env.get("AMPERITY_BRAZE_PHONE_REGION") or "US").upper(),
         dagster_home_override=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
+        as_of=as_of,
     )

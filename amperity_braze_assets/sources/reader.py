@@ -37,7 +37,12 @@ FILE_COLUMN = "source_file"
 RAW_PREVIEW_CHARS = 1_000
 REPLACEMENT_CHAR = "\ufffd"
 
-_TZ_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%:z", "%Y-%m-%d %H:%M:%S%:z")
+_TZ_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
+    "%Y-%m-%dT%H:%M:%S%:z",
+    "%Y-%m-%d %H:%M:%S%.f%:z",
+    "%Y-%m-%d %H:%M:%S%:z",
+)
 _NAIVE_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%dT%H:%M:%S",
@@ -332,7 +337,9 @@ def read_source(
     )
     rejects.append(key_rejects)
     all_rejects = pl.concat([r for r in rejects if r.height] or [empty_rejects()], how="vertical")
-    all_rejects = all_rejects.with_columns(source=pl.lit(source.name))
+    all_rejects = all_rejects.with_columns(source=pl.lit(source.name)).sort(
+        "file", "line", nulls_last=True
+    )
     return SourceReadResult(records=records, rejects=all_rejects, files=tuple(files))
 
 

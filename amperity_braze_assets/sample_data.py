@@ -1,0 +1,1153 @@
+"""A deterministic, vectorized generator of realistically messy customer data.
+
+`generate_sample_data(data_dir, customers, seed)` invents `customers` people and writes what
+three systems of one retailer would export about them, plus their orders and the ground truth:
+
+    sources/pos/pos_customers.csv         store tills, comma-separated, UPPER CASE habits
+    sources/web/web_accounts.parquet      web-shop accounts, typed columns
+    sources/loyalty/loyalty_members.csv   loyalty programme, semicolon-separated
+    sources/orders/orders.csv             orders keyed by (customer_source, customer_id)
+    truth/sample_truth.parquet            which person each written customer row belongs to
+    truth/summary.json                    the returned summary, with paths relative to data_dir
+
+The truth has one row per written customer row, corrupt ones included: `source`, `record_id`
+(the key exactly as written, "" where the corrupt row has none; web ids as text), `person_id`,
+`is_corrupt`, `corruption` and `row_index` (0-based data row in its file, which is how a row
+without a key is found). Corruption reasons: POS `extra_unquoted_field`, `invalid_utf8`,
+`empty_primary_key`; loyalty `too_few_fields`, `empty_primary_key`. orders.csv also has a few
+corrupt lines (`extra_unquoted_field`, `unparseable_amount`, `unparseable_timestamp`), counted
+in the summary; they still name existing customer records.
+
+The data is messy the way real exports are (case, whitespace, typos, nicknames, swapped names,
+phone and date formats, placeholder junk, a store phone typed for many customers, people who
+moved, households that share a phone and an address but are different people, duplicate
+registrations) and has a few deliberately corrupt lines so quarantine can be shown.
+
+How it is built: every random draw comes from one `numpy.random.default_rng(seed)`, in a fixed
+order, and every per-row transformation is a numpy or polars column operation, never a Python
+loop over rows. Dates are relative to a reference time drawn from the seed, not today's date, so
+the same seed gives byte-identical files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from amperity_braze_assets import sample_names as names
+
+SOURCES = ("pos", "web", "loyalty")
+POS, WEB, LOYALTY = 0, 1, 2
+
+# Share of persons present in each source before the "at least one source" fix-up; the fix-up
+# lifts them to roughly 60% / 55% / 35%.
+_SOURCE_BASE_RATES = np.array([0.55, 0.50, 0.32])
+_DUPLICATE_RATE = 0.04  # persons with a second record inside one source
+_MOVER_RATE = 0.06  # persons whose record in one source still has an old address
+_HOUSEHOLD_PAIR_RATE = 0.04  # pairs of persons; both members share phone and address -> ~8%
+_NO_EMAIL_RATE = 0.05  # persons who never gave an email
+_CORRUPT_RATE = 0.0005  # share of corrupt lines per CSV file
+_MIN_CORRUPT_PER_CSV = 3
+_STORE_COUNT = 25
+
+# Stands for the invalid UTF-8 bytes until the CSV text is encoded: polars strings must be
+# valid UTF-8, so the bytes are patched in afterwards. A private-use character never occurs in
+# the generated data.
+_INVALID_UTF8_MARKER = "\ue000"
+_INVALID_UTF8_BYTES = b"\xff\xfe"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_SECONDS = 86_400
+_BIRTH_START = (datetime(1940, 1, 1, tzinfo=UTC) - _EPOCH).days
+_BIRTH_END = (datetime(2006, 12, 31, tzinfo=UTC) - _EPOCH).days
+
+
+@dataclass(frozen=True)
+class _SourceRecords:
+    """Which person each record of one source belongs to, in file order."""
+
+    person_index: np.ndarray  # 0-based index into the persons table
+    is_duplicate: np.ndarray  # the second registration of a person in this source
+    uses_old_address: np.ndarray  # the person moved; this record has the address before
+
+
+# --------------------------------------------------------------------------------------------
+# Small vectorized helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _zipf_weights(count: int, shift: float, exponent: float = 1.0) -> np.ndarray:
+    """Weights for a list ordered common-first: a few values dominate, a long tail stays rare."""
+    weights = 1.0 / (np.arange(count) + shift) ** exponent
+    return weights / weights.sum()
+
+
+def _draw(rng: np.random.Generator, n: int, weights) -> np.ndarray:
+    """Indices drawn with replacement according to `weights` (need not be normalised)."""
+    cumulative = np.cumsum(np.asarray(weights, dtype=float))
+    cumulative /= cumulative[-1]
+    # inverse-CDF sampling; the clip guards against the last bound rounding below 1.0
+    return np.searchsorted(cumulative, rng.random(n), side="right").clip(0, len(cumulative) - 1)
+
+
+def _take(values, index: np.ndarray) -> pl.Series:
+    """The strings `values[index]` as a polars Series (a gather, not a Python loop)."""
+    return pl.Series(values=list(values), dtype=pl.String).gather(index)
+
+
+def _seconds_to_datetime(seconds: np.ndarray) -> pl.Series:
+    """Unix seconds as a UTC datetime Series."""
+    return (
+        pl.Series(seconds.astype(np.int64) * 1_000_000)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+    )
+
+
+def _typo(col: pl.Expr, kind: pl.Expr, where: pl.Expr, letter: pl.Expr) -> pl.Expr:
+    """One keyboard slip: substitute (kind 0), drop (1) or transpose (2) one character.
+
+    The position avoids the first character (people rarely mistype it) and strings shorter than
+    three characters are left alone. `where` is a uniform number in [0, 1) choosing the position.
+    """
+    length = col.str.len_chars()
+    position = (1 + (where * (length - 2).clip(lower_bound=0)).floor()).cast(pl.Int64)
+    head = col.str.slice(0, position)
+    substituted = head + letter + col.str.slice(position + 1)
+    dropped = head + col.str.slice(position + 1)
+    transposed = (
+        head
+        + col.str.slice(position + 1, 1)
+        + col.str.slice(position, 1)
+        + col.str.slice(position + 2)
+    )
+    return (
+        pl.when(length < 3)
+        .then(col)
+        .when(kind == 0)
+        .then(substituted)
+        .when(kind == 1)
+        .then(dropped)
+        .otherwise(transposed)
+    )
+
+
+def _write_lines(path: Path, header: str, lines: pl.Series, has_invalid_utf8: bool = False) -> None:
+    """Write a header and pre-built CSV lines, patching in the invalid UTF-8 bytes if asked.
+
+    The lines go out through polars' CSV writer with quoting off, which writes them verbatim.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pl.DataFrame({"line": lines})
+    if not has_invalid_utf8:
+        with path.open("wb") as out:
+            out.write((header + "\n").encode())
+            frame.write_csv(out, include_header=False, quote_style="never")
+        return
+    buffer = io.BytesIO()
+    buffer.write((header + "\n").encode())
+    frame.write_csv(buffer, include_header=False, quote_style="never")
+    path.write_bytes(
+        buffer.getbuffer().tobytes().replace(_INVALID_UTF8_MARKER.encode(), _INVALID_UTF8_BYTES)
+    )
+
+
+def _corrupt_rows(rng: np.random.Generator, n_rows: int, kinds: tuple[str, ...]) -> pl.Series:
+    """Choose the corrupt rows of a CSV file: about 0.05%, at least three; kinds cycle."""
+    count = min(n_rows, max(_MIN_CORRUPT_PER_CSV, round(n_rows * _CORRUPT_RATE)))
+    rows = np.sort(rng.choice(n_rows, size=count, replace=False))
+    kinds_in_order = _take(kinds, np.arange(count) % len(kinds))
+    reasons = pl.repeat(None, n_rows, dtype=pl.String, eager=True)
+    return reasons.scatter(rows, kinds_in_order).alias("corruption")
+
+
+def _increasing_ids(rng: np.random.Generator, n: int, start: int, max_gap: int) -> np.ndarray:
+    """Unique ids in file order with gaps, like a sequence with deleted rows."""
+    return start + np.cumsum(rng.integers(1, max_gap + 1, size=n))
+
+
+# --------------------------------------------------------------------------------------------
+# Persons
+# --------------------------------------------------------------------------------------------
+
+
+def _random_addresses(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """House number, street, suffix, unit and city/ZIP indices for n addresses."""
+    has_unit = rng.random(n) < 0.18
+    return {
+        # log-uniform house numbers: many short ones, some five-digit rural numbers
+        "house_no": np.floor(10 ** rng.uniform(0.0, 4.3, size=n)).astype(np.int64),
+        "street_idx": _draw(rng, n, _zipf_weights(len(names.STREET_NAMES), 8)),
+        "suffix_idx": _draw(rng, n, [w for _, _, w in names.STREET_SUFFIXES]),
+        "unit_prefix_idx": np.where(
+            has_unit, _draw(rng, n, [5, 2, 2, 2, 1, 1, 1]), -1
+        ),  # -1 = no unit
+        "unit_no": rng.integers(1, 40, size=n),
+        "unit_letter": rng.integers(0, 8, size=n),  # 0-3 -> A-D appended, else none
+        "city_idx": _draw(rng, n, _zipf_weights(len(names.CITIES), 6)),
+        "zip_tail": rng.integers(1, 100, size=n),
+    }
+
+
+def _address_columns(address: dict[str, np.ndarray]) -> list[pl.Series]:
+    """The address indices as string columns: street line pieces, unit, city, state, ZIP."""
+    city = address["city_idx"]
+    has_unit = address["unit_prefix_idx"] >= 0
+    # "Apt 4B", "Unit 12", "#305": built only for the addresses that have a unit
+    unit_prefix = _take(names.UNIT_PREFIXES, address["unit_prefix_idx"][has_unit])
+    unit_letter = _take(["A", "B", "C", "D", "", "", "", ""], address["unit_letter"][has_unit])
+    unit_frame = pl.DataFrame(
+        {
+            "prefix": unit_prefix,
+            "space": pl.Series(["", " "]).gather((unit_prefix != "#").cast(pl.Int8)),
+            "no": pl.Series(address["unit_no"][has_unit]).cast(pl.String),
+            "letter": unit_letter,
+        }
+    )
+    unit = _patch(
+        pl.repeat(None, len(city), dtype=pl.String, eager=True),
+        has_unit,
+        unit_frame.select(pl.concat_str(pl.all())).to_series(),
+    )
+    zip3 = _take([c[2] for c in names.CITIES], city)
+    zip5 = (zip3 + pl.Series(address["zip_tail"]).cast(pl.String).str.zfill(2)).alias("zip")
+    columns = [
+        pl.Series("house_no", address["house_no"]).cast(pl.String),
+        _take(names.STREET_NAMES, address["street_idx"]).alias("street"),
+        _take([s[0] for s in names.STREET_SUFFIXES], address["suffix_idx"]).alias("suffix_abbr"),
+        _take([s[1] for s in names.STREET_SUFFIXES], address["suffix_idx"]).alias("suffix_full"),
+        unit.alias("unit"),
+        _take([c[0] for c in names.CITIES], city).alias("city"),
+        _take([c[1] for c in names.CITIES], city).alias("state"),
+        zip5,
+    ]
+    return columns
+
+
+def _make_persons(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """The true people: one row each, clean values, households already sharing addresses."""
+    genders = np.array([g for _, g in names.GIVEN_NAMES])
+    male_pool = np.flatnonzero(genders == "M")
+    female_pool = np.flatnonzero(genders == "F")
+
+    # 0 male, 1 female, 2 other (given name from either pool)
+    gender = _draw(rng, n, [0.49, 0.50, 0.01])
+    male_pick = male_pool[_draw(rng, n, _zipf_weights(len(male_pool), 6))]
+    female_pick = female_pool[_draw(rng, n, _zipf_weights(len(female_pool), 6))]
+    coin = rng.random(n) < 0.5
+    given_idx = np.where(
+        gender == 0,
+        male_pick,
+        np.where(gender == 1, female_pick, np.where(coin, male_pick, female_pick)),
+    )
+    surname_idx = _draw(rng, n, _zipf_weights(len(names.SURNAMES), 20))
+    birth_day = rng.integers(_BIRTH_START, _BIRTH_END + 1, size=n)
+
+    address = _random_addresses(rng, n)
+    old_address = _random_addresses(rng, n)
+    phone_exchange = rng.integers(200, 1000, size=n)
+    phone_line = rng.integers(0, 10_000, size=n)
+
+    # Households: pair persons; the second of each pair moves in with the first and, usually,
+    # shares the surname. They keep their own given name, birthdate and email: different people.
+    pair_count = int(round(n * _HOUSEHOLD_PAIR_RATE))
+    order = rng.permutation(n)
+    heads, mates = order[:pair_count], order[pair_count : 2 * pair_count]
+    for key in address:
+        address[key][mates] = address[key][heads]
+    phone_exchange[mates] = phone_exchange[heads]
+    phone_line[mates] = phone_line[heads]
+    same_surname = rng.random(pair_count) < 0.8
+    surname_idx[mates[same_surname]] = surname_idx[heads[same_surname]]
+    # A different given name than the head: redraw the (few) clashes until none is left.
+    clash = given_idx[mates] == given_idx[heads]
+    while clash.any():
+        redraw = mates[clash]
+        pool = np.where(gender[redraw] == 0, 0, 1)
+        given_idx[redraw] = np.where(
+            pool == 0,
+            male_pool[rng.integers(0, len(male_pool), size=len(redraw))],
+            female_pool[rng.integers(0, len(female_pool), size=len(redraw))],
+        )
+        clash = given_idx[mates] == given_idx[heads]
+    household_id = np.full(n, -1, dtype=np.int64)
+    household_id[heads] = np.arange(pair_count)
+    household_id[mates] = np.arange(pair_count)
+
+    area_code = np.array([int(c[3]) for c in names.CITIES])[address["city_idx"]]
+    phone = area_code * 10_000_000 + phone_exchange * 10_000 + phone_line
+
+    persons = pl.DataFrame(
+        [
+            pl.Series("person_id", np.arange(1, n + 1, dtype=np.int64)),
+            _take([g for g, _ in names.GIVEN_NAMES], given_idx).alias("given"),
+            pl.Series("given_idx", given_idx.astype(np.int64)),
+            pl.Series("surname_idx", surname_idx.astype(np.int64)),
+            _take(names.SURNAMES, surname_idx).alias("surname"),
+            _take(["M", "F", "O"], gender).alias("gender"),
+            pl.Series("birth_date", birth_day.astype(np.int32)).cast(pl.Date),
+            pl.Series("phone", phone.astype(np.int64)).cast(pl.String),
+            pl.Series("household_id", household_id),
+            *_address_columns(address),
+            # The address before a move, as indices: turned into text only for the few
+            # records that show it (see _base_records).
+            *[pl.Series("old_" + key, values) for key, values in old_address.items()],
+        ]
+    )
+    return persons.with_columns(_make_emails(rng, persons))
+
+
+def _email_name(name: str) -> str:
+    """How a name goes into an email address: lower case, letters only (O'Brien -> obrien)."""
+    return "".join(c for c in name.lower() if "a" <= c <= "z")
+
+
+# Email local-part patterns as (first piece, separator, second piece, suffix) with their weights.
+# Pieces: "first", "last", "initial" (of the given name), "" (none); suffix: "number" (two
+# random digits), "year" (birth year) or "".
+_EMAIL_PATTERNS = (
+    (("first", ".", "last", ""), 35),  # jane.doe
+    (("initial", "", "last", ""), 15),  # jdoe
+    (("first", "_", "last", "number"), 15),  # jane_doe42
+    (("first", "", "last", "year"), 10),  # janedoe1985
+    (("first", "", "", "number"), 10),  # jane42
+    (("last", ".", "first", ""), 5),  # doe.jane
+    (("initial", "", "last", "number"), 10),  # jdoe42
+)
+
+
+def _make_emails(rng: np.random.Generator, persons: pl.DataFrame) -> pl.DataFrame:
+    """Emails derived from the names (first.last, flast, first_last99, ...), unique per person.
+
+    Returns the columns `email_local` and `email_domain`, both null for people without email.
+    Each pattern is a concatenation of pieces picked per row, so building the addresses is one
+    concatenation rather than one per pattern.
+    """
+    n = persons.height
+    given_idx = persons["given_idx"].to_numpy()
+    surname_idx = persons["surname_idx"].to_numpy()
+    given_names = [_email_name(g) for g, _ in names.GIVEN_NAMES]
+    pieces = {
+        "first": _take(given_names, given_idx),
+        "last": _take([_email_name(s) for s in names.SURNAMES], surname_idx),
+        "initial": _take([g[:1] for g in given_names], given_idx),
+        "number": pl.Series(rng.integers(1, 100, size=n)).cast(pl.String).str.zfill(2),
+        "year": persons["birth_date"].dt.year().cast(pl.String),
+        "": pl.repeat("", n, dtype=pl.String, eager=True),
+    }
+    pattern = _draw(rng, n, [weight for _, weight in _EMAIL_PATTERNS])
+    parts = []
+    for position in range(4):
+        # start from "" and patch in the piece each pattern wants at this position
+        part = pieces[""]
+        for number, (layout, _) in enumerate(_EMAIL_PATTERNS):
+            token = layout[position]
+            if position == 1:  # the separator is a literal, not a piece
+                uses = pattern == number
+                part = _patch(
+                    part, uses, pl.repeat(token, int(uses.sum()), dtype=pl.String, eager=True)
+                )
+            elif token:
+                uses = pattern == number
+                part = _patch(part, uses, pieces[token].filter(uses))
+        parts.append(part.alias(f"p{position}"))
+    local = pl.DataFrame(parts).select(pl.concat_str(pl.all())).to_series()
+    domain_weights = [w for _, w in names.EMAIL_DOMAINS]
+    domain = _take([d for d, _ in names.EMAIL_DOMAINS], _draw(rng, n, domain_weights))
+
+    # Mail providers hand out each address once. Later holders of a taken address get a random
+    # number appended (james.smith482@), redrawn until every address is unique; each round is a
+    # hash pass and touches only the few repeats, so this converges in a handful of rounds.
+    address = pl.DataFrame({"l": local, "d": domain}).select(pl.concat_str(["l", pl.lit("@"), "d"]))
+    address = address.to_series()
+    while True:
+        # Repeats are found by sorting 64-bit hashes (stable, so the first holder in row order
+        # keeps the address): much faster than hashing strings into groups. Polars' hash is
+        # stable within a polars version, which is all determinism needs here.
+        hashes = address.hash(seed=0).to_numpy()
+        order = np.argsort(hashes, kind="stable")
+        sorted_hashes = hashes[order]
+        repeat = np.zeros(n, dtype=bool)
+        repeat[order[1:][sorted_hashes[1:] == sorted_hashes[:-1]]] = True
+        repeat_count = int(repeat.sum())
+        if repeat_count == 0:
+            break
+        suffix = pl.Series(rng.integers(2, 1000, size=repeat_count)).cast(pl.String)
+        local = _patch(local, repeat, local.filter(repeat) + suffix)
+        address = _patch(address, repeat, local.filter(repeat) + "@" + domain.filter(repeat))
+
+    no_email = rng.random(n) < _NO_EMAIL_RATE
+    return pl.DataFrame(
+        [
+            _set_null(local, no_email).alias("email_local"),
+            _set_null(domain, no_email).alias("email_domain"),
+        ]
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Which records exist
+# --------------------------------------------------------------------------------------------
+
+
+def _assign_records(rng: np.random.Generator, n: int) -> list[_SourceRecords]:
+    """Source membership (1-3 sources each), duplicate registrations and movers, per source."""
+    member = rng.random((n, 3)) < _SOURCE_BASE_RATES
+    nowhere = ~member.any(axis=1)
+    fallback = _draw(rng, n, _SOURCE_BASE_RATES)
+    member[np.flatnonzero(nowhere), fallback[nowhere]] = True
+
+    def random_member_source() -> np.ndarray:
+        # highest random score among the sources the person is in
+        return (rng.random((n, 3)) * member).argmax(axis=1)
+
+    is_duplicated = rng.random(n) < _DUPLICATE_RATE
+    # Re-registration happens mostly at the till: POS if the person shops there.
+    duplicate_source = np.where(member[:, POS], POS, random_member_source())
+    is_mover = rng.random(n) < _MOVER_RATE
+    old_address_source = random_member_source()
+
+    records = []
+    for source in (POS, WEB, LOYALTY):
+        members = np.flatnonzero(member[:, source])
+        duplicates = np.flatnonzero(is_duplicated & (duplicate_source == source))
+        person_index = np.concatenate([members, duplicates])
+        is_duplicate = np.concatenate(
+            [np.zeros(len(members), bool), np.ones(len(duplicates), bool)]
+        )
+        # The first registration keeps the old address; a re-registration has the new one.
+        uses_old = np.concatenate(
+            [
+                is_mover[members] & (old_address_source[members] == source),
+                np.zeros(len(duplicates), bool),
+            ]
+        )
+        shuffle = rng.permutation(len(person_index))
+        records.append(
+            _SourceRecords(person_index[shuffle], is_duplicate[shuffle], uses_old[shuffle])
+        )
+    return records
+
+
+# --------------------------------------------------------------------------------------------
+# Per-record messiness shared by the sources
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Messiness:
+    """Per-source rates of each variation (share of records)."""
+
+    upper_case: float
+    lower_case: float
+    padding: float
+    name_typo: float
+    nickname: float
+    name_swap: float
+    missing_name: float
+    email_plus_tag: float
+    email_upper: float
+    email_typo: float
+    email_missing: float
+    junk_email: float
+    junk_phone: float
+    phone_missing: float
+    missing_birthdate: float
+
+
+def _base_records(persons: pl.DataFrame, records: _SourceRecords) -> pl.DataFrame:
+    """The true values of each record's person, with the old address where the person moved."""
+    old_keys = [c for c in persons.columns if c.startswith("old_")]
+    base = persons[records.person_index].with_columns(
+        pl.Series("is_duplicate", records.is_duplicate)
+    )
+    uses_old = records.uses_old_address
+    old_address = {key[4:]: base[key].filter(uses_old).to_numpy() for key in old_keys}
+    old_columns = _address_columns(old_address)
+    return base.with_columns([_patch(base[c.name], uses_old, c) for c in old_columns]).drop(
+        old_keys
+    )
+
+
+def _nickname_table() -> tuple[pl.Series, np.ndarray, np.ndarray]:
+    """Nicknames grouped by formal name: (nicknames, first index per given name, count)."""
+    given_position = {g: i for i, (g, _) in enumerate(names.GIVEN_NAMES)}
+    pairs = sorted(
+        (
+            (given_position[formal], nick)
+            for formal, nick in names.NICKNAMES
+            if formal in given_position
+        ),
+        key=lambda pair: pair[0],
+    )
+    nicknames = pl.Series([nick for _, nick in pairs], dtype=pl.String)
+    formal = np.array([g for g, _ in pairs])
+    count = np.bincount(formal, minlength=len(names.GIVEN_NAMES))
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    return nicknames, start, count
+
+
+def _patch(column: pl.Series, mask: np.ndarray, values) -> pl.Series:
+    """`column` with the rows where `mask` holds replaced by `values`.
+
+    `values` is a Series for those rows only, or a function computing it from the Series of
+    those rows: rare variations are computed on the few rows they touch, not on all rows (a
+    polars when/then would evaluate every branch for every row).
+    """
+    rows = np.flatnonzero(mask)
+    if len(rows) == 0:
+        return column
+    if callable(values):
+        values = values(column.gather(rows))
+    return column.clone().scatter(rows, values)
+
+
+def _set_null(column: pl.Series, mask: np.ndarray) -> pl.Series:
+    return column.zip_with(
+        pl.Series(~mask), pl.repeat(None, len(column), dtype=column.dtype, eager=True)
+    )
+
+
+def _typo_series(
+    values: pl.Series, rng: np.random.Generator, position_from_end: bool = False
+) -> pl.Series:
+    """`values` with one keyboard slip each (see `_typo`); the draws are made here."""
+    n = len(values)
+    frame = pl.DataFrame(
+        {
+            "value": values,
+            "kind": rng.integers(0, 3, size=n),
+            "where": rng.random(n),
+            "letter": _take("abcdefghijklmnopqrstuvwxyz", rng.integers(0, 26, size=n)),
+        }
+    )
+    return frame.select(
+        _typo(pl.col("value"), pl.col("kind"), pl.col("where"), pl.col("letter"))
+    ).to_series()
+
+
+def _messy_people_fields(
+    rng: np.random.Generator, base: pl.DataFrame, rates: _Messiness
+) -> dict[str, pl.Series]:
+    """Given name, surname, email and phone as one source would hold them.
+
+    Returns Series `given`, `surname`, `email`, `phone` (10 digits or null) and `junk_phone`
+    (a placeholder or null). The order of the variations mirrors how errors happen: the customer
+    says a nickname, the clerk mistypes or swaps the fields, the system stores the case it likes,
+    whitespace sneaks in, fields are left empty.
+    """
+    n = base.height
+    # re-registrations drift more from the first record
+    duplicate_boost = np.where(base["is_duplicate"].to_numpy(), 3.0, 1.0)
+
+    given = base["given"]
+    surname = base["surname"]
+    nicknames, nick_start, nick_count = _nickname_table()
+    given_idx = base["given_idx"].to_numpy()
+    nick_pick = nick_start[given_idx] + np.floor(rng.random(n) * nick_count[given_idx]).astype(
+        np.int64
+    )
+    # about one name in four has a nickname, so scale the rate to stay a share of all records
+    use_nick = (nick_count[given_idx] > 0) & (rng.random(n) < rates.nickname * 4 * duplicate_boost)
+    given = _patch(given, use_nick, nicknames.gather(nick_pick[use_nick]))
+
+    given = _patch(
+        given, rng.random(n) < rates.name_typo * duplicate_boost, lambda v: _typo_series(v, rng)
+    )
+    surname = _patch(
+        surname, rng.random(n) < rates.name_typo * duplicate_boost, lambda v: _typo_series(v, rng)
+    )
+
+    swap = rng.random(n) < rates.name_swap
+    given, surname = (
+        _patch(given, swap, surname.filter(swap)),
+        _patch(surname, swap, given.filter(swap)),
+    )
+
+    case_draw = rng.random(n)
+    upper = case_draw < rates.upper_case
+    lower = (case_draw >= rates.upper_case) & (case_draw < rates.upper_case + rates.lower_case)
+    given = _patch(given, upper, lambda v: v.str.to_uppercase())
+    surname = _patch(surname, upper, lambda v: v.str.to_uppercase())
+    given = _patch(given, lower, lambda v: v.str.to_lowercase())
+    surname = _patch(surname, lower, lambda v: v.str.to_lowercase())
+
+    def pad(values: pl.Series) -> pl.Series:
+        # leading space, two trailing spaces, or one of each
+        style = rng.integers(0, 3, size=len(values))
+        left = _take([" ", "", " "], style)
+        right = _take(["", "  ", " "], style)
+        return (
+            pl.DataFrame({"l": left, "v": values, "r": right})
+            .select(pl.concat_str(["l", "v", "r"]))
+            .to_series()
+        )
+
+    given = _patch(given, rng.random(n) < rates.padding, pad)
+    surname = _patch(surname, rng.random(n) < rates.padding, pad)
+    given = _set_null(given, rng.random(n) < rates.missing_name)
+    surname = _set_null(surname, rng.random(n) < rates.missing_name / 2)
+
+    # Email variations are exclusive bands of one uniform draw, so the rates simply add up.
+    local, domain = base["email_local"], base["email_domain"]
+    email = (
+        pl.DataFrame({"l": local, "d": domain})
+        .select(pl.concat_str(["l", pl.lit("@"), "d"]))
+        .to_series()
+    )
+    email_draw = rng.random(n)
+    bands = np.cumsum(
+        [
+            rates.email_plus_tag,
+            rates.email_upper,
+            rates.email_typo / 2,
+            rates.email_typo / 2,
+            rates.junk_email,
+        ]
+    )
+    in_band = [
+        (email_draw >= lo) & (email_draw < hi)
+        for lo, hi in zip(np.r_[0, bands[:-1]], bands, strict=True)
+    ]
+    plus_tag, upper_email, local_typo, domain_typo, junk = in_band
+    tags = _take(
+        ["shop", "news", "promo", "deals", "2023", "store"],
+        rng.integers(0, 6, size=int(plus_tag.sum())),
+    )
+    email = _patch(
+        email, plus_tag, local.filter(plus_tag) + "+" + tags + "@" + domain.filter(plus_tag)
+    )
+    email = _patch(email, upper_email, lambda v: v.str.to_uppercase())
+    email = _patch(
+        email,
+        local_typo,
+        _typo_series(local.filter(local_typo), rng) + "@" + domain.filter(local_typo),
+    )
+    email = _patch(
+        email,
+        domain_typo,
+        local.filter(domain_typo) + "@" + _typo_series(domain.filter(domain_typo), rng),
+    )
+    email = _set_null(email, (rng.random(n) < rates.email_missing) & ~junk)
+    # Junk even for people with no email: that is exactly when clerks type it.
+    junk_emails = _take(names.JUNK_EMAILS, _draw(rng, int(junk.sum()), [4, 3, 2, 1, 1]))
+    email = _patch(email, junk, junk_emails)
+
+    phone_draw = rng.random(n)
+    phone_is_junk = phone_draw < rates.junk_phone
+    phone_is_missing = ~phone_is_junk & (phone_draw < rates.junk_phone + rates.phone_missing)
+    junk_phone = pl.repeat(None, n, dtype=pl.String, eager=True)
+    junk_phone = _patch(
+        junk_phone,
+        phone_is_junk,
+        _take(names.JUNK_PHONES, _draw(rng, int(phone_is_junk.sum()), [4, 3, 2, 1, 1])),
+    )
+    return {
+        "given": given.alias("given"),
+        "surname": surname.alias("surname"),
+        "email": email.alias("email"),
+        "phone": _set_null(base["phone"], phone_is_junk | phone_is_missing).alias("phone"),
+        "junk_phone": junk_phone.alias("junk_phone"),
+    }
+
+
+# Phone styles as the tokens around the area code, exchange and line; formatting is then one
+# concatenation instead of a when/then per style.
+#   0 (415) 555-0100   1 415.555.0100   2 4155550100   3 415-555-0100
+#   4 +1 415 555 0100  5 +14155550100   6 415 555 0100 7 (415)555-0100
+_PHONE_STYLE_TOKENS = {
+    "before": ["", "", "", "", "+1 ", "+1", "", ""],
+    "open": ["(", "", "", "", "", "", "", "("],
+    "close": [") ", ".", "", "-", " ", "", " ", ")"],
+    "middle": ["-", ".", "", "-", " ", "", " ", "-"],
+}
+
+
+def _format_phone(digits: pl.Series, style: np.ndarray, junk: pl.Series | None = None) -> pl.Series:
+    """10-digit strings in the style chosen per row; a non-null `junk` value replaces the phone."""
+    tokens = {name: _take(values, style) for name, values in _PHONE_STYLE_TOKENS.items()}
+    frame = pl.DataFrame({"digits": digits, **tokens})
+    d = pl.col("digits")
+    formatted = frame.select(
+        pl.concat_str(
+            [
+                pl.col("before"),
+                pl.col("open"),
+                d.str.head(3),
+                pl.col("close"),
+                d.str.slice(3, 3),
+                pl.col("middle"),
+                d.str.tail(4),
+            ]
+        )
+    ).to_series()
+    if junk is not None:
+        formatted = formatted.zip_with(junk.is_null(), junk)
+    return formatted
+
+
+def _street_line(address: pl.DataFrame, full_suffix: np.ndarray) -> pl.Series:
+    """'123 Oak St' or, where `full_suffix`, '123 Oak Street'."""
+    frame = address.select("house_no", "street", "suffix_abbr", "suffix_full").with_columns(
+        pl.Series("full", full_suffix)
+    )
+    suffix = pl.when(pl.col("full")).then(pl.col("suffix_full")).otherwise(pl.col("suffix_abbr"))
+    return frame.select(
+        pl.concat_str([pl.col("house_no"), pl.col("street"), suffix], separator=" ")
+    ).to_series()
+
+
+def _strftime(dates: pl.Series, fmt: str, other_fmt: str, use_other: np.ndarray) -> pl.Series:
+    """Dates as text in `fmt`, or in `other_fmt` where `use_other` holds."""
+    return _patch(
+        dates.dt.strftime(fmt), use_other, lambda _: dates.filter(use_other).dt.strftime(other_fmt)
+    )
+
+
+def _csv_lines(columns: list[pl.Series], separator: str) -> pl.Series:
+    """One RFC 4180 line per row (without the line break); nulls become empty fields.
+
+    Only the few values that contain the separator, a quote or a line break are quoted, and
+    only they are rewritten: quoting every value through a when/then costs far more.
+    """
+    special = f'[{separator}"\r\n]'
+    fields = []
+    for column in columns:
+        text = column.cast(pl.String).fill_null("")
+        needs_quotes = text.str.contains(special).to_numpy()
+        text = _patch(
+            text, needs_quotes, lambda v: '"' + v.str.replace_all('"', '""', literal=True) + '"'
+        )
+        fields.append(text.alias(f"c{len(fields)}"))
+    return pl.DataFrame(fields).select(pl.concat_str(pl.all(), separator=separator)).to_series()
+
+
+# --------------------------------------------------------------------------------------------
+# The sources
+# --------------------------------------------------------------------------------------------
+
+_POS_HEADER = (
+    "CUST_NO,FIRST_NM,LAST_NM,EMAIL_ADDR,PHONE,ADDR1,ADDR2,CITY,ST,ZIP,DOB,STORE_ID,UPDATED"
+)
+_LOYALTY_HEADER = "member_no;name_first;name_last;e_mail;mobile;address;town;state;zip;birthday;tier;points;joined"
+_ORDERS_HEADER = "order_id,customer_source,customer_id,amount,currency,ordered_at,channel"
+
+
+def _truth(
+    source: str, record_ids: pl.Series, base: pl.DataFrame, corruption: pl.Series
+) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            pl.repeat(source, len(record_ids), dtype=pl.String, eager=True).alias("source"),
+            record_ids.alias("record_id"),
+            base["person_id"],
+            corruption.is_not_null().alias("is_corrupt"),
+            corruption.alias("corruption"),
+            pl.Series("row_index", np.arange(len(record_ids), dtype=np.int64)),
+        ]
+    )
+
+
+def _prefixed_ids(prefix: str, ids: np.ndarray, width: int, blank: np.ndarray) -> pl.Series:
+    """'P00012345'-style keys; empty where `blank` (the corrupt rows without a key)."""
+    keys = prefix + pl.Series(ids).cast(pl.String).str.zfill(width)
+    return _patch(keys, blank, pl.repeat("", int(blank.sum()), dtype=pl.String, eager=True))
+
+
+def _write_pos(
+    rng: np.random.Generator,
+    persons: pl.DataFrame,
+    records: _SourceRecords,
+    reference: int,
+    path: Path,
+) -> pl.DataFrame:
+    """Store tills: UPPER CASE habits, mixed phone formats, a store phone typed for many."""
+    rates = _Messiness(
+        upper_case=0.55, lower_case=0.03, padding=0.06, name_typo=0.03, nickname=0.04,
+        name_swap=0.015, missing_name=0.01, email_plus_tag=0.02, email_upper=0.08,
+        email_typo=0.03, email_missing=0.12, junk_email=0.04, junk_phone=0.03,
+        phone_missing=0.05, missing_birthdate=0.15,
+    )  # fmt: skip
+    base = _base_records(persons, records)
+    n = base.height
+    messy = _messy_people_fields(rng, base, rates)
+    corruption = _corrupt_rows(
+        rng, n, ("extra_unquoted_field", "invalid_utf8", "empty_primary_key")
+    )
+    reason = corruption.to_numpy()
+    cust_no = _prefixed_ids(
+        "P", _increasing_ids(rng, n, 10_000, 30), 8, reason == "empty_primary_key"
+    )
+
+    # Clerks type the store's own number when the customer will not give one; a few stores
+    # do most of the business, so their numbers end up on many records.
+    store_id = _draw(rng, n, _zipf_weights(_STORE_COUNT, 1)) + 1
+    store_area = np.array([int(c[3]) for c in names.CITIES[:_STORE_COUNT]])
+    store_phones = pl.Series(
+        store_area * 10_000_000 + 5_550_100 + np.arange(_STORE_COUNT) * 7
+    ).cast(pl.String)
+    uses_store_phone = rng.random(n) < 0.05
+    digits = _patch(
+        messy["phone"], uses_store_phone, store_phones.gather(store_id[uses_store_phone] - 1)
+    )
+    junk_phone = _set_null(messy["junk_phone"], uses_store_phone)
+    phone = _format_phone(digits, _draw(rng, n, [35, 20, 25, 20]), junk_phone)
+
+    # Half the stores write addresses in capitals; some put the unit after a comma in ADDR1.
+    street = _street_line(base, rng.random(n) < 0.25)
+    unit = base["unit"]
+    merge_unit = (rng.random(n) < 0.3) & unit.is_not_null().to_numpy()
+    addr1 = _patch(street, merge_unit, lambda v: v + ", " + unit.filter(merge_unit))
+    addr2 = _set_null(unit, merge_unit)
+    city = base["city"]
+    address_upper = rng.random(n) < 0.5
+    addr1, addr2, city = (
+        _patch(c, address_upper, lambda v: v.str.to_uppercase()) for c in (addr1, addr2, city)
+    )
+
+    # The tills wrote "M/D/YY" for a while after a software change.
+    dob = _strftime(base["birth_date"], "%m/%d/%Y", "%-m/%-d/%y", rng.random(n) < 0.12)
+    dob = _set_null(dob, rng.random(n) < rates.missing_birthdate)
+    updated = _seconds_to_datetime(reference - rng.integers(0, 5 * 365 * _DAY_SECONDS, size=n))
+
+    # Corrupt lines. Invalid bytes inside the name, where a careless encoding conversion puts
+    # them; an address whose comma was written without quotes (one field too many).
+    broken_name = reason == "invalid_utf8"
+    given = _patch(
+        messy["given"],
+        broken_name,
+        lambda v: (
+            v.fill_null("JOHN").str.head(2)
+            + _INVALID_UTF8_MARKER
+            + v.fill_null("JOHN").str.slice(2)
+        ),
+    )
+    columns = [
+        cust_no, given, messy["surname"], messy["email"], phone, addr1, addr2, city,
+        base["state"], base["zip"], dob, pl.Series(store_id).cast(pl.String),
+        updated.dt.strftime("%Y-%m-%d %H:%M:%S"),
+    ]  # fmt: skip
+    lines = _csv_lines(columns, ",")
+    extra_field = reason == "extra_unquoted_field"
+    unquoted_fields = [c.filter(extra_field).fill_null("") for c in columns]
+    unquoted_fields[5] = street.filter(extra_field) + ", Apt 2"
+    unquoted = pl.DataFrame([c.alias(f"c{i}") for i, c in enumerate(unquoted_fields)]).select(
+        pl.concat_str(pl.all(), separator=",")
+    )
+    lines = _patch(lines, extra_field, unquoted.to_series())
+    _write_lines(path, _POS_HEADER, lines, has_invalid_utf8=True)
+    return _truth("pos", cust_no, base, corruption)
+
+
+_US_COUNTRY = ["US", "USA", "United States", None]
+
+
+def _write_web(
+    rng: np.random.Generator,
+    persons: pl.DataFrame,
+    records: _SourceRecords,
+    reference: int,
+    path: Path,
+) -> pl.DataFrame:
+    """Web-shop accounts: typed parquet, full names in several orders, E.164-ish phones."""
+    rates = _Messiness(
+        upper_case=0.03, lower_case=0.07, padding=0.04, name_typo=0.015, nickname=0.03,
+        name_swap=0.01, missing_name=0.005, email_plus_tag=0.05, email_upper=0.02,
+        email_typo=0.015, email_missing=0.0, junk_email=0.005, junk_phone=0.01,
+        phone_missing=0.25, missing_birthdate=0.35,
+    )  # fmt: skip
+    base = _base_records(persons, records)
+    n = base.height
+    messy = _messy_people_fields(rng, base, rates)
+    account_id = _increasing_ids(rng, n, 100_000, 12)
+    created = reference - rng.integers(30 * _DAY_SECONDS, 8 * 365 * _DAY_SECONDS, size=n)
+    updated = created + (rng.random(n) * (reference - created)).astype(np.int64)
+
+    # "First Last" mostly, "Last, First" from one signup form, and some middle initials.
+    name_style = _draw(rng, n, [80, 10, 10])
+    middle = _take("ABCDEFGHJKLMNPRSTW", rng.integers(0, 18, n)) + "."
+    given, surname = messy["given"], messy["surname"]
+    names_frame = pl.DataFrame({"g": given, "s": surname, "m": middle, "style": name_style})
+    full_name = names_frame.select(
+        pl.concat_str(
+            [
+                pl.when(pl.col("style") == 1).then(pl.col("s") + ",").otherwise(pl.col("g")),
+                pl.when(pl.col("style") == 2).then(pl.col("m")),
+                pl.when(pl.col("style") == 1).then(pl.col("g")).otherwise(pl.col("s")),
+            ],
+            separator=" ",
+            ignore_nulls=True,
+        )
+    ).to_series()
+    full_name = _set_null(
+        full_name, full_name.str.strip_chars().str.len_chars().fill_null(0).to_numpy() == 0
+    )
+
+    phone = _format_phone(
+        messy["phone"], _draw(rng, n, [0, 0, 10, 10, 35, 35, 0, 10]), messy["junk_phone"]
+    )
+
+    state_names = pl.Series(list(names.STATE_NAMES.values()))
+    state_name = base["state"].replace_strict(list(names.STATE_NAMES), state_names)
+    state_style = _draw(rng, n, [60, 30, 10])  # code, full name, full name in lower case
+    region = _patch(base["state"], state_style == 1, state_name.filter(state_style == 1))
+    region = _patch(
+        region, state_style == 2, state_name.filter(state_style == 2).str.to_lowercase()
+    )
+
+    zip5 = base["zip"]
+    zip_draw = rng.random(n)
+    plus4 = zip_draw < 0.12
+    # a spreadsheet round trip turned the ZIP into a number and dropped its leading zero
+    lost_zero = (zip_draw >= 0.12) & (zip_draw < 0.5) & zip5.str.starts_with("0").to_numpy()
+    zip4 = pl.Series(rng.integers(0, 10_000, int(plus4.sum()))).cast(pl.String).str.zfill(4)
+    postal = _patch(zip5, plus4, zip5.filter(plus4) + "-" + zip4)
+    postal = _patch(postal, lost_zero, lambda v: v.str.strip_chars_start("0"))
+
+    gender_style = _draw(rng, n, [55, 25, 20])  # male/female, M/F, not given
+    gender = base["gender"]
+    words = gender.replace_strict(["M", "F", "O"], ["male", "female", "other"])
+    letters = gender.replace_strict(["M", "F", "O"], ["M", "F", "other"])
+    gender_text = _set_null(
+        _patch(words, gender_style == 1, letters.filter(gender_style == 1)), gender_style == 2
+    )
+
+    birth_date = _set_null(
+        base["birth_date"].dt.strftime("%Y-%m-%d"), rng.random(n) < rates.missing_birthdate
+    )
+    web = pl.DataFrame(
+        [
+            pl.Series("account_id", account_id.astype(np.int64)),
+            full_name.alias("full_name"),
+            messy["email"],
+            phone.alias("phone_number"),
+            _street_line(base, rng.random(n) < 0.5).alias("street"),
+            base["unit"].alias("street2"),
+            base["city"],
+            region.alias("region"),
+            postal.alias("postal_code"),
+            _take(_US_COUNTRY, _draw(rng, n, [50, 20, 20, 10])).alias("country"),
+            birth_date.alias("birth_date"),
+            gender_text.alias("gender"),
+            _seconds_to_datetime(created).alias("created_at"),
+            _seconds_to_datetime(updated).alias("updated_at"),
+        ]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    web.write_parquet(path, statistics=True)
+    no_corruption = pl.repeat(None, n, dtype=pl.String, eager=True).alias("corruption")
+    return _truth("web", web["account_id"].cast(pl.String), base, no_corruption)
+
+
+_TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
+
+
+def _write_loyalty(
+    rng: np.random.Generator,
+    persons: pl.DataFrame,
+    records: _SourceRecords,
+    reference: int,
+    path: Path,
+) -> pl.DataFrame:
+    """Loyalty programme: semicolon-separated, European-style dates, one address line."""
+    rates = _Messiness(
+        upper_case=0.05, lower_case=0.05, padding=0.05, name_typo=0.02, nickname=0.06,
+        name_swap=0.02, missing_name=0.01, email_plus_tag=0.03, email_upper=0.03,
+        email_typo=0.02, email_missing=0.06, junk_email=0.02, junk_phone=0.02,
+        phone_missing=0.04, missing_birthdate=0.05,
+    )  # fmt: skip
+    base = _base_records(persons, records)
+    n = base.height
+    messy = _messy_people_fields(rng, base, rates)
+    corruption = _corrupt_rows(rng, n, ("too_few_fields", "empty_primary_key"))
+    reason = corruption.to_numpy()
+    member_no = _prefixed_ids(
+        "LY-", _increasing_ids(rng, n, 1_000_000, 40), 10, reason == "empty_primary_key"
+    )
+    phone = _format_phone(
+        messy["phone"], _draw(rng, n, [0, 0, 40, 0, 0, 25, 20, 15]), messy["junk_phone"]
+    )
+    street = _street_line(base, rng.random(n) < 0.3)
+    address = (
+        pl.DataFrame({"s": street, "u": base["unit"]})
+        .select(pl.concat_str(["s", "u"], separator=" ", ignore_nulls=True))
+        .to_series()
+    )
+    state = _patch(base["state"], rng.random(n) < 0.05, lambda v: v.str.to_lowercase())
+    plus4 = rng.random(n) < 0.08
+    zip4 = pl.Series(rng.integers(0, 10_000, int(plus4.sum()))).cast(pl.String).str.zfill(4)
+    postal = _patch(base["zip"], plus4, base["zip"].filter(plus4) + "-" + zip4)
+    birthday = _strftime(base["birth_date"], "%d.%m.%Y", "%b %-d %Y", rng.random(n) < 0.3)
+    birthday = _set_null(birthday, rng.random(n) < rates.missing_birthdate)
+    points = np.floor(np.exp(rng.normal(6.5, 1.5, size=n))).astype(np.int64)
+    tier = np.searchsorted([1_000, 5_000, 20_000], points, side="right")
+    joined = (reference // _DAY_SECONDS) - rng.integers(0, 10 * 365, size=n)
+
+    columns = [
+        member_no, messy["given"], messy["surname"], messy["email"], phone, address,
+        base["city"], state, postal, birthday, _take(_TIERS, tier),
+        pl.Series(points).cast(pl.String),
+        pl.Series(joined.astype(np.int32)).cast(pl.Date).dt.strftime("%Y-%m-%d"),
+    ]  # fmt: skip
+    lines = _csv_lines(columns, ";")
+    # A line cut short after the address, as when an export job is killed mid-row.
+    too_few = reason == "too_few_fields"
+    lines = _patch(lines, too_few, _csv_lines([c.filter(too_few) for c in columns[:6]], ";"))
+    _write_lines(path, _LOYALTY_HEADER, lines)
+    return _truth("loyalty", member_no, base, corruption)
+
+
+# --------------------------------------------------------------------------------------------
+# Orders
+# --------------------------------------------------------------------------------------------
+
+# Orders per person, 0..12: many one-and-done, a long tail of regulars.
+_ORDER_COUNT_WEIGHTS = [18, 34, 14, 9, 6.5, 5, 4, 3, 2.5, 2, 1.5, 1, 1]
+# Channel weights (store, web, app) by the source whose customer id the order carries.
+_CHANNEL_WEIGHTS = {"pos": [92, 0, 8], "web": [0, 70, 30], "loyalty": [50, 25, 25]}
+
+
+def _write_orders(
+    rng: np.random.Generator, truth: pl.DataFrame, n_persons: int, reference: int, path: Path
+) -> tuple[int, int]:
+    """Orders pointing at valid customer records; returns (orders, corrupt order lines)."""
+    valid = truth.filter(~pl.col("is_corrupt")).sort("person_id", maintain_order=True)
+    person_of_record = valid["person_id"].to_numpy() - 1
+    records_per_person = np.bincount(person_of_record, minlength=n_persons)
+    first_record = np.concatenate([[0], np.cumsum(records_per_person)[:-1]])
+
+    orders_per_person = _draw(rng, n_persons, _ORDER_COUNT_WEIGHTS)
+    orders_per_person[records_per_person == 0] = 0  # only corrupt rows: nothing to point at
+    buyer = np.repeat(np.arange(n_persons), orders_per_person)
+    m = len(buyer)
+    record = first_record[buyer] + np.floor(rng.random(m) * records_per_person[buyer]).astype(
+        np.int64
+    )
+    ordered_at = reference - rng.integers(0, 3 * 365 * _DAY_SECONDS, size=m)
+    cents = np.maximum(199, np.round(np.exp(rng.normal(3.7, 0.8, size=m)) * 100)).astype(np.int64)
+    channel_u = rng.random(m)
+    dollar_sign = rng.random(m) < 0.01
+
+    chosen = valid[record].select("source", "record_id")
+    source_code = chosen["source"].replace_strict(list(SOURCES), [0, 1, 2]).to_numpy()
+    weights = np.array([_CHANNEL_WEIGHTS[s] for s in SOURCES], dtype=float)
+    cumulative = np.cumsum(weights, axis=1) / weights.sum(axis=1, keepdims=True)
+    # the channel is the first band whose cumulative weight exceeds the uniform draw
+    channel_idx = (channel_u[:, None] >= cumulative[source_code][:, :2]).sum(axis=1)
+    channel = _take(["store", "web", "app"], channel_idx)
+
+    # File order is time order; order ids count up with it.
+    by_time = np.argsort(ordered_at, kind="stable")
+    ordered_at, cents, dollar_sign = ordered_at[by_time], cents[by_time], dollar_sign[by_time]
+    chosen = chosen[by_time]
+    order_id = "ORD" + pl.Series(np.arange(1, m + 1)).cast(pl.String).str.zfill(9)
+
+    amount = (
+        pl.Series(cents // 100).cast(pl.String)
+        + "."
+        + pl.Series(cents % 100).cast(pl.String).str.zfill(2)
+    )
+    amount = _patch(amount, dollar_sign, lambda v: "$" + v)
+    timestamp = _seconds_to_datetime(ordered_at).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    corruption = _corrupt_rows(
+        rng, m, ("extra_unquoted_field", "unparseable_amount", "unparseable_timestamp")
+    )
+    reason = corruption.to_numpy()
+    # a thousands separator written without quotes splits the amount into two fields
+    amount = _patch(amount, reason == "extra_unquoted_field", lambda v: "1," + v.str.zfill(6))
+    not_a_number = reason == "unparseable_amount"
+    amount = _patch(amount, not_a_number, pl.repeat("N/A", int(not_a_number.sum()), eager=True))
+    timestamp = _patch(
+        timestamp, reason == "unparseable_timestamp", lambda v: v.str.slice(0, 10) + " noon"
+    )
+
+    fields = [
+        order_id, chosen["source"], chosen["record_id"], amount,
+        pl.repeat("USD", m, dtype=pl.String, eager=True), timestamp, channel[by_time],
+    ]  # fmt: skip
+    lines = pl.DataFrame([f.alias(f"c{i}") for i, f in enumerate(fields)]).select(
+        pl.concat_str(pl.all(), separator=",")
+    )
+    _write_lines(path, _ORDERS_HEADER, lines.to_series())
+    return m, int(corruption.is_not_null().sum())
+
+
+# --------------------------------------------------------------------------------------------
+# Entry point
+# --------------------------------------------------------------------------------------------
+
+
+def _reference_time(rng: np.random.Generator) -> int:
+    """A fixed 'now' for the data set, from the seed: a day in 2024-07-01 .. 2025-06-30, noon."""
+    day = datetime(2024, 7, 1, 12, tzinfo=UTC) + timedelta(days=int(rng.integers(0, 365)))
+    return int(day.timestamp())
+
+
+def generate_sample_data(
+    data_dir: str | Path,
+    customers: int = 10_000,
+    seed: int = 42,
+    reference_time: datetime | None = None,
+) -> dict:
+    """Write the sample sources, orders and ground truth under `data_dir`; return a summary.
+
+    Same `customers`, `seed` and `reference_time` give byte-identical files. Dates count back
+    from `reference_time` (the demo passes today, so recency figures look alive); without it the
+    reference is drawn from the seed. The summary holds the number of persons, records and
+    corrupt rows per source, the number of orders, the reference time the dates are relative
+    to, and the paths written.
+    """
+    if customers < 1:
+        raise ValueError("customers must be at least 1")
+    data_dir = Path(data_dir)
+    rng = np.random.default_rng(seed)
+    reference = _reference_time(rng)  # drawn even when overridden: the stream stays the same
+    if reference_time is not None:
+        moment = reference_time if reference_time.tzinfo else reference_time.replace(tzinfo=UTC)
+        reference = int(moment.timestamp())
+    paths = {
+        "pos": data_dir / "sources" / "pos" / "pos_customers.csv",
+        "web": data_dir / "sources" / "web" / "web_accounts.parquet",
+        "loyalty": data_dir / "sources" / "loyalty" / "loyalty_members.csv",
+        "orders": data_dir / "sources" / "orders" / "orders.csv",
+        "truth": data_dir / "truth" / "sample_truth.parquet",
+    }
+
+    persons = _make_persons(rng, customers)
+    pos_records, web_records, loyalty_records = _assign_records(rng, customers)
+    truth = pl.concat(
+        [
+            _write_pos(rng, persons, pos_records, reference, paths["pos"]),
+            _write_web(rng, persons, web_records, reference, paths["web"]),
+            _write_loyalty(rng, persons, loyalty_records, reference, paths["loyalty"]),
+        ]
+    )
+    paths["truth"].parent.mkdir(parents=True, exist_ok=True)
+    truth.write_parquet(paths["truth"], statistics=True)
+    order_count, corrupt_orders = _write_orders(rng, truth, customers, reference, paths["orders"])
+
+    per_source = truth.group_by("source").agg(
+        pl.len().alias("records"), pl.col("is_corrupt").sum().alias("corrupt")
+    )
+    records = dict(zip(per_source["source"], per_source["records"], strict=True))
+    corrupt = dict(zip(per_source["source"], per_source["corrupt"], strict=True))
+    summary = {
+        "seed": seed,
+        "persons": customers,
+        "records": {s: int(records.get(s, 0)) for s in SOURCES},
+        "orders": order_count,
+        "corrupt_rows": {**{s: int(corrupt.get(s, 0)) for s in SOURCES}, "orders": corrupt_orders},
+        "households": int(persons["household_id"].max() + 1),
+        "reference_time": datetime.fromtimestamp(reference, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "paths": {k: str(p) for k, p in paths.items()},
+    }
+    relative = {**summary, "paths": {k: str(p.relative_to(data_dir)) for k, p in paths.items()}}
+    (data_dir / "truth" / "summary.json").write_text(json.dumps(relative, indent=2) + "\n")
+    return summary
