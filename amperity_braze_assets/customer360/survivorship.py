@@ -1,0 +1,453 @@
+"""Merged customers: one row per ``amperity_id``, each field group chosen whole by survivorship.
+
+A field group (name, email, phone, address, birthdate, gender) is taken *together* from one
+winning record, never assembled column by column: a street from one source and a postal code from
+another would be an address nobody lives at.
+
+Among a person's records that hold a value for the group's key column(s), the winner is ranked by
+the tie breakers in the configured order (default: source priority, then the most recent
+``updated_at``, then the most frequent value of the group among the person's records) and finally
+by ``source`` and ``record_id`` so that reruns on the same input choose the same record.
+
+Plain polars, no Dagster: the assets wrap these functions.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
+
+SOURCE_PRIORITY = "source_priority"
+MOST_RECENT = "most_recent"
+MOST_FREQUENT = "most_frequent"
+TIE_BREAKERS: tuple[str, ...] = (SOURCE_PRIORITY, MOST_RECENT, MOST_FREQUENT)
+
+# updated_at is the clock of the "most recent" rule, not a value a person has.
+SURVIVABLE_COLUMNS: frozenset[str] = frozenset(CUSTOMER_TAGS.values()) - {"updated_at"}
+
+DEFAULT_FIELD_GROUPS: dict[str, tuple[str, ...]] = {
+    "name": ("given_name", "surname", "full_name"),
+    "email": ("email",),
+    "phone": ("phone",),
+    "address": ("address", "address2", "city", "state", "postal", "country"),
+    "birthdate": ("birthdate",),
+    "gender": ("gender",),
+}
+
+# A record competes for a group only if one of these is non-null. A city or country alone is not
+# a mailing address, so the street line decides for "address"; any name part counts for "name".
+# Groups not listed here use all of their columns.
+DEFAULT_KEY_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("given_name", "surname", "full_name"),
+    "address": ("address",),
+}
+
+RULES_KEYS: tuple[str, ...] = ("source_priority", "tie_breakers", "field_groups", "key_columns")
+
+RECORD_KEY_COLUMNS: tuple[str, str] = ("source", "record_id")
+
+
+def _default_key_columns(field_groups: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """The default keys of the groups whose columns still contain them."""
+    return {
+        group: keys
+        for group, keys in DEFAULT_KEY_COLUMNS.items()
+        if group in field_groups and set(keys) <= set(field_groups[group])
+    }
+
+
+@dataclass(frozen=True)
+class SurvivorshipRules:
+    """How the merged customer picks each field group's winning record.
+
+    ``source_priority``: source names, earlier wins; sources not listed rank after all listed ones
+    (and tie with each other, so the next tie breaker decides).
+    ``field_groups``: group name -> the columns that survive together.
+    ``tie_breakers``: order in which ``source_priority``, ``most_recent`` and ``most_frequent``
+    are applied; a subset is allowed.
+    ``key_columns``: group name -> columns of which at least one must be non-null for a record to
+    compete for the group; ``None`` means the defaults (street line for address, any name part for
+    name, every column for the other groups).
+    """
+
+    source_priority: tuple[str, ...] = ()
+    field_groups: dict[str, tuple[str, ...]] = field(
+        default_factory=lambda: dict(DEFAULT_FIELD_GROUPS)
+    )
+    tie_breakers: tuple[str, ...] = TIE_BREAKERS
+    key_columns: dict[str, tuple[str, ...]] | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen: normalise through object.__setattr__ so callers may pass lists.
+        object.__setattr__(self, "source_priority", tuple(self.source_priority))
+        object.__setattr__(self, "tie_breakers", tuple(self.tie_breakers))
+        object.__setattr__(
+            self,
+            "field_groups",
+            {group: tuple(columns) for group, columns in self.field_groups.items()},
+        )
+        key_columns = (
+            _default_key_columns(self.field_groups)
+            if self.key_columns is None
+            else {group: tuple(columns) for group, columns in self.key_columns.items()}
+        )
+        object.__setattr__(self, "key_columns", key_columns)
+        _check_rules(
+            self.source_priority,
+            self.field_groups,
+            self.tie_breakers,
+            key_columns,
+            where="SurvivorshipRules",
+        )
+
+    def keys_of(self, group: str) -> tuple[str, ...]:
+        """The columns that make a record eligible for ``group``."""
+        assert self.key_columns is not None  # set in __post_init__
+        return self.key_columns.get(group, self.field_groups[group])
+
+
+def _did_you_mean(name: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _listing(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "(none)"
+
+
+def _check_rules(
+    source_priority: tuple[str, ...],
+    field_groups: Mapping[str, tuple[str, ...]],
+    tie_breakers: tuple[str, ...],
+    key_columns: Mapping[str, tuple[str, ...]],
+    where: str,
+) -> None:
+    """Consistency checks shared by the YAML parser and direct construction."""
+    for position, source in enumerate(source_priority):
+        if source in source_priority[:position]:
+            raise ValueError(
+                f"{where}: survivorship.source_priority lists source '{source}' twice; "
+                "list each source once, highest priority first."
+            )
+    if not tie_breakers:
+        raise ValueError(
+            f"{where}: survivorship.tie_breakers is empty; name at least one of "
+            f"{', '.join(TIE_BREAKERS)}, or leave the key out for the default order."
+        )
+    for position, tie_breaker in enumerate(tie_breakers):
+        if tie_breaker not in TIE_BREAKERS:
+            raise ValueError(
+                f"{where}: survivorship.tie_breakers has unknown tie breaker '{tie_breaker}'."
+                f"{_did_you_mean(tie_breaker, TIE_BREAKERS)} "
+                f"Use any order of: {', '.join(TIE_BREAKERS)}."
+            )
+        if tie_breaker in tie_breakers[:position]:
+            raise ValueError(
+                f"{where}: survivorship.tie_breakers lists '{tie_breaker}' twice; "
+                "name each tie breaker once."
+            )
+    if not field_groups:
+        raise ValueError(
+            f"{where}: survivorship.field_groups is empty; define at least one group, "
+            "or leave the key out for the default groups."
+        )
+    group_of_column: dict[str, str] = {}
+    for group, columns in field_groups.items():
+        if not columns:
+            raise ValueError(
+                f"{where}: survivorship.field_groups.{group} has no columns; "
+                "list its columns or remove the group."
+            )
+        for column in columns:
+            if column not in SURVIVABLE_COLUMNS:
+                raise ValueError(
+                    f"{where}: survivorship.field_groups.{group} has unknown column '{column}'."
+                    f"{_did_you_mean(column, SURVIVABLE_COLUMNS)} "
+                    f"Known columns: {_listing(SURVIVABLE_COLUMNS)}."
+                )
+            if column in group_of_column:
+                other = group_of_column[column]
+                place = "twice" if other == group else f"and in group '{other}'"
+                raise ValueError(
+                    f"{where}: survivorship.field_groups.{group} lists column '{column}' {place}; "
+                    "a column survives with exactly one group, so keep it in only one."
+                )
+            group_of_column[column] = group
+    for group, keys in key_columns.items():
+        if group not in field_groups:
+            raise ValueError(
+                f"{where}: survivorship.key_columns names unknown group '{group}'."
+                f"{_did_you_mean(group, field_groups)} Known groups: {_listing(field_groups)}."
+            )
+        if not keys:
+            raise ValueError(
+                f"{where}: survivorship.key_columns.{group} is empty; list at least one of "
+                f"its columns ({', '.join(field_groups[group])}) or remove the entry."
+            )
+        for key in keys:
+            if key not in field_groups[group]:
+                raise ValueError(
+                    f"{where}: survivorship.key_columns.{group} has column '{key}', which is not "
+                    f"in field group '{group}' ({', '.join(field_groups[group])}); "
+                    "a key column must belong to its group."
+                )
+
+
+def _string_list(value: object, what: str, where: str) -> tuple[str, ...]:
+    """A YAML list of strings; a bare string is refused because it is usually a missing dash."""
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"{where}: {what} must be a list of names, e.g. [a, b]; got {value!r}.")
+    return tuple(item.strip() for item in value)
+
+
+def _column_name(name: str) -> str:
+    # Configs may spell columns as tags (given-name) or as columns (given_name).
+    return name.replace("-", "_")
+
+
+def _group_mapping(value: object, what: str, where: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"{where}: {what} must be a mapping of group name to a list of columns, "
+            f"e.g. {{name: [given_name, surname]}}; got {value!r}."
+        )
+    groups: dict[str, tuple[str, ...]] = {}
+    for group, columns in value.items():
+        if not isinstance(group, str) or not group.strip():
+            raise ValueError(f"{where}: {what} has a group without a name ({group!r}).")
+        groups[group.strip()] = tuple(
+            _column_name(column) for column in _string_list(columns, f"{what}.{group}", where)
+        )
+    return groups
+
+
+def parse_survivorship_rules(
+    raw: Mapping[str, object] | None, known_sources: set[str], where: str
+) -> SurvivorshipRules:
+    """Validate the YAML ``survivorship`` mapping; ``where`` (the config file) heads every error.
+
+    ``field_groups``, when given, replaces the default groups entirely (so a column can't land in
+    two groups by accident); ``key_columns`` defaults per group as in :class:`SurvivorshipRules`.
+    """
+    if raw is None:
+        return SurvivorshipRules()
+    if not isinstance(raw, Mapping):
+        raise ValueError(
+            f"{where}: survivorship must be a mapping with keys {', '.join(RULES_KEYS)}; "
+            f"got {raw!r}."
+        )
+    for key in raw:
+        if key not in RULES_KEYS:
+            raise ValueError(
+                f"{where}: survivorship has unknown key '{key}'.{_did_you_mean(str(key), RULES_KEYS)} "
+                f"Allowed keys: {', '.join(RULES_KEYS)}."
+            )
+
+    source_priority: tuple[str, ...] = ()
+    if raw.get("source_priority") is not None:
+        source_priority = _string_list(
+            raw["source_priority"], "survivorship.source_priority", where
+        )
+        for source in source_priority:
+            if source not in known_sources:
+                raise ValueError(
+                    f"{where}: survivorship.source_priority names unknown source '{source}'."
+                    f"{_did_you_mean(source, known_sources)} "
+                    f"Known sources: {_listing(known_sources)}. "
+                    "Fix the name or add a source config for it."
+                )
+
+    tie_breakers = TIE_BREAKERS
+    if raw.get("tie_breakers") is not None:
+        tie_breakers = _string_list(raw["tie_breakers"], "survivorship.tie_breakers", where)
+
+    field_groups = dict(DEFAULT_FIELD_GROUPS)
+    if raw.get("field_groups") is not None:
+        field_groups = _group_mapping(raw["field_groups"], "survivorship.field_groups", where)
+
+    key_columns = _default_key_columns(field_groups)
+    if raw.get("key_columns") is not None:
+        key_columns |= _group_mapping(raw["key_columns"], "survivorship.key_columns", where)
+
+    # Check here, with `where`, so the config author sees the file rather than the class name.
+    _check_rules(source_priority, field_groups, tie_breakers, key_columns, where)
+    return SurvivorshipRules(
+        source_priority=source_priority,
+        field_groups=field_groups,
+        tie_breakers=tie_breakers,
+        key_columns=key_columns,
+    )
+
+
+def require_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"{what} lacks column(s) {', '.join(missing)}; it has {', '.join(frame.columns)}."
+        )
+
+
+def link_to_identity(
+    frame: pl.DataFrame,
+    identity: pl.DataFrame,
+    source_column: str,
+    record_id_column: str,
+    how: Literal["inner", "anti"] = "inner",
+) -> pl.DataFrame:
+    """``frame`` joined to ``identity`` on (source, record_id): ``how="inner"`` adds ``amperity_id``,
+    ``how="anti"`` keeps the rows no identity row claims.
+
+    Raises if identity assigns one record to two people, since every row of that record would
+    otherwise be counted for both.
+    """
+    require_columns(identity, (*RECORD_KEY_COLUMNS, "amperity_id"), "identity")
+    # One pass both drops repeated identity rows and finds records claimed by two people.
+    keys = identity.group_by(*RECORD_KEY_COLUMNS).agg(
+        pl.col("amperity_id").first(),
+        pl.col("amperity_id").n_unique().alias("_people"),
+    )
+    conflicts = keys.filter(pl.col("_people") > 1)
+    if conflicts.height:
+        example = conflicts.sort(*RECORD_KEY_COLUMNS).head(3).select(*RECORD_KEY_COLUMNS).rows()
+        raise ValueError(
+            f"identity maps {conflicts.height} record(s) to more than one amperity_id, "
+            f"e.g. (source, record_id) {example}; each record must belong to exactly one person."
+        )
+    keys = keys.drop("_people")
+    # Sources often type ids differently (int in one export, text in another): compare as text,
+    # on temporary columns so the caller's columns keep their types.
+    join_keys = ["_link_source", "_link_record_id"]
+    keys = keys.select(
+        pl.col("source").cast(pl.String).alias("_link_source"),
+        pl.col("record_id").cast(pl.String).alias("_link_record_id"),
+        "amperity_id",
+    )
+    frame = frame.with_columns(
+        pl.col(source_column).cast(pl.String).alias("_link_source"),
+        pl.col(record_id_column).cast(pl.String).alias("_link_record_id"),
+    )
+    return frame.join(keys, on=join_keys, how=how).drop(join_keys)
+
+
+def _group_winners(
+    linked: pl.DataFrame,
+    group: str,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    rules: SurvivorshipRules,
+    has_updated_at: bool,
+) -> pl.DataFrame:
+    """Per person (``_person``): the group's columns from its winning record, and its source."""
+    eligible = linked.select(
+        "_person",
+        "_record_order",
+        "source",
+        "_source_rank",
+        *(["updated_at"] if has_updated_at else []),
+        *columns,
+    ).filter(pl.any_horizontal(pl.col(key).is_not_null() for key in keys))
+
+    # (column, larger is better) per tie breaker, in the configured order.
+    preferences: list[tuple[str, bool]] = []
+    for tie_breaker in rules.tie_breakers:
+        if tie_breaker == SOURCE_PRIORITY:
+            preferences.append(("_source_rank", False))
+        elif tie_breaker == MOST_RECENT and has_updated_at:
+            preferences.append(("updated_at", True))
+        elif tie_breaker == MOST_FREQUENT:
+            # Counted over all of the person's eligible records, before any other rule narrows them.
+            eligible = eligible.with_columns(
+                pl.len().over("_person", *columns).alias("_value_frequency")
+            )
+            preferences.append(("_value_frequency", True))
+    preferences.append(("_record_order", False))  # (source, record_id): reruns pick the same one
+
+    # Keeping each person's best rows rule by rule is a hash pass per rule, cheaper than sorting
+    # every record by all the rules. eq_missing keeps null updated_at rows only when the person has
+    # no dated record at all (max() skips nulls).
+    candidates = eligible
+    for column, larger_is_better in preferences:
+        best = pl.col(column).max() if larger_is_better else pl.col(column).min()
+        candidates = candidates.filter(pl.col(column).eq_missing(best.over("_person")))
+    # Only a record listed twice under one (source, record_id) can still tie here.
+    return candidates.unique(subset="_person", keep="first").select(
+        "_person", *columns, pl.col("source").alias(f"{group}_source")
+    )
+
+
+def build_customer_360(
+    records: pl.DataFrame, identity: pl.DataFrame, rules: SurvivorshipRules
+) -> pl.DataFrame:
+    """One row per ``amperity_id`` that has records, sorted by ``amperity_id``.
+
+    Columns: ``amperity_id``; per field group with at least one column in ``records``, the present
+    columns from the winning record plus ``<group>_source``; ``source_count``, ``record_count``,
+    ``sources`` (sorted, distinct); and, when ``records`` has ``updated_at``, ``first_seen_at``
+    and ``last_updated_at`` (min and max of it). A person with no eligible record for a group gets
+    nulls for it. Records absent from ``identity`` and identity rows without records are ignored.
+    """
+    require_columns(records, RECORD_KEY_COLUMNS, "records")
+    has_updated_at = "updated_at" in records.columns
+    present_groups = {
+        group: tuple(column for column in columns if column in records.columns)
+        for group, columns in rules.field_groups.items()
+    }
+    present_groups = {group: columns for group, columns in present_groups.items() if columns}
+
+    value_columns = [column for columns in present_groups.values() for column in columns]
+    linked = link_to_identity(
+        records.select(
+            *RECORD_KEY_COLUMNS, *value_columns, *(["updated_at"] if has_updated_at else [])
+        ),
+        identity,
+        "source",
+        "record_id",
+    )
+    # Integer stand-ins make the per-group sorts and joins cheap: _person orders like amperity_id,
+    # _record_order like (source, record_id).
+    # A multi-column sort on text is several times slower than two single-column ranks, hence the
+    # composite integer (source rank in the high half, record_id rank in the low half).
+    linked = linked.with_columns(
+        (
+            pl.col("source").rank("dense").cast(pl.UInt64) * (1 << 32)
+            + pl.col("record_id").rank("dense").cast(pl.UInt64)
+        ).alias("_record_order"),
+        pl.col("amperity_id").rank("dense").alias("_person"),
+        pl.col("source")
+        .replace_strict(
+            {source: rank for rank, source in enumerate(rules.source_priority)},
+            default=len(rules.source_priority),
+            return_dtype=pl.UInt32,
+        )
+        .alias("_source_rank"),
+    )
+
+    summary_aggregations = [
+        pl.col("source").n_unique().cast(pl.Int64).alias("source_count"),
+        pl.len().cast(pl.Int64).alias("record_count"),
+        pl.col("source").unique().sort().alias("sources"),
+    ]
+    if has_updated_at:
+        summary_aggregations += [
+            pl.col("updated_at").min().alias("first_seen_at"),
+            pl.col("updated_at").max().alias("last_updated_at"),
+        ]
+    customers = linked.group_by("_person").agg(pl.col("amperity_id").first(), *summary_aggregations)
+
+    group_columns: list[str] = []
+    for group, columns in present_groups.items():
+        keys = tuple(key for key in rules.keys_of(group) if key in columns) or columns
+        winners = _group_winners(linked, group, columns, keys, rules, has_updated_at)
+        customers = customers.join(winners, on="_person", how="left")
+        group_columns += [*columns, f"{group}_source"]
+
+    summary_columns = ["source_count", "record_count", "sources"]
+    if has_updated_at:
+        summary_columns += ["first_seen_at", "last_updated_at"]
+    return customers.sort("_person").select("amperity_id", *group_columns, *summary_columns)
