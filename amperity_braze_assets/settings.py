@@ -33,6 +33,20 @@ class Settings:
     dagster_home_override: Path | None = None
     # The "today" of recency figures (days since last order, last 12 months); None means now.
     as_of: datetime | None = None
+    # Braze. The API key itself is never held here: assets read it through dg.EnvVar at run
+    # time; only whether it is set decides the dry-run default.
+    braze_rest_endpoint: str | None = None
+    braze_instance: str | None = None
+    braze_api_key_set: bool = False
+    braze_dry_run: bool = True
+    # Braze Currents: an S3 bucket and prefix, or a local folder with the same layout.
+    currents_s3_bucket: str | None = None
+    currents_s3_prefix: str = "currents"
+    currents_local_dir_override: Path | None = None
+
+    @property
+    def currents_local_dir(self) -> Path:
+        return self.currents_local_dir_override or self.data_dir / "currents"
 
     def reference_time(self) -> datetime:
         return self.as_of or datetime.now(UTC)
@@ -82,6 +96,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 "time (e.g. 2025-06-10 or 2025-06-10T12:00:00Z); unset it to use the current time."
             ) from exc
         as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+    api_key_set = bool(env.get("BRAZE_API_KEY"))
+    dry_run_text = (env.get("AMPERITY_BRAZE_DRY_RUN") or "").strip().lower()
+    if dry_run_text not in ("", "1", "0", "true", "false", "yes", "no"):
+        raise ValueError(
+            f"AMPERITY_BRAZE_DRY_RUN={dry_run_text!r}: use true or false (unset: dry run exactly "
+            "when BRAZE_API_KEY is not set)."
+        )
+    dry_run = (not api_key_set) if not dry_run_text else dry_run_text in ("1", "true", "yes")
     return Settings(
         data_dir=data_dir,
         config_dir=config_dir.resolve(),
@@ -91,4 +113,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         default_phone_region=(env.get("AMPERITY_BRAZE_PHONE_REGION") or "US").upper(),
         dagster_home_override=Path(env["DAGSTER_HOME"]) if env.get("DAGSTER_HOME") else None,
         as_of=as_of,
+        braze_rest_endpoint=env.get("BRAZE_REST_ENDPOINT") or None,
+        braze_instance=env.get("BRAZE_INSTANCE") or None,
+        braze_api_key_set=api_key_set,
+        braze_dry_run=dry_run,
+        currents_s3_bucket=env.get("CURRENTS_S3_BUCKET") or None,
+        currents_s3_prefix=(env.get("CURRENTS_S3_PREFIX") or "currents").strip("/"),
+        currents_local_dir_override=(
+            Path(env["CURRENTS_LOCAL_DIR"]).expanduser().resolve()
+            if env.get("CURRENTS_LOCAL_DIR")
+            else None
+        ),
     )
