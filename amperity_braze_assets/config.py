@@ -40,6 +40,7 @@ SOURCE_KEYS = {
     "csv",
     "customer_source",
     "description",
+    "attributes",
 }
 CSV_KEYS = {"delimiter", "encoding", "quote"}
 FORMATS = ("csv", "parquet")
@@ -70,6 +71,8 @@ class SourceConfig:
     csv: CsvOptions = field(default_factory=CsvOptions)
     # for transaction sources whose rows all belong to one customer source
     customer_source: str | None = None
+    # untagged columns carried into the customer 360 as person attributes: column -> name
+    attributes: dict[str, str] = field(default_factory=dict)
     config_file: str = ""
 
     @property
@@ -175,6 +178,15 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
         except ConfigError as exc:
             errors.append(str(exc))
     names = {s.name for s in sources}
+    attribute_owner: dict[str, str] = {}
+    for source in sources:
+        for attribute in source.attributes.values():
+            if attribute in attribute_owner:
+                errors.append(
+                    f"{path}: source '{source.name}': attribute '{attribute}' is also defined by "
+                    f"source '{attribute_owner[attribute]}'; give each a distinct name."
+                )
+            attribute_owner[attribute] = source.name
     for source in sources:
         if source.customer_source and source.customer_source not in names:
             errors.append(
@@ -264,6 +276,25 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
                 f"{where}: encoding '{csv_options.encoding}' is unknown; use a Python codec name "
                 "such as utf-8, latin-1 or cp1252."
             ) from exc
+    attributes = definition.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise ConfigError(
+            f"{where}: 'attributes' maps untagged columns to customer 360 column names, "
+            "e.g. attributes: {tier: loyalty_tier}."
+        )
+    for column, attribute in attributes.items():
+        if column in columns or column == primary_key:
+            raise ConfigError(
+                f"{where}: attribute column '{column}' is already mapped to a tag or is the "
+                "primary key; list only untagged columns under 'attributes'."
+            )
+        if not isinstance(attribute, str) or not KEY_NAME_PATTERN.match(attribute):
+            raise ConfigError(
+                f"{where}: attribute name {attribute!r} for column '{column}' must be lower case "
+                "letters, digits and underscores (it becomes a customer_360 column)."
+            )
+    if kind != "customers" and attributes:
+        raise ConfigError(f"{where}: only customer sources can carry 'attributes'.")
     return SourceConfig(
         name=name,
         kind=kind,
@@ -273,6 +304,7 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
         columns=tags,
         csv=csv_options,
         customer_source=customer_source,
+        attributes={str(k): v for k, v in attributes.items()},
         config_file=str(path),
     )
 
@@ -330,12 +362,18 @@ def _check_source_files(path: Path, source: SourceConfig, settings: Settings) ->
             f"{where}: cannot read {first}: {exc}. Check the path and format "
             f"(format: {source.format}) or fix the file."
         ]
-    needed = [source.primary_key, *source.columns]
+    needed = [source.primary_key, *source.columns, *source.attributes]
     missing = [column for column in dict.fromkeys(needed) if column not in header]
     return [
         f"{where}: column '{column}' is not in {first}{_suggest(column, header)}; the file has "
         f"{header}. Fix the name under sources.{source.name}."
-        + ("primary_key" if column == source.primary_key else "columns")
+        + (
+            "primary_key"
+            if column == source.primary_key
+            else "attributes"
+            if column in source.attributes
+            else "columns"
+        )
         for column in missing
     ]
 

@@ -15,6 +15,9 @@ EXPECTED_GROUPS = {
     "raw_loyalty": "sources",
     "raw_orders": "sources",
     "raw_orders_rejects": "sources",
+    "identity_resolution": "customer360",
+    "customer_360": "customer360",
+    "customer_transactions": "customer360",
 }
 
 

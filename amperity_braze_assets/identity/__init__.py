@@ -1,0 +1,9 @@
+"""Identity resolution (Amperity's Stitch): raw source records in, stable person ids out.
+
+No Dagster here: the asset that runs it lives elsewhere and reports ``ResolveStats``.
+"""
+
+from .engine import ResolveStats, resolve, resolve_with_stats
+from .normalize import normalize_records
+
+__all__ = ["ResolveStats", "normalize_records", "resolve", "resolve_with_stats"]

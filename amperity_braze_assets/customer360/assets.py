@@ -1,0 +1,156 @@
+"""The Dagster face of the customer 360: ``customer_360`` and ``customer_transactions``."""
+
+import dagster as dg
+import polars as pl
+
+from amperity_braze_assets.config import ConfigError, ProjectConfig
+from amperity_braze_assets.customer360.survivorship import (
+    build_customer_360,
+    parse_survivorship_rules,
+)
+from amperity_braze_assets.customer360.transactions import (
+    build_customer_transactions,
+    unmatched_orders,
+)
+from amperity_braze_assets.identity import normalize_records
+from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP, identity_records
+from amperity_braze_assets.metadata import markdown_preview
+from amperity_braze_assets.settings import Settings
+from amperity_braze_assets.sources.reader import attribute_column, parse_timestamp
+
+
+def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
+    where = str(config.config_dir / "sources.yaml")
+    try:
+        rules = parse_survivorship_rules(
+            config.survivorship, {s.name for s in config.customer_sources}, where
+        )
+    except ValueError as exc:  # a config mistake: fail the load with the file's name
+        raise ConfigError(str(exc)) from exc
+    customer_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
+    order_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.transaction_sources}
+
+    @dg.asset(
+        name="customer_360",
+        group_name=CUSTOMER360_GROUP,
+        ins={**customer_inputs, "identity_resolution": dg.AssetIn()},
+        kinds={"polars"},
+        description="One row per person: each field group (name, email, phone, address, "
+        "birthdate, gender) taken whole from the record the survivorship rules pick.",
+    )
+    def customer_360(identity_resolution: pl.DataFrame, **raw) -> dg.Output:
+        frames = list(raw.values())
+        records = normalize_records(identity_records(frames), settings.default_phone_region)
+        updated = pl.concat(
+            [
+                f.select("source", "record_id", "updated_at")
+                for f in frames
+                if "updated_at" in f.columns
+            ]
+            or [
+                pl.DataFrame(
+                    schema={"source": pl.String, "record_id": pl.String, "updated_at": pl.String}
+                )
+            ]
+        ).with_columns(updated_at=parse_timestamp(pl.col("updated_at").cast(pl.String)))
+        records = records.join(updated, on=["source", "record_id"], how="left")
+        merged = build_customer_360(records, identity_resolution, rules)
+        merged = merged.join(
+            source_attributes(config, raw, identity_resolution), on="amperity_id", how="left"
+        )
+        return dg.Output(
+            merged,
+            metadata={
+                "people": dg.MetadataValue.int(merged.height),
+                "records": dg.MetadataValue.int(records.height),
+                "with_email": dg.MetadataValue.int(_non_null(merged, "email")),
+                "with_phone": dg.MetadataValue.int(_non_null(merged, "phone")),
+                "preview": markdown_preview(merged),
+            },
+        )
+
+    @dg.asset(
+        name="customer_transactions",
+        group_name=CUSTOMER360_GROUP,
+        ins={**order_inputs, "identity_resolution": dg.AssetIn()},
+        kinds={"polars"},
+        description="Order rollups per person: lifetime and last-12-month frequency and "
+        "monetary, first and latest order, average order value, RFM deciles, one-and-done.",
+    )
+    def customer_transactions(
+        context: dg.AssetExecutionContext, identity_resolution: pl.DataFrame, **raw
+    ) -> dg.Output:
+        orders = pl.concat(list(raw.values()), how="diagonal_relaxed") if raw else _no_orders()
+        as_of = settings.reference_time()
+        rollups = build_customer_transactions(orders, identity_resolution, as_of)
+        unmatched = unmatched_orders(orders, identity_resolution)
+        if unmatched.height:
+            context.log.warning(
+                f"{unmatched.height} order(s) name a customer record that identity resolution "
+                "does not know (it may have been quarantined); they are not in the rollups."
+            )
+        return dg.Output(
+            rollups,
+            metadata={
+                "buyers": dg.MetadataValue.int(rollups.height),
+                "orders": dg.MetadataValue.int(orders.height),
+                "unmatched_orders": dg.MetadataValue.int(unmatched.height),
+                "as_of": dg.MetadataValue.text(as_of.isoformat()),
+                "preview": markdown_preview(rollups),
+            },
+        )
+
+    return [customer_360, customer_transactions]
+
+
+def source_attributes(
+    config: ProjectConfig, raw: dict[str, pl.DataFrame], identity: pl.DataFrame
+) -> pl.DataFrame:
+    """Person attributes carried from untagged source columns (``attributes:`` in sources.yaml).
+
+    Per person the value comes from the most recently updated record that has one; ties go to
+    the highest record id, so reruns pick the same value.
+    """
+    people = identity.select("amperity_id").unique()
+    for source in config.customer_sources:
+        if not source.attributes or source.asset_name not in raw:
+            continue
+        frame = raw[source.asset_name]
+        ordering = ["updated_at"] if "updated_at" in frame.columns else []
+        for column, name in source.attributes.items():
+            values = (
+                frame.select(
+                    "source",
+                    "record_id",
+                    *ordering,
+                    pl.col(attribute_column(column)).str.strip_chars().alias(name),
+                )
+                .filter(pl.col(name).is_not_null() & (pl.col(name) != ""))
+                .join(
+                    identity.select("source", "record_id", "amperity_id"),
+                    on=["source", "record_id"],
+                )
+                .sort([*ordering, "record_id"], descending=True, nulls_last=True)
+                .unique("amperity_id", keep="first")
+                .select("amperity_id", name)
+            )
+            people = people.join(values, on="amperity_id", how="left")
+    return people
+
+
+def _non_null(frame: pl.DataFrame, column: str) -> int:
+    return frame.height - frame[column].null_count() if column in frame.columns else 0
+
+
+def _no_orders() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "order_id": pl.String,
+            "customer_source": pl.String,
+            "customer_record_id": pl.String,
+            "amount": pl.Float64,
+            "currency": pl.String,
+            "order_time": pl.Datetime("us", "UTC"),
+            "channel": pl.String,
+        }
+    )

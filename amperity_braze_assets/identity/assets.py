@@ -1,0 +1,118 @@
+"""The Dagster face of identity resolution: ``identity_resolution`` and its checks.
+
+The previous run's assignments are explicit state (``identity/assignments.v1`` in the state
+store), read before and replaced after each run, so ids carry over from run to run whatever
+storage the assets use.
+"""
+
+import dagster as dg
+import polars as pl
+
+from amperity_braze_assets.config import ProjectConfig
+from amperity_braze_assets.identity import resolve_with_stats
+from amperity_braze_assets.metadata import markdown_preview
+from amperity_braze_assets.settings import Settings
+from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
+from amperity_braze_assets.storage.state_store import StateStore
+
+CUSTOMER360_GROUP = "customer360"
+ASSIGNMENTS_STATE = "identity/assignments.v1"
+JITTER_WARN_SHARE = 0.02
+IDENTITY_INPUT_COLUMNS = frozenset(CUSTOMER_TAGS.values()) - {"updated_at"}
+
+
+def identity_records(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    """Stack the raw customer sources, keeping what identity resolution reads."""
+    stacked = pl.concat(frames, how="diagonal_relaxed")
+    keep = [
+        c
+        for c in stacked.columns
+        if c in ("source", "record_id")
+        or c in IDENTITY_INPUT_COLUMNS
+        or c.startswith(("fk_", "sk_"))
+    ]
+    return stacked.select(keep)
+
+
+def with_previous_ids(resolved: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
+    """Add ``previous_amperity_id``: the id each record had last run (null when new), so that
+    merges and splits can reach Braze (an absorbed id is merged into its survivor)."""
+    if previous is None:
+        return resolved.with_columns(previous_amperity_id=pl.lit(None, pl.String))
+    earlier = previous.select(
+        "source", "record_id", pl.col("amperity_id").alias("previous_amperity_id")
+    )
+    return resolved.join(earlier, on=["source", "record_id"], how="left", maintain_order="left")
+
+
+def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
+    raw_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
+
+    @dg.asset(
+        name="identity_resolution",
+        group_name=CUSTOMER360_GROUP,
+        ins=raw_inputs,
+        kinds={"polars"},
+        description="Every customer source record with its stable amperity_id and the match "
+        "evidence that tied it in (score, rule, the record it matched).",
+        check_specs=[
+            dg.AssetCheckSpec(
+                "identity_jitter_under_2_percent",
+                asset="identity_resolution",
+                description="Share of previously seen records whose amperity_id changed.",
+            ),
+            dg.AssetCheckSpec(
+                "no_supersized_clusters",
+                asset="identity_resolution",
+                description="No person is built from an implausible number of records.",
+            ),
+        ],
+    )
+    def identity_resolution(context: dg.AssetExecutionContext, state_store: StateStore, **raw):
+        records = identity_records(list(raw.values()))
+        previous = state_store.read(ASSIGNMENTS_STATE)
+        resolved, stats = resolve_with_stats(
+            records, previous, default_region=settings.default_phone_region
+        )
+        state_store.write(ASSIGNMENTS_STATE, resolved)
+        resolved = with_previous_ids(resolved, previous)
+        people = max(stats.people, 1)
+        jitter = stats.jitter if stats.jitter is not None else 0.0
+        yield dg.Output(
+            resolved,
+            metadata={
+                "records": dg.MetadataValue.int(stats.records),
+                "people": dg.MetadataValue.int(stats.people),
+                "average_cluster_size": dg.MetadataValue.float(round(stats.records / people, 4)),
+                "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
+                "jitter": dg.MetadataValue.float(round(jitter, 6)),
+                "ids_changed": dg.MetadataValue.int(stats.ids_changed),
+                "ids_minted": dg.MetadataValue.int(stats.ids_minted),
+                "candidate_pairs": dg.MetadataValue.int(stats.candidate_pairs),
+                "matched_pairs": dg.MetadataValue.int(stats.matched_pairs),
+                "clusters_split": dg.MetadataValue.int(stats.clusters_split),
+                "seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
+                "preview": markdown_preview(resolved),
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name="identity_jitter_under_2_percent",
+            passed=jitter <= JITTER_WARN_SHARE,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "jitter": dg.MetadataValue.float(round(jitter, 6)),
+                "ids_changed": dg.MetadataValue.int(stats.ids_changed),
+                "previously_seen": dg.MetadataValue.int(stats.previously_seen),
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name="no_supersized_clusters",
+            passed=stats.supersized_clusters == 0,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "supersized_clusters": dg.MetadataValue.int(stats.supersized_clusters),
+                "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
+            },
+        )
+
+    return [identity_resolution]

