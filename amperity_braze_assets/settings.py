@@ -43,6 +43,10 @@ class Settings:
     currents_s3_bucket: str | None = None
     currents_s3_prefix: str = "currents"
     currents_local_dir_override: Path | None = None
+    # Alerts: an optional webhook (Slack-compatible JSON with a "text" field) and the UI's address
+    # for links to runs.
+    alert_webhook_url: str | None = None
+    dagster_ui_url: str = "http://127.0.0.1:3000"
 
     @property
     def currents_local_dir(self) -> Path:
@@ -117,6 +121,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         braze_instance=env.get("BRAZE_INSTANCE") or None,
         braze_api_key_set=api_key_set,
         braze_dry_run=dry_run,
+        alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
+        dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
         currents_s3_bucket=env.get("CURRENTS_S3_BUCKET") or None,
         currents_s3_prefix=(env.get("CURRENTS_S3_PREFIX") or "currents").strip("/"),
         currents_local_dir_override=(

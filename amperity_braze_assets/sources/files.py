@@ -71,3 +71,27 @@ def read_bytes(file: str, s3_client: Any = None) -> bytes:
         bucket, key = split_s3_url(file)
         return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
     return Path(file).read_bytes()
+
+
+def file_fingerprints(
+    patterns: Iterable[str], base_dir: Path, s3_client: Any = None
+) -> dict[str, str]:
+    """What identifies the current content of each matching file, cheaply: size and mtime
+    locally, size and ETag on S3. A changed map means new or changed source data."""
+    patterns = list(patterns)
+    prints: dict[str, str] = {}
+    for file in expand_local_patterns(patterns, base_dir):
+        stat = Path(file).stat()
+        prints[file] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    for pattern in patterns:
+        if not pattern.startswith("s3://") or s3_client is None:
+            continue
+        bucket, key_pattern = split_s3_url(pattern)
+        glob_at = min((i for i, ch in enumerate(key_pattern) if ch in GLOB_CHARS), default=None)
+        prefix = key_pattern if glob_at is None else key_pattern[:glob_at]
+        paginator = s3_client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                if fnmatch.fnmatchcase(item["Key"], key_pattern):
+                    prints[f"s3://{bucket}/{item['Key']}"] = f"{item['Size']}:{item['ETag']}"
+    return prints
