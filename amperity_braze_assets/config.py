@@ -404,3 +404,81 @@ def _suggest(word: str, candidates) -> str:
 
 def _snake(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "key"
+
+
+ORCHESTRATION_FILE = "orchestration.yaml"
+SCHEDULE_KEYS = {"cron", "timezone", "enabled", "only_when_sources_changed", "description"}
+DEFAULT_CRON = "0 6 * * *"
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    job: str
+    cron: str = DEFAULT_CRON
+    timezone: str = "UTC"
+    enabled: bool = True
+    # Skip the tick when no source file changed since the last run the schedule requested.
+    only_when_sources_changed: bool = False
+    description: str = ""
+
+
+def load_schedule_configs(
+    config_dir: Path, known_jobs: dict[str, str]
+) -> dict[str, ScheduleConfig]:
+    """Schedules per job from ``orchestration.yaml``; every known job runs daily by default.
+
+    ``known_jobs`` maps job name -> what it runs (for messages). A job left out of the file keeps
+    the daily default; ``enabled: false`` turns its schedule off.
+    """
+    import zoneinfo
+
+    from dagster._utils.schedules import is_valid_cron_string
+
+    schedules = {job: ScheduleConfig(job=job) for job in known_jobs}
+    path = config_dir / ORCHESTRATION_FILE
+    if not path.exists():
+        return schedules
+    raw = load_yaml(path) or {}
+    if not isinstance(raw, dict) or set(raw) - {"schedules"}:
+        raise ConfigError(f"{path}: expected one top-level key 'schedules' (job name -> schedule).")
+    errors = []
+    for job, definition in (raw.get("schedules") or {}).items():
+        where = f"{path}: schedule '{job}'"
+        if job not in known_jobs:
+            errors.append(
+                f"{where}: unknown job{_suggest(job, known_jobs)}; jobs: "
+                + ", ".join(f"{name} ({what})" for name, what in known_jobs.items())
+            )
+            continue
+        definition = definition or {}
+        if not isinstance(definition, dict) or set(definition) - SCHEDULE_KEYS:
+            errors.append(f"{where}: allowed keys are {sorted(SCHEDULE_KEYS)}.")
+            continue
+        cron = str(definition.get("cron", DEFAULT_CRON))
+        if not is_valid_cron_string(cron):
+            errors.append(
+                f"{where}: cron {cron!r} is not a valid cron expression; use five fields, "
+                "e.g. '0 6 * * *' (06:00 daily) or '*/15 * * * *'."
+            )
+        timezone = str(definition.get("timezone", "UTC"))
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors.append(
+                f"{where}: timezone {timezone!r} is unknown; use an IANA name such as "
+                "America/New_York or UTC."
+            )
+        for flag in ("enabled", "only_when_sources_changed"):
+            if flag in definition and not isinstance(definition[flag], bool):
+                errors.append(f"{where}: {flag} must be true or false.")
+        schedules[job] = ScheduleConfig(
+            job=job,
+            cron=cron,
+            timezone=timezone,
+            enabled=bool(definition.get("enabled", True)),
+            only_when_sources_changed=bool(definition.get("only_when_sources_changed", False)),
+            description=str(definition.get("description", "")),
+        )
+    if errors:
+        raise ConfigError("Invalid orchestration:\n- " + "\n- ".join(errors))
+    return schedules

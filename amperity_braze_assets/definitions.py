@@ -4,18 +4,23 @@ Loading this module validates the configuration, so a mistake in a YAML file fai
 ``dagster dev`` or ``dagster job execute`` start-up, with a message that says how to fix it.
 """
 
-from __future__ import annotations
-
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.config import load_project_config, load_schedule_configs
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
+from amperity_braze_assets.jobs import JOB_PURPOSES, build_jobs
+from amperity_braze_assets.schedules import build_schedules
+from amperity_braze_assets.sensors import build_check_failure_hook, build_run_failure_sensor
 from amperity_braze_assets.settings import Settings, load_settings
 from amperity_braze_assets.sources.assets import build_source_assets
+from amperity_braze_assets.sources.sensors import build_source_change_sensor
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
+
+# The job a change in the source files requests.
+SOURCE_CHANGE_JOB = "customer360_job"
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
@@ -27,8 +32,19 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *build_identity_assets(config, settings),
         *build_customer360_assets(config, settings),
     ]
+    jobs = build_jobs(build_check_failure_hook(settings))
+    schedules = build_schedules(
+        load_schedule_configs(config.config_dir, JOB_PURPOSES), jobs, config, settings
+    )
+    sensors = [
+        build_run_failure_sensor(settings),
+        build_source_change_sensor(config, settings, jobs[SOURCE_CHANGE_JOB]),
+    ]
     return dg.Definitions(
         assets=assets,
+        jobs=list(jobs.values()),
+        schedules=schedules,
+        sensors=sensors,
         resources={
             "io_manager": ParquetIOManager(base_path=settings.storage_base, s3=s3),
             "s3": s3,

@@ -32,7 +32,7 @@ def sources_fingerprint(
     return digest, len(prints)
 
 
-def _s3_client_if_needed(config: ProjectConfig, settings: Settings):
+def s3_client_for_sources(config: ProjectConfig, settings: Settings):
     if any(p.startswith("s3://") for s in config.sources for p in s.files):
         return S3Resource(
             endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
@@ -52,7 +52,7 @@ def build_source_change_sensor(
     )
     def source_files_changed(context: dg.SensorEvaluationContext):
         fingerprint, files = sources_fingerprint(
-            config, settings, _s3_client_if_needed(config, settings)
+            config, settings, s3_client_for_sources(config, settings)
         )
         if files == 0:
             return dg.SkipReason(

@@ -1,0 +1,118 @@
+"""Schedules come from orchestration.yaml; 'only when sources changed' skips unchanged days."""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from amperity_braze_assets.config import ConfigError, load_project_config, load_schedule_configs
+from amperity_braze_assets.schedules import build_schedule
+from amperity_braze_assets.sources.sensors import FINGERPRINT_TAG
+from amperity_braze_assets_tests.conftest import make_settings
+
+JOBS = {"sync_job": "sources to Braze", "other_job": "something else"}
+
+
+@dg.asset
+def placeholder():
+    return 1
+
+
+def project(tmp_path, orchestration: str | None):
+    config_dir = tmp_path / "config"
+    config_dir.mkdir(exist_ok=True)
+    (config_dir / "sources.yaml").write_text(
+        "sources:\n  crm:\n    files: sources/*.csv\n    primary_key: ID\n    columns: {MAIL: email}\n"
+    )
+    if orchestration is not None:
+        (config_dir / "orchestration.yaml").write_text(orchestration)
+    settings = make_settings(tmp_path / "data", config_dir)
+    return settings, load_project_config(settings)
+
+
+def test_defaults_are_daily_and_overrides_apply(tmp_path):
+    settings, _ = project(tmp_path, None)
+    schedules = load_schedule_configs(settings.config_dir, JOBS)
+    assert {s.cron for s in schedules.values()} == {"0 6 * * *"}
+    settings, _ = project(
+        tmp_path,
+        "schedules:\n  sync_job: {cron: '*/15 * * * *', timezone: America/New_York}\n"
+        "  other_job: {enabled: false}\n",
+    )
+    schedules = load_schedule_configs(settings.config_dir, JOBS)
+    assert schedules["sync_job"].cron == "*/15 * * * *"
+    assert schedules["sync_job"].timezone == "America/New_York"
+    assert schedules["other_job"].enabled is False
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("schedules:\n  sync_jbo: {}\n", "unknown job (did you mean 'sync_job'?)"),
+        ("schedules:\n  sync_job: {cron: '61 * * * *'}\n", "is not a valid cron expression"),
+        (
+            "schedules:\n  sync_job: {timezone: Mars/Olympus}\n",
+            "timezone 'Mars/Olympus' is unknown",
+        ),
+        ("schedules:\n  sync_job: {cronn: '0 * * * *'}\n", "allowed keys are"),
+    ],
+)
+def test_bad_orchestration_says_how_to_fix(tmp_path, body, message):
+    settings, _ = project(tmp_path, body)
+    with pytest.raises(ConfigError, match="orchestration.yaml") as error:
+        load_schedule_configs(settings.config_dir, JOBS)
+    assert message in str(error.value)
+
+
+def test_plain_schedule_requests_a_run_every_tick(tmp_path):
+    settings, config = project(tmp_path, "schedules:\n  sync_job: {cron: '0 6 * * *'}\n")
+    job = dg.define_asset_job("sync_job", selection=[placeholder])
+    schedule = build_schedule(
+        load_schedule_configs(settings.config_dir, JOBS)["sync_job"], job, config, settings
+    )
+    assert schedule.cron_schedule == "0 6 * * *"
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 1, 2, 6))
+    result = schedule.evaluate_tick(context)
+    assert len(result.run_requests) == 1
+
+
+def test_only_when_sources_changed(tmp_path):
+    settings, config = project(
+        tmp_path, "schedules:\n  sync_job: {cron: '0 6 * * *', only_when_sources_changed: true}\n"
+    )
+    (tmp_path / "data" / "sources").mkdir(parents=True)
+    source_file = tmp_path / "data" / "sources" / "a.csv"
+    source_file.write_text("ID,MAIL\n1,a@x.org\n")
+    job = dg.define_asset_job("sync_job", selection=[placeholder])
+    schedule = build_schedule(
+        load_schedule_configs(settings.config_dir, JOBS)["sync_job"], job, config, settings
+    )
+    defs = dg.Definitions(
+        assets=[placeholder], jobs=[job], resources={"io_manager": dg.mem_io_manager}
+    )
+    with dg.instance_for_test() as instance:
+        first = schedule.evaluate_tick(
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 2, 6)
+            )
+        )
+        assert len(first.run_requests) == 1
+        fingerprint = first.run_requests[0].tags[FINGERPRINT_TAG]
+        # The requested run happens (the daemon would launch it; here we run it with its tags).
+        defs.resolve_job_def("sync_job").execute_in_process(
+            instance=instance, tags={FINGERPRINT_TAG: fingerprint}
+        )
+        unchanged = schedule.evaluate_tick(
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 3, 6)
+            )
+        )
+        assert not unchanged.run_requests and "unchanged" in unchanged.skip_message
+        source_file.write_text("ID,MAIL\n1,a@x.org\n2,b@x.org\n")
+        changed = schedule.evaluate_tick(
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=dt.datetime(2026, 1, 4, 6)
+            )
+        )
+        assert len(changed.run_requests) == 1
+        assert changed.run_requests[0].tags[FINGERPRINT_TAG] != fingerprint
