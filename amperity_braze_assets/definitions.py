@@ -7,6 +7,7 @@ Loading this module validates the configuration, so a mistake in a YAML file fai
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
+from amperity_braze_assets.braze.assets import build_attribute_assets
 from amperity_braze_assets.config import load_project_config, load_schedule_configs
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
@@ -31,6 +32,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *build_source_assets(config, settings),
         *build_identity_assets(config, settings),
         *build_customer360_assets(config, settings),
+        *build_attribute_assets(config, settings),
     ]
     jobs = build_jobs(build_check_failure_hook(settings))
     schedules = build_schedules(

@@ -18,6 +18,9 @@ EXPECTED_GROUPS = {
     "identity_resolution": "customer360",
     "customer_360": "customer360",
     "customer_transactions": "customer360",
+    "audiences": "braze",
+    "braze_customer_attributes": "braze",
+    "braze_attribute_rejects": "braze",
 }
 
 

@@ -1,0 +1,160 @@
+"""The Dagster face of Braze attributes: ``audiences``, ``braze_customer_attributes`` and
+``braze_attribute_rejects``, with their checks.
+
+The attribute configuration is loaded in the builder, so a mistake in attributes.yaml,
+segments.yaml or an audience query fails at definitions load. ``customer_engagement`` is an input
+only when the configuration reads it.
+"""
+
+import dagster as dg
+import polars as pl
+
+from amperity_braze_assets.braze.attribute_config import (
+    CUSTOMER_360,
+    CUSTOMER_ENGAGEMENT,
+    CUSTOMER_TRANSACTIONS,
+    AttributeConfig,
+    load_attribute_config,
+)
+from amperity_braze_assets.braze.attributes import build_braze_attributes, invalid_value_counts
+from amperity_braze_assets.braze.audiences import build_audiences
+from amperity_braze_assets.config import ProjectConfig
+from amperity_braze_assets.metadata import markdown_preview, top_counts
+from amperity_braze_assets.settings import Settings
+
+BRAZE_GROUP = "braze"
+IDENTIFIER_CHECK = "identifier_unique_and_non_null"
+VALUES_CHECK = "values_valid_for_types"
+REJECT_SHARE_CHECK = "reject_share_under_threshold"
+
+
+def _upstream_ins(mapping: AttributeConfig) -> dict[str, dg.AssetIn]:
+    names = [CUSTOMER_360, CUSTOMER_TRANSACTIONS]
+    if mapping.uses_engagement:
+        names.append(CUSTOMER_ENGAGEMENT)
+    return {name: dg.AssetIn(key=name) for name in names}
+
+
+def build_attribute_assets(config: ProjectConfig, settings: Settings) -> list:
+    mapping = load_attribute_config(config)
+    upstream = _upstream_ins(mapping)
+
+    @dg.asset(
+        name="audiences",
+        group_name=BRAZE_GROUP,
+        ins=upstream,
+        kinds={"polars"},
+        description="Members of every SQL audience and segment after exclusions, one row per "
+        "(amperity_id, audience), with the stable control group marked.",
+    )
+    def audiences(**tables: pl.DataFrame) -> dg.Output:
+        result = build_audiences(tables, mapping, settings.reference_time())
+        summary = result.summary
+        metadata: dict[str, dg.MetadataValue] = {
+            "audiences": dg.MetadataValue.int(summary.height),
+            "summary": markdown_preview(summary, rows=max(summary.height, 1)),
+        }
+        for row in summary.iter_rows(named=True):
+            metadata[f"members_{row['audience']}"] = dg.MetadataValue.int(row["members"])
+            metadata[f"control_group_{row['audience']}"] = dg.MetadataValue.int(
+                row["control_group"]
+            )
+        return dg.Output(result.memberships, metadata=metadata)
+
+    @dg.multi_asset(
+        name="braze_attributes",
+        group_name=BRAZE_GROUP,
+        ins={**upstream, "audiences": dg.AssetIn(key="audiences")},
+        outs={
+            "braze_customer_attributes": dg.AssetOut(
+                kinds={"polars", "braze"},
+                description="One row per person, one typed column per Braze field: the "
+                "identifier, standard fields in Braze formats, custom attributes and audiences.",
+            ),
+            "braze_attribute_rejects": dg.AssetOut(
+                kinds={"polars"},
+                description="Values that could not be made valid for Braze: person, field, "
+                "value, reason, and whether the field was nulled or the row held back.",
+            ),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                IDENTIFIER_CHECK,
+                asset="braze_customer_attributes",
+                description="Every row has an identifier and no two rows share one.",
+            ),
+            dg.AssetCheckSpec(
+                VALUES_CHECK,
+                asset="braze_customer_attributes",
+                description="Every value is valid for its Braze field or declared type.",
+            ),
+            dg.AssetCheckSpec(
+                REJECT_SHARE_CHECK,
+                asset="braze_customer_attributes",
+                description=f"Share of people with a rejected value is at most "
+                f"max_reject_share ({mapping.max_reject_share}).",
+            ),
+        ],
+    )
+    def braze_attributes(audiences: pl.DataFrame, **tables: pl.DataFrame):
+        attributes, rejects = build_braze_attributes(
+            tables, audiences, mapping, settings.reference_time()
+        )
+        people = tables[CUSTOMER_360].height
+        rejected_people = rejects["external_id"].n_unique()
+        held = int(people - attributes.height)
+        reject_share = rejected_people / people if people else 0.0
+        yield dg.Output(
+            attributes,
+            output_name="braze_customer_attributes",
+            metadata={
+                "people": dg.MetadataValue.int(attributes.height),
+                "held_rows": dg.MetadataValue.int(held),
+                "fields": dg.MetadataValue.int(attributes.width - 1),
+                "preview": markdown_preview(attributes),
+            },
+        )
+        yield dg.Output(
+            rejects,
+            output_name="braze_attribute_rejects",
+            metadata={
+                "rejects": dg.MetadataValue.int(rejects.height),
+                "people_rejected": dg.MetadataValue.int(rejected_people),
+                "by_reason": top_counts(rejects, "reason"),
+                "by_field": top_counts(rejects, "field"),
+            },
+        )
+        identifier = attributes[mapping.identifier]
+        nulls = identifier.null_count()
+        duplicates = identifier.len() - identifier.n_unique()
+        yield dg.AssetCheckResult(
+            check_name=IDENTIFIER_CHECK,
+            asset_key="braze_customer_attributes",
+            passed=nulls == 0 and duplicates == 0,
+            metadata={
+                "null_identifiers": dg.MetadataValue.int(nulls),
+                "duplicate_identifiers": dg.MetadataValue.int(duplicates),
+            },
+        )
+        problems = invalid_value_counts(attributes, mapping)
+        yield dg.AssetCheckResult(
+            check_name=VALUES_CHECK,
+            asset_key="braze_customer_attributes",
+            passed=not problems,
+            metadata={
+                "invalid_columns": dg.MetadataValue.int(len(problems)),
+                "problems": dg.MetadataValue.json(problems),
+            },
+        )
+        yield dg.AssetCheckResult(
+            check_name=REJECT_SHARE_CHECK,
+            asset_key="braze_customer_attributes",
+            passed=reject_share <= mapping.max_reject_share,
+            metadata={
+                "reject_share": dg.MetadataValue.float(round(reject_share, 6)),
+                "max_reject_share": dg.MetadataValue.float(mapping.max_reject_share),
+                "people_rejected": dg.MetadataValue.int(rejected_people),
+            },
+        )
+
+    return [audiences, braze_attributes]

@@ -1,0 +1,1206 @@
+"""Load and validate the attribute mapping, the segments and the SQL audiences.
+
+Three inputs, all under the configuration folder:
+
+- ``attributes.yaml``: the identifier, the standard Braze fields and the custom attributes, each
+  fed by ``<table>.<column>`` of ``customer_360``, ``customer_transactions``,
+  ``customer_engagement`` or ``audiences`` (extra columns returned by SQL audiences); options per
+  audience (attribute name, exclusions, control group).
+- ``segments.yaml``: audiences without SQL, as conditions on columns.
+- ``audiences/*.sql``: one audience per file (named after the file), a single read-only query.
+
+Everything is checked here, at definitions load, with the file, the attribute and the fix: the
+columns of every table are known statically (``table_schemas``), so an unknown column or a SQL
+query that does not compile fails before any run. Errors are collected and reported together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import graphlib
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from amperity_braze_assets.braze.fields import (
+    CONSENT_FIELDS,
+    IDENTIFIER_FIELDS,
+    MAX_STRING_CHARS,
+    STANDARD_FIELDS,
+    custom_attribute_name_problem,
+    shadowed_standard_field,
+)
+from amperity_braze_assets.config import ConfigError, ProjectConfig, load_yaml
+from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
+from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
+
+ATTRIBUTES_FILE = "attributes.yaml"
+SEGMENTS_FILE = "segments.yaml"
+AUDIENCES_DIR = "audiences"
+
+CUSTOMER_360 = "customer_360"
+CUSTOMER_TRANSACTIONS = "customer_transactions"
+CUSTOMER_ENGAGEMENT = "customer_engagement"
+AUDIENCES = "audiences"
+QUERY_TABLES = (CUSTOMER_360, CUSTOMER_TRANSACTIONS, CUSTOMER_ENGAGEMENT)
+SOURCE_TABLES = (*QUERY_TABLES, AUDIENCES)
+PERSON_ID = "amperity_id"
+
+UTC_DATETIME = pl.Datetime("us", "UTC")
+
+# The columns of the tables built elsewhere, in one place. customer_360's depend on the sources
+# configuration and are derived in ``customer_360_schema``.
+CUSTOMER_TRANSACTIONS_SCHEMA: dict[str, pl.DataType] = {
+    PERSON_ID: pl.String(),
+    "lifetime_frequency": pl.Int64(),
+    "lifetime_monetary": pl.Float64(),
+    "l12m_frequency": pl.Int64(),
+    "l12m_monetary": pl.Float64(),
+    "first_order_at": UTC_DATETIME,
+    "latest_order_at": UTC_DATETIME,
+    "average_order_value": pl.Float64(),
+    "days_since_last_order": pl.Int64(),
+    "channels": pl.List(pl.String),
+    "multi_channel": pl.Boolean(),
+    "one_and_done": pl.Boolean(),
+    "recency_decile": pl.Int8(),
+    "frequency_decile": pl.Int8(),
+    "monetary_decile": pl.Int8(),
+    "rfm_score": pl.Float64(),
+}
+CUSTOMER_ENGAGEMENT_SCHEMA: dict[str, pl.DataType] = {
+    PERSON_ID: pl.String(),
+    "last_email_open_at": UTC_DATETIME,
+    "last_email_click_at": UTC_DATETIME,
+    "email_opens_30d": pl.Int64(),
+    "email_clicks_30d": pl.Int64(),
+    "email_sends_30d": pl.Int64(),
+    "email_sends_total": pl.Int64(),
+    "email_bounced": pl.Boolean(),
+    "email_unsubscribed": pl.Boolean(),
+    "email_marked_spam": pl.Boolean(),
+    "last_purchase_in_app_at": UTC_DATETIME,
+}
+CUSTOMER_360_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
+    "source_count": pl.Int64(),
+    "record_count": pl.Int64(),
+    "sources": pl.List(pl.String),
+    "first_seen_at": UTC_DATETIME,
+    "last_updated_at": UTC_DATETIME,
+}
+CUSTOMER_360_TYPED_TAGS: dict[str, pl.DataType] = {"birthdate": pl.Date()}
+
+CUSTOM_TYPES = ("Boolean", "Date", "Datetime", "Decimal", "Float", "Integer", "String", "Varchar")
+ARRAY_TYPE = "Array"  # a list of strings, e.g. customer_transactions.channels
+TYPE_PATTERN = re.compile(r"^(?P<name>[A-Za-z]+)\s*(?:\(\s*(?P<arg>[0-9]+)\s*\))?$")
+ON_INVALID = ("null_field", "hold_row")
+IDENTIFIERS = ("external_id", "braze_id")
+DEFAULT_MAX_REJECT_SHARE = 0.05
+TOP_KEYS = {
+    "identifier",
+    "identifier_source",
+    "on_invalid",
+    "max_reject_share",
+    "allow_consent_fields",
+    "audience_array",
+    "standard",
+    "custom",
+    "audiences",
+}
+STANDARD_KEYS = {"source", "value", "on_invalid"}
+CUSTOM_KEYS = {
+    "source",
+    "value",
+    "type",
+    "scale",
+    "buckets",
+    "cases",
+    "default",
+    "on_invalid",
+    "description",
+}
+AUDIENCE_OPTION_KEYS = {"attribute", "exclude", "exclude_ids", "control_share", "description"}
+SEGMENT_KEYS = AUDIENCE_OPTION_KEYS | {"where"}
+AUDIENCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+COMPARISONS = {"=": "eq", "==": "eq", "!=": "ne", "<>": "ne", "<": "lt", ">": "gt", "<=": "le"}
+COMPARISONS[">="] = "ge"
+LEAF_OPERATORS = {
+    *COMPARISONS,
+    "eq",
+    "ne",
+    "lt",
+    "gt",
+    "le",
+    "ge",
+    "between",
+    "in",
+    "not_in",
+    "is_null",
+    "is_not_null",
+    "contains",
+    "within_last",
+    "not_within_last",
+}
+COMBINATORS = {"all": "and", "and": "and", "any": "or", "or": "or", "not": "not"}
+DURATION_PATTERN = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>days?|weeks?|months?|years?)\s*$")
+DAYS_PER_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+# Statements and functions a read-only audience query may not contain. Polars' SQL can read
+# files through table functions and change the context with DDL: both are refused.
+WRITE_KEYWORDS = (
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "drop",
+    "create",
+    "alter",
+    "truncate",
+    "copy",
+    "attach",
+    "detach",
+    "into",
+    "grant",
+    "pragma",
+    "install",
+    "load",
+    "set",
+)
+FILE_FUNCTION = re.compile(r"\b(read_[a-z_0-9]*|scan_[a-z_0-9]*|glob)\s*\(", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A node of a segment condition: ``and``/``or``/``not`` over children, or a leaf test of
+    one column (qualified ``table.column``) with an operator and a value."""
+
+    op: str
+    column: str | None = None
+    value: Any = None
+    children: tuple[Condition, ...] = ()
+
+    def columns(self) -> set[str]:
+        found = {self.column} if self.column else set()
+        for child in self.children:
+            found |= child.columns()
+        return found
+
+
+@dataclass(frozen=True)
+class Bucket:
+    """Values up to ``upper`` (inclusive; None: no upper bound) get ``label``."""
+
+    upper: float | None
+    label: str
+
+
+@dataclass(frozen=True)
+class Case:
+    condition: Condition
+    value: Any
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """One Braze field: where its value comes from and what it must look like.
+
+    ``braze_type`` is the standard field's kind (``email``, ``date``, ...) for standard fields and
+    one of ``CUSTOM_TYPES`` or ``Array`` for custom attributes.
+    """
+
+    name: str
+    standard: bool
+    braze_type: str
+    source: str | None = None  # "table.column"
+    value: Any = None  # a constant, when there is no source
+    length: int | None = None  # Varchar(n)
+    scale: int | None = None  # Decimal(scale)
+    buckets: tuple[Bucket, ...] = ()
+    cases: tuple[Case, ...] = ()
+    default: Any = None
+    on_invalid: str = "null_field"
+
+    def columns(self) -> set[str]:
+        found = {self.source} if self.source else set()
+        for case in self.cases:
+            found |= case.condition.columns()
+        return found
+
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    name: str
+    kind: str  # sql | segment
+    attribute: str
+    sql: str | None = None
+    sql_file: Path | None = None
+    condition: Condition | None = None
+    exclude: tuple[str, ...] = ()
+    exclude_ids: Path | None = None
+    control_share: float = 0.0
+    # extra columns a SQL audience returns besides amperity_id, with their types
+    extra_columns: dict[str, pl.DataType] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AttributeConfig:
+    config_file: Path
+    identifier: str = "external_id"
+    identifier_source: str = f"{CUSTOMER_360}.{PERSON_ID}"
+    on_invalid: str = "null_field"
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
+    allow_consent_fields: bool = False
+    audience_array: str | None = None
+    standard: tuple[AttributeSpec, ...] = ()
+    custom: tuple[AttributeSpec, ...] = ()
+    # in dependency order: an audience comes after those it excludes
+    audiences: tuple[AudienceSpec, ...] = ()
+    schemas: dict[str, dict[str, pl.DataType]] = field(default_factory=dict)
+
+    @property
+    def fields(self) -> tuple[AttributeSpec, ...]:
+        return (*self.standard, *self.custom)
+
+    def audience(self, name: str) -> AudienceSpec:
+        return next(a for a in self.audiences if a.name == name)
+
+    @property
+    def output_columns(self) -> tuple[str, ...]:
+        """The columns of ``braze_customer_attributes``, in order."""
+        return (
+            self.identifier,
+            *(f.name for f in self.fields),
+            *(a.attribute for a in self.audiences),
+            *([self.audience_array] if self.audience_array else []),
+        )
+
+    def referenced_columns(self) -> set[str]:
+        """Every ``table.column`` the attributes and segments read."""
+        found = {self.identifier_source}
+        for spec in self.fields:
+            found |= spec.columns()
+        for audience in self.audiences:
+            if audience.condition is not None:
+                found |= audience.condition.columns()
+        return found
+
+    @property
+    def tables_used(self) -> set[str]:
+        """The upstream tables the assets need (``audiences`` is ours, not upstream)."""
+        used = {c.split(".", 1)[0] for c in self.referenced_columns()} - {AUDIENCES}
+        for audience in self.audiences:
+            if audience.sql is not None:
+                text = _strip_sql_literals(audience.sql).lower()
+                used |= {t for t in QUERY_TABLES if re.search(rf"\b{t}\b", text)}
+        return used | {CUSTOMER_360}
+
+    @property
+    def uses_engagement(self) -> bool:
+        return CUSTOMER_ENGAGEMENT in self.tables_used
+
+
+# -- table schemas -----------------------------------------------------------------------------
+def customer_360_schema(project: ProjectConfig) -> dict[str, pl.DataType]:
+    """customer_360's columns: tag columns, ``<group>_source`` per survivorship field group, the
+    summary columns and the source ``attributes``, as ``build_customer_360`` makes them."""
+    rules = parse_survivorship_rules(
+        project.survivorship,
+        {s.name for s in project.customer_sources},
+        str(project.config_dir / "sources.yaml"),
+    )
+    schema: dict[str, pl.DataType] = {PERSON_ID: pl.String()}
+    for group, columns in rules.field_groups.items():
+        for column in columns:
+            schema[column] = CUSTOMER_360_TYPED_TAGS.get(column, pl.String())
+        schema[f"{group}_source"] = pl.String()
+    for column in CUSTOMER_TAGS.values():
+        if column != "updated_at":
+            schema.setdefault(column, CUSTOMER_360_TYPED_TAGS.get(column, pl.String()))
+    schema |= CUSTOMER_360_SUMMARY_SCHEMA
+    for source in project.customer_sources:
+        for attribute in source.attributes.values():
+            schema[attribute] = pl.String()
+    return schema
+
+
+def table_schemas(project: ProjectConfig) -> dict[str, dict[str, pl.DataType]]:
+    """The columns of every table a query or an attribute may read."""
+    return {
+        CUSTOMER_360: customer_360_schema(project),
+        CUSTOMER_TRANSACTIONS: dict(CUSTOMER_TRANSACTIONS_SCHEMA),
+        CUSTOMER_ENGAGEMENT: dict(CUSTOMER_ENGAGEMENT_SCHEMA),
+    }
+
+
+# -- read-only SQL ------------------------------------------------------------------------------
+def _strip_sql_literals(sql: str) -> str:
+    """The query without comments and with string literals emptied, for keyword scanning."""
+    sql = re.sub(r"--[^\n]*", " ", sql)
+    sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
+    return re.sub(r"'(?:[^']|'')*'", "''", sql)
+
+
+def read_only_sql_problem(sql: str) -> str | None:
+    """Why a query is refused as an audience (with the fix), or None for a single SELECT/WITH."""
+    text = _strip_sql_literals(sql).strip().rstrip(";").strip()
+    if not text:
+        return "the query is empty; write one SELECT returning amperity_id"
+    if ";" in text:
+        return "it holds more than one statement; keep exactly one SELECT (or WITH ... SELECT)"
+    first = re.match(r"[A-Za-z]+", text)
+    if not first or first.group(0).lower() not in ("select", "with"):
+        found = first.group(0).upper() if first else text[:20]
+        return (
+            f"it starts with {found}; an audience is a read-only query: only a single SELECT "
+            "(or WITH ... SELECT) is allowed"
+        )
+    words = set(re.findall(r"[a-z_]+", text.lower()))
+    writes = sorted(words & set(WRITE_KEYWORDS))
+    if writes:
+        return (
+            f"it uses {', '.join(w.upper() for w in writes)}; an audience is a read-only query "
+            "over the registered tables: remove the write"
+        )
+    reads = FILE_FUNCTION.search(text)
+    if reads:
+        return (
+            f"it calls {reads.group(1)}(), which reads files; audiences may only read the "
+            f"registered tables {', '.join(QUERY_TABLES)}"
+        )
+    return None
+
+
+def sql_context(tables: dict[str, pl.LazyFrame | pl.DataFrame]) -> pl.SQLContext:
+    """A SQL context that sees exactly ``tables`` (no globals, no files)."""
+    context = pl.SQLContext(register_globals=False)
+    for name, frame in tables.items():
+        context.register(name, frame.lazy())
+    return context
+
+
+# -- loading -----------------------------------------------------------------------------------
+def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
+    """Read and validate ``attributes.yaml``, ``segments.yaml`` and ``audiences/*.sql``.
+
+    Without ``attributes.yaml`` the mapping is empty (identifier only), so a project that does not
+    use Braze attributes still loads.
+    """
+    config_dir = project.config_dir
+    path = config_dir / ATTRIBUTES_FILE
+    schemas = table_schemas(project)
+    raw = load_yaml(path) if path.exists() else {}
+    raw = {} if raw is None else raw
+    errors: list[str] = []
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping with keys {sorted(TOP_KEYS)}, e.g.\n"
+            "standard:\n  email: customer_360.email\ncustom:\n  loyalty_tier:\n"
+            "    source: customer_360.loyalty_tier\n    type: Varchar(16)"
+        )
+    unknown = sorted(set(raw) - TOP_KEYS)
+    if unknown:
+        errors.append(
+            f"{path}: unknown top-level key(s) {unknown}{_suggest(unknown[0], TOP_KEYS)}; "
+            f"allowed: {sorted(TOP_KEYS)}."
+        )
+    loader = _Loader(path, schemas, errors)
+
+    identifier = raw.get("identifier", "external_id")
+    if identifier not in IDENTIFIERS:
+        errors.append(
+            f"{path}: identifier {identifier!r} is unknown; use external_id (the amperity_id) or "
+            "braze_id (with identifier_source naming the column that holds it)."
+        )
+        identifier = "external_id"
+    default_source = f"{CUSTOMER_360}.{PERSON_ID}" if identifier == "external_id" else None
+    identifier_source = raw.get("identifier_source", default_source)
+    if identifier_source is None:
+        errors.append(
+            f"{path}: identifier braze_id needs identifier_source: <table>.<column> naming the "
+            "column that holds each person's braze_id, e.g. customer_360.braze_id (a source "
+            "attribute)."
+        )
+        identifier_source = default_source or f"{CUSTOMER_360}.{PERSON_ID}"
+    else:
+        identifier_source = loader.column(
+            identifier_source, "identifier_source", allow_audiences=False
+        ) or (f"{CUSTOMER_360}.{PERSON_ID}")
+
+    on_invalid = raw.get("on_invalid", "null_field")
+    if on_invalid not in ON_INVALID:
+        errors.append(
+            f"{path}: on_invalid {on_invalid!r} is unknown; use null_field (send the row without "
+            "the bad value) or hold_row (send nothing for that person until it is fixed)."
+        )
+        on_invalid = "null_field"
+    max_reject_share = raw.get("max_reject_share", DEFAULT_MAX_REJECT_SHARE)
+    if (
+        isinstance(max_reject_share, bool)
+        or not isinstance(max_reject_share, int | float)
+        or not 0 <= max_reject_share <= 1
+    ):
+        errors.append(
+            f"{path}: max_reject_share {max_reject_share!r} must be a share between 0 and 1, "
+            f"e.g. {DEFAULT_MAX_REJECT_SHARE}."
+        )
+        max_reject_share = DEFAULT_MAX_REJECT_SHARE
+    allow_consent = raw.get("allow_consent_fields", False)
+    if not isinstance(allow_consent, bool):
+        errors.append(f"{path}: allow_consent_fields must be true or false.")
+        allow_consent = False
+
+    names: dict[str, str] = {}  # Braze name -> where it is defined, for duplicates
+    standard: list[AttributeSpec] = []
+    raw_standard = raw.get("standard") or {}
+    if not isinstance(raw_standard, dict):
+        errors.append(
+            f"{path}: 'standard' maps Braze standard fields to columns, e.g. "
+            "standard: {email: customer_360.email}."
+        )
+        raw_standard = {}
+    for name, definition in raw_standard.items():
+        spec = loader.standard_field(str(name), definition, on_invalid, allow_consent)
+        if spec is not None:
+            _claim(names, spec.name, "standard", path, errors)
+            standard.append(spec)
+
+    custom: list[AttributeSpec] = []
+    raw_custom = raw.get("custom") or {}
+    if not isinstance(raw_custom, dict):
+        errors.append(
+            f"{path}: 'custom' maps custom attribute names to a source and a type, e.g. "
+            "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}."
+        )
+        raw_custom = {}
+    deferred_audience_columns: list[tuple[AttributeSpec, str]] = []
+    for name, definition in raw_custom.items():
+        spec = loader.custom_attribute(name, definition, on_invalid)
+        if spec is None:
+            continue
+        if isinstance(name, str):
+            _claim(names, spec.name, "custom", path, errors)
+        if spec.source and spec.source.startswith(f"{AUDIENCES}."):
+            deferred_audience_columns.append((spec, spec.source.split(".", 1)[1]))
+        custom.append(spec)
+
+    audiences = _load_audiences(project, raw.get("audiences"), loader, errors)
+    for audience in audiences:
+        _claim(names, audience.attribute, f"audience '{audience.name}'", path, errors)
+    audience_array = raw.get("audience_array")
+    if audience_array is not None:
+        problem = _custom_name_problem(audience_array)
+        if problem:
+            errors.append(f"{path}: audience_array: {problem}.")
+        else:
+            _claim(names, audience_array, "audience_array", path, errors)
+
+    extra_owner: dict[str, str] = {}
+    for audience in audiences:
+        for column in audience.extra_columns:
+            if column in extra_owner:
+                errors.append(
+                    f"{audience.sql_file}: returns column '{column}', which audience "
+                    f"'{extra_owner[column]}' also returns; an extra column feeds one attribute, "
+                    "so rename it in one of the queries."
+                )
+            extra_owner[column] = audience.name
+    for spec, column in deferred_audience_columns:
+        if column not in extra_owner:
+            errors.append(
+                f"{path}: custom attribute '{spec.name}': source audiences.{column} is not a "
+                f"column any SQL audience returns{_suggest(column, extra_owner)}; audience "
+                f"queries return {sorted(extra_owner) or 'no extra columns'}."
+            )
+
+    if errors:
+        raise ConfigError("Invalid attribute configuration:\n- " + "\n- ".join(errors))
+    return AttributeConfig(
+        config_file=path,
+        identifier=identifier,
+        identifier_source=identifier_source,
+        on_invalid=on_invalid,
+        max_reject_share=float(max_reject_share),
+        allow_consent_fields=allow_consent,
+        audience_array=audience_array,
+        standard=tuple(standard),
+        custom=tuple(custom),
+        audiences=tuple(audiences),
+        schemas={
+            **schemas,
+            AUDIENCES: {c: t for a in audiences for c, t in a.extra_columns.items()},
+        },
+    )
+
+
+def _claim(names: dict[str, str], name: str, what: str, path: Path, errors: list[str]) -> None:
+    if name in names:
+        errors.append(
+            f"{path}: Braze field '{name}' is defined twice ({names[name]} and {what}); each "
+            "Braze field must have one source: rename or remove one."
+        )
+    else:
+        names[name] = what
+
+
+def _custom_name_problem(name: Any) -> str | None:
+    if not isinstance(name, str):
+        return f"custom attribute name {name!r} must be text"
+    return custom_attribute_name_problem(name)
+
+
+class _Loader:
+    """Parses the parts of the mapping, appending messages to ``errors`` instead of raising."""
+
+    def __init__(
+        self, path: Path, schemas: dict[str, dict[str, pl.DataType]], errors: list[str]
+    ) -> None:
+        self.path = path
+        self.schemas = schemas
+        self.errors = errors
+
+    def error(self, message: str) -> None:
+        self.errors.append(f"{self.path}: {message}")
+
+    def column(self, ref: Any, where: str, allow_audiences: bool = True) -> str | None:
+        """``table.column`` (or a bare column that exactly one table has), checked; None if bad."""
+        if not isinstance(ref, str) or not ref.strip():
+            self.error(f"{where}: source must be <table>.<column>, e.g. customer_360.email.")
+            return None
+        ref = ref.strip()
+        table, _, column = ref.partition(".")
+        if not column:
+            owners = [t for t in QUERY_TABLES if ref in self.schemas[t]]
+            if len(owners) == 1:
+                return f"{owners[0]}.{ref}"
+            if len(owners) > 1:
+                self.error(
+                    f"{where}: column '{ref}' is in {owners}; qualify it, e.g. {owners[0]}.{ref}."
+                )
+                return None
+            known = [c for t in QUERY_TABLES for c in self.schemas[t]]
+            self.error(
+                f"{where}: unknown column '{ref}'{_suggest(ref, known)}; write <table>.<column> "
+                f"with a table among {list(SOURCE_TABLES)}."
+            )
+            return None
+        if table == AUDIENCES and allow_audiences:
+            return ref  # checked once the SQL audiences are compiled
+        if table not in self.schemas:
+            tables = list(SOURCE_TABLES if allow_audiences else QUERY_TABLES)
+            self.error(
+                f"{where}: unknown table '{table}'{_suggest(table, tables)}; use one of {tables}."
+            )
+            return None
+        if column not in self.schemas[table]:
+            self.error(
+                f"{where}: table {table} has no column '{column}'"
+                f"{_suggest(column, self.schemas[table])}; its columns are "
+                f"{sorted(self.schemas[table])}."
+            )
+            return None
+        return ref
+
+    def _source_or_value(
+        self, where: str, definition: dict[str, Any]
+    ) -> tuple[str | None, Any, bool]:
+        has_source = definition.get("source") is not None
+        has_value = "value" in definition
+        if has_source and has_value:
+            self.error(f"{where}: give either source or value, not both.")
+            return None, None, False
+        if has_value:
+            return None, definition["value"], True
+        if not has_source:
+            return None, None, False
+        column = self.column(definition["source"], where)
+        return column, None, column is not None
+
+    def standard_field(
+        self, name: str, definition: Any, on_invalid: str, allow_consent: bool
+    ) -> AttributeSpec | None:
+        where = f"standard field '{name}'"
+        if name in IDENTIFIER_FIELDS:
+            self.error(
+                f"{where}: the identifier is set with identifier: external_id | braze_id (and "
+                "identifier_source), not under standard."
+            )
+            return None
+        if name not in STANDARD_FIELDS:
+            shadow = shadowed_standard_field(name)
+            hint = f"; use `{shadow}`" if shadow else _suggest(name, STANDARD_FIELDS)
+            self.error(
+                f"{where}: not a Braze standard field{hint}. Standard fields: "
+                f"{', '.join(STANDARD_FIELDS)}; put other attributes under custom."
+            )
+            return None
+        if name in CONSENT_FIELDS and not allow_consent:
+            self.error(
+                f"{where}: Braze holds consent, so {name} is left to Braze; remove it, or set "
+                "allow_consent_fields: true if this project really is the source of consent."
+            )
+            return None
+        if isinstance(definition, str):
+            definition = {"source": definition}
+        if not isinstance(definition, dict) or set(definition) - STANDARD_KEYS:
+            self.error(
+                f"{where}: expected <table>.<column> or a mapping with {sorted(STANDARD_KEYS)}, "
+                f"e.g. {name}: customer_360.{name}."
+            )
+            return None
+        source, value, ok = self._source_or_value(where, definition)
+        if not ok:
+            if "source" not in definition and "value" not in definition:
+                self.error(f"{where}: give a source (<table>.<column>) or a constant value.")
+            return None
+        field_on_invalid = self._on_invalid(where, definition, on_invalid)
+        return AttributeSpec(
+            name=name,
+            standard=True,
+            braze_type=STANDARD_FIELDS[name].kind,
+            source=source,
+            value=value,
+            on_invalid=field_on_invalid,
+        )
+
+    def _on_invalid(self, where: str, definition: dict[str, Any], default: str) -> str:
+        value = definition.get("on_invalid", default)
+        if value not in ON_INVALID:
+            self.error(f"{where}: on_invalid {value!r} is unknown; use null_field or hold_row.")
+            return default
+        return value
+
+    def custom_attribute(self, name: Any, definition: Any, on_invalid: str) -> AttributeSpec | None:
+        problem = _custom_name_problem(name)
+        if problem:
+            self.error(f"custom attribute {name!r}: {problem}.")
+            return None
+        where = f"custom attribute '{name}'"
+        if not isinstance(definition, dict):
+            self.error(
+                f"{where}: expected a mapping with source and type, e.g. "
+                "{source: customer_transactions.l12m_frequency, type: Integer}."
+            )
+            return None
+        unknown = sorted(set(definition) - CUSTOM_KEYS)
+        if unknown:
+            self.error(
+                f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], CUSTOM_KEYS)}; allowed: "
+                f"{sorted(CUSTOM_KEYS)}."
+            )
+            return None
+        parsed = self._type(where, definition)
+        if parsed is None:
+            return None
+        braze_type, length, scale = parsed
+        cases: tuple[Case, ...] = ()
+        if "cases" in definition:
+            if "source" in definition or "value" in definition:
+                self.error(f"{where}: give cases, or a source, or a value: only one of them.")
+                return None
+            cases = self._cases(where, definition["cases"])
+            if cases is None:
+                return None
+            source, value = None, None
+        else:
+            source, value, ok = self._source_or_value(where, definition)
+            if not ok:
+                if "source" not in definition and "value" not in definition:
+                    self.error(
+                        f"{where}: give a source (<table>.<column>), a constant value, or cases."
+                    )
+                return None
+        buckets: tuple[Bucket, ...] = ()
+        if "buckets" in definition:
+            if braze_type not in ("String", "Varchar"):
+                self.error(
+                    f"{where}: buckets turn values into labels, so the type must be String or "
+                    f"Varchar(n), not {braze_type}."
+                )
+                return None
+            buckets = self._buckets(where, definition["buckets"], source)
+            if buckets is None:
+                return None
+        return AttributeSpec(
+            name=name,
+            standard=False,
+            braze_type=braze_type,
+            source=source,
+            value=value,
+            length=length,
+            scale=scale,
+            buckets=buckets,
+            cases=cases,
+            default=definition.get("default"),
+            on_invalid=self._on_invalid(where, definition, on_invalid),
+        )
+
+    def _type(
+        self, where: str, definition: dict[str, Any]
+    ) -> tuple[str, int | None, int | None] | None:
+        raw_type = definition.get("type")
+        known = f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE} (Varchar(n) with n <= {MAX_STRING_CHARS}, Decimal(scale))"
+        if not isinstance(raw_type, str):
+            self.error(f"{where}: declare a type: one of {known}.")
+            return None
+        match = TYPE_PATTERN.match(raw_type.strip())
+        canonical = {t.lower(): t for t in (*CUSTOM_TYPES, ARRAY_TYPE)}
+        type_name = canonical.get(match.group("name").lower()) if match else None
+        if type_name is None:
+            word = match.group("name") if match else raw_type
+            self.error(
+                f"{where}: unknown type {raw_type!r}{_suggest(word, canonical.values())}; use one of {known}."
+            )
+            return None
+        argument = int(match.group("arg")) if match.group("arg") else None
+        length = scale = None
+        if type_name == "Varchar":
+            if argument is None or not 1 <= argument <= MAX_STRING_CHARS:
+                self.error(
+                    f"{where}: Varchar needs a length from 1 to {MAX_STRING_CHARS} (Braze's limit "
+                    "for strings), e.g. Varchar(32)."
+                )
+                return None
+            length = argument
+        elif type_name == "Decimal":
+            scale = argument if argument is not None else definition.get("scale", 2)
+            if isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= 12:
+                self.error(f"{where}: a Decimal scale is 0 to 12 digits, e.g. Decimal(2).")
+                return None
+        elif argument is not None:
+            self.error(f"{where}: type {type_name} takes no argument; write {type_name}.")
+            return None
+        elif "scale" in definition:
+            self.error(f"{where}: scale applies to Decimal only.")
+            return None
+        return type_name, length, scale
+
+    def _buckets(self, where: str, raw: Any, source: str | None) -> tuple[Bucket, ...] | None:
+        example = '[{up_to: 30, label: "0-30"}, {up_to: 90, label: "31-90"}, {label: "91+"}]'
+        if not isinstance(raw, list) or not raw:
+            self.error(f"{where}: buckets must be a list of ranges, e.g. {example}.")
+            return None
+        if source and source.split(".", 1)[0] in self.schemas:
+            dtype = self.schemas[source.split(".", 1)[0]][source.split(".", 1)[1]]
+            if not dtype.is_numeric():
+                self.error(f"{where}: buckets need a numeric source; {source} is {dtype}.")
+                return None
+        buckets: list[Bucket] = []
+        previous = -math.inf
+        for position, item in enumerate(raw):
+            if not isinstance(item, dict) or set(item) - {"up_to", "label"} or "label" not in item:
+                self.error(
+                    f"{where}: bucket {position + 1} must be {{up_to: <number>, label: <text>}}; e.g. {example}."
+                )
+                return None
+            upper = item.get("up_to")
+            last = position == len(raw) - 1
+            if upper is None and not last:
+                self.error(
+                    f"{where}: only the last bucket may omit up_to (it takes every larger value)."
+                )
+                return None
+            if upper is not None and (
+                isinstance(upper, bool) or not isinstance(upper, int | float) or upper <= previous
+            ):
+                self.error(
+                    f"{where}: bucket {position + 1}: up_to must be a number larger than the "
+                    f"previous bucket's; got {upper!r}."
+                )
+                return None
+            label = str(item["label"])
+            if not label or len(label) > MAX_STRING_CHARS:
+                self.error(
+                    f"{where}: bucket {position + 1}: the label must be 1 to {MAX_STRING_CHARS} characters."
+                )
+                return None
+            buckets.append(Bucket(None if upper is None else float(upper), label))
+            previous = upper if upper is not None else previous
+        return tuple(buckets)
+
+    def _cases(self, where: str, raw: Any) -> tuple[Case, ...] | None:
+        if not isinstance(raw, list) or not raw:
+            self.error(
+                f"{where}: cases must be a list of {{when: <condition>, value: <value>}}, checked "
+                "in order; the first that matches wins and default applies otherwise."
+            )
+            return None
+        cases: list[Case] = []
+        for position, item in enumerate(raw):
+            if not isinstance(item, dict) or set(item) != {"when", "value"}:
+                self.error(f"{where}: case {position + 1} must have exactly when and value.")
+                return None
+            condition = self.condition(f"{where}: case {position + 1}", item["when"])
+            if condition is None:
+                return None
+            cases.append(Case(condition, item["value"]))
+        return tuple(cases)
+
+    def condition(self, where: str, raw: Any) -> Condition | None:
+        """Parse a segment condition: ``{all: [...]}``, ``{any: [...]}``, ``{not: ...}`` or
+        ``{<column>: {<operator>: <value>, ...}}``; several keys in one mapping are ANDed."""
+        if not isinstance(raw, dict) or not raw:
+            self.error(
+                f"{where}: a condition is a mapping such as {{l12m_monetary: {{'>=': 200}}}} or "
+                "{all: [<condition>, ...]}; got " + repr(raw) + "."
+            )
+            return None
+        parts: list[Condition] = []
+        for key, value in raw.items():
+            if key in COMBINATORS:
+                op = COMBINATORS[key]
+                if op == "not":
+                    child = self.condition(where, value)
+                    if child is None:
+                        return None
+                    parts.append(Condition("not", children=(child,)))
+                    continue
+                if not isinstance(value, list) or not value:
+                    self.error(f"{where}: {key} takes a list of conditions.")
+                    return None
+                children = [self.condition(where, item) for item in value]
+                if any(child is None for child in children):
+                    return None
+                parts.append(Condition(op, children=tuple(children)))  # type: ignore[arg-type]
+                continue
+            column = self.column(key, where, allow_audiences=False)
+            if column is None:
+                return None
+            leaves = self._leaves(where, column, value)
+            if leaves is None:
+                return None
+            parts.extend(leaves)
+        return parts[0] if len(parts) == 1 else Condition("and", children=tuple(parts))
+
+    def _leaves(self, where: str, column: str, raw: Any) -> list[Condition] | None:
+        table, _, name = column.partition(".")
+        dtype = self.schemas[table][name]
+        if not isinstance(raw, dict):
+            raw = {"=": raw}  # `loyalty_tier: Gold` reads as equality
+        leaves: list[Condition] = []
+        for operator, value in raw.items():
+            if operator not in LEAF_OPERATORS:
+                self.error(
+                    f"{where}: {column}: unknown operator {operator!r}"
+                    f"{_suggest(str(operator), LEAF_OPERATORS)}; use one of "
+                    f"{sorted(LEAF_OPERATORS)}."
+                )
+                return None
+            op = COMPARISONS.get(operator, operator)
+            here = f"{where}: {column} {operator}"
+            if op in ("is_null", "is_not_null"):
+                if value is not True and value is not False:
+                    self.error(f"{here}: write {operator}: true.")
+                    return None
+                negate = (op == "is_null") != value
+                leaves.append(Condition("is_not_null" if negate else "is_null", column))
+                continue
+            if op in ("within_last", "not_within_last"):
+                if not dtype.is_temporal():
+                    self.error(
+                        f"{here}: relative dates need a date or time column; {column} is {dtype}."
+                    )
+                    return None
+                match = DURATION_PATTERN.match(str(value))
+                if not match:
+                    self.error(
+                        f"{here}: write a duration such as '90 days', '6 weeks', '12 months' or '1 year'."
+                    )
+                    return None
+                unit = match.group("unit").rstrip("s")
+                days = int(match.group("n")) * DAYS_PER_UNIT[unit]
+                leaves.append(Condition(op, column, dt.timedelta(days=days)))
+                continue
+            if op == "contains":
+                if not (dtype == pl.String or isinstance(dtype, pl.List)):
+                    self.error(
+                        f"{here}: contains needs a text or list column; {column} is {dtype}."
+                    )
+                    return None
+                if not isinstance(value, str):
+                    self.error(f"{here}: contains takes a text value.")
+                    return None
+                leaves.append(Condition(op, column, value))
+                continue
+            if op in ("in", "not_in", "between"):
+                if not isinstance(value, list) or (op == "between" and len(value) != 2):
+                    shape = "[low, high]" if op == "between" else "a list of values"
+                    self.error(f"{here}: takes {shape}.")
+                    return None
+                literals = [self._literal(here, dtype, item) for item in value]
+                if any(item is _BAD for item in literals):
+                    return None
+                leaves.append(Condition(op, column, tuple(literals)))
+                continue
+            literal = self._literal(here, dtype, value)
+            if literal is _BAD:
+                return None
+            leaves.append(Condition(op, column, literal))
+        return leaves
+
+    def _literal(self, where: str, dtype: pl.DataType, value: Any) -> Any:
+        """A comparison value as the column's type; ``_BAD`` (with an error) when it can't be."""
+        if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+            if isinstance(value, dt.datetime | dt.date):
+                return value
+            try:
+                parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                self.error(
+                    f"{where}: {value!r} is not an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)."
+                )
+                return _BAD
+            if dtype == pl.Date:
+                return parsed.date()
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+        if dtype.is_numeric():
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                self.error(f"{where}: {value!r} is not a number, and the column is {dtype}.")
+                return _BAD
+            return value
+        if dtype == pl.Boolean:
+            if not isinstance(value, bool):
+                self.error(f"{where}: {value!r} is not true or false, and the column is Boolean.")
+                return _BAD
+            return value
+        if isinstance(dtype, pl.List):
+            self.error(f"{where}: a list column supports contains and is_null only.")
+            return _BAD
+        return str(value) if isinstance(value, int | float) else value
+
+
+_BAD = object()
+
+
+def _load_audiences(
+    project: ProjectConfig, raw_options: Any, loader: _Loader, errors: list[str]
+) -> list[AudienceSpec]:
+    config_dir = project.config_dir
+    path = loader.path
+    options: dict[str, dict[str, Any]] = {}
+    if raw_options is not None:
+        if not isinstance(raw_options, dict):
+            errors.append(
+                f"{path}: 'audiences' maps SQL audience names (file names without .sql) to options "
+                f"{sorted(AUDIENCE_OPTION_KEYS)}."
+            )
+        else:
+            options = dict(raw_options)
+
+    found: dict[str, dict[str, Any]] = {}
+    sql_dir = config_dir / AUDIENCES_DIR
+    for sql_file in sorted(sql_dir.glob("*.sql")) if sql_dir.is_dir() else []:
+        name = sql_file.stem
+        if not AUDIENCE_NAME_PATTERN.match(name):
+            errors.append(
+                f"{sql_file}: the audience name '{name}' (the file name) must be lower case "
+                "letters, digits and underscores, starting with a letter; rename the file."
+            )
+            continue
+        found[name] = {"kind": "sql", "file": sql_file, **(options.pop(name, None) or {})}
+
+    segments_path = config_dir / SEGMENTS_FILE
+    raw_segments = load_yaml(segments_path) if segments_path.exists() else None
+    if raw_segments is not None:
+        if (
+            not isinstance(raw_segments, dict)
+            or set(raw_segments) != {"segments"}
+            or not isinstance(raw_segments["segments"], dict)
+        ):
+            errors.append(
+                f"{segments_path}: expected a top-level 'segments:' mapping of segment name to "
+                "{where: <condition>, ...options}."
+            )
+        else:
+            segment_loader = _Loader(segments_path, loader.schemas, errors)
+            for name, definition in raw_segments["segments"].items():
+                where = f"{segments_path}: segment '{name}'"
+                if not isinstance(name, str) or not AUDIENCE_NAME_PATTERN.match(name):
+                    errors.append(
+                        f"{where}: the name must be lower case letters, digits and underscores, "
+                        "starting with a letter."
+                    )
+                    continue
+                if name in found:
+                    errors.append(
+                        f"{where}: an audience named '{name}' already exists "
+                        f"({found[name]['file']}); give the segment another name."
+                    )
+                    continue
+                if name in options:
+                    errors.append(
+                        f"{where}: its options belong in {SEGMENTS_FILE} with the segment, not "
+                        f"under audiences in {ATTRIBUTES_FILE}."
+                    )
+                    options.pop(name)
+                if not isinstance(definition, dict) or "where" not in definition:
+                    errors.append(f"{where}: give its condition under where:.")
+                    continue
+                unknown = sorted(set(definition) - SEGMENT_KEYS)
+                if unknown:
+                    errors.append(
+                        f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], SEGMENT_KEYS)}; "
+                        f"allowed: {sorted(SEGMENT_KEYS)}."
+                    )
+                    continue
+                condition = segment_loader.condition(f"segment '{name}'", definition["where"])
+                if condition is None:
+                    continue
+                found[name] = {"kind": "segment", "condition": condition, **definition}
+    for name in options:
+        errors.append(
+            f"{path}: audiences: '{name}' has options but no {AUDIENCES_DIR}/{name}.sql and no "
+            f"segment of that name{_suggest(name, found)}."
+        )
+
+    specs: dict[str, AudienceSpec] = {}
+    for name, entry in found.items():
+        spec = _audience_spec(project, name, entry, loader, errors)
+        if spec is not None:
+            specs[name] = spec
+    for spec in specs.values():
+        for other in spec.exclude:
+            if other not in found:
+                errors.append(
+                    f"{_where_audience(path, spec)}: exclude names unknown audience '{other}'"
+                    f"{_suggest(other, found)}; known: {sorted(found)}."
+                )
+    sorter = graphlib.TopologicalSorter(
+        {name: [o for o in spec.exclude if o in specs] for name, spec in specs.items()}
+    )
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        errors.append(
+            f"{path}: audience exclusions form a cycle ({cycle}); an audience cannot, through "
+            "others, exclude itself. Remove one of the excludes."
+        )
+        order = list(specs)
+    return [specs[name] for name in order]
+
+
+def _where_audience(path: Path, spec: AudienceSpec) -> str:
+    return (
+        f"{spec.sql_file}"
+        if spec.kind == "sql"
+        else f"{path.parent / SEGMENTS_FILE}: segment '{spec.name}'"
+    )
+
+
+def _audience_spec(
+    project: ProjectConfig, name: str, entry: dict[str, Any], loader: _Loader, errors: list[str]
+) -> AudienceSpec | None:
+    where = (
+        f"{entry['file']}"
+        if entry["kind"] == "sql"
+        else f"{project.config_dir / SEGMENTS_FILE}: segment '{name}'"
+    )
+    unknown = sorted(set(entry) - AUDIENCE_OPTION_KEYS - {"kind", "file", "condition", "where"})
+    if unknown:
+        errors.append(
+            f"{loader.path}: audiences.{name}: unknown option(s) {unknown}"
+            f"{_suggest(unknown[0], AUDIENCE_OPTION_KEYS)}; allowed: {sorted(AUDIENCE_OPTION_KEYS)}."
+        )
+        return None
+    attribute = entry.get("attribute", f"audience_{name}")
+    problem = _custom_name_problem(attribute)
+    if problem:
+        errors.append(f"{where}: attribute: {problem}.")
+        return None
+    exclude = entry.get("exclude") or []
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
+        errors.append(f"{where}: exclude must list audience names, e.g. exclude: [vip].")
+        return None
+    if name in exclude:
+        errors.append(f"{where}: an audience cannot exclude itself.")
+        return None
+    exclude_ids = entry.get("exclude_ids")
+    exclude_path = None
+    if exclude_ids is not None:
+        exclude_path = Path(str(exclude_ids))
+        exclude_path = (
+            exclude_path if exclude_path.is_absolute() else project.config_dir / exclude_path
+        )
+        if exclude_path.suffix not in (".csv", ".txt") or not exclude_path.is_file():
+            errors.append(
+                f"{where}: exclude_ids {exclude_ids!r} must be an existing .csv (with an "
+                "amperity_id column) or .txt (one id a line) file, relative to the config folder."
+            )
+            return None
+    control_share = entry.get("control_share", 0.0)
+    if (
+        isinstance(control_share, bool)
+        or not isinstance(control_share, int | float)
+        or not (0 <= control_share < 1)
+    ):
+        errors.append(
+            f"{where}: control_share {control_share!r} must be a share from 0 to below 1, e.g. 0.1 "
+            "to hold out a tenth of the members."
+        )
+        return None
+    sql = None
+    extra: dict[str, pl.DataType] = {}
+    if entry["kind"] == "sql":
+        sql = entry["file"].read_text(encoding="utf-8")
+        extra = _compile_sql(entry["file"], sql, loader.schemas, errors)
+        if extra is None:
+            return None
+    return AudienceSpec(
+        name=name,
+        kind=entry["kind"],
+        attribute=attribute,
+        sql=sql,
+        sql_file=entry.get("file"),
+        condition=entry.get("condition"),
+        exclude=tuple(exclude),
+        exclude_ids=exclude_path,
+        control_share=float(control_share),
+        extra_columns=extra,
+    )
+
+
+def _compile_sql(
+    sql_file: Path, sql: str, schemas: dict[str, dict[str, pl.DataType]], errors: list[str]
+) -> dict[str, pl.DataType] | None:
+    """Check a query is read-only and compiles against empty tables of the known schemas; return
+    its extra columns (all but amperity_id) and their types."""
+    problem = read_only_sql_problem(sql)
+    if problem:
+        errors.append(f"{sql_file}: refused: {problem}.")
+        return None
+    empty = {t: pl.LazyFrame(schema=schemas[t]) for t in QUERY_TABLES}
+    try:
+        schema = sql_context(empty).execute(sql, eager=False).collect_schema()
+    except Exception as exc:  # polars raises several types for SQL mistakes
+        errors.append(
+            f"{sql_file}: the query does not run against {', '.join(QUERY_TABLES)}: "
+            f"{str(exc).splitlines()[0]}. Fix the query (tables and columns are listed in the "
+            "README)."
+        )
+        return None
+    if PERSON_ID not in schema:
+        errors.append(
+            f"{sql_file}: the query must return an amperity_id column (the members); it returns "
+            f"{list(schema)}."
+        )
+        return None
+    extra = {c: t for c, t in schema.items() if c != PERSON_ID}
+    for column in extra:
+        problem = _custom_name_problem(column)
+        if problem:
+            errors.append(f"{sql_file}: extra column {column!r}: {problem}; alias it in the query.")
+            return None
+    return extra
+
+
+def _suggest(word: str, candidates) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
