@@ -20,8 +20,17 @@ demo: $(VENV)/.installed-dev
 	mkdir -p "$(DAGSTER_HOME)"
 	$(BIN)/amperity-braze demo
 
+# The browser test drives Debian's Chromium; as root on a fresh machine, install it.
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Install Chromium (Debian: sudo apt-get install chromium) for the browser test"; exit 1; \
+	fi
+
 # Lint, then the test suite (the slow lane is included: CI runs exactly this).
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from pathlib import Path
 
@@ -55,3 +56,72 @@ def make_settings(data_dir: Path, config_dir: Path | None = None, **env: str) ->
         **env,
     }
     return load_settings(environ)
+
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def graphql(port: int, query: str) -> dict:
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+@contextlib.contextmanager
+def dagster_dev(home: Path, data_dir: Path, startup_seconds: float = 180):
+    """``dagster dev`` on a free loopback port in the repository root; yields the port.
+
+    dagster dev ignores SIGINT when started in the background unless SIGINT is reset to its
+    default before exec; it is then stopped cleanly through its process group id.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "AMPERITY_BRAZE_DATA_DIR": str(data_dir)}
+    log = open(home / "dagster_dev.log", "wb")  # noqa: SIM115 - closed below
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster")), "dev", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + startup_seconds
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(
+                    f"dagster dev exited: {(home / 'dagster_dev.log').read_text()[-3000:]}"
+                )
+            try:
+                if graphql(port, "{ assetNodes { id } }")["data"]["assetNodes"]:
+                    break
+            except (OSError, KeyError, TypeError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"dagster dev did not serve the graph in {startup_seconds} s")
+            time.sleep(0.5)  # polling a starting server
+        yield port
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        log.close()
