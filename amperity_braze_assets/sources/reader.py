@@ -85,18 +85,22 @@ def parse_delimited(
     text = data.decode(options.encoding, errors="replace").lstrip("\ufeff")
     lines = pl.DataFrame({"text": text.split("\n")}).with_row_index("line", offset=1)
     del text
-    lines = lines.with_columns(pl.col("line").cast(pl.Int64), pl.col("text").str.strip_suffix("\r"))
+    # Line ends keep their CR until lines are grouped into records: inside a quoted value a CRLF
+    # is data, at the end of a record it is only the line end.
+    lines = lines.with_columns(pl.col("line").cast(pl.Int64))
     if lines.height == 0 or not lines["text"][0].strip():
         reason = "the file is empty or its first line (the header) is blank"
         return pl.DataFrame(), _rejects([_reject_row(file, 1, None, None, reason, "")])
-    header_text = lines["text"][0]
+    header_text = lines["text"][0].removesuffix("\r")
     header = [c.strip() for c in _parse_line(header_text, options)]
     n_columns = len(header)
     body = lines.slice(1)
 
     quote, sep = options.quote, options.delimiter
     records = _group_into_records(body, quote, sep)
-    records = records.filter(pl.col("text").str.len_chars() > 0)
+    records = records.with_columns(pl.col("text").str.strip_suffix("\r")).filter(
+        pl.col("text").str.strip_chars("\r").str.len_chars() > 0  # blank lines are skipped
+    )
     quoted_field = (
         f"(^|{re.escape(sep)}){re.escape(quote)}(?:[^{re.escape(quote)}]|{re.escape(quote * 2)})*"
         f"{re.escape(quote)}({re.escape(sep)}|$)"
@@ -110,7 +114,11 @@ def parse_delimited(
     )
     records = records.with_columns(
         n_fields=unquoted.str.count_matches(sep, literal=True) + 1,
-        irregular=unquoted.str.contains(quote, literal=True) | pl.col("literal_quote"),
+        # A carriage return inside a line (a quoted old-Mac line break, or a stray one) is
+        # left to Python's csv module, which keeps quoted ones exactly and refuses the rest.
+        irregular=unquoted.str.contains(quote, literal=True)
+        | pl.col("literal_quote")
+        | pl.col("text").str.contains("\r", literal=True),
         undecodable=pl.col("text").str.contains(REPLACEMENT_CHAR, literal=True),
     )
     regular = records.filter(
@@ -139,7 +147,7 @@ def _group_into_records(body: pl.DataFrame, quote: str, sep: str) -> pl.DataFram
     of the count, or one such name would glue every following line into one broken record.
     """
     q, s = re.escape(quote), re.escape(sep)
-    literal_quote = f"([^{s}{q}]){q}([^{s}{q}])"
+    literal_quote = f"([^{s}{q}\r\n]){q}([^{s}{q}\r\n])"
     structural = (
         pl.col("text")
         .str.replace_all(literal_quote, "${1}${2}")
@@ -209,18 +217,20 @@ def _parse_suspicious(
     for line, last_line, text in suspicious.select("line", "last_line", "text").iter_rows():
         candidates = [(line, text)]
         whole = _try_parse(text, options)
-        if last_line != line and (whole is None or len(whole) != len(header)):
+        if last_line != line and (isinstance(whole, str) or len(whole) != len(header)):
             # A stray quote (O"Brien) opened a "record" that swallowed the next lines: look at
             # each line on its own before giving up on any of them.
             if by_line is None:
                 by_line = dict(zip(body["line"].to_list(), body["text"].to_list(), strict=True))
-            candidates = [(n, by_line[n]) for n in range(line, last_line + 1) if by_line[n]]
+            candidates = [
+                (n, by_line[n].removesuffix("\r"))
+                for n in range(line, last_line + 1)
+                if by_line[n].strip("\r")
+            ]
         for number, candidate in candidates:
             fields = _try_parse(candidate, options)
-            if fields is None:
-                rejects.append(
-                    _reject_row(file, number, None, None, "unbalanced quotes", candidate)
-                )
+            if isinstance(fields, str):
+                rejects.append(_reject_row(file, number, None, None, fields, candidate))
             elif len(fields) != len(header):
                 reason = f"expected {len(header)} fields, found {len(fields)}"
                 rejects.append(_reject_row(file, number, None, None, reason, candidate))
@@ -239,19 +249,20 @@ def _parse_suspicious(
     return frame, rejects
 
 
-def _try_parse(text: str, options: CsvOptions) -> list[str] | None:
+def _try_parse(text: str, options: CsvOptions) -> list[str] | str:
+    """The record's fields, or why it cannot be parsed."""
     try:
+        # One string, not a file: line breaks are data inside quotes and errors outside them.
         rows = list(
-            csv.reader(
-                io.StringIO(text, newline=""),
-                delimiter=options.delimiter,
-                quotechar=options.quote,
-                strict=True,
-            )
+            csv.reader([text], delimiter=options.delimiter, quotechar=options.quote, strict=True)
         )
-    except csv.Error:
-        return None
-    return rows[0] if len(rows) == 1 else None
+    except csv.Error as exc:
+        if "new-line" in str(exc):
+            return "line break inside an unquoted field"
+        return f"unbalanced quotes ({exc})"
+    if len(rows) != 1:
+        return "unbalanced quotes"
+    return rows[0]
 
 
 def _parse_line(text: str, options: CsvOptions) -> list[str]:

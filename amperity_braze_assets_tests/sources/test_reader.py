@@ -36,7 +36,7 @@ def test_structural_problems_are_quarantined_and_good_rows_flow_on():
     assert by_line[8]["reason"] == "expected 3 fields, found 4"
     assert by_line[9]["field"] == "NAME" and "undecodable bytes" in by_line[9]["reason"]
     assert by_line[10]["reason"] == "expected 3 fields, found 2"
-    assert by_line[11]["reason"] == "unbalanced quotes"
+    assert by_line[11]["reason"].startswith("unbalanced quotes")
     assert set(rejects["file"]) == {"t.csv"}
     assert rejects["raw"][0] == "5,too,many,fields"
 
