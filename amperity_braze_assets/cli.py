@@ -31,6 +31,17 @@ def _sample_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sample_currents(args: argparse.Namespace) -> int:
+    from amperity_braze_assets.currents.sample import sample_currents_for_data_dir
+
+    summary = sample_currents_for_data_dir(
+        args.data_dir, out_dir=args.out_dir, seed=args.seed, reference_time=args.reference_date
+    )
+    for key, value in summary.items():
+        print(f"{key}: {value}")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from amperity_braze_assets.demo import run_demo
 
@@ -52,6 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the 'now' dates count back from (ISO date/time); default: drawn from the seed",
     )
     sample.set_defaults(run=_sample_data)
+
+    currents = commands.add_parser(
+        "sample-currents",
+        help="write a sample Braze Currents tree (real key layout) for the people of DIR",
+    )
+    currents.add_argument("--data-dir", type=Path, required=True)
+    currents.add_argument(
+        "--out-dir", type=Path, default=None, help="default DIR/currents (CURRENTS_LOCAL_DIR)"
+    )
+    currents.add_argument("--seed", type=int, default=11)
+    currents.add_argument("--reference-date", type=_utc_datetime, default=None)
+    currents.set_defaults(run=_sample_currents)
 
     demo = commands.add_parser(
         "demo", help="generate sample data and materialize every asset, end to end"

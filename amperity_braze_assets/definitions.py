@@ -9,6 +9,7 @@ from dagster_aws.s3 import S3Resource
 
 from amperity_braze_assets.braze.assets import build_attribute_assets
 from amperity_braze_assets.config import load_project_config, load_schedule_configs
+from amperity_braze_assets.currents.assets import build_currents_definitions
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
 from amperity_braze_assets.jobs import JOB_PURPOSES, build_jobs
@@ -28,19 +29,23 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     config = load_project_config(settings)
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
+    currents_assets, currents_sensors, currents_jobs = build_currents_definitions(settings)
     assets = [
         *build_source_assets(config, settings),
         *build_identity_assets(config, settings),
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
+        *currents_assets,
     ]
     jobs = build_jobs(build_check_failure_hook(settings))
+    jobs.update({job.name: job for job in currents_jobs})
     schedules = build_schedules(
         load_schedule_configs(config.config_dir, JOB_PURPOSES), jobs, config, settings
     )
     sensors = [
         build_run_failure_sensor(settings),
         build_source_change_sensor(config, settings, jobs[SOURCE_CHANGE_JOB]),
+        *currents_sensors,
     ]
     return dg.Definitions(
         assets=assets,

@@ -31,4 +31,5 @@ def build_jobs(hook: dg.HookDefinition | None = None) -> dict:
 JOB_PURPOSES = {
     "demo_job": "every asset",
     "customer360_job": "sources to customer_360 and customer_transactions",
+    "currents_ingest_job": "new Braze Currents files to the engagement tables",
 }

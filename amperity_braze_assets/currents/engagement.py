@@ -1,0 +1,146 @@
+"""Engagement per person from the Currents tables: what comes back from Braze, as attributes.
+
+Braze's ``external_user_id`` is our ``amperity_id``. Everything is "as of" the reference time
+(``settings.reference_time()``): events after it are ignored, and "30 days" means the 30 days
+up to it. The column names are a contract with the attribute mapping and the audiences.
+
+- ``email_bounced``: a hard bounce was ever recorded (soft bounces are temporary).
+- ``email_unsubscribed``: the latest email subscription event (an Unsubscribe, or a global
+  subscription state change on the email channel) left the person unsubscribed, so a later
+  re-subscribe clears it.
+- ``email_marked_spam``: the person ever reported a message as spam.
+- ``last_purchase_in_app_at``: the latest Braze Purchase event (purchases logged through
+  Braze's SDKs or API, distinct from the order sources of the customer 360).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import polars as pl
+
+from amperity_braze_assets.currents.tables import GLOBAL_STATE_CHANGE, HARD_BOUNCE
+
+UTC_DATETIME = pl.Datetime("us", "UTC")
+ENGAGEMENT_SCHEMA: dict[str, pl.DataType] = {
+    "amperity_id": pl.String(),
+    "last_email_open_at": UTC_DATETIME,
+    "last_email_click_at": UTC_DATETIME,
+    "email_opens_30d": pl.Int64(),
+    "email_clicks_30d": pl.Int64(),
+    "email_sends_30d": pl.Int64(),
+    "email_sends_total": pl.Int64(),
+    "email_bounced": pl.Boolean(),
+    "email_unsubscribed": pl.Boolean(),
+    "email_marked_spam": pl.Boolean(),
+    "last_purchase_in_app_at": UTC_DATETIME,
+}
+ENGAGEMENT_TABLES = (
+    "currents_email_sends",
+    "currents_email_opens",
+    "currents_email_clicks",
+    "currents_email_bounces",
+    "currents_email_unsubscribes",
+    "currents_email_spam_reports",
+    "currents_subscription_state_changes",
+    "currents_purchases",
+)
+WINDOW = timedelta(days=30)
+
+
+def build_customer_engagement(
+    tables: Mapping[str, pl.DataFrame], reference_time: datetime, window: timedelta = WINDOW
+) -> pl.DataFrame:
+    """One row per person seen in the engagement tables, with exactly ``ENGAGEMENT_SCHEMA``."""
+    as_of = pl.lit(reference_time, UTC_DATETIME)
+    recent = pl.col("time") > pl.lit(reference_time - window, UTC_DATETIME)
+
+    def events(table: str, *extra: str) -> pl.LazyFrame:
+        frame = tables.get(table)
+        if frame is None:
+            frame = pl.DataFrame(schema={"external_user_id": pl.String, "time": UTC_DATETIME})
+        columns = [
+            pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in extra
+        ]
+        return (
+            frame.lazy()
+            .select(
+                pl.col("external_user_id").cast(pl.String).alias("amperity_id"),
+                pl.col("time").cast(UTC_DATETIME),
+                *columns,
+            )
+            .filter(pl.col("amperity_id").is_not_null() & (pl.col("time") <= as_of))
+        )
+
+    opens = (
+        events("currents_email_opens")
+        .group_by("amperity_id")
+        .agg(last_email_open_at=pl.col("time").max(), email_opens_30d=recent.sum())
+    )
+    clicks = (
+        events("currents_email_clicks")
+        .group_by("amperity_id")
+        .agg(last_email_click_at=pl.col("time").max(), email_clicks_30d=recent.sum())
+    )
+    sends = (
+        events("currents_email_sends")
+        .group_by("amperity_id")
+        .agg(email_sends_30d=recent.sum(), email_sends_total=pl.len())
+    )
+    bounced = (
+        events("currents_email_bounces", "event_type")
+        .filter(pl.col("event_type") == HARD_BOUNCE)
+        .select("amperity_id", email_bounced=pl.lit(True))
+        .unique("amperity_id")
+    )
+    spam = (
+        events("currents_email_spam_reports")
+        .select("amperity_id", email_marked_spam=pl.lit(True))
+        .unique("amperity_id")
+    )
+    unsubscribed = (
+        pl.concat(
+            [
+                events("currents_email_unsubscribes").select(
+                    "amperity_id", "time", status=pl.lit("unsubscribed")
+                ),
+                events(
+                    "currents_subscription_state_changes",
+                    "event_type",
+                    "channel",
+                    "subscription_status",
+                )
+                .filter(
+                    (pl.col("event_type") == GLOBAL_STATE_CHANGE)
+                    & (pl.col("channel").str.to_lowercase() == "email")
+                )
+                .select(
+                    "amperity_id", "time", status=pl.col("subscription_status").str.to_lowercase()
+                ),
+            ]
+        )
+        .sort("time", "status")  # a tie keeps "unsubscribed", the cautious reading
+        .group_by("amperity_id")
+        .agg(email_unsubscribed=pl.col("status").last() == "unsubscribed")
+    )
+    purchases = (
+        events("currents_purchases")
+        .group_by("amperity_id")
+        .agg(last_purchase_in_app_at=pl.col("time").max())
+    )
+    parts = [opens, clicks, sends, bounced, spam, unsubscribed, purchases]
+    people = pl.concat([p.select("amperity_id") for p in parts]).unique()
+    for part in parts:
+        people = people.join(part, on="amperity_id", how="left")
+    return (
+        people.with_columns(
+            pl.col("email_opens_30d", "email_clicks_30d", "email_sends_30d", "email_sends_total")
+            .fill_null(0)
+            .cast(pl.Int64),
+            pl.col("email_bounced", "email_unsubscribed", "email_marked_spam").fill_null(False),
+        )
+        .select([pl.col(name).cast(dtype) for name, dtype in ENGAGEMENT_SCHEMA.items()])
+        .sort("amperity_id")
+        .collect()
+    )

@@ -1,0 +1,387 @@
+"""Appending a batch of Currents files to the event tables, exactly once.
+
+Storage goes through a state store (anything with ``read(name)`` and ``write(name, frame)``,
+such as the project's ``StateStore``):
+
+- ``currents/files.v1``: the ledger, one row per file ever handled (ingested or quarantined)
+  with its batch. It is written last and is the commit point: a file in the ledger is never
+  read again, and parts or ids written by a batch that crashed before committing are ignored.
+- ``currents/<table>.v1/<batch_id>``: the rows a batch added to a table (one Parquet per batch:
+  appends never rewrite earlier data).
+- ``currents/<table>.v1/ids``: every event id in the table and its batch, so a duplicate that
+  arrives runs later (at-least-once delivery) is dropped.
+
+A batch's id is derived from its keys, so retrying the same files overwrites the same parts.
+Batches must run one at a time (the sensor waits for the previous run), since the ledger and
+the id index are read, extended and replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import polars as pl
+
+from amperity_braze_assets.currents.keys import try_parse_currents_key
+from amperity_braze_assets.currents.reader import (
+    EMPTY_EVENTS_SCHEMA,
+    PROVENANCE_COLUMNS,
+    QUARANTINE_SCHEMA,
+    UTC_DATETIME,
+    CurrentsBlob,
+    read_currents_blobs,
+)
+from amperity_braze_assets.currents.source import CurrentsObject, CurrentsSource
+from amperity_braze_assets.currents.tables import (
+    EVENT_TABLES,
+    OTHER_EVENTS_TABLE,
+    table_for_event_type,
+)
+
+LEDGER_STATE = "currents/files.v1"
+# Events in the ``date=`` folder of hour H were queued during H; one that happened more than
+# this long before H was held back (an offline device) and counts as late.
+LATE_AFTER = timedelta(hours=1)
+LEDGER_SCHEMA = {
+    "key": pl.String,
+    "event_type": pl.String,
+    "table": pl.String,
+    "batch_id": pl.String,
+    "arrived_at": UTC_DATETIME,
+    "size": pl.Int64,
+    "events": pl.Int64,
+    "events_added": pl.Int64,
+    "status": pl.String,
+    "reason": pl.String,
+    "processed_at": UTC_DATETIME,
+}
+OTHER_EVENTS_SCHEMA = {
+    "id": pl.String,
+    "event_type": pl.String,
+    "time": UTC_DATETIME,
+    "user_id": pl.String,
+    "external_user_id": pl.String,
+    "record": pl.String,
+    "source_key": pl.String,
+    "queued_hour": UTC_DATETIME,
+    "arrived_at": UTC_DATETIME,
+}
+INGESTED, QUARANTINED = "ingested", "quarantined"
+READ_THREADS = 8
+
+
+class TableStore(Protocol):
+    def read(self, name: str) -> pl.DataFrame | None: ...
+
+    def write(self, name: str, frame: pl.DataFrame) -> str: ...
+
+
+@dataclass(frozen=True)
+class TableFigures:
+    """What one batch did to one table; the Dagster layer shows these as metadata."""
+
+    table: str
+    files: int
+    events: int
+    duplicates_dropped: int
+    events_added: int
+    late_events: int
+    lag_p50_seconds: float | None
+    lag_p95_seconds: float | None
+    lag_max_seconds: float | None
+    total_events: int
+    added: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    batch_id: str
+    files_new: int
+    files_already_done: int
+    tables: dict[str, TableFigures]
+    quarantined: pl.DataFrame
+    total_quarantined: int
+
+
+def part_state(table: str, batch_id: str) -> str:
+    return f"currents/{table}.v1/{batch_id}"
+
+
+def ids_state(table: str) -> str:
+    return f"currents/{table}.v1/ids"
+
+
+def batch_id_for(keys: Sequence[str], last_modified: datetime | None = None) -> str:
+    """A stable name for a set of files: the newest arrival (for sorting) and a hash of the keys."""
+    digest = hashlib.sha1("\n".join(sorted(keys)).encode()).hexdigest()[:12]
+    stamp = (last_modified or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
+    return f"{stamp:%Y%m%dT%H%M%SZ}-{digest}"
+
+
+def read_ledger(store: TableStore) -> pl.DataFrame:
+    ledger = store.read(LEDGER_STATE)
+    return ledger if ledger is not None else pl.DataFrame(schema=LEDGER_SCHEMA)
+
+
+def pending_objects(source: CurrentsSource, ledger: pl.DataFrame) -> list[CurrentsObject]:
+    """Currents files under the source not yet in the ledger, oldest arrival first."""
+    done = set(ledger["key"].to_list())
+    return sorted(
+        (
+            o
+            for o in source.list_objects()
+            if o.key not in done and try_parse_currents_key(o.key) is not None
+        ),
+        key=lambda o: (o.last_modified, o.key),
+    )
+
+
+def ingest_currents_batch(
+    source: CurrentsSource,
+    store: TableStore,
+    keys: Sequence[str] | None = None,
+    *,
+    batch_id: str | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Read the given keys (None: every pending file) and append them to the tables."""
+    ledger = read_ledger(store)
+    done = set(ledger["key"].to_list())
+    if keys is None:
+        keys = [o.key for o in pending_objects(source, ledger)]
+    todo = [k for k in dict.fromkeys(keys) if k not in done]
+    # S3 GETs are latency-bound: a few in flight at once (boto3 clients are thread-safe).
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        fetched = list(pool.map(source.read_blob, todo))
+    blobs = sorted(
+        fetched,
+        key=lambda b: (b.arrived_at or datetime.min.replace(tzinfo=UTC), b.key),
+    )
+    newest = max((b.arrived_at for b in blobs if b.arrived_at), default=None)
+    batch_id = batch_id or batch_id_for(todo, newest)
+    now = now or datetime.now(UTC)
+
+    by_table: dict[str, dict[str, list[CurrentsBlob]]] = {t: {} for t in EVENT_TABLES}
+    for blob in blobs:
+        parsed = try_parse_currents_key(blob.key)
+        event_type = parsed.event_type if parsed else ""
+        by_table[table_for_event_type(event_type)].setdefault(event_type, []).append(blob)
+
+    committed = set(ledger["batch_id"].to_list())
+    new_ledger_rows: list[pl.DataFrame] = []
+    figures: dict[str, TableFigures] = {}
+    quarantined: list[pl.DataFrame] = []
+    for table in EVENT_TABLES:
+        groups = by_table[table]
+        events, quarantine, files, read, in_batch_dupes = _read_groups(
+            groups, other=table == OTHER_EVENTS_TABLE
+        )
+        added = events
+        if events.height:  # a table this batch does not touch costs no reads
+            index = _committed_ids(store, table, committed, batch_id)
+            added = events.filter(~pl.col("id").is_in(index["id"].implode()))
+        if added.height:
+            store.write(part_state(table, batch_id), added)
+            store.write(
+                ids_state(table),
+                pl.concat([index, added.select("id", pl.lit(batch_id).alias("batch_id"))]),
+            )
+        quarantined.append(quarantine)
+        quarantined_keys = set(quarantine["key"].to_list())
+        new_ledger_rows.append(
+            _ledger_rows(table, batch_id, groups, events, added, quarantined_keys, now)
+        )
+        new_ledger_rows.append(_quarantine_ledger_rows(table, batch_id, quarantine, now))
+        earlier_total = ledger.filter(pl.col("table") == table)["events_added"].sum()
+        figures[table] = _figures(
+            table, files, read, in_batch_dupes + events.height - added.height, added, earlier_total
+        )
+
+    quarantine_rows = pl.concat(quarantined)
+    updated = pl.concat([ledger, *new_ledger_rows], how="vertical_relaxed")
+    if todo:
+        store.write(LEDGER_STATE, updated)  # the commit point
+    return IngestResult(
+        batch_id=batch_id,
+        files_new=len(todo),
+        files_already_done=len(keys) - len(todo),
+        tables=figures,
+        quarantined=quarantine_rows,
+        total_quarantined=updated.filter(pl.col("status") == QUARANTINED).height,
+    )
+
+
+def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
+    """Every committed row of an event table (its parts, oldest batch first)."""
+    ledger = read_ledger(store)
+    batches = (
+        ledger.filter((pl.col("table") == table) & (pl.col("events_added") > 0))["batch_id"]
+        .unique()
+        .sort()
+        .to_list()
+    )
+    parts = [part for b in batches if (part := store.read(part_state(table, b))) is not None]
+    if not parts:
+        return pl.DataFrame(
+            schema=OTHER_EVENTS_SCHEMA if table == OTHER_EVENTS_TABLE else EMPTY_EVENTS_SCHEMA
+        )
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def quarantine_table(store: TableStore) -> pl.DataFrame:
+    """Every file quarantined so far, with its key and why."""
+    return (
+        read_ledger(store)
+        .filter(pl.col("status") == QUARANTINED)
+        .select("key", "event_type", "reason", "size", "arrived_at", "batch_id", "processed_at")
+    )
+
+
+# -- plumbing -------------------------------------------------------------------------------
+
+
+def _read_groups(
+    groups: dict[str, list[CurrentsBlob]], other: bool
+) -> tuple[pl.DataFrame, pl.DataFrame, int, int, int]:
+    """Read each event type on its own (its fields are its own), then stack the table."""
+    frames, quarantines = [], []
+    files = read = dupes = 0
+    for blobs in groups.values():
+        result = read_currents_blobs(blobs)
+        events = _as_other_events(result.events) if other else result.events
+        frames.append(events)
+        quarantines.append(result.quarantine)
+        files, read, dupes = (
+            files + result.files_read,
+            read + result.events_read,
+            dupes + result.duplicates_dropped,
+        )
+    empty = OTHER_EVENTS_SCHEMA if other else EMPTY_EVENTS_SCHEMA
+    events = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=empty)
+    if len(frames) > 1:  # ids are unique across types too; this only guards a Braze bug
+        before = events.height
+        events = events.filter(pl.col("id").is_first_distinct())
+        dupes += before - events.height
+    quarantine = pl.concat(quarantines) if quarantines else _empty_quarantine()
+    return events, quarantine, files, read, dupes
+
+
+def _as_other_events(events: pl.DataFrame) -> pl.DataFrame:
+    """The generic shape: common columns plus the whole record as JSON (``time`` as Braze sent
+    it, Unix seconds)."""
+    fields = [c for c in events.columns if c != "event_type" and c not in PROVENANCE_COLUMNS]
+    record = pl.struct(
+        [pl.col("time").dt.epoch("s") if c == "time" else pl.col(c) for c in fields]
+    ).struct.json_encode()
+    columns = {name: pl.col(name) for name in events.columns}
+    return events.select(
+        [
+            record.alias("record")
+            if name == "record"
+            else columns.get(name, pl.lit(None)).cast(dtype).alias(name)
+            for name, dtype in OTHER_EVENTS_SCHEMA.items()
+        ]
+    )
+
+
+def _committed_ids(
+    store: TableStore, table: str, committed: set[str], batch_id: str
+) -> pl.DataFrame:
+    index = store.read(ids_state(table))
+    if index is None:
+        return pl.DataFrame(schema={"id": pl.String, "batch_id": pl.String})
+    # Rows of uncommitted batches (a crash before the ledger write) or of this very batch (a
+    # retry) are not "seen before": dropping them keeps a retry from discarding its own events.
+    return index.filter(
+        pl.col("batch_id").is_in(pl.Series(sorted(committed), dtype=pl.String).implode())
+        & (pl.col("batch_id") != batch_id)
+    )
+
+
+def _ledger_rows(
+    table: str,
+    batch_id: str,
+    groups: dict[str, list[CurrentsBlob]],
+    events: pl.DataFrame,
+    added: pl.DataFrame,
+    quarantined_keys: set[str],
+    now: datetime,
+) -> pl.DataFrame:
+    read_counts = dict(events.group_by("source_key").len().iter_rows())
+    added_counts = dict(added.group_by("source_key").len().iter_rows())
+    rows = [
+        {
+            "key": blob.key,
+            "event_type": event_type or None,
+            "table": table,
+            "batch_id": batch_id,
+            "arrived_at": blob.arrived_at,
+            "size": len(blob.data),
+            "events": read_counts.get(blob.key, 0),
+            "events_added": added_counts.get(blob.key, 0),
+            "status": INGESTED,
+            "reason": None,
+            "processed_at": now,
+        }
+        for event_type, blobs in groups.items()
+        for blob in blobs
+        if blob.key not in quarantined_keys
+    ]
+    return pl.DataFrame(rows, schema=LEDGER_SCHEMA)
+
+
+def _quarantine_ledger_rows(
+    table: str, batch_id: str, quarantine: pl.DataFrame, now: datetime
+) -> pl.DataFrame:
+    return quarantine.select(
+        "key",
+        "event_type",
+        pl.lit(table).alias("table"),
+        pl.lit(batch_id).alias("batch_id"),
+        "arrived_at",
+        "size",
+        pl.lit(0, pl.Int64).alias("events"),
+        pl.lit(0, pl.Int64).alias("events_added"),
+        pl.lit(QUARANTINED).alias("status"),
+        "reason",
+        pl.lit(now, UTC_DATETIME).alias("processed_at"),
+    ).cast(LEDGER_SCHEMA)
+
+
+def _empty_quarantine() -> pl.DataFrame:
+    return pl.DataFrame(schema=QUARANTINE_SCHEMA)
+
+
+def _figures(
+    table: str, files: int, read: int, duplicates: int, added: pl.DataFrame, earlier_total: int
+) -> TableFigures:
+    late = lag50 = lag95 = lagmax = None
+    if added.height:
+        late = added.filter(pl.col("time") < pl.col("queued_hour") - LATE_AFTER).height
+        lag = added.select((pl.col("arrived_at") - pl.col("time")).dt.total_seconds().alias("lag"))[
+            "lag"
+        ].drop_nulls()
+        if lag.len():
+            lag50, lag95, lagmax = (
+                float(lag.quantile(0.5)),
+                float(lag.quantile(0.95)),
+                float(lag.max()),
+            )
+    return TableFigures(
+        table=table,
+        files=files,
+        events=read,
+        duplicates_dropped=duplicates,
+        events_added=added.height,
+        late_events=late or 0,
+        lag_p50_seconds=lag50,
+        lag_p95_seconds=lag95,
+        lag_max_seconds=lagmax,
+        total_events=int(earlier_total or 0) + added.height,
+        added=added,
+    )
