@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/attributes.py [--people 1000000] [--seed 7]
 
-Generates customer_360 and customer_transactions frames (numpy + polars, no files), loads the
+Generates customer_360, customer_transactions and customer_engagement frames (numpy + polars, no files), loads the
 shipped sample configuration (standard fields, a dozen custom attributes of every type, two SQL
 audiences, two segments), then times ``build_audiences`` and ``build_braze_attributes``. Target:
 under 5 s for one million people. Peak RSS is the process high-water mark (includes the inputs).
@@ -95,7 +95,38 @@ def make_tables(n: int, rng: np.random.Generator) -> dict[str, pl.DataFrame]:
         .then(pl.lit(["store", "web"]))
         .otherwise(pl.lit(["web"]))
     )
-    return {"customer_360": customer_360, "customer_transactions": transactions}
+    engaged = np.flatnonzero(rng.random(n) < 0.6)
+    k = engaged.size
+    sends = rng.integers(0, 20, k)
+    opens = rng.integers(0, 10, k) * (sends > 0)
+    engagement = pl.DataFrame(
+        {
+            "amperity_id": ids.gather(engaged),
+            "last_email_open_at": pl.Series(
+                as_of_us - rng.integers(0, 400 * 86_400, k) * 1_000_000
+            ).cast(pl.Datetime("us", "UTC")),
+            "last_email_click_at": pl.Series(
+                as_of_us - rng.integers(0, 400 * 86_400, k) * 1_000_000
+            ).cast(pl.Datetime("us", "UTC")),
+            "email_opens_30d": opens,
+            "email_clicks_30d": opens // 2,
+            "email_sends_30d": sends,
+            "email_sends_total": sends * 12,
+            "email_bounced": rng.random(k) < 0.03,
+            "email_unsubscribed": rng.random(k) < 0.05,
+            "email_marked_spam": rng.random(k) < 0.005,
+            "last_purchase_in_app_at": pl.Series(
+                as_of_us - rng.integers(0, 400 * 86_400, k) * 1_000_000
+            ).cast(pl.Datetime("us", "UTC")),
+        }
+    ).with_columns(  # a third never opened
+        pl.when(pl.col("email_opens_30d") > 0).then(pl.col("last_email_open_at"))
+    )
+    return {
+        "customer_360": customer_360,
+        "customer_transactions": transactions,
+        "customer_engagement": engagement,
+    }
 
 
 def main() -> None:

@@ -16,16 +16,18 @@ case is a row of the rejects table (``external_id`` = the person's amperity_id, 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
 from amperity_braze_assets.braze.attribute_config import (
     AUDIENCES,
+    CUSTOMER_360,
     PERSON_ID,
     AttributeConfig,
     AttributeSpec,
 )
-from amperity_braze_assets.braze.audiences import condition_expr, people_frame
+from amperity_braze_assets.braze.audiences import ENGINE, align_to, condition_expr, people_frame
 from amperity_braze_assets.braze.fields import (
     MAX_EXTERNAL_ID_BYTES,
     MAX_STRING_CHARS,
@@ -40,6 +42,7 @@ REJECT_SCHEMA = {
     "action": pl.String,
 }
 UTC_DATETIME = pl.Datetime("us", "UTC")
+MAX_FLAGGED_AUDIENCES = 62  # audiences tracked as bits of an Int64 mask
 TRUE_WORDS = ("true", "t", "yes", "y", "1")
 FALSE_WORDS = ("false", "f", "no", "n", "0")
 TITLE_CASED = ("first_name", "last_name", "home_city")
@@ -108,12 +111,22 @@ def _reason(bad: pl.Expr, reason: str) -> pl.Expr:
 
 
 # -- standard fields ----------------------------------------------------------------------------
-def _standard(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
+# A value is built first and its reason is then computed from the built column (``Reason``), so
+# the value's string work (strip, case, formatting) runs once per row, not once per use.
+Reason = Callable[[pl.Expr], pl.Expr]
+DATE_REASON = "not a real YYYY-MM-DD date"  # standard_problem_expr's reason for `date` fields
+
+
+def _standard(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, Reason]:
     kind = spec.braze_type
     if kind == "date" and (dtype == pl.Date or isinstance(dtype, pl.Datetime)):
-        text = _as_text(raw.dt.date() if isinstance(dtype, pl.Datetime) else raw, pl.Date())
-    else:
-        text = _as_text(raw, dtype).str.strip_chars()
+        date = raw.dt.date() if isinstance(dtype, pl.Datetime) else raw
+        text = _as_text(date, pl.Date())
+        # %Y writes years 0-9999 as four digits (a valid YYYY-MM-DD) and others with a sign or a
+        # fifth digit (invalid): the year decides, without parsing the text back.
+        year = date.dt.year()
+        return text, lambda _: _reason(~year.is_between(0, 9999), DATE_REASON)
+    text = _as_text(raw, dtype).str.strip_chars()
     text = pl.when(text != "").then(text)  # an empty string is no value
     if spec.name in TITLE_CASED:
         text = text.str.to_titlecase()  # our names and cities are stored upper case
@@ -123,7 +136,7 @@ def _standard(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl
         text = text.str.to_uppercase().replace(GENDER_WORDS)
     elif kind == "country":
         text = text.str.to_uppercase().replace(COUNTRY_WORDS)
-    return text, standard_problem_expr(spec.name, text)
+    return text, lambda value: standard_problem_expr(spec.name, value)
 
 
 # -- custom attributes -------------------------------------------------------------------------------
@@ -140,8 +153,9 @@ def _bucketed(spec: AttributeSpec, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     )
 
 
-def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, reason it is invalid or null) for a custom attribute."""
+def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, Reason]:
+    """(typed value, reason it is invalid or null, from the typed value) for a custom attribute.
+    Where the reason is set the value is sent as null."""
     braze_type = spec.braze_type
     present = raw.is_not_null()
     if spec.buckets:
@@ -149,6 +163,10 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
         dtype = pl.String()
     else:
         bucket_reason = None
+
+    def missing(message: str) -> Reason:
+        return lambda value: _reason(present & value.is_null(), message)
+
     if braze_type == "Boolean":
         if dtype == pl.Boolean:
             value = raw
@@ -165,7 +183,7 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
         else:
             value = pl.lit(None, pl.Boolean)
         value = value.cast(pl.Boolean)
-        reason = _reason(present & value.is_null(), "not a boolean (true/false, yes/no, 1/0)")
+        reason = missing("not a boolean (true/false, yes/no, 1/0)")
     elif braze_type == "Integer":
         if dtype.is_integer() or dtype == pl.Boolean:
             value = raw.cast(pl.Int64, strict=False)
@@ -175,7 +193,7 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
             value = raw.str.strip_chars().cast(pl.Int64, strict=False)
         else:
             value = pl.lit(None, pl.Int64)
-        reason = _reason(present & value.is_null(), "not a whole number that fits in 64 bits")
+        reason = missing("not a whole number that fits in 64 bits")
     elif braze_type in ("Float", "Decimal"):
         if dtype.is_numeric():
             number = raw.cast(pl.Float64)
@@ -185,13 +203,12 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
             number = pl.lit(None, pl.Float64)
         number = pl.when(number.is_finite()).then(number)  # JSON has no NaN or infinity
         value = number.round(spec.scale) if braze_type == "Decimal" else number
-        reason = _reason(present & value.is_null(), "not a finite number")
+        reason = missing("not a finite number")
     elif braze_type in ("String", "Varchar"):
         value = _as_text(raw, dtype)
         limit = spec.length if braze_type == "Varchar" else MAX_STRING_CHARS
-        too_long = value.str.len_chars() > limit
-        reason = _reason(too_long, f"longer than {limit} characters")
-        value = pl.when(~too_long).then(value)
+        message = f"longer than {limit} characters"
+        reason = lambda value: _reason(value.str.len_chars() > limit, message)  # noqa: E731
     elif braze_type == "Date":
         if dtype == pl.Date:
             value = raw
@@ -204,7 +221,7 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
             )
         else:
             value = pl.lit(None, pl.Date)
-        reason = _reason(present & value.is_null(), "not a real YYYY-MM-DD date")
+        reason = missing("not a real YYYY-MM-DD date")
     elif braze_type == "Datetime":
         if isinstance(dtype, pl.Datetime):
             value = raw.dt.cast_time_unit("us")
@@ -233,40 +250,114 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
             )
         else:
             value = pl.lit(None, UTC_DATETIME)
-        reason = _reason(present & value.is_null(), "not an ISO-8601 date and time")
+        reason = missing("not an ISO-8601 date and time")
     else:  # Array: a list of strings, each within Braze's string limit
         if isinstance(dtype, pl.List):
             value = raw.cast(pl.List(pl.String))
         else:
             value = pl.when(present).then(pl.concat_list(_as_text(raw, dtype)))
-        too_long = value.list.eval(pl.element().str.len_chars() > MAX_STRING_CHARS).list.any()
-        reason = _reason(
-            too_long.fill_null(False), f"an element is longer than {MAX_STRING_CHARS} characters"
+        message = f"an element is longer than {MAX_STRING_CHARS} characters"
+        reason = lambda value: _reason(  # noqa: E731
+            value.list.eval(pl.element().str.len_chars() > MAX_STRING_CHARS)
+            .list.any()
+            .fill_null(False),
+            message,
         )
-        value = pl.when(~too_long.fill_null(False)).then(value)
     if bucket_reason is not None:
-        reason = pl.coalesce(bucket_reason, reason)
+        value_reason = reason
+        reason = lambda value: pl.coalesce(bucket_reason, value_reason(value))  # noqa: E731
     return value.cast(CUSTOM_DTYPES[braze_type]), reason
 
 
 # -- the table ---------------------------------------------------------------------------------
 def _audience_columns(
     memberships: pl.DataFrame | None, config: AttributeConfig
-) -> pl.LazyFrame | None:
-    """Per member (control group excluded): the list of their audiences and SQL extra columns."""
+) -> tuple[pl.LazyFrame, dict[str, str]] | None:
+    """Per member (control group excluded): the list of their audiences and SQL extra columns,
+    and the name of a Boolean column per audience name (in it or not), when there is one."""
     if not config.audiences:
         return None
     extra = list(config.schemas.get(AUDIENCES, {}))
     if memberships is None:
         raise ValueError("the configuration defines audiences: pass their memberships table.")
     members = memberships.lazy().filter(~pl.col("in_control_group"))
-    return members.group_by(PERSON_ID).agg(
-        pl.col("audience").unique().sort().alias("_audiences"),
-        *[
-            pl.col(c).drop_nulls().first().alias(f"{AUDIENCES}.{c}")
-            for c in extra
-            if c in memberships.columns
-        ],
+    extras = [c for c in extra if c in memberships.columns]
+    first = [pl.col(c).drop_nulls().first().alias(f"{AUDIENCES}.{c}") for c in extras]
+    names = memberships["audience"].unique().sort()
+    if names.null_count() or not 0 < names.len() <= MAX_FLAGGED_AUDIENCES:
+        # not from build_audiences, or too many names for a bit mask: a list per person
+        return members.group_by(PERSON_ID).agg(
+            pl.col("audience").unique().sort().alias("_audiences"), *first
+        ), {}
+    # A flag per audience (cheap aggregations) and a bit mask of them; the sorted list of names
+    # is built once per distinct mask (few), not once per person.
+    flags = {name: f"_in.{i}" for i, name in enumerate(names)}
+    per_person = (
+        members.group_by(PERSON_ID)
+        .agg(*((pl.col("audience") == name).any().alias(f) for name, f in flags.items()), *first)
+        .with_columns(
+            pl.sum_horizontal(
+                pl.when(pl.col(f)).then(pl.lit(1 << i, pl.Int64)).otherwise(pl.lit(0, pl.Int64))
+                for i, f in enumerate(flags.values())
+            ).alias("_mask")
+        )
+    )
+    lists = (
+        per_person.select("_mask")
+        .unique()
+        .with_columns(
+            pl.concat_list(
+                pl.when((pl.col("_mask") & (1 << i)) != 0).then(pl.lit(name, pl.String))
+                for i, name in enumerate(flags)
+            )
+            .list.drop_nulls()
+            .alias("_audiences")
+        )
+    )
+    return per_person.join(lists, on="_mask", how="left").drop("_mask"), flags
+
+
+def _rejects(
+    built: pl.LazyFrame,
+    mapping: AttributeConfig,
+    raw_names: dict[str, str],
+    schema: dict[str, pl.DataType],
+) -> pl.LazyFrame:
+    """One row per (person, field) with a reason, in field order then person order: the rows
+    with any reason are picked first (few), then every field becomes a (value, reason, action)
+    struct and one unpivot turns them into rows."""
+    reason_names = [f"_reason.{mapping.identifier}", *(f"_reason.{s.name}" for s in mapping.fields)]
+    fields = [
+        (mapping.identifier, pl.col("_identifier"), "hold_row"),
+        *(
+            (s.name, _as_text(pl.col(raw_names[s.name]), schema[raw_names[s.name]]), s.on_invalid)
+            for s in mapping.fields
+        ),
+    ]
+    structs = [
+        pl.struct(
+            value.cast(pl.String).alias("value"),
+            pl.col(reason).cast(pl.String).alias("reason"),
+            pl.lit(action, pl.String).alias("action"),
+        ).alias(name)
+        for (name, value, action), reason in zip(fields, reason_names, strict=True)
+    ]
+    index = "_person"
+    while index in {name for name, _, _ in fields}:  # a name no field has
+        index += "_"
+    return (
+        built.filter(pl.any_horizontal(pl.col(r).is_not_null() for r in reason_names))
+        .select(pl.col("_person").alias(index), *structs)
+        .unpivot(index=index, variable_name="field", value_name=index + "reject")
+        .unnest(index + "reject")
+        .filter(pl.col("reason").is_not_null())
+        .select(
+            pl.col(index).cast(pl.String).alias("external_id"),
+            pl.col("field").cast(pl.String),
+            "value",
+            "reason",
+            "action",
+        )
     )
 
 
@@ -281,28 +372,35 @@ def build_braze_attributes(
     anchors relative dates in ``cases`` (default: now)."""
     as_of = as_of or dt.datetime.now(dt.UTC)
     columns = {c for c in mapping.referenced_columns() if not c.startswith(f"{AUDIENCES}.")}
+    # People in customer_360's order (other tables aligned to it by joining the ids only), then
+    # one lazy plan: raw values, typed values, reasons, collected once; the attributes and the
+    # rejects are cut from that frame.
     people = people_frame(tables, columns, mapping.schemas)
     audience_columns = _audience_columns(memberships, mapping)
+    flags: dict[str, str] = {}
     if audience_columns is not None:
-        people = people.join(audience_columns, on=PERSON_ID, how="left", maintain_order="left")
+        per_person, flags = audience_columns
+        ids = tables[CUSTOMER_360].select(PERSON_ID)
+        people = pl.concat(
+            [people, align_to(ids, per_person).drop(PERSON_ID).lazy()], how="horizontal"
+        )
     schema = people.collect_schema()
 
     # Raw values first, so each cast knows the dtype it starts from.
     raw_names = {spec.name: f"_raw.{spec.name}" for spec in mapping.fields}
     identifier_raw = pl.col(mapping.identifier_source).cast(pl.String)
     people = people.with_columns(
+        pl.col(PERSON_ID).alias("_person"),
         identifier_raw.alias("_identifier"),
         *(_raw_expr(spec, as_of, schema).alias(raw_names[spec.name]) for spec in mapping.fields),
     )
-    # Each stage is collected so the next reads columns instead of re-evaluating expressions.
-    people = people.collect()
-    schema = people.schema
+    schema = dict(people.collect_schema())
     typed, reasons = [], []
     for spec in mapping.fields:
         raw, dtype = pl.col(raw_names[spec.name]), schema[raw_names[spec.name]]
         value, reason = (_standard if spec.standard else _custom)(spec, raw, dtype)
         typed.append(value.alias(f"_typed.{spec.name}"))
-        reasons.append(reason.alias(f"_reason.{spec.name}"))
+        reasons.append(reason(pl.col(f"_typed.{spec.name}")).alias(f"_reason.{spec.name}"))
     identifier_reason = (
         pl.when(pl.col("_identifier").is_null())
         .then(pl.lit(f"{mapping.identifier} is null"))
@@ -319,53 +417,47 @@ def build_braze_attributes(
     if mapping.audiences:
         listed = pl.col("_audiences").fill_null(pl.lit([], pl.List(pl.String)))
         audience_values = [
-            listed.list.contains(pl.lit(a.name)).alias(a.attribute) for a in mapping.audiences
+            (
+                pl.col(flags[a.name]).fill_null(False)
+                if a.name in flags
+                else pl.lit(False)
+                if flags
+                else listed.list.contains(pl.lit(a.name))
+            ).alias(a.attribute)
+            for a in mapping.audiences
         ]
         if mapping.audience_array:
             audience_values.append(listed.alias(mapping.audience_array))
-    built = people.with_columns(*typed, *reasons, identifier_reason, *audience_values)
-    built = built.with_columns(
-        *(
-            pl.when(pl.col(f"_reason.{s.name}").is_null())
-            .then(pl.col(f"_typed.{s.name}"))
-            .alias(s.name)
-            for s in mapping.fields
-        ),
-        pl.any_horizontal(hold).alias("_held"),
+    built = (
+        people.with_columns(*typed, identifier_reason, *audience_values)
+        .with_columns(*reasons)
+        .with_columns(
+            *(
+                pl.when(pl.col(f"_reason.{s.name}").is_null())
+                .then(pl.col(f"_typed.{s.name}"))
+                .alias(s.name)
+                for s in mapping.fields
+            ),
+            pl.any_horizontal(hold).alias("_held"),
+        )
     )
-
-    reject_parts = [
-        built.lazy()
-        .filter(pl.col(f"_reason.{mapping.identifier}").is_not_null())
-        .select(
-            pl.col(PERSON_ID).alias("external_id"),
-            pl.lit(mapping.identifier).alias("field"),
-            pl.col("_identifier").alias("value"),
-            pl.col(f"_reason.{mapping.identifier}").alias("reason"),
-            pl.lit("hold_row").alias("action"),
-        )
-    ]
-    for spec in mapping.fields:
-        reason = pl.col(f"_reason.{spec.name}")
-        reject_parts.append(
-            built.lazy()
-            .filter(reason.is_not_null())
-            .select(
-                pl.col(PERSON_ID).alias("external_id"),
-                pl.lit(spec.name).alias("field"),
-                _as_text(pl.col(raw_names[spec.name]), schema[raw_names[spec.name]]).alias("value"),
-                reason.alias("reason"),
-                pl.lit(spec.on_invalid).alias("action"),
-            )
-        )
-    rejects = pl.concat(reject_parts).collect().cast(REJECT_SCHEMA)  # type: ignore[arg-type]
-
-    attributes = built.filter(~pl.col("_held")).select(
+    output = [
         pl.col("_identifier").alias(mapping.identifier),
         *(pl.col(s.name).cast(output_dtype(s)) for s in mapping.fields),
         *(pl.col(a.attribute) for a in mapping.audiences),
         *([pl.col(mapping.audience_array)] if mapping.audiences and mapping.audience_array else []),
-    )
+    ]
+    keep = [
+        "_person",
+        "_held",
+        "_identifier",
+        *raw_names.values(),
+        f"_reason.{mapping.identifier}",
+        *(f"_reason.{s.name}" for s in mapping.fields),
+    ]
+    frame = built.select(*output, *keep).collect(engine=ENGINE)
+    rejects = _rejects(frame.lazy(), mapping, raw_names, schema).collect(engine=ENGINE)
+    attributes = frame.filter(~pl.col("_held")).select(c.meta.output_name() for c in output)
     return attributes, rejects
 
 

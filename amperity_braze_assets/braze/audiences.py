@@ -30,6 +30,11 @@ from amperity_braze_assets.braze.attribute_config import (
     sql_context,
 )
 
+# The streaming engine (polars' default) runs these plans several times slower than the
+# in-memory one: unique(keep="first") and order-keeping joins dominate, and it splits the
+# string-heavy frames into small batches.
+ENGINE = "in-memory"
+
 MEMBERSHIP_SCHEMA = {PERSON_ID: pl.String, "audience": pl.String, "in_control_group": pl.Boolean}
 SUMMARY_SCHEMA = {
     "audience": pl.String,
@@ -64,9 +69,9 @@ def people_frame(
     columns: set[str],
     schemas: dict[str, dict[str, pl.DataType]] | None = None,
 ) -> pl.LazyFrame:
-    """One row per person of customer_360: ``amperity_id`` and each ``table.column`` requested
-    (named so), joined from its table. A known column a table lacks (e.g. no source maps
-    ``company``) is null of its declared type."""
+    """One row per person of customer_360, in its order: ``amperity_id`` and each
+    ``table.column`` requested (named so), joined from its table. A known column a table lacks
+    (e.g. no source maps ``company``) is null of its declared type."""
     schemas = schemas or {}
     by_table: dict[str, list[str]] = {}
     for qualified in sorted(columns):
@@ -75,7 +80,8 @@ def people_frame(
             by_table.setdefault(table, []).append(column)
     if CUSTOMER_360 not in tables:
         raise ValueError(f"no {CUSTOMER_360} table was given: it defines who the people are.")
-    people = tables[CUSTOMER_360].lazy().select(PERSON_ID)
+    ids = tables[CUSTOMER_360].select(PERSON_ID)
+    parts = [ids]
     # customer_360 first: it defines the rows the other tables join onto
     for table in sorted(by_table, key=lambda name: name != CUSTOMER_360):
         wanted = by_table[table]
@@ -93,11 +99,23 @@ def people_frame(
             for c in wanted
         ]
         if table == CUSTOMER_360:
-            people = frame.select(PERSON_ID, *selected)
+            parts.append(frame.select(*selected).collect(engine=ENGINE))
             continue
-        right = frame.select(PERSON_ID, *selected).unique(PERSON_ID, keep="first")
-        people = people.join(right, on=PERSON_ID, how="left", maintain_order="left")
-    return people
+        parts.append(align_to(ids, frame.select(PERSON_ID, *selected)).drop(PERSON_ID))
+    return pl.concat(parts, how="horizontal").lazy()
+
+
+def align_to(ids: pl.DataFrame, right: pl.LazyFrame) -> pl.DataFrame:
+    """``right``'s row for each of ``ids`` (by amperity_id, its first row when it has several;
+    nulls when none), in the order of ``ids``. Only the ids are joined: the wide frames are
+    never reordered."""
+    joined = ids.lazy().join(right, on=PERSON_ID, how="left", maintain_order="left")
+    aligned = joined.collect(engine=ENGINE)
+    if aligned.height != ids.height:  # some person has several rows: keep each one's first
+        right = right.unique(PERSON_ID, keep="first", maintain_order=True)
+        joined = ids.lazy().join(right, on=PERSON_ID, how="left", maintain_order="left")
+        aligned = joined.collect(engine=ENGINE)
+    return aligned
 
 
 def _as_of_literal(moment: dt.datetime, dtype: pl.DataType) -> pl.Expr:
@@ -264,7 +282,7 @@ def build_audiences(
         hits = people.select(
             PERSON_ID,
             *[condition_expr(a.condition, as_of, schema).alias(a.name) for a in segments],
-        ).collect()
+        ).collect(engine=ENGINE)
         segment_hits = {a.name: hits.filter(pl.col(a.name)).select(PERSON_ID) for a in segments}
     person_ids = tables[CUSTOMER_360].lazy().select(PERSON_ID)
 
@@ -280,7 +298,7 @@ def build_audiences(
                 .filter(pl.col(PERSON_ID).is_not_null())
                 .unique(PERSON_ID, keep="first", maintain_order=True)
                 .join(person_ids, on=PERSON_ID, how="semi")
-                .collect()
+                .collect(engine=ENGINE)
             )
         members = matched
         for other in audience.exclude:

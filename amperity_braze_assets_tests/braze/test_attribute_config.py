@@ -70,8 +70,9 @@ def test_sample_configuration_loads():
         "Varchar",
     }
     kinds = [a.kind for a in mapping.audiences]
-    assert kinds.count("sql") == 2 and kinds.count("segment") == 2
-    assert CUSTOMER_ENGAGEMENT not in mapping.tables_used
+    # Two SQL audiences, two segments on the customer 360, two on Currents engagement.
+    assert kinds.count("sql") == 2 and kinds.count("segment") == 4
+    assert CUSTOMER_ENGAGEMENT in mapping.tables_used
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,39 @@ def test_impossible_dob_string_is_rejected(tmp_path):
     assert rejects.select("value", "reason").row(0) == ("1990-02-30", "not a real YYYY-MM-DD date")
 
 
+def test_dob_dates_outside_four_digit_years_are_rejected(tmp_path):
+    # a Date is checked by its year (0-9999 print as YYYY-MM-DD): same answer as parsing the text
+    dates = pl.Series([-719_529, -719_528, 0, 2_932_896, 2_932_897], dtype=pl.Int32).cast(pl.Date)
+    c360 = people(birthdate=dates)
+    attributes, rejects, _ = build(tmp_path, "standard:\n  dob: customer_360.birthdate\n", c360)
+    assert attributes["dob"].to_list() == [None, "0000-01-01", "1970-01-01", "9999-12-31", None]
+    assert rejects.select("external_id", "value", "reason").rows() == [
+        ("AMP-0", "-0001-12-31", "not a real YYYY-MM-DD date"),
+        ("AMP-4", "+10000-01-01", "not a real YYYY-MM-DD date"),
+    ]
+
+
+def test_each_person_takes_the_first_row_of_another_table(tmp_path):
+    c360 = people(email=["a@example.com", "b@example.com", "c@example.com"])
+    orders = pl.DataFrame(
+        {
+            "amperity_id": ["AMP-9", "AMP-2", "AMP-0", "AMP-2", "AMP-0"],
+            "l12m_frequency": [7, 3, 1, 4, 2],
+        }
+    )
+    attributes, _, _ = build(
+        tmp_path,
+        "custom:\n  orders: {source: customer_transactions.l12m_frequency, type: Integer}\n",
+        c360,
+        orders,
+    )
+    assert attributes.select("external_id", "orders").rows() == [
+        ("AMP-0", 1),
+        ("AMP-1", None),
+        ("AMP-2", 3),
+    ]
+
+
 CASTS = [
     # (type, input values, expected output, expected rejected inputs)
     ("Boolean", ["yes", "F", "1", "maybe", None], [True, False, True, None, None], ["maybe"]),
