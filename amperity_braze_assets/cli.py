@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     currents.add_argument("--reference-date", type=_utc_datetime, default=None)
     currents.set_defaults(run=_sample_currents)
 
+    commands.add_parser(
+        "emulator",
+        add_help=False,
+        help="a strict Braze /users/track emulator on 127.0.0.1 (emulator --help for options)",
+    )
+
     demo = commands.add_parser(
         "demo", help="generate sample data and materialize every asset, end to end"
     )
@@ -92,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["emulator"]:
+        # The emulator owns its options (rate limit, faults, ...): hand them over whole.
+        from amperity_braze_assets.braze.emulator import main as emulator_main
+
+        return emulator_main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.run(args)
 

@@ -4,11 +4,21 @@ Loading this module validates the configuration, so a mistake in a YAML file fai
 ``dagster dev`` or ``dagster job execute`` start-up, with a message that says how to fix it.
 """
 
+import warnings
+from datetime import timedelta
+
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from amperity_braze_assets.braze.assets import build_attribute_assets
-from amperity_braze_assets.config import load_project_config, load_schedule_configs
+from amperity_braze_assets.braze.destinations import load_destinations
+from amperity_braze_assets.braze.resources import build_braze_resources
+from amperity_braze_assets.braze.sync_assets import build_sync_assets, sync_asset_keys
+from amperity_braze_assets.config import (
+    load_freshness_hours,
+    load_project_config,
+    load_schedule_configs,
+)
 from amperity_braze_assets.currents.assets import build_currents_definitions
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
@@ -22,22 +32,24 @@ from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
 
 # The job a change in the source files requests.
-SOURCE_CHANGE_JOB = "customer360_job"
+SOURCE_CHANGE_JOB = "braze_sync_job"
 
 
 def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     settings = settings or load_settings()
     config = load_project_config(settings)
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
+    destinations = load_destinations(settings)
     currents_assets, currents_sensors, currents_jobs = build_currents_definitions(settings)
     assets = [
         *build_source_assets(config, settings),
         *build_identity_assets(config, settings),
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
+        *build_sync_assets(config, settings, destinations),
         *currents_assets,
     ]
-    jobs = build_jobs(build_check_failure_hook(settings))
+    jobs = build_jobs(build_check_failure_hook(settings), sync_asset_keys(destinations))
     jobs.update({job.name: job for job in currents_jobs})
     schedules = build_schedules(
         load_schedule_configs(config.config_dir, JOB_PURPOSES), jobs, config, settings
@@ -47,7 +59,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         build_source_change_sensor(config, settings, jobs[SOURCE_CHANGE_JOB]),
         *currents_sensors,
     ]
-    return dg.Definitions(
+    defs = dg.Definitions(
         assets=assets,
         jobs=list(jobs.values()),
         schedules=schedules,
@@ -56,8 +68,31 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
             "io_manager": ParquetIOManager(base_path=settings.storage_base, s3=s3),
             "s3": s3,
             "state_store": StateStore(base_path=settings.state_base, s3=s3),
+            **build_braze_resources(destinations, settings),
         },
     )
+    return with_freshness_policies(defs, config)
+
+
+def with_freshness_policies(defs: dg.Definitions, config) -> dg.Definitions:
+    """Attach the freshness window of each key asset (orchestration.yaml ``freshness_hours``)."""
+    graph = defs.resolve_asset_graph()
+    known = {key.to_user_string() for key in graph.get_all_asset_keys()}
+    hours = load_freshness_hours(config.config_dir, known)
+
+    def attach(spec: dg.AssetSpec) -> dg.AssetSpec:
+        window = hours.get(spec.key.to_user_string())
+        if window is None:
+            return spec
+        policy = dg.FreshnessPolicy.time_window(
+            fail_window=timedelta(hours=window), warn_window=timedelta(hours=window * 0.9)
+        )
+        return dg.apply_freshness_policy(spec, policy)
+
+    with warnings.catch_warnings():  # map_asset_specs is marked preview; its use here is plain
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return defs.map_asset_specs(func=attach)
 
 
 defs = build_definitions()

@@ -7,16 +7,41 @@ hand from the UI. The check-failure hook rides on every job so a failed check al
 import dagster as dg
 
 CUSTOMER360_GROUPS = ("sources", "customer360")
+# Jobs that ingest Currents files carry this tag; the instance's run queue lets one run at a time
+# hold it (tag_concurrency_limits in dagster.yaml), so batches never append concurrently.
+CURRENTS_SERIAL_TAG = {"currents/ingest": "serial"}
 
 
-def build_jobs(hook: dg.HookDefinition | None = None) -> dict:
+def build_jobs(hook: dg.HookDefinition | None = None, sync_assets: list[str] = ()) -> dict:
+    """``sync_assets``: every destination's braze_sync and braze_sync_log asset names."""
     hooks = {hook} if hook else None
     jobs = [
+        dg.define_asset_job(
+            "braze_sync_job",
+            selection=dg.AssetSelection.assets(*sync_assets)
+            .upstream()
+            .required_multi_asset_neighbors(),
+            description="Sources to Braze: identity, customer 360, attributes and audiences, "
+            "the diff against what Braze accepted, the sync and its log.",
+            hooks=hooks,
+            tags=CURRENTS_SERIAL_TAG,
+        ),
+        dg.define_asset_job(
+            "audience_refresh_job",
+            selection=(
+                dg.AssetSelection.assets(*sync_assets).upstream()
+                - dg.AssetSelection.groups(*CUSTOMER360_GROUPS, "currents")
+            ).required_multi_asset_neighbors(),
+            description="Audiences and attributes from the stored customer 360, then the sync: "
+            "membership changes reach Braze without re-reading the sources.",
+            hooks=hooks,
+        ),
         dg.define_asset_job(
             "demo_job",
             selection=dg.AssetSelection.all(),
             description="Everything, end to end: what `make demo` materializes.",
             hooks=hooks,
+            tags=CURRENTS_SERIAL_TAG,
         ),
         dg.define_asset_job(
             "customer360_job",
@@ -29,6 +54,8 @@ def build_jobs(hook: dg.HookDefinition | None = None) -> dict:
 
 
 JOB_PURPOSES = {
+    "braze_sync_job": "sources through identity, customer 360 and attributes to Braze",
+    "audience_refresh_job": "audiences and attributes to Braze from the stored customer 360",
     "demo_job": "every asset",
     "customer360_job": "sources to customer_360 and customer_transactions",
     "currents_ingest_job": "new Braze Currents files to the engagement tables",

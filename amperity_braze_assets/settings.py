@@ -39,10 +39,15 @@ class Settings:
     braze_instance: str | None = None
     braze_api_key_set: bool = False
     braze_dry_run: bool = True
+    # AMPERITY_BRAZE_DRY_RUN as set (None when unset: each destination is then a dry run exactly
+    # when its own key variable is unset).
+    braze_dry_run_override: bool | None = None
     # Braze Currents: an S3 bucket and prefix, or a local folder with the same layout.
     currents_s3_bucket: str | None = None
     currents_s3_prefix: str = "currents"
     currents_local_dir_override: Path | None = None
+    # The Currents freshness check fails when no new file arrived for this long.
+    currents_max_file_age_hours: float = 24.0
     # Alerts: an optional webhook (Slack-compatible JSON with a "text" field) and the UI's address
     # for links to runs.
     alert_webhook_url: str | None = None
@@ -121,8 +126,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         braze_instance=env.get("BRAZE_INSTANCE") or None,
         braze_api_key_set=api_key_set,
         braze_dry_run=dry_run,
+        braze_dry_run_override=(dry_run_text in ("1", "true", "yes")) if dry_run_text else None,
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
+        currents_max_file_age_hours=_positive_float(env, "CURRENTS_MAX_FILE_AGE_HOURS", 24.0),
         currents_s3_bucket=env.get("CURRENTS_S3_BUCKET") or None,
         currents_s3_prefix=(env.get("CURRENTS_S3_PREFIX") or "currents").strip("/"),
         currents_local_dir_override=(
@@ -131,3 +138,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             else None
         ),
     )
+
+
+def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ValueError(f"{name}={text!r} must be a positive number (unset it for {default}).")
+    return value

@@ -1,5 +1,7 @@
 """The demo runs end to end on the embedded defaults and materializes the whole graph."""
 
+import re
+
 import polars as pl
 
 from amperity_braze_assets.cli import main
@@ -13,10 +15,29 @@ def test_demo_materializes_every_asset(tmp_path, monkeypatch, capsys):
     printed = capsys.readouterr().out
     assert "success" in printed
     storage = data_dir / "storage"
-    for asset in ("raw_pos", "raw_web", "raw_loyalty", "raw_orders", "identity_resolution",
-                  "customer_360", "customer_transactions"):
+    for asset in (
+        "raw_pos",
+        "raw_web",
+        "raw_loyalty",
+        "raw_orders",
+        "identity_resolution",
+        "customer_360",
+        "customer_transactions",
+        "customer_engagement",
+        "audiences",
+        "braze_customer_attributes",
+        "braze_attribute_diff",
+        "braze_sync_log",
+    ):
         assert (storage / f"{asset}.parquet").exists(), asset
         assert asset in printed
+    # The sync ran against the emulator and Braze accepted every person.
+    people_sent = pl.read_parquet(storage / "braze_customer_attributes.parquet").height
+    assert re.search(rf"braze_sync\s+sent={people_sent:,}, accepted={people_sent:,},", printed)
+    assert "Braze emulator: requests=" in printed
+    # Engagement from the sample Currents tree reached the Braze attributes.
+    attributes = pl.read_parquet(storage / "braze_customer_attributes.parquet")
+    assert attributes["email_opens_30d"].drop_nulls().sum() > 0
     # The sample's corrupt rows are quarantined with reasons, not lost.
     rejects = pl.read_parquet(storage / "raw_pos_rejects.parquet")
     assert rejects.height >= 3 and rejects["reason"].null_count() == 0

@@ -269,3 +269,13 @@ def standard_problem_expr(field: str, value: pl.Expr) -> pl.Expr:
         bad = ~value.is_in(sorted(allowed))
         reason = f"{field} must be {spec.description}"
     return pl.when(value.is_not_null() & bad).then(pl.lit(reason)).otherwise(None)
+
+
+# -- appended for the sync (issue 5) ----------------------------------------------------------------
+# Keys that steer how Braze applies an object rather than writing an attribute.
+OBJECT_CONTROL_KEYS = frozenset({"_update_existing_only", "_merge_objects"})
+# Writes Braze does not bill as data points: identifiers and subscription-state changes.
+NON_BILLABLE_FIELDS = frozenset(
+    {*IDENTIFIER_FIELDS, "email_subscribe", "push_subscribe", "subscription_groups"}
+)
+MAX_MERGES_PER_REQUEST = MAX_IDS_PER_MERGE_REQUEST

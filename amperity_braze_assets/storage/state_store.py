@@ -64,5 +64,42 @@ class StateStore(dg.ConfigurableResource):
                 os.unlink(tmp)
         return location
 
+    def list(self, prefix: str) -> list[str]:
+        """Names of the stored tables under ``prefix`` (a name prefix, e.g. ``braze/x/segments/``),
+        sorted, without the ``.parquet`` suffix: what ``read`` and ``delete`` take."""
+        base = self.base_path.rstrip("/")
+        names: list[str] = []
+        if base.startswith("s3://"):
+            bucket, key_prefix = split_s3_url(f"{base}/{prefix}")
+            base_key = split_s3_url(f"{base}/")[1]
+            paginator = self._client().get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=bucket, Prefix=key_prefix):
+                for item in page.get("Contents", []):
+                    key = item["Key"]
+                    if key.endswith(".parquet"):
+                        names.append(key[len(base_key) : -len(".parquet")])
+            return sorted(names)
+        folder, _, stem = f"{base}/{prefix}".rpartition("/")
+        if not os.path.isdir(folder):
+            return []
+        relative_folder = os.path.relpath(folder, base).replace(os.sep, "/")
+        relative_folder = "" if relative_folder == "." else relative_folder + "/"
+        for entry in os.scandir(folder):
+            if entry.is_file() and entry.name.startswith(stem) and entry.name.endswith(".parquet"):
+                names.append(relative_folder + entry.name[: -len(".parquet")])
+        return sorted(names)
+
+    def delete(self, name: str) -> None:
+        """Remove a stored table; removing one that does not exist is not an error."""
+        location = self._location(name)
+        if location.startswith("s3://"):
+            bucket, key = split_s3_url(location)
+            self._client().delete_object(Bucket=bucket, Key=key)
+            return
+        try:
+            os.unlink(location)
+        except FileNotFoundError:
+            pass
+
     def _client(self) -> Any:
         return (self.s3 or S3Resource()).get_client()

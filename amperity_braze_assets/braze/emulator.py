@@ -1,0 +1,683 @@
+"""A strict Braze REST emulator: ``POST /users/track`` and ``POST /users/merge`` on loopback.
+
+It enforces ``shared/spec/braze-api.md`` (through ``fields.py``, so it can never disagree with the
+code that builds attributes), keeps the profiles it was sent and counts what a bill would count.
+Tests start it in a thread (``start_emulator``); users try the project without a Braze account
+with ``amperity-braze emulator`` (``main``).
+
+Faults are drawn from one seeded generator in request-arrival order, so a seed reproduces the
+same number of 5xx answers, slow answers and dropped connections for the same traffic. A dropped
+connection is dropped *after* the update was applied: that is the case a client cannot tell from
+a failure and must not count as accepted.
+
+Where the spec is silent we choose, and say so here:
+- an object with ``_update_existing_only`` whose profile does not exist is rejected with an error
+  entry (so a client records it instead of believing it applied);
+- with ``strict_names`` (default) a custom attribute that shadows a standard field (``birthday``)
+  is rejected, because in our pipeline it is always a mapping bug;
+- ``/users/merge`` fills the survivor's missing attributes from the absorbed profile (the
+  survivor's own values win) and removes the absorbed profile; if the survivor does not exist
+  the absorbed profile takes its identifier.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import json
+import math
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from amperity_braze_assets.braze import fields
+
+STATE_PATH = "/_emulator/state"
+
+
+@dataclass
+class EmulatorOptions:
+    """How the emulator behaves; every default follows the spec."""
+
+    api_key: str
+    rate_limit: int = fields.RATE_LIMIT_REQUESTS
+    window_seconds: float = fields.RATE_LIMIT_WINDOW_SECONDS
+    max_objects: int = fields.MAX_OBJECTS_PER_REQUEST
+    legacy_per_array_limit: bool = False
+    max_body_bytes: int = fields.MAX_BODY_BYTES
+    # Fault injection, drawn per /users/track request from one seeded generator.
+    seed: int = 0
+    fault_5xx: float = 0.0
+    drop_after_apply: float = 0.0
+    slow_share: float = 0.0
+    slow_ms: float = 0.0
+    # Exact request numbers (1-based, /users/track only) that fail or drop: for tests.
+    fail_requests: frozenset[int] = frozenset()
+    drop_requests: frozenset[int] = frozenset()
+    # "epoch": X-RateLimit-Reset is the UTC epoch second the window ends; "delay": seconds left.
+    reset_header: str = "epoch"
+    strict_names: bool = True
+    echo_key_on_401: bool = True  # like some Braze bodies: clients must redact
+    clock: Callable[[], float] = time.time
+    max_merges: int = fields.MAX_MERGES_PER_REQUEST
+
+
+@dataclass
+class Counters:
+    requests: int = 0  # every request to /users/track, whatever its answer
+    accepted_requests: int = 0  # 201s
+    throttled: int = 0  # 429s
+    server_errors: int = 0  # injected 5xx
+    dropped: int = 0  # connections dropped after apply
+    slow: int = 0
+    client_errors: int = 0  # 4xx other than 429
+    objects: int = 0  # objects applied
+    rejected_objects: int = 0
+    data_points: int = 0  # attribute values written, identifiers and subscriptions excluded
+    merge_requests: int = 0
+    merges: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class _Profile:
+    braze_id: str
+    external_id: str | None = None
+    alias: tuple[str, str] | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class _ObjectRejected(Exception):
+    pass
+
+
+class EmulatorState:
+    """Profiles, counters and the rate-limit window, behind one lock."""
+
+    def __init__(self, options: EmulatorOptions):
+        self.options = options
+        self.lock = threading.Lock()
+        self.counters = Counters()
+        self._rng = random.Random(options.seed)
+        self._profiles: dict[str, _Profile] = {}  # braze_id -> profile
+        self._by_external: dict[str, str] = {}
+        self._by_alias: dict[tuple[str, str], str] = {}
+        self._next_braze_id = 1
+        self._window_start = self._window_of(options.clock())
+        self._window_used = 0
+        # Per /users/track request: the identifiers of the objects it applied (tests read it).
+        self.applied_log: list[list[str]] = []
+
+    # -- rate limit --------------------------------------------------------------------------------
+    def _window_of(self, now: float) -> float:
+        width = self.options.window_seconds
+        return math.floor(now / width) * width
+
+    def take_rate_slot(self) -> tuple[bool, dict[str, str]]:
+        """Count one request against the fixed window; the headers every response carries."""
+        with self.lock:
+            now = self.options.clock()
+            start = self._window_of(now)
+            if start != self._window_start:
+                self._window_start, self._window_used = start, 0
+            allowed = self._window_used < self.options.rate_limit
+            if allowed:
+                self._window_used += 1
+            return allowed, self._headers_locked(now)
+
+    def rate_headers(self) -> dict[str, str]:
+        with self.lock:
+            now = self.options.clock()
+            if self._window_of(now) != self._window_start:
+                self._window_start, self._window_used = self._window_of(now), 0
+            return self._headers_locked(now)
+
+    def _headers_locked(self, now: float) -> dict[str, str]:
+        reset_at = self._window_start + self.options.window_seconds
+        reset = reset_at if self.options.reset_header == "epoch" else max(0.0, reset_at - now)
+        return {
+            "X-RateLimit-Limit": str(self.options.rate_limit),
+            "X-RateLimit-Remaining": str(max(0, self.options.rate_limit - self._window_used)),
+            "X-RateLimit-Reset": f"{reset:.3f}".rstrip("0").rstrip("."),
+        }
+
+    # -- faults -----------------------------------------------------------------------------------
+    def draw_faults(self) -> tuple[int, bool, bool, bool]:
+        """(request number, fail with 5xx, drop after apply, answer slowly) for the next request."""
+        with self.lock:
+            self.counters.requests += 1
+            number = self.counters.requests
+            fail = (
+                self._rng.random() < self.options.fault_5xx or number in self.options.fail_requests
+            )
+            drop = (
+                self._rng.random() < self.options.drop_after_apply
+                or number in self.options.drop_requests
+            )
+            slow = self._rng.random() < self.options.slow_share
+            return number, fail, drop and not fail, slow
+
+    # -- /users/track -----------------------------------------------------------------------------
+    def apply_track(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        arrays = {name: body.get(name) for name in ("attributes", "events", "purchases")}
+        for name, items in arrays.items():
+            if items is not None and not isinstance(items, list):
+                return 400, {"message": f"'{name}' must be an array"}
+        sizes = {name: len(items or []) for name, items in arrays.items()}
+        limit = self.options.max_objects
+        over = (
+            any(size > limit for size in sizes.values())
+            if self.options.legacy_per_array_limit
+            else sum(sizes.values()) > limit
+        )
+        if over:
+            return 400, {"message": "Max Input Length Exceeded"}
+        if sum(sizes.values()) == 0:
+            return 400, {"message": "nothing to process: send attributes, events or purchases"}
+        errors: list[dict[str, Any]] = []
+        processed = {name: 0 for name in arrays}
+        applied_ids: list[str] = []
+        with self.lock:
+            for name, items in arrays.items():
+                for index, item in enumerate(items or []):
+                    try:
+                        identity = self._apply_object(name, item)
+                    except _ObjectRejected as exc:
+                        errors.append({"type": str(exc), "input_array": name, "index": index})
+                        self.counters.rejected_objects += 1
+                        continue
+                    processed[name] += 1
+                    applied_ids.append(identity)
+                    self.counters.objects += 1
+            self.applied_log.append(applied_ids)
+        if not applied_ids:
+            return 400, {"message": "no valid objects", "errors": errors}
+        answer: dict[str, Any] = {"message": "success"}
+        for name in arrays:
+            if arrays[name] is not None:
+                answer[f"{name}_processed"] = processed[name]
+        if errors:
+            answer["errors"] = errors
+        return 201, answer
+
+    def _apply_object(self, array: str, item: Any) -> str:
+        if not isinstance(item, dict):
+            raise _ObjectRejected("object is not a JSON object")
+        present = [key for key in fields.IDENTIFIER_FIELDS if key in item]
+        if len(present) > 1:
+            raise _ObjectRejected(
+                "more than one primary identifier (external_id, braze_id, user_alias)"
+            )
+        if not present:
+            raise _ObjectRejected("missing identifier: external_id, braze_id or user_alias")
+        id_field = present[0]
+        id_value = item[id_field]
+        if id_field == "user_alias":
+            if not (
+                isinstance(id_value, dict)
+                and isinstance(id_value.get("alias_name"), str)
+                and isinstance(id_value.get("alias_label"), str)
+            ):
+                raise _ObjectRejected("user_alias needs alias_name and alias_label strings")
+        elif not isinstance(id_value, str) or not id_value:
+            raise _ObjectRejected(f"{id_field} must be a non-empty string")
+        elif id_field == "external_id" and len(id_value.encode()) > fields.MAX_EXTERNAL_ID_BYTES:
+            raise _ObjectRejected("external_id too large")
+        update_only = item.get("_update_existing_only", id_field == "user_alias")
+        if not isinstance(update_only, bool):
+            raise _ObjectRejected("_update_existing_only must be true or false")
+        if array != "attributes":
+            return self._label(id_field, id_value)  # events and purchases: counted, not stored
+        updates = {k: v for k, v in item.items() if k not in fields.IDENTIFIER_FIELDS}
+        merge_objects = updates.pop("_merge_objects", False) is True
+        updates.pop("_update_existing_only", None)
+        for name, value in updates.items():
+            problem = self._value_problem(name, value)
+            if problem:
+                raise _ObjectRejected(problem)
+        profile = self._find(id_field, id_value)
+        if profile is None:
+            if update_only:
+                raise _ObjectRejected(
+                    f"no profile with this {id_field} and _update_existing_only is true"
+                )
+            if id_field == "braze_id":
+                raise _ObjectRejected("braze_id does not exist")
+            profile = self._create(id_field, id_value)
+        new_attributes = dict(profile.attributes)
+        for name, value in updates.items():
+            _apply_value(new_attributes, name, value, merge_objects)
+        profile.attributes = new_attributes
+        self.counters.data_points += sum(1 for n in updates if n not in fields.NON_BILLABLE_FIELDS)
+        return self._label(id_field, id_value)
+
+    @staticmethod
+    def _label(id_field: str, id_value: Any) -> str:
+        if id_field == "user_alias":
+            return f"alias:{id_value['alias_label']}:{id_value['alias_name']}"
+        return id_value
+
+    def _value_problem(self, name: str, value: Any) -> str | None:
+        if name in fields.STANDARD_FIELDS:
+            return fields.standard_value_problem(name, value)
+        if name in fields.OTHER_STANDARD_NAMES:
+            return None
+        if self.options.strict_names:
+            problem = fields.custom_attribute_name_problem(name)
+        else:
+            problem = (
+                None
+                if name and not name.startswith("$") and len(name) <= 255
+                else (f"invalid custom attribute name {name[:40]!r}")
+            )
+        if problem:
+            return problem
+        return _custom_value_problem(name, value)
+
+    def _find(self, id_field: str, id_value: Any) -> _Profile | None:
+        if id_field == "external_id":
+            key = self._by_external.get(id_value)
+        elif id_field == "braze_id":
+            key = id_value if id_value in self._profiles else None
+        else:
+            key = self._by_alias.get((id_value["alias_name"], id_value["alias_label"]))
+        return self._profiles.get(key) if key else None
+
+    def _create(self, id_field: str, id_value: Any) -> _Profile:
+        braze_id = f"emu{self._next_braze_id:010d}"
+        self._next_braze_id += 1
+        profile = _Profile(braze_id=braze_id)
+        if id_field == "external_id":
+            profile.external_id = id_value
+            self._by_external[id_value] = braze_id
+        elif id_field == "user_alias":
+            profile.alias = (id_value["alias_name"], id_value["alias_label"])
+            self._by_alias[profile.alias] = braze_id
+        self._profiles[braze_id] = profile
+        return profile
+
+    # -- /users/merge -----------------------------------------------------------------------------
+    def apply_merge(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        updates = body.get("merge_updates")
+        if not isinstance(updates, list) or not updates:
+            return 400, {"message": "merge_updates must be a non-empty array"}
+        if len(updates) > self.options.max_merges:
+            return 400, {"message": f"at most {self.options.max_merges} merges a request"}
+        parsed = []
+        for update in updates:
+            try:
+                absorbed = update["identifier_to_merge"]["external_id"]
+                survivor = update["identifier_to_keep"]["external_id"]
+            except (KeyError, TypeError):
+                return 400, {
+                    "message": "each merge needs identifier_to_merge and identifier_to_keep "
+                    "with an external_id"
+                }
+            if not isinstance(absorbed, str) or not isinstance(survivor, str):
+                return 400, {"message": "external_id values must be strings"}
+            parsed.append((absorbed, survivor))
+        with self.lock:
+            self.counters.merge_requests += 1
+            for absorbed, survivor in parsed:
+                self._merge(absorbed, survivor)
+        return 202, {"message": "success"}
+
+    def _merge(self, absorbed: str, survivor: str) -> None:
+        absorbed_key = self._by_external.get(absorbed)
+        if absorbed_key is None or absorbed == survivor:
+            return
+        absorbed_profile = self._profiles[absorbed_key]
+        survivor_key = self._by_external.get(survivor)
+        del self._by_external[absorbed]
+        if survivor_key is None:
+            absorbed_profile.external_id = survivor
+            self._by_external[survivor] = absorbed_key
+        else:
+            kept = self._profiles[survivor_key]
+            for name, value in absorbed_profile.attributes.items():
+                kept.attributes.setdefault(name, copy.deepcopy(value))
+            del self._profiles[absorbed_key]
+        self.counters.merges += 1
+
+    # -- views --------------------------------------------------------------------------------------
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        """Profiles keyed by external_id (else braze_id), attributes only."""
+        with self.lock:
+            return {
+                (p.external_id or p.braze_id): copy.deepcopy(p.attributes)
+                for p in self._profiles.values()
+            }
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            counters = self.counters.as_dict()
+        return {"profiles": self.profiles(), "counters": counters}
+
+
+def _custom_value_problem(name: str, value: Any) -> str | None:
+    if isinstance(value, str):
+        if len(value) > fields.MAX_STRING_CHARS:
+            return f"{name}: string longer than {fields.MAX_STRING_CHARS} characters"
+        return None
+    if isinstance(value, list):
+        for element in value:
+            if isinstance(element, str) and len(element) > fields.MAX_STRING_CHARS:
+                return f"{name}: array element longer than {fields.MAX_STRING_CHARS} characters"
+            if isinstance(element, dict | list):
+                return None  # arrays of objects are allowed; contents not checked
+        return None
+    if isinstance(value, dict):
+        if "inc" in value:
+            if (
+                set(value) != {"inc"}
+                or isinstance(value["inc"], bool)
+                or not isinstance(value["inc"], int | float)
+            ):
+                return f"{name}: increment must be {{'inc': <number>}}"
+            return None
+        if set(value) & {"add", "remove"} and set(value) <= {"add", "remove"}:
+            for key in ("add", "remove"):
+                items = value.get(key, [])
+                if not isinstance(items, list):
+                    return f"{name}: '{key}' must be an array"
+                for element in items:
+                    if isinstance(element, str) and len(element) > fields.MAX_STRING_CHARS:
+                        return f"{name}: array element longer than {fields.MAX_STRING_CHARS} characters"
+            return None
+        return None  # a nested object
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name}: numbers must be finite"
+    return None
+
+
+def _apply_value(attributes: dict[str, Any], name: str, value: Any, merge_objects: bool) -> None:
+    if value is None:
+        attributes.pop(name, None)
+        return
+    if isinstance(value, dict) and "inc" in value and set(value) == {"inc"}:
+        current = attributes.get(name, 0)
+        if isinstance(current, bool) or not isinstance(current, int | float):
+            current = 0
+        attributes[name] = current + value["inc"]
+        return
+    if (
+        isinstance(value, dict)
+        and set(value) & {"add", "remove"}
+        and set(value) <= {"add", "remove"}
+    ):
+        current = attributes.get(name)
+        members = list(current) if isinstance(current, list) else []
+        for element in value.get("add", []):
+            if element not in members:
+                members.append(element)
+        removed = value.get("remove", [])
+        members = [m for m in members if m not in removed]
+        attributes[name] = members
+        return
+    if isinstance(value, list):
+        unique: list[Any] = []
+        for element in value:  # arrays are sets: duplicates collapse
+            if element not in unique:
+                unique.append(element)
+        attributes[name] = unique
+        return
+    if isinstance(value, dict) and merge_objects and isinstance(attributes.get(name), dict):
+        attributes[name] = {**attributes[name], **value}
+        return
+    attributes[name] = copy.deepcopy(value)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so a pooled client reuses connections
+    server: _EmulatorServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        return  # quiet: tests and benchmarks read counters, not access logs
+
+    def _reply(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _read_body(self) -> bytes | None:
+        length = int(self.headers.get("Content-Length") or 0)
+        remaining, chunks = length, []
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        state = self.server.state
+        if self.path == STATE_PATH:
+            self._reply(200, state.snapshot(), {})
+        else:
+            self._reply(404, {"message": "not found"}, state.rate_headers())
+
+    def do_POST(self) -> None:  # noqa: N802 - stdlib name
+        state = self.server.state
+        options = state.options
+        body = self._read_body()
+        if self.path not in (fields.TRACK_PATH, fields.MERGE_PATH):
+            self._reply(404, {"message": f"no route {self.path}"}, state.rate_headers())
+            return
+        authorization = self.headers.get("Authorization") or ""
+        if authorization != f"Bearer {options.api_key}":
+            presented = authorization.removeprefix("Bearer ").strip()
+            message = (
+                f"Invalid API key: {presented}" if options.echo_key_on_401 else "Invalid API key"
+            )
+            with state.lock:
+                state.counters.client_errors += 1
+            self._reply(401, {"message": message}, state.rate_headers())
+            return
+        if self.path == fields.MERGE_PATH:
+            self._merge(body)
+            return
+        allowed, headers = state.take_rate_slot()
+        number, fail, drop, slow = state.draw_faults()
+        if not allowed:
+            with state.lock:
+                state.counters.throttled += 1
+            self._reply(429, {"message": "rate limit exceeded"}, headers)
+            return
+        if fail:
+            with state.lock:
+                state.counters.server_errors += 1
+            self._reply(503, {"message": f"injected failure on request {number}"}, headers)
+            return
+        status, payload = self._track(body, headers)
+        if status == 201 and drop:
+            with state.lock:
+                state.counters.dropped += 1
+            # Applied, but the client never learns it: close without a word.
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        if slow and options.slow_ms > 0:
+            with state.lock:
+                state.counters.slow += 1
+            time.sleep(options.slow_ms / 1000)
+        self._reply(status, payload, headers)
+
+    def _track(self, body: bytes | None, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        state = self.server.state
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            outcome = 415, {"message": "Content-Type must be application/json"}
+        elif body is not None and len(body) > state.options.max_body_bytes:
+            outcome = 413, {"message": "request body over 4 MB"}
+        else:
+            try:
+                parsed = json.loads(body or b"")
+            except ValueError:
+                parsed = None
+            if not isinstance(parsed, dict):
+                outcome = 400, {"message": "invalid JSON body"}
+            else:
+                outcome = state.apply_track(parsed)
+        status, _ = outcome
+        if status == 201:
+            with state.lock:
+                state.counters.accepted_requests += 1
+        else:
+            with state.lock:
+                state.counters.client_errors += 1
+        return outcome
+
+    def _merge(self, body: bytes | None) -> None:
+        state = self.server.state
+        try:
+            parsed = json.loads(body or b"")
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            self._reply(400, {"message": "invalid JSON body"}, state.rate_headers())
+            return
+        status, payload = state.apply_merge(parsed)
+        self._reply(status, payload, state.rate_headers())
+
+
+class _EmulatorServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], state: EmulatorState):
+        super().__init__(address, _Handler)
+        self.state = state
+
+
+class EmulatorHandle:
+    """A running emulator: ``url``, ``profiles``, ``counters``, ``stop()``; a context manager."""
+
+    def __init__(self, server: _EmulatorServer, thread: threading.Thread):
+        self._server = server
+        self._thread = thread
+        self.state = server.state
+        host, port = server.server_address[:2]
+        self.port = port
+        self.url = f"http://{host}:{port}"
+
+    @property
+    def profiles(self) -> dict[str, dict[str, Any]]:
+        return self.state.profiles()
+
+    @property
+    def counters(self) -> Counters:
+        with self.state.lock:
+            return copy.copy(self.state.counters)
+
+    @property
+    def options(self) -> EmulatorOptions:
+        return self.state.options
+
+    def applied_ids(self) -> list[list[str]]:
+        """For each /users/track request, the identifiers whose objects it applied."""
+        with self.state.lock:
+            return [list(ids) for ids in self.state.applied_log]
+
+    def configure(self, **changes: Any) -> None:
+        """Change options while running (e.g. turn faults off for the rerun of a test)."""
+        with self.state.lock:
+            for name, value in changes.items():
+                if not hasattr(self.state.options, name):
+                    raise TypeError(f"unknown emulator option {name!r}")
+                setattr(self.state.options, name, value)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> EmulatorHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_emulator(
+    api_key: str, port: int = 0, host: str = "127.0.0.1", **options: Any
+) -> EmulatorHandle:
+    """Serve the emulator from a daemon thread; ``port=0`` picks a free port."""
+    for name in ("fail_requests", "drop_requests"):
+        if name in options:
+            options[name] = frozenset(options[name])
+    state = EmulatorState(EmulatorOptions(api_key=api_key, **options))
+    server = _EmulatorServer((host, port), state)
+    thread = threading.Thread(target=server.serve_forever, name="braze-emulator", daemon=True)
+    thread.start()
+    return EmulatorHandle(server, thread)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="amperity-braze emulator",
+        description="A strict Braze /users/track emulator on 127.0.0.1 (state at GET /_emulator/state).",
+    )
+    parser.add_argument("--port", type=int, default=9400)
+    parser.add_argument("--api-key", required=True, help="the bearer key clients must present")
+    parser.add_argument("--rate-limit", type=int, default=fields.RATE_LIMIT_REQUESTS)
+    parser.add_argument("--window", type=float, default=fields.RATE_LIMIT_WINDOW_SECONDS)
+    parser.add_argument("--max-objects", type=int, default=fields.MAX_OBJECTS_PER_REQUEST)
+    parser.add_argument("--legacy-per-array", action="store_true")
+    parser.add_argument("--fault-5xx", type=float, default=0.0, help="share of requests failing")
+    parser.add_argument("--drop-after-apply", type=float, default=0.0)
+    parser.add_argument("--slow-ms", type=float, default=0.0)
+    parser.add_argument("--slow-share", type=float, default=None, help="default 1 if --slow-ms")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--reset-header", choices=("epoch", "delay"), default="epoch")
+    return parser
+
+
+def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    slow_share = args.slow_share if args.slow_share is not None else (1.0 if args.slow_ms else 0.0)
+    return {
+        "rate_limit": args.rate_limit,
+        "window_seconds": args.window,
+        "max_objects": args.max_objects,
+        "legacy_per_array_limit": args.legacy_per_array,
+        "fault_5xx": args.fault_5xx,
+        "drop_after_apply": args.drop_after_apply,
+        "slow_ms": args.slow_ms,
+        "slow_share": slow_share,
+        "seed": args.seed,
+        "reset_header": args.reset_header,
+    }
+
+
+def main(argv: Iterable[str] | None = None) -> int:
+    """``amperity-braze emulator``: serve until interrupted."""
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    handle = start_emulator(args.api_key, port=args.port, **options_from_args(args))
+    print(f"Braze emulator listening on {handle.url} (Ctrl-C to stop)", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        handle.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

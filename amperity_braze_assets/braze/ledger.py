@@ -1,0 +1,219 @@
+"""The sync ledger: what Braze ACCEPTED, per person and attribute, and nothing else.
+
+Layout (state tables through ``StateStore``, so local or S3 alike), under ``braze/<ledger>/``:
+
+- ``accepted.v1``: the compacted wide table: ``identifier`` plus one String column per
+  attribute holding the canonical text (see ``diff.canonical_expr``) of the last value Braze
+  accepted; null means Braze holds no value. A person is a row once any write was accepted.
+- ``segments.v1/<sequence>``: one small file per group of accepted batches, written as soon as
+  their answers arrive, so a crash, kill or timeout mid-sync loses nothing that was confirmed.
+  Same columns as ``accepted.v1`` for the attributes written; null means *not written*, and
+  ``CLEARED`` means *accepted as null*.
+- ``rejections.v1`` and ``rejection_segments.v1/<sequence>``: objects Braze rejected, with the
+  exact object sent and the reason; the diff holds them back until their data changes or a retry
+  is asked for.
+- ``sync_log.v1/<run id>``: the per-row log of each run.
+
+Compaction folds segments into the compacted tables (at run start and end). Applying a segment
+twice is harmless (it sets values), so a crash between writing the compacted table and deleting
+the segments only repeats work. One sync per ledger at a time: two concurrent syncs on one
+ledger are not supported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+
+import polars as pl
+
+from amperity_braze_assets.storage.state_store import StateStore
+
+IDENTIFIER = "identifier"
+CLEARED = "\x00"  # in segments: the attribute was accepted as null (unset)
+REJECTION_SCHEMA = {
+    IDENTIFIER: pl.String,
+    "object": pl.String,
+    "reason": pl.String,
+    "run_id": pl.String,
+    "rejected_at": pl.Datetime("us", "UTC"),
+}
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    accepted: pl.DataFrame  # identifier + attribute columns (String canonical)
+    rejections: pl.DataFrame  # identifier, object, reason, run_id, rejected_at
+
+    @property
+    def known_profiles(self) -> int:
+        return self.accepted.height
+
+
+class Ledger:
+    """One destination's ledger in a state store."""
+
+    def __init__(self, store: StateStore, name: str):
+        self.store = store
+        self.name = name.strip("/")
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        self._token = f"{time.time_ns():020d}"
+
+    def _table(self, suffix: str) -> str:
+        return f"braze/{self.name}/{suffix}"
+
+    def _next_sequence(self) -> str:
+        # Names sort in write order: the time the ledger opened, then a counter.
+        with self._lock:
+            return f"{self._token}-{next(self._counter):08d}"
+
+    # -- writing, batch by batch -------------------------------------------------------------
+    def record_accepted(self, segment: pl.DataFrame) -> str | None:
+        """Persist accepted writes: ``identifier`` + attribute columns (null = not written,
+        ``CLEARED`` = accepted as null). Returns the segment's name."""
+        if segment.height == 0:
+            return None
+        name = self._table(f"segments.v1/{self._next_sequence()}")
+        self.store.write(name, segment)
+        return name
+
+    def record_rejected(self, rows: pl.DataFrame) -> str | None:
+        """Persist rejected objects: identifier, object (the JSON sent), reason, run_id."""
+        if rows.height == 0:
+            return None
+        frame = rows.with_columns(rejected_at=pl.lit(_now(), pl.Datetime("us", "UTC"))).select(
+            [pl.col(c).cast(t) for c, t in REJECTION_SCHEMA.items()]
+        )
+        name = self._table(f"rejection_segments.v1/{self._next_sequence()}")
+        self.store.write(name, frame)
+        return name
+
+    def write_sync_log(self, run_id: str, log: pl.DataFrame) -> str:
+        return self.store.write(self._table(f"sync_log.v1/{_safe(run_id)}"), log)
+
+    def read_sync_logs(self) -> pl.DataFrame | None:
+        names = self.store.list(self._table("sync_log.v1/"))
+        frames = [f for f in (self.store.read(n) for n in names) if f is not None]
+        return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+    # -- reading ------------------------------------------------------------------------------------
+    def view(self) -> LedgerView:
+        """The compacted tables with pending segments applied, in memory (nothing written)."""
+        accepted, _ = self._fold_accepted()
+        rejections, _ = self._fold_rejections()
+        return LedgerView(accepted, rejections)
+
+    def compact(self) -> LedgerView:
+        """Fold every pending segment into the compacted tables, then delete the segments."""
+        accepted, segment_names = self._fold_accepted()
+        rejections, rejection_names = self._fold_rejections()
+        if segment_names or rejection_names:
+            self.store.write(self._table("accepted.v1"), accepted)
+            self.store.write(self._table("rejections.v1"), rejections)
+            for name in [*segment_names, *rejection_names]:
+                self.store.delete(name)
+        return LedgerView(accepted, rejections)
+
+    def replace(self, view: LedgerView) -> None:
+        """Write whole compacted tables (after merges); callers compact first."""
+        self.store.write(self._table("accepted.v1"), view.accepted)
+        self.store.write(self._table("rejections.v1"), view.rejections)
+
+    def _fold_accepted(self) -> tuple[pl.DataFrame, list[str]]:
+        base = self.store.read(self._table("accepted.v1"))
+        if base is None:
+            base = pl.DataFrame(schema={IDENTIFIER: pl.String})
+        names = self.store.list(self._table("segments.v1/"))
+        frames = [f for f in (self.store.read(n) for n in names) if f is not None]
+        if not frames:
+            return base, names
+        return apply_segments(base, frames), names
+
+    def _fold_rejections(self) -> tuple[pl.DataFrame, list[str]]:
+        base = self.store.read(self._table("rejections.v1"))
+        if base is None:
+            base = pl.DataFrame(schema=REJECTION_SCHEMA)
+        names = self.store.list(self._table("rejection_segments.v1/"))
+        frames = [f for f in (self.store.read(n) for n in names) if f is not None]
+        combined = pl.concat([base, *frames], how="diagonal_relaxed") if frames else base
+        # The latest rejection per person is the one that holds its data back. It holds back
+        # only the exact object that was rejected, so a person accepted since is unaffected.
+        latest = combined.unique(IDENTIFIER, keep="last", maintain_order=True)
+        return latest, names
+
+
+def apply_segments(base: pl.DataFrame, segments: list[pl.DataFrame]) -> pl.DataFrame:
+    """Overlay segments (in order) on the compacted table: the latest write of each value wins."""
+    stacked = pl.concat(
+        [s.with_columns(_order=pl.lit(i, pl.Int64)) for i, s in enumerate(segments)],
+        how="diagonal_relaxed",
+    )
+    attributes = [c for c in stacked.columns if c not in (IDENTIFIER, "_order")]
+    if stacked[IDENTIFIER].is_duplicated().any():
+        stacked = (
+            stacked.sort("_order", maintain_order=True)
+            .group_by(IDENTIFIER, maintain_order=True)
+            .agg(pl.col(a).drop_nulls().last() for a in attributes)
+        )
+    stacked = stacked.select(IDENTIFIER, *attributes)
+    missing = [a for a in attributes if a not in base.columns]
+    base = base.with_columns(pl.lit(None, pl.String).alias(a) for a in missing)
+    joined = base.join(stacked, on=IDENTIFIER, how="full", coalesce=True, suffix="__written")
+    return joined.select(
+        IDENTIFIER,
+        *[
+            (
+                pl.when(pl.col(f"{c}__written").is_null())
+                .then(pl.col(c))
+                .when(pl.col(f"{c}__written") == CLEARED)
+                .then(None)
+                .otherwise(pl.col(f"{c}__written"))
+                .alias(c)
+                if c in attributes
+                else pl.col(c)
+            )
+            for c in base.columns
+            if c != IDENTIFIER
+        ],
+    )
+
+
+def apply_merges(view: LedgerView, merges: pl.DataFrame) -> LedgerView:
+    """What Braze holds after ``/users/merge``: the survivor keeps its values and gains the
+    absorbed profile's values it lacked; the absorbed profile is gone."""
+    if merges.height == 0 or view.accepted.height == 0:
+        return view
+    accepted = view.accepted
+    attributes = [c for c in accepted.columns if c != IDENTIFIER]
+    absorbed_rows = (
+        accepted.join(
+            merges.select(pl.col("absorbed").alias(IDENTIFIER), "survivor"), on=IDENTIFIER
+        )
+        .drop(IDENTIFIER)
+        .rename({"survivor": IDENTIFIER})
+    )
+    absorbed_rows = absorbed_rows.group_by(IDENTIFIER, maintain_order=True).agg(
+        pl.col(a).drop_nulls().first() for a in attributes
+    )
+    remaining = accepted.filter(~pl.col(IDENTIFIER).is_in(merges["absorbed"].implode()))
+    joined = remaining.join(
+        absorbed_rows, on=IDENTIFIER, how="full", coalesce=True, suffix="__absorbed"
+    )
+    merged = joined.select(
+        IDENTIFIER, *[pl.coalesce(a, f"{a}__absorbed").alias(a) for a in attributes]
+    )
+    rejections = view.rejections.filter(~pl.col(IDENTIFIER).is_in(merges["absorbed"].implode()))
+    return LedgerView(merged, rejections)
+
+
+def _now():
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC)
+
+
+def _safe(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)

@@ -1,0 +1,100 @@
+"""``BrazeResource``: the Dagster face of ``BrazeClient``; configuration only, logic in client.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from pydantic import Field
+
+from amperity_braze_assets.braze import fields
+from amperity_braze_assets.braze.client import (
+    REDACTED,
+    BrazeClient,
+    ClientSettings,
+    resolve_rest_endpoint,
+)
+from amperity_braze_assets.braze.destinations import Destination, api_key_set, destination_endpoint
+from amperity_braze_assets.settings import Settings
+
+
+class BrazeResource(dg.ConfigurableResource):
+    """One Braze workspace: where it is, how to identify people, and how hard to push."""
+
+    api_key: str | None = Field(
+        default=None, description="REST API key with users.track; pass dg.EnvVar('BRAZE_API_KEY')."
+    )
+    instance: str | None = Field(
+        default=None, description="US-01..US-08, US-10, EU-01, EU-02, AU-01, ID-01"
+    )
+    rest_endpoint: str | None = Field(
+        default=None, description="Base URL; plain http only for loopback (the emulator)."
+    )
+    identifier_type: str = "external_id"
+    update_existing_only: bool = False
+    objects_per_request: int = fields.MAX_OBJECTS_PER_REQUEST
+    rate_limit: int = fields.RATE_LIMIT_REQUESTS
+    rate_window_seconds: float = fields.RATE_LIMIT_WINDOW_SECONDS
+    concurrency: int = 8
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 6
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+
+    def __repr_args__(self) -> Any:
+        # Pydantic's repr lists every field: show only whether a key is set.
+        for name, value in super().__repr_args__():
+            yield name, (REDACTED if value else None) if name == "api_key" else value
+
+    @property
+    def has_api_key(self) -> bool:
+        return bool(self.api_key)
+
+    def endpoint(self) -> str:
+        return resolve_rest_endpoint(self.instance, self.rest_endpoint)
+
+    def client_settings(self) -> ClientSettings:
+        return ClientSettings(
+            rest_endpoint=self.endpoint(),
+            objects_per_request=self.objects_per_request,
+            rate_limit=self.rate_limit,
+            rate_window_seconds=self.rate_window_seconds,
+            concurrency=self.concurrency,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_attempts=self.max_attempts,
+            backoff_base=self.backoff_base,
+            backoff_max=self.backoff_max,
+        )
+
+    def get_client(self) -> BrazeClient:
+        """A new client (one pooled session); close it when done (it is a context manager)."""
+        return BrazeClient(self.client_settings(), self.api_key or "")
+
+
+def braze_resource_for(destination: Destination, settings: Settings) -> BrazeResource:
+    """The resource of one destination: the key through ``dg.EnvVar`` (never read into the
+    definitions), left unset when its variable is unset so that dry runs work without a key."""
+    instance, endpoint = destination_endpoint(destination, settings)
+    return BrazeResource(
+        api_key=dg.EnvVar(destination.api_key_env) if api_key_set(destination, settings) else None,
+        instance=instance,
+        rest_endpoint=endpoint,
+        identifier_type=destination.identifier,
+        update_existing_only=destination.update_existing_only,
+        objects_per_request=destination.objects_per_request,
+        rate_limit=destination.rate_limit,
+        rate_window_seconds=destination.rate_window_seconds,
+        concurrency=destination.concurrency,
+        connect_timeout=destination.connect_timeout,
+        read_timeout=destination.read_timeout,
+        max_attempts=destination.max_attempts,
+    )
+
+
+def build_braze_resources(
+    destinations: tuple[Destination, ...], settings: Settings
+) -> dict[str, BrazeResource]:
+    """``{resource key: BrazeResource}`` for every destination (``braze``, ``braze__brand_b``)."""
+    return {d.resource_key: braze_resource_for(d, settings) for d in destinations}

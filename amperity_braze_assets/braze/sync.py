@@ -1,0 +1,445 @@
+"""The Braze sync: merges, then the diff in full batches, with the ledger updated per batch.
+
+Order of a run:
+1. compact the ledger (fold segments left by an earlier, possibly killed, run);
+2. identity merges: an ``amperity_id`` that disappeared, is known to Braze, and whose records now
+   carry another id is merged into that survivor with ``/users/merge`` (50 to a request), and the
+   ledger is rewritten the way Braze merges (the survivor gains the values it lacked);
+3. the diff against the ledger, recomputed here rather than read from ``braze_attribute_diff``
+   so a rerun after a crash never resends what the ledger already confirms;
+4. the circuit breaker: refuse when more than ``max_change_share`` of known profiles would
+   change, unless overridden for the run;
+5. batches of ``objects_per_request`` objects (all full but the last), sent ``concurrency`` at a
+   time; each answer is classified per row (accepted / rejected / unknown) and the accepted rows
+   are written to a ledger segment as soon as their answers arrive;
+6. compact again and write the per-row sync log.
+
+Dry run writes the exact request bodies (one JSON document a line) under
+``<data dir>/braze/dry_run/<run id>/<destination>.jsonl`` and reports the same figures.
+
+Known limit: a merge accepted by Braze whose ledger rewrite is lost to a crash is not replayed
+(identity resolution has already moved on); the next diff then sends the survivor's values in
+full, so Braze still converges, but the absorbed profile may linger.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from amperity_braze_assets.braze import fields
+from amperity_braze_assets.braze.client import BrazeClient, TrackResult
+from amperity_braze_assets.braze.diff import (
+    DATA_POINTS,
+    FIELDS,
+    OBJECT,
+    AttributeDiff,
+    DiffFigures,
+    compute_diff,
+)
+from amperity_braze_assets.braze.ledger import (
+    IDENTIFIER,
+    Ledger,
+    LedgerView,
+    apply_merges,
+)
+
+log = logging.getLogger("amperity_braze_assets.braze")
+
+SYNC_LOG_SCHEMA = {
+    "run_id": pl.String,
+    "batch": pl.Int64,
+    IDENTIFIER: pl.String,
+    "fields": pl.List(pl.String),
+    "data_points": pl.Int64,
+    "outcome": pl.String,  # accepted | rejected | unknown | dry_run
+    "reason": pl.String,
+}
+
+
+class CircuitBreakerTripped(RuntimeError):
+    """The diff would change an implausible share of known profiles."""
+
+
+@dataclass
+class SyncOptions:
+    run_id: str
+    destination: str = "braze"
+    identifier_column: str = "external_id"
+    identifier_type: str = "external_id"
+    attributes: list[str] | None = None
+    update_existing_only: bool = False
+    objects_per_request: int = fields.MAX_OBJECTS_PER_REQUEST
+    max_body_bytes: int = fields.MAX_BODY_BYTES
+    concurrency: int = 8
+    dry_run: bool = False
+    dry_run_dir: Path | None = None
+    max_change_share: float = 0.5
+    circuit_breaker_min_profiles: int = 1000
+    override_circuit_breaker: bool = False
+    retry_rejected: bool = False
+    # Called after each batch's outcome is recorded (tests abort a run here).
+    after_batch: Callable[[int], None] | None = None
+
+
+@dataclass
+class SyncReport:
+    run_id: str
+    dry_run: bool
+    diff: DiffFigures
+    batches: int = 0
+    requests: int = 0  # HTTP requests to /users/track, retries and 429s included
+    objects_sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    unknown: int = 0
+    retries: int = 0
+    throttled: int = 0
+    server_errors: int = 0
+    data_points_sent: int = 0
+    data_points_accepted: int = 0
+    wasted_data_points: int = 0  # sent in attempts whose outcome we could not learn
+    merges: int = 0
+    merge_requests: int = 0
+    seconds: float = 0.0
+    send_seconds: float = 0.0  # the sending phase alone (no diff, no compaction)
+    batch_sizes: list[int] = field(default_factory=list)
+    dry_run_file: str | None = None
+    log: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SYNC_LOG_SCHEMA))
+
+    @property
+    def objects_per_second(self) -> float:
+        return self.objects_sent / self.seconds if self.seconds else 0.0
+
+    @property
+    def requests_per_second(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def top_reasons(self, limit: int = 10) -> pl.DataFrame:
+        rejected = self.log.filter(pl.col("outcome") == "rejected")
+        return (
+            rejected.group_by("reason")
+            .len("rows")
+            .sort("rows", "reason", descending=[True, False])
+            .head(limit)
+        )
+
+
+def plan_merges(
+    identity: pl.DataFrame | None, known: pl.DataFrame, current_ids: pl.Series
+) -> pl.DataFrame:
+    """``absorbed -> survivor`` pairs: ids that vanished, are known to Braze, and whose records
+    now carry another id. A split id goes to the survivor holding most of its records."""
+    empty = pl.DataFrame(schema={"absorbed": pl.String, "survivor": pl.String})
+    if identity is None or identity.height == 0 or known.height == 0:
+        return empty
+    if "previous_amperity_id" not in identity.columns:
+        return empty
+    moved = identity.filter(
+        pl.col("previous_amperity_id").is_not_null()
+        & (pl.col("previous_amperity_id") != pl.col("amperity_id"))
+    )
+    if moved.height == 0:
+        return empty
+    return (
+        moved.group_by(
+            pl.col("previous_amperity_id").cast(pl.String).alias("absorbed"),
+            pl.col("amperity_id").cast(pl.String).alias("survivor"),
+        )
+        .len("records")
+        .filter(~pl.col("absorbed").is_in(current_ids.cast(pl.String).implode()))
+        .filter(pl.col("absorbed").is_in(known[IDENTIFIER].implode()))
+        .sort(["absorbed", "records", "survivor"], descending=[False, True, False])
+        .unique("absorbed", keep="first", maintain_order=True)
+        .select("absorbed", "survivor")
+    )
+
+
+def batch_bodies(objects: list[str], size: int, max_bytes: int) -> list[tuple[int, int, str]]:
+    """``(start, end, body)`` per request: ``size`` objects each, the last one shorter.
+
+    A batch whose body would pass Braze's 4 MB cap is halved until it fits (only possible with
+    very long arrays or objects), which is the one case a batch is not full.
+    """
+    batches: list[tuple[int, int, str]] = []
+    for start in range(0, len(objects), size):
+        pending = [(start, min(start + size, len(objects)))]
+        while pending:
+            low, high = pending.pop(0)
+            body = '{"attributes":[' + ",".join(objects[low:high]) + "]}"
+            if len(body.encode()) > max_bytes and high - low > 1:
+                middle = (low + high) // 2
+                pending[:0] = [(low, middle), (middle, high)]
+                continue
+            batches.append((low, high, body))
+    return batches
+
+
+def run_sync(
+    current: pl.DataFrame,
+    ledger: Ledger,
+    client: BrazeClient | None,
+    options: SyncOptions,
+    identity: pl.DataFrame | None = None,
+) -> SyncReport:
+    """One sync run; see the module docstring for the order of things."""
+    started = time.perf_counter()
+    view = ledger.compact()
+    merges = plan_merges(identity, view.accepted, current[options.identifier_column])
+    if options.identifier_type != "external_id":
+        merges = merges.clear()  # /users/merge by external_id only
+    report = SyncReport(run_id=options.run_id, dry_run=options.dry_run, diff=DiffFigures())
+    if options.dry_run:
+        view = apply_merges(view, merges)
+        report.merges = merges.height
+    elif merges.height:
+        if client is None:
+            raise ValueError("a real sync needs a Braze client")
+        view = _send_merges(client, ledger, view, merges, report)
+    diff = compute_diff(
+        current,
+        view,
+        identifier_column=options.identifier_column,
+        identifier_type=options.identifier_type,
+        attributes=options.attributes,
+        update_existing_only=options.update_existing_only,
+        retry_rejected=options.retry_rejected,
+    )
+    report.diff = diff.figures
+    check_circuit_breaker(diff.figures, options)
+    objects = diff.changes[OBJECT].to_list()
+    batches = batch_bodies(objects, options.objects_per_request, options.max_body_bytes)
+    report.batches = len(batches)
+    report.batch_sizes = [high - low for low, high, _ in batches]
+    if options.dry_run:
+        _dry_run(diff, batches, options, report)
+    else:
+        if client is None:
+            raise ValueError("a real sync needs a Braze client (or dry_run=True)")
+        sending = time.perf_counter()
+        try:
+            _send(diff, batches, ledger, client, options, report)
+        finally:
+            report.send_seconds = time.perf_counter() - sending
+            ledger.compact()
+            ledger.write_sync_log(options.run_id, report.log)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def check_circuit_breaker(figures: DiffFigures, options: SyncOptions) -> None:
+    if options.override_circuit_breaker:
+        return
+    if figures.known_profiles < max(1, options.circuit_breaker_min_profiles):
+        return
+    share = figures.changed_share_of_known
+    if share > options.max_change_share:
+        raise CircuitBreakerTripped(
+            f"the sync would change {figures.changed:,} of {figures.known_profiles:,} known "
+            f"profiles ({share:.1%}), more than the {options.max_change_share:.0%} this "
+            "destination allows. Check the upstream data; if the change is intended, rerun with "
+            "override_circuit_breaker: true for this run."
+        )
+
+
+def _send_merges(
+    client: BrazeClient, ledger: Ledger, view: LedgerView, merges: pl.DataFrame, report: SyncReport
+) -> LedgerView:
+    pairs = list(merges.iter_rows())
+    for start in range(0, len(pairs), fields.MAX_MERGES_PER_REQUEST):
+        chunk = pairs[start : start + fields.MAX_MERGES_PER_REQUEST]
+        result = client.merge(chunk)
+        report.merge_requests += 1
+        if result.outcome != "accepted":
+            log.warning("Braze merge request not accepted (%s): %s", result.outcome, result.message)
+            continue
+        applied = pl.DataFrame(chunk, schema=["absorbed", "survivor"], orient="row")
+        view = apply_merges(view, applied)
+        ledger.replace(view)  # at once: the next batch must diff against the merged state
+        report.merges += len(chunk)
+    return view
+
+
+def _dry_run(
+    diff: AttributeDiff,
+    batches: list[tuple[int, int, str]],
+    options: SyncOptions,
+    report: SyncReport,
+) -> None:
+    folder = options.dry_run_dir
+    if folder is None:
+        raise ValueError("dry run needs dry_run_dir")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{options.destination}.jsonl"
+    with path.open("w", encoding="utf-8") as out:
+        for _, _, body in batches:
+            out.write(body + "\n")
+    report.dry_run_file = str(path)
+    report.objects_sent = diff.changes.height
+    report.data_points_sent = diff.figures.data_points
+    report.log = _log_rows(diff.changes, options.run_id, None, "dry_run", None)
+    if report.log.height:
+        report.log = _with_batches(report.log, batches)
+
+
+def _with_batches(frame: pl.DataFrame, batches: list[tuple[int, int, str]]) -> pl.DataFrame:
+    numbers = [n for n, (low, high, _) in enumerate(batches) for _ in range(low, high)]
+    return frame.with_columns(batch=pl.Series(numbers, dtype=pl.Int64))
+
+
+def _log_rows(
+    rows: pl.DataFrame, run_id: str, batch: int | None, outcome: str, reason: str | None
+) -> pl.DataFrame:
+    return rows.select(
+        pl.lit(run_id, pl.String).alias("run_id"),
+        pl.lit(batch, pl.Int64).alias("batch"),
+        pl.col(IDENTIFIER),
+        pl.col(FIELDS).alias("fields"),
+        pl.col(DATA_POINTS).cast(pl.Int64).alias("data_points"),
+        pl.lit(outcome, pl.String).alias("outcome"),
+        pl.lit(reason, pl.String).alias("reason"),
+    )
+
+
+def _send(
+    diff: AttributeDiff,
+    batches: list[tuple[int, int, str]],
+    ledger: Ledger,
+    client: BrazeClient,
+    options: SyncOptions,
+    report: SyncReport,
+) -> None:
+    changes = diff.changes
+    logs: list[pl.DataFrame] = []
+    max_in_flight = max(1, options.concurrency) * 2
+    next_batch = 0
+    in_flight: dict[Future[TrackResult], int] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="braze")
+    try:
+        while next_batch < len(batches) or in_flight:
+            while next_batch < len(batches) and len(in_flight) < max_in_flight:
+                low, high, body = batches[next_batch]
+                in_flight[pool.submit(client.track, body, high - low)] = next_batch
+                next_batch += 1
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            accepted_parts: list[pl.DataFrame] = []
+            rejected_parts: list[pl.DataFrame] = []
+            finished: list[int] = []
+            for future in done:
+                number = in_flight.pop(future)
+                low, high, _ = batches[number]
+                result = future.result()  # BrazeAuthError propagates: every batch would fail
+                rows = changes.slice(low, high - low)
+                accepted, rejected, log_rows = _classify(rows, result, options.run_id, number)
+                _count(report, result, rows, accepted)
+                if accepted.height:
+                    accepted_parts.append(diff.segment(accepted))
+                if rejected.height:
+                    rejected_parts.append(rejected)
+                logs.append(log_rows)
+                finished.append(number)
+            # One segment for every batch whose answer arrived together: durable before more
+            # work is recorded, and few enough files at high request rates.
+            if accepted_parts:
+                ledger.record_accepted(pl.concat(accepted_parts, how="diagonal_relaxed"))
+            if rejected_parts:
+                ledger.record_rejected(pl.concat(rejected_parts, how="vertical"))
+            for number in sorted(finished):
+                if options.after_batch is not None:
+                    options.after_batch(number)
+    finally:
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        if logs:
+            report.log = pl.concat(logs, how="vertical")
+
+
+def _classify(
+    rows: pl.DataFrame, result: TrackResult, run_id: str, batch: int
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Split a batch into accepted rows, rejected rows (with reasons) and its log rows."""
+    empty = rows.clear()
+    if result.outcome == "unknown":
+        reason = result.message or "no answer"
+        return empty, pl.DataFrame(), _log_rows(rows, run_id, batch, "unknown", reason)
+    reasons: dict[int, str] = {}
+    for error in result.errors:
+        if error.input_array == "attributes" and 0 <= error.index < rows.height:
+            reasons.setdefault(error.index, error.reason)
+    if result.outcome == "rejected" and not reasons:
+        reasons = {i: result.message or f"HTTP {result.status}" for i in range(rows.height)}
+    if result.outcome == "rejected" and reasons and len(reasons) < rows.height:
+        # A 400 naming some rows applied nothing: the others are neither accepted nor at fault.
+        others = [i for i in range(rows.height) if i not in reasons]
+        unknown_rows = rows[others]
+        bad = sorted(reasons)
+        rejected = _rejected_rows(rows[bad], [reasons[i] for i in bad], run_id)
+        logs = pl.concat(
+            [
+                _log_rows(rows[bad], run_id, batch, "rejected", None).with_columns(
+                    reason=pl.Series([reasons[i] for i in bad], dtype=pl.String)
+                ),
+                _log_rows(unknown_rows, run_id, batch, "unknown", result.message),
+            ]
+        )
+        return empty, rejected, logs
+    outcome = pl.Series(
+        ["rejected" if i in reasons else "accepted" for i in range(rows.height)], dtype=pl.String
+    )
+    reason = pl.Series([reasons.get(i) for i in range(rows.height)], dtype=pl.String)
+    logs = _log_rows(rows, run_id, batch, "accepted", None).with_columns(
+        outcome=outcome, reason=reason
+    )
+    accepted = rows.filter(outcome == "accepted")
+    bad = sorted(reasons)
+    rejected = (
+        _rejected_rows(rows[bad], [reasons[i] for i in bad], run_id) if bad else pl.DataFrame()
+    )
+    return accepted, rejected, logs
+
+
+def _rejected_rows(rows: pl.DataFrame, reasons: list[str], run_id: str) -> pl.DataFrame:
+    return rows.select(
+        IDENTIFIER,
+        pl.col(OBJECT).alias("object"),
+        pl.Series("reason", reasons, dtype=pl.String),
+        pl.lit(run_id, pl.String).alias("run_id"),
+    )
+
+
+def _count(
+    report: SyncReport, result: TrackResult, rows: pl.DataFrame, accepted: pl.DataFrame
+) -> None:
+    batch_points = int(rows[DATA_POINTS].sum()) if rows.height else 0
+    report.requests += result.attempts + result.throttled
+    report.retries += result.retries
+    report.throttled += result.throttled
+    report.server_errors += result.server_errors
+    report.objects_sent += rows.height
+    report.data_points_sent += batch_points
+    report.wasted_data_points += result.ambiguous_attempts * batch_points
+    report.accepted += accepted.height
+    report.data_points_accepted += int(accepted[DATA_POINTS].sum()) if accepted.height else 0
+    if result.outcome == "unknown":
+        report.unknown += rows.height
+    else:
+        report.rejected += rows.height - accepted.height
+
+
+def sync_log_json(report: SyncReport) -> str:
+    """The figures as one JSON object (for the CLI and the benchmark)."""
+    figures = {
+        k: v
+        for k, v in report.__dict__.items()
+        if k not in ("log", "diff", "batch_sizes") and not k.startswith("_")
+    }
+    figures["diff"] = report.diff.as_dict()
+    return json.dumps(figures, default=str)

@@ -1,0 +1,319 @@
+"""The Dagster face of the sync: per destination ``braze_attribute_diff``, ``braze_sync`` and
+``braze_sync_log`` (group ``braze``), and ``braze_sync_job``.
+
+``braze_sync`` recomputes the diff against the ledger at run time instead of loading
+``braze_attribute_diff``: after a crash the ledger has moved on, and a stale diff would resend
+what Braze already accepted. ``braze_attribute_diff`` is the preview (what a sync would send now,
+and what it would cost), and ``braze_sync`` runs after it.
+"""
+
+import dagster as dg
+import polars as pl
+
+from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
+from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
+from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
+from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, apply_merges
+from amperity_braze_assets.braze.resources import BrazeResource
+from amperity_braze_assets.braze.sync import (
+    CircuitBreakerTripped,
+    SyncOptions,
+    SyncReport,
+    plan_merges,
+    run_sync,
+)
+from amperity_braze_assets.config import ProjectConfig
+from amperity_braze_assets.metadata import markdown_preview
+from amperity_braze_assets.settings import Settings
+from amperity_braze_assets.storage.state_store import StateStore
+
+BRAZE_GROUP = "braze"
+ATTRIBUTES_ASSET = "braze_customer_attributes"
+IDENTITY_ASSET = "identity_resolution"
+JOB_NAME = "braze_sync_job"
+
+
+class BrazeSyncConfig(dg.Config):
+    """Run configuration of ``braze_sync``."""
+
+    dry_run: bool | None = None  # None: dry run exactly when no key is set (or forced by env)
+    override_circuit_breaker: bool = False
+    retry_rejected: bool = False
+
+
+DATA_POINT_BUDGET_CHECK = "data_points_within_budget"
+SYNC_REJECTION_CHECK = "sync_rejection_rate_under_threshold"
+
+
+def default_dry_run(destination: Destination, settings: Settings) -> bool:
+    """AMPERITY_BRAZE_DRY_RUN when set; otherwise a dry run exactly when the key is missing."""
+    if settings.braze_dry_run_override is not None:
+        return settings.braze_dry_run_override
+    return not api_key_set(destination, settings)
+
+
+def build_sync_assets(
+    config: ProjectConfig | None,
+    settings: Settings,
+    destinations: tuple[Destination, ...] | None = None,
+) -> list:
+    """Per destination: ``braze_attribute_diff``, ``braze_sync``, ``braze_sync_log``."""
+    destinations = destinations or load_destinations(settings)
+    assets: list = []
+    for destination in destinations:
+        assets.extend(_destination_assets(destination, settings))
+    return assets
+
+
+def sync_asset_keys(destinations: tuple[Destination, ...]) -> list[str]:
+    names = []
+    for d in destinations:
+        names += [d.asset_name("braze_sync"), d.asset_name("braze_sync_log")]
+    return names
+
+
+def build_braze_sync_job(
+    selection: dg.AssetSelection | None = None,
+    destinations: tuple[Destination, ...] | None = None,
+    settings: Settings | None = None,
+):
+    """``braze_sync_job``: sources through every destination's ``braze_sync`` and its log."""
+    if selection is None:
+        if destinations is None:
+            from amperity_braze_assets.settings import load_settings
+
+            destinations = load_destinations(settings or load_settings())
+        selection = dg.AssetSelection.assets(*sync_asset_keys(destinations)).upstream()
+    return dg.define_asset_job(
+        JOB_NAME,
+        selection=selection,
+        description="Sources to Braze: identity, customer 360, attributes, diff, sync, sync log.",
+    )
+
+
+def _ledger(context: dg.AssetExecutionContext, destination: Destination) -> Ledger:
+    store: StateStore = context.resources.state_store
+    return Ledger(store, destination.ledger)
+
+
+def _destination_assets(destination: Destination, settings: Settings) -> list:
+    diff_name = destination.asset_name("braze_attribute_diff")
+    sync_name = destination.asset_name("braze_sync")
+    log_name = destination.asset_name("braze_sync_log")
+    resource_key = destination.resource_key
+    attribute_subset = list(destination.attributes) if destination.attributes else None
+    identifier_column = destination.identifier
+    ins = {
+        "attributes": dg.AssetIn(key=ATTRIBUTES_ASSET),
+        "identity": dg.AssetIn(key=IDENTITY_ASSET),
+    }
+
+    @dg.asset(
+        name=diff_name,
+        group_name=BRAZE_GROUP,
+        ins=ins,
+        kinds={"polars", "braze"},
+        required_resource_keys={"state_store"},
+        description=f"What a sync to '{destination.name}' would send now: per person the changed "
+        "attributes since what Braze accepted, and the data points it would cost.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                DATA_POINT_BUDGET_CHECK,
+                asset=diff_name,
+                blocking=True,  # a failed budget stops the sync in the same run: before sending
+                description="The data points the sync would cost stay within the destination's "
+                "data_point_budget (destinations.yaml).",
+            )
+        ],
+    )
+    def braze_attribute_diff(
+        context: dg.AssetExecutionContext, attributes: pl.DataFrame, identity: pl.DataFrame
+    ):
+        view = _ledger(context, destination).view()
+        merges = plan_merges(identity, view.accepted, attributes[identifier_column])
+        if identifier_column == "external_id":
+            view = apply_merges(view, merges)
+        diff = compute_diff(
+            attributes,
+            view,
+            identifier_column=identifier_column,
+            identifier_type=destination.identifier,
+            attributes=attribute_subset,
+            update_existing_only=destination.update_existing_only,
+        )
+        figures = diff.figures
+        changes = diff.changes.select(
+            IDENTIFIER,
+            pl.col(FIELDS).alias("fields"),
+            pl.col(DATA_POINTS).alias("data_points"),
+            pl.col(IS_NEW).alias("is_new"),
+            pl.col(OBJECT).alias("object"),
+        )
+        ratio = (
+            figures.data_points / figures.full_resend_data_points
+            if figures.full_resend_data_points
+            else 0.0
+        )
+        budget = destination.data_point_budget
+        yield dg.AssetCheckResult(
+            check_name=DATA_POINT_BUDGET_CHECK,
+            passed=budget is None or figures.data_points <= budget,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "data_points": dg.MetadataValue.int(figures.data_points),
+                "budget": dg.MetadataValue.int(budget) if budget is not None else "none",
+            },
+        )
+        yield dg.Output(
+            changes,
+            metadata={
+                "new": dg.MetadataValue.int(figures.new),
+                "changed": dg.MetadataValue.int(figures.changed),
+                "cleared": dg.MetadataValue.int(figures.cleared),
+                "unchanged": dg.MetadataValue.int(figures.unchanged),
+                "held_rejected": dg.MetadataValue.int(figures.held_rejected),
+                "data_points": dg.MetadataValue.int(figures.data_points),
+                "full_resend_data_points": dg.MetadataValue.int(figures.full_resend_data_points),
+                "data_points_vs_full_resend": dg.MetadataValue.float(round(ratio, 6)),
+                "known_profiles": dg.MetadataValue.int(figures.known_profiles),
+                "merges_planned": dg.MetadataValue.int(merges.height),
+                "seconds": dg.MetadataValue.float(round(figures.seconds, 3)),
+                "preview": markdown_preview(changes.drop("object")),
+            },
+        )
+
+    @dg.asset(
+        name=sync_name,
+        group_name=BRAZE_GROUP,
+        ins=ins,
+        deps=[diff_name],
+        kinds={"braze"},
+        required_resource_keys={"state_store", resource_key},
+        description=f"Sends the changed attributes to Braze workspace '{destination.name}' "
+        "through /users/track, updating the ledger per accepted batch.",
+        check_specs=[
+            dg.AssetCheckSpec(
+                SYNC_REJECTION_CHECK,
+                asset=sync_name,
+                description="Braze rejected at most max_reject_share of the objects sent.",
+            )
+        ],
+    )
+    def braze_sync(
+        context: dg.AssetExecutionContext,
+        config: BrazeSyncConfig,
+        attributes: pl.DataFrame,
+        identity: pl.DataFrame,
+    ) -> dg.MaterializeResult:
+        resource: BrazeResource = getattr(context.resources, resource_key)
+        dry_run = (
+            config.dry_run if config.dry_run is not None else default_dry_run(destination, settings)
+        )
+        if not dry_run and not resource.has_api_key:
+            raise dg.Failure(
+                f"braze_sync for '{destination.name}' is not a dry run but {destination.api_key_env} "
+                "is not set; set it, or run with dry_run: true."
+            )
+        options = SyncOptions(
+            run_id=context.run.run_id,
+            destination=destination.name,
+            identifier_column=identifier_column,
+            identifier_type=destination.identifier,
+            attributes=attribute_subset,
+            update_existing_only=destination.update_existing_only,
+            objects_per_request=destination.objects_per_request,
+            concurrency=destination.concurrency,
+            dry_run=dry_run,
+            dry_run_dir=settings.data_dir / "braze" / "dry_run" / context.run.run_id,
+            max_change_share=destination.max_change_share,
+            circuit_breaker_min_profiles=destination.circuit_breaker_min_profiles,
+            override_circuit_breaker=config.override_circuit_breaker,
+            retry_rejected=config.retry_rejected,
+        )
+        ledger = _ledger(context, destination)
+        try:
+            if dry_run:
+                report = run_sync(attributes, ledger, None, options, identity=identity)
+            else:
+                with resource.get_client() as client:
+                    report = run_sync(attributes, ledger, client, options, identity=identity)
+        except (CircuitBreakerTripped, BrazeConfigError, BrazeError) as exc:
+            raise dg.Failure(str(exc)) from None
+        share = report.rejected / report.objects_sent if report.objects_sent else 0.0
+        rejection = dg.AssetCheckResult(
+            check_name=SYNC_REJECTION_CHECK,
+            passed=share <= destination.max_reject_share,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "rejected": dg.MetadataValue.int(report.rejected),
+                "sent": dg.MetadataValue.int(report.objects_sent),
+                "rejected_share": dg.MetadataValue.float(round(share, 6)),
+                "max_reject_share": dg.MetadataValue.float(destination.max_reject_share),
+            },
+        )
+        return dg.MaterializeResult(metadata=sync_metadata(report), check_results=[rejection])
+
+    @dg.asset(
+        name=log_name,
+        group_name=BRAZE_GROUP,
+        deps=[sync_name],
+        kinds={"polars"},
+        required_resource_keys={"state_store"},
+        description=f"Per run and per person: what was sent to '{destination.name}', and whether "
+        "Braze accepted it (and why not).",
+    )
+    def braze_sync_log(context: dg.AssetExecutionContext) -> dg.Output:
+        logs = _ledger(context, destination).read_sync_logs()
+        if logs is None:
+            logs = pl.DataFrame(
+                schema={"run_id": pl.String, IDENTIFIER: pl.String, "outcome": pl.String}
+            )
+        latest = logs.filter(pl.col("run_id") == logs["run_id"][-1]) if logs.height else logs
+        return dg.Output(
+            logs,
+            metadata={
+                "runs": dg.MetadataValue.int(logs["run_id"].n_unique() if logs.height else 0),
+                "latest_run_rows": dg.MetadataValue.int(latest.height),
+                "preview": markdown_preview(latest),
+            },
+        )
+
+    return [braze_attribute_diff, braze_sync, braze_sync_log]
+
+
+def sync_metadata(report: "SyncReport") -> dict[str, dg.MetadataValue]:
+    """The figures a user follows over time, for ``braze_sync``'s materialization."""
+    reasons = report.top_reasons()
+    return {
+        "dry_run": dg.MetadataValue.bool(report.dry_run),
+        "sent": dg.MetadataValue.int(report.objects_sent),
+        "accepted": dg.MetadataValue.int(report.accepted),
+        "rejected": dg.MetadataValue.int(report.rejected),
+        "unknown": dg.MetadataValue.int(report.unknown),
+        "top_reject_reasons": markdown_preview(reasons)
+        if reasons.height
+        else dg.MetadataValue.md("_(none)_"),
+        "retries": dg.MetadataValue.int(report.retries),
+        "throttled_429": dg.MetadataValue.int(report.throttled),
+        "server_errors_5xx": dg.MetadataValue.int(report.server_errors),
+        "data_points": dg.MetadataValue.int(report.data_points_sent),
+        "data_points_accepted": dg.MetadataValue.int(report.data_points_accepted),
+        "wasted_data_points": dg.MetadataValue.int(report.wasted_data_points),
+        "full_resend_data_points": dg.MetadataValue.int(report.diff.full_resend_data_points),
+        "requests": dg.MetadataValue.int(report.requests),
+        "batches": dg.MetadataValue.int(report.batches),
+        "merges": dg.MetadataValue.int(report.merges),
+        "new": dg.MetadataValue.int(report.diff.new),
+        "changed": dg.MetadataValue.int(report.diff.changed),
+        "cleared": dg.MetadataValue.int(report.diff.cleared),
+        "unchanged": dg.MetadataValue.int(report.diff.unchanged),
+        "held_rejected": dg.MetadataValue.int(report.diff.held_rejected),
+        "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
+        "objects_per_second": dg.MetadataValue.float(round(report.objects_per_second, 1)),
+        "requests_per_second": dg.MetadataValue.float(round(report.requests_per_second, 2)),
+        **(
+            {"dry_run_file": dg.MetadataValue.path(report.dry_run_file)}
+            if report.dry_run_file
+            else {}
+        ),
+    }

@@ -1,0 +1,72 @@
+"""The ledger: segments per accepted batch, compaction, rejections, merges; local and S3."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from amperity_braze_assets.braze.ledger import CLEARED, IDENTIFIER, Ledger, apply_merges
+from amperity_braze_assets.storage.state_store import StateStore
+
+
+def segment(rows: dict) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema={k: pl.String for k in rows})
+
+
+def exercise(store: StateStore) -> None:
+    ledger = Ledger(store, "brand")
+    ledger.record_accepted(segment({IDENTIFIER: ["a", "b"], "x": ["1", "2"], "y": ["t", None]}))
+    ledger.record_accepted(segment({IDENTIFIER: ["a"], "x": [CLEARED], "y": [None], "z": ["new"]}))
+    view = ledger.view()  # pending segments applied in memory, nothing written
+    assert len(store.list("braze/brand/segments.v1/")) == 2
+    compacted = ledger.compact()
+    assert store.list("braze/brand/segments.v1/") == []
+    for frame in (view.accepted, compacted.accepted, ledger.view().accepted):
+        rows = {r[IDENTIFIER]: r for r in frame.sort(IDENTIFIER).to_dicts()}
+        assert rows["a"] == {IDENTIFIER: "a", "x": None, "y": "t", "z": "new"}
+        assert rows["b"] == {IDENTIFIER: "b", "x": "2", "y": None, "z": None}
+    ledger.record_rejected(
+        pl.DataFrame(
+            {
+                IDENTIFIER: ["c"],
+                "object": ['{"external_id":"c"}'],
+                "reason": ["bad"],
+                "run_id": ["r1"],
+            }
+        )
+    )
+    assert ledger.compact().rejections[IDENTIFIER].to_list() == ["c"]
+
+
+def test_local_segments_compact_into_the_ledger(tmp_path):
+    exercise(StateStore(base_path=str(tmp_path)))
+
+
+def test_s3_segments_compact_into_the_ledger(s3_bucket):
+    from dagster_aws.s3 import S3Resource
+
+    client, bucket = s3_bucket
+    exercise(
+        StateStore(
+            base_path=f"s3://{bucket}/state",
+            s3=S3Resource(endpoint_url=client.meta.endpoint_url, region_name="us-east-1"),
+        )
+    )
+
+
+def test_state_store_list_and_delete(tmp_path):
+    store = StateStore(base_path=str(tmp_path))
+    frame = pl.DataFrame({"a": [1]})
+    for name in ("x/seg/002", "x/seg/001", "x/other"):
+        store.write(name, frame)
+    assert store.list("x/seg/") == ["x/seg/001", "x/seg/002"]
+    store.delete("x/seg/001")
+    store.delete("x/seg/missing")
+    assert store.list("x/seg/") == ["x/seg/002"] and store.list("nothing/") == []
+
+
+def test_merges_keep_the_survivor_values_and_drop_the_absorbed(tmp_path):
+    ledger = Ledger(StateStore(base_path=str(tmp_path)), "m")
+    ledger.record_accepted(segment({IDENTIFIER: ["old", "new"], "x": ["1", None], "y": ["o", "n"]}))
+    view = ledger.compact()
+    merged = apply_merges(view, pl.DataFrame({"absorbed": ["old"], "survivor": ["new"]}))
+    assert merged.accepted.to_dicts() == [{IDENTIFIER: "new", "x": "1", "y": "n"}]

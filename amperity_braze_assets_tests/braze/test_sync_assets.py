@@ -1,0 +1,149 @@
+"""The Dagster face: destinations validated at load, and the assets materialized for real."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from amperity_braze_assets.braze.destinations import load_destinations
+from amperity_braze_assets.braze.emulator import start_emulator
+from amperity_braze_assets.braze.resources import build_braze_resources
+from amperity_braze_assets.braze.sync_assets import build_braze_sync_job, build_sync_assets
+from amperity_braze_assets.config import ConfigError
+from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR, load_settings
+from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
+from amperity_braze_assets.storage.state_store import StateStore
+
+KEY = "assets-test-key-77aa"
+PEOPLE = pl.DataFrame(
+    {
+        "external_id": ["a", "b", "c"],
+        "first_name": ["Ann", "Bob", "Cy"],
+        "audience_vip": [True, False, True],
+    }
+)
+
+
+@dg.asset(name="braze_customer_attributes")
+def fake_attributes() -> pl.DataFrame:
+    return PEOPLE
+
+
+@dg.asset(name="identity_resolution")
+def fake_identity() -> pl.DataFrame:
+    return pl.DataFrame(
+        {"amperity_id": ["a", "b", "c"], "previous_amperity_id": [None, None, None]},
+        schema={"amperity_id": pl.String, "previous_amperity_id": pl.String},
+    )
+
+
+def settings_for(tmp_path, config_dir=SAMPLE_CONFIG_DIR, **env):
+    return load_settings(
+        {
+            "AMPERITY_BRAZE_DATA_DIR": str(tmp_path),
+            "AMPERITY_BRAZE_CONFIG_DIR": str(config_dir),
+            **env,
+        }
+    )
+
+
+def materialize(settings, selection, run_config=None):
+    destinations = load_destinations(settings)
+    assets = [fake_attributes, fake_identity, *build_sync_assets(None, settings)]
+    return dg.materialize(
+        assets,
+        selection=selection,
+        run_config=run_config,
+        resources={
+            "io_manager": ParquetIOManager(base_path=str(settings.storage_base)),
+            "state_store": StateStore(base_path=settings.state_base),
+            **build_braze_resources(destinations, settings),
+        },
+    )
+
+
+def test_sync_against_the_emulator_then_nothing_to_send(tmp_path, monkeypatch):
+    with start_emulator(KEY) as emulator:
+        monkeypatch.setenv("BRAZE_API_KEY", KEY)
+        settings = settings_for(tmp_path, BRAZE_API_KEY=KEY, BRAZE_REST_ENDPOINT=emulator.url)
+        everything = [
+            "braze_customer_attributes",
+            "identity_resolution",
+            "braze_attribute_diff",
+            "braze_sync",
+            "braze_sync_log",
+        ]
+        result = materialize(settings, everything)
+        assert result.success
+        sync = result.asset_materializations_for_node("braze_sync")[0].metadata
+        assert (
+            sync["accepted"].value == 3
+            and sync["data_points"].value == 6
+            and not sync["dry_run"].value
+        )
+        diff = result.asset_materializations_for_node("braze_attribute_diff")[0].metadata
+        assert diff["new"].value == 3 and diff["data_points"].value == 6
+        assert emulator.profiles["a"] == {"first_name": "Ann", "audience_vip": True}
+        again = materialize(settings, everything)
+        assert again.asset_materializations_for_node("braze_sync")[0].metadata["sent"].value == 0
+        log = again.output_for_node("braze_sync_log")
+        assert log.height == 3 and set(log["outcome"]) == {"accepted"}  # run 2 sent no rows
+        assert KEY not in str(sync)
+
+
+def test_without_a_key_the_sync_is_a_dry_run(tmp_path, monkeypatch):
+    monkeypatch.delenv("BRAZE_API_KEY", raising=False)
+    settings = settings_for(tmp_path, BRAZE_REST_ENDPOINT="http://127.0.0.1:9")
+    result = materialize(
+        settings, ["braze_customer_attributes", "identity_resolution", "braze_sync"]
+    )
+    metadata = result.asset_materializations_for_node("braze_sync")[0].metadata
+    assert metadata["dry_run"].value and metadata["sent"].value == 3
+    assert list((tmp_path / "braze" / "dry_run").glob("*/braze.jsonl"))
+
+
+def test_a_second_destination_gets_suffixed_assets_and_a_job(tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "destinations.yaml").write_text(
+        "destinations:\n  braze: {}\n  brand_b:\n    api_key_env: BRAND_B_KEY\n    instance: EU-01\n"
+        "    rest_endpoint_env: null\n    attributes: [first_name]\n"
+    )
+    settings = settings_for(tmp_path, config_dir=config)
+    assets = build_sync_assets(None, settings)
+    names = {key.to_user_string() for a in assets for key in a.keys}
+    assert {
+        "braze_sync",
+        "braze_sync__brand_b",
+        "braze_attribute_diff__brand_b",
+        "braze_sync_log__brand_b",
+    } <= names
+    resources = build_braze_resources(load_destinations(settings), settings)
+    assert resources["braze__brand_b"].endpoint() == "https://rest.fra-01.braze.eu"
+    job = build_braze_sync_job(destinations=load_destinations(settings))
+    defs = dg.Definitions(
+        assets=[fake_attributes, fake_identity, *assets],
+        jobs=[job],
+        resources={"state_store": StateStore(base_path=str(tmp_path)), **resources},
+    )
+    assert defs.resolve_job_def("braze_sync_job") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("destinations:\n  braze:\n    identifier: email\n", "identifier must be one of"),
+        ("destinations:\n  braze:\n    rest_endpoint: http://braze.example.com\n", "plain http"),
+        ("destinations:\n  braze:\n    instance: US-09\n", "unknown"),
+        ("destinations:\n  braze: {}\n  b:\n    instance: US-01\n", "api_key_env"),
+        ("destinations:\n  braze:\n    api_key_env: sk-live-123\n", "environment variable"),
+        ("destinations:\n  braze:\n    attributes: [Birthdate]\n", "shadows"),
+        ("destinations:\n  braze:\n    concurrency: 0\n", "outside"),
+        ("destinations:\n  braze:\n    colour: red\n", "unknown key"),
+    ],
+)
+def test_destination_mistakes_fail_at_load_with_the_fix(tmp_path, text, message):
+    (tmp_path / "destinations.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_destinations(settings_for(tmp_path, config_dir=tmp_path))
