@@ -439,8 +439,11 @@ def load_schedule_configs(
     if not path.exists():
         return schedules
     raw = load_yaml(path) or {}
-    if not isinstance(raw, dict) or set(raw) - {"schedules"}:
-        raise ConfigError(f"{path}: expected one top-level key 'schedules' (job name -> schedule).")
+    if not isinstance(raw, dict) or set(raw) - {"schedules", "freshness_hours"}:
+        raise ConfigError(
+            f"{path}: expected the top-level keys 'schedules' (job name -> schedule) and "
+            "'freshness_hours' (asset name -> hours)."
+        )
     errors = []
     for job, definition in (raw.get("schedules") or {}).items():
         where = f"{path}: schedule '{job}'"
@@ -482,3 +485,42 @@ def load_schedule_configs(
     if errors:
         raise ConfigError("Invalid orchestration:\n- " + "\n- ".join(errors))
     return schedules
+
+
+DEFAULT_FRESHNESS_HOURS = {
+    "customer_360": 26.0,
+    "braze_customer_attributes": 26.0,
+    "braze_sync": 26.0,
+    "customer_engagement": 26.0,
+}
+
+
+def load_freshness_hours(config_dir: Path, known_assets: set[str]) -> dict[str, float]:
+    """Freshness windows per key asset (``freshness_hours`` in ``orchestration.yaml``): an asset
+    not materialized within its window shows as stale in the UI. Daily pipelines get 26 hours by
+    default, a day plus slack."""
+    hours = {k: v for k, v in DEFAULT_FRESHNESS_HOURS.items() if k in known_assets}
+    path = config_dir / ORCHESTRATION_FILE
+    if not path.exists():
+        return hours
+    raw = (load_yaml(path) or {}).get("freshness_hours") or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: freshness_hours maps asset names to hours, e.g. customer_360: 26"
+        )
+    for asset, value in raw.items():
+        if asset not in known_assets:
+            raise ConfigError(
+                f"{path}: freshness_hours names unknown asset '{asset}'"
+                f"{_suggest(asset, known_assets)}."
+            )
+        if value is None:
+            hours.pop(asset, None)
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ConfigError(
+                f"{path}: freshness_hours.{asset} must be a positive number of hours "
+                "(or null for no freshness policy)."
+            )
+        hours[asset] = float(value)
+    return hours

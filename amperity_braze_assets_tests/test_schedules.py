@@ -116,3 +116,26 @@ def test_only_when_sources_changed(tmp_path):
         )
         assert len(changed.run_requests) == 1
         assert changed.run_requests[0].tags[FINGERPRINT_TAG] != fingerprint
+
+
+def test_freshness_policies_on_key_assets_and_their_config(tmp_path):
+    from amperity_braze_assets.config import load_freshness_hours
+    from amperity_braze_assets.definitions import build_definitions
+
+    defs = build_definitions(make_settings(tmp_path / "data"))
+    graph = defs.resolve_asset_graph()
+    policy = graph.get(dg.AssetKey("braze_sync")).freshness_policy
+    assert policy is not None and policy.fail_window.to_timedelta() == dt.timedelta(hours=26)
+    assert graph.get(dg.AssetKey("raw_pos")).freshness_policy is None
+
+    settings, _ = project(tmp_path, "freshness_hours:\n  braze_sync: 2\n  customer_360: null\n")
+    known = {"braze_sync", "customer_360"}
+    assert load_freshness_hours(settings.config_dir, known) == {"braze_sync": 2.0}
+    settings, _ = project(tmp_path, "freshness_hours:\n  braze_snyc: 2\n")
+    with pytest.raises(
+        ConfigError, match="unknown asset 'braze_snyc' \\(did you mean 'braze_sync'"
+    ):
+        load_freshness_hours(settings.config_dir, known)
+    settings, _ = project(tmp_path, "freshness_hours:\n  braze_sync: -1\n")
+    with pytest.raises(ConfigError, match="positive number of hours"):
+        load_freshness_hours(settings.config_dir, known)

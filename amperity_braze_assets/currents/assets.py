@@ -7,6 +7,8 @@ as one Parquet part per batch (see ``currents/ingest.py``); ``customer_engagemen
 back and is stored by the I/O manager like any other asset.
 """
 
+from datetime import UTC, datetime
+
 import dagster as dg
 import polars as pl
 from dagster_aws.s3 import S3Resource
@@ -173,7 +175,40 @@ def build_currents_assets(settings: Settings) -> list:
             },
         )
 
-    return [currents_events, customer_engagement]
+    @dg.asset_check(
+        asset="customer_engagement",
+        name="currents_files_fresh",
+        description="A new Currents file arrived within CURRENTS_MAX_FILE_AGE_HOURS: Braze drops "
+        "events it cannot deliver, so a silent bucket is worth a verdict.",
+    )
+    def currents_files_fresh(s3: S3Resource) -> dg.AssetCheckResult:
+        return currents_freshness_result(currents_source(settings, s3), settings)
+
+    return [currents_events, customer_engagement, currents_files_fresh]
+
+
+def currents_freshness_result(source, settings: Settings) -> dg.AssetCheckResult:
+    """The verdict on the newest file's age against the configured maximum."""
+    objects = source.list_objects()
+    max_hours = settings.currents_max_file_age_hours
+    if not objects:
+        return dg.AssetCheckResult(
+            passed=False,
+            metadata={"files": 0, "source": source.description, "max_age_hours": max_hours},
+            description=f"No Currents file at all in {source.description}.",
+        )
+    newest = max(o.last_modified for o in objects)
+    age_hours = (datetime.now(UTC) - newest).total_seconds() / 3600
+    return dg.AssetCheckResult(
+        passed=age_hours <= max_hours,
+        metadata={
+            "files": dg.MetadataValue.int(len(objects)),
+            "newest_file_at": dg.MetadataValue.text(newest.isoformat()),
+            "newest_file_age_hours": dg.MetadataValue.float(round(age_hours, 3)),
+            "max_age_hours": dg.MetadataValue.float(max_hours),
+            "source": dg.MetadataValue.text(source.description),
+        },
+    )
 
 
 def _count(frame: pl.DataFrame, column: str) -> int:

@@ -77,8 +77,10 @@ def test_materialize_sample_tree_then_a_batch_with_duplicates_and_a_corrupt_file
         assert figures["currents_email_sends"]["duplicates_dropped"] > 0
         assert figures["currents_quarantine"]["files_quarantined"] == 1
         assert read_currents_table(state_store, "currents_email_sends").height == sends_table.height
-        (check,) = second.get_asset_check_evaluations()
-        assert not check.passed
+        checks = {c.check_name: c for c in second.get_asset_check_evaluations()}
+        assert not checks["no_quarantined_files"].passed
+        # Files just arrived: the freshness check passes.
+        assert checks["currents_files_fresh"].passed
 
 
 def test_sample_ids_come_from_identity_assignments(tmp_path):
@@ -98,3 +100,23 @@ def test_currents_definitions_load_beside_the_project_resources(tmp_path):
     graph = defs.resolve_asset_graph()
     assert graph.get(dg.AssetKey("customer_engagement")).group_name == "currents"
     assert defs.resolve_job_def("currents_ingest_job") is not None
+
+
+def test_currents_freshness_fails_when_files_stop_arriving(tmp_path):
+    import os
+
+    from amperity_braze_assets.currents.assets import currents_freshness_result
+    from amperity_braze_assets.currents.source import LocalCurrentsSource
+
+    settings = make_settings(tmp_path / "data", CURRENTS_MAX_FILE_AGE_HOURS="6")
+    root = settings.currents_local_dir
+    empty = currents_freshness_result(LocalCurrentsSource(root), settings)
+    assert not empty.passed and "No Currents file" in empty.description
+    key = "currents/x/event_type=users.messages.email.Send/date=2026-01-01-00/f.avro"
+    write_file(root, key, b"data")
+    assert currents_freshness_result(LocalCurrentsSource(root), settings).passed
+    old = (root / key).stat().st_mtime - 7 * 3600
+    os.utime(root / key, (old, old))
+    stale = currents_freshness_result(LocalCurrentsSource(root), settings)
+    assert not stale.passed
+    assert stale.metadata["newest_file_age_hours"].value > 6
