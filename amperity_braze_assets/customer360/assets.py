@@ -4,19 +4,15 @@ import dagster as dg
 import polars as pl
 
 from amperity_braze_assets.config import ConfigError, ProjectConfig
-from amperity_braze_assets.customer360.survivorship import (
-    build_customer_360,
-    parse_survivorship_rules,
-)
+from amperity_braze_assets.customer360.merge import merged_customers
+from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
 from amperity_braze_assets.customer360.transactions import (
     build_customer_transactions,
     unmatched_orders,
 )
-from amperity_braze_assets.identity import normalize_records
-from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP, identity_records
+from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
-from amperity_braze_assets.sources.reader import attribute_column, parse_timestamp
 
 
 def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
@@ -39,30 +35,19 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
         "birthdate, gender) taken whole from the record the survivorship rules pick.",
     )
     def customer_360(identity_resolution: pl.DataFrame, **raw) -> dg.Output:
-        frames = list(raw.values())
-        records = normalize_records(identity_records(frames), settings.default_phone_region)
-        updated = pl.concat(
-            [
-                f.select("source", "record_id", "updated_at")
-                for f in frames
-                if "updated_at" in f.columns
-            ]
-            or [
-                pl.DataFrame(
-                    schema={"source": pl.String, "record_id": pl.String, "updated_at": pl.String}
-                )
-            ]
-        ).with_columns(updated_at=parse_timestamp(pl.col("updated_at").cast(pl.String)))
-        records = records.join(updated, on=["source", "record_id"], how="left")
-        merged = build_customer_360(records, identity_resolution, rules)
-        merged = merged.join(
-            source_attributes(config, raw, identity_resolution), on="amperity_id", how="left"
+        by_source = {name.removeprefix("raw_"): frame for name, frame in raw.items()}
+        merged, record_count = merged_customers(
+            by_source,
+            identity_resolution,
+            rules,
+            {s.name: s.attributes for s in config.customer_sources},
+            settings.default_phone_region,
         )
         return dg.Output(
             merged,
             metadata={
                 "people": dg.MetadataValue.int(merged.height),
-                "records": dg.MetadataValue.int(records.height),
+                "records": dg.MetadataValue.int(record_count),
                 "with_email": dg.MetadataValue.int(_non_null(merged, "email")),
                 "with_phone": dg.MetadataValue.int(_non_null(merged, "phone")),
                 "preview": markdown_preview(merged),
@@ -101,41 +86,6 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
         )
 
     return [customer_360, customer_transactions]
-
-
-def source_attributes(
-    config: ProjectConfig, raw: dict[str, pl.DataFrame], identity: pl.DataFrame
-) -> pl.DataFrame:
-    """Person attributes carried from untagged source columns (``attributes:`` in sources.yaml).
-
-    Per person the value comes from the most recently updated record that has one; ties go to
-    the highest record id, so reruns pick the same value.
-    """
-    people = identity.select("amperity_id").unique()
-    for source in config.customer_sources:
-        if not source.attributes or source.asset_name not in raw:
-            continue
-        frame = raw[source.asset_name]
-        ordering = ["updated_at"] if "updated_at" in frame.columns else []
-        for column, name in source.attributes.items():
-            values = (
-                frame.select(
-                    "source",
-                    "record_id",
-                    *ordering,
-                    pl.col(attribute_column(column)).str.strip_chars().alias(name),
-                )
-                .filter(pl.col(name).is_not_null() & (pl.col(name) != ""))
-                .join(
-                    identity.select("source", "record_id", "amperity_id"),
-                    on=["source", "record_id"],
-                )
-                .sort([*ordering, "record_id"], descending=True, nulls_last=True)
-                .unique("amperity_id", keep="first")
-                .select("amperity_id", name)
-            )
-            people = people.join(values, on="amperity_id", how="left")
-    return people
 
 
 def _non_null(frame: pl.DataFrame, column: str) -> int:

@@ -10,28 +10,14 @@ import polars as pl
 
 from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.identity import resolve_with_stats
+from amperity_braze_assets.identity.records import identity_records
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
-from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 from amperity_braze_assets.storage.state_store import StateStore
 
 CUSTOMER360_GROUP = "customer360"
 ASSIGNMENTS_STATE = "identity/assignments.v1"
 JITTER_WARN_SHARE = 0.02
-IDENTITY_INPUT_COLUMNS = frozenset(CUSTOMER_TAGS.values()) - {"updated_at"}
-
-
-def identity_records(frames: list[pl.DataFrame]) -> pl.DataFrame:
-    """Stack the raw customer sources, keeping what identity resolution reads."""
-    stacked = pl.concat(frames, how="diagonal_relaxed")
-    keep = [
-        c
-        for c in stacked.columns
-        if c in ("source", "record_id")
-        or c in IDENTITY_INPUT_COLUMNS
-        or c.startswith(("fk_", "sk_"))
-    ]
-    return stacked.select(keep)
 
 
 def with_previous_ids(resolved: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
