@@ -38,8 +38,8 @@ RAW_PREVIEW_CHARS = 1_000
 REPLACEMENT_CHAR = "\ufffd"
 
 _TZ_FORMATS = (
-    "%Y-%m-%dT%H:%M:%S%.f%:z",
     "%Y-%m-%dT%H:%M:%S%:z",
+    "%Y-%m-%dT%H:%M:%S%.f%:z",
     "%Y-%m-%d %H:%M:%S%.f%:z",
     "%Y-%m-%d %H:%M:%S%:z",
 )
@@ -112,6 +112,12 @@ def parse_delimited(
         .str.replace_all(quoted_field, "${1}${2}")
         .str.replace_all(quoted_field, "${1}${2}")
     )
+    # The regexes only run on records holding a quote: most lines of most exports have none.
+    with_quotes = records.filter(pl.col("text").str.contains(quote, literal=True))
+    records = records.join(
+        with_quotes.select("line", _unquoted=unquoted), on="line", how="left", maintain_order="left"
+    ).with_columns(pl.coalesce("_unquoted", "text").alias("_unquoted"))
+    unquoted = pl.col("_unquoted")
     records = records.with_columns(
         n_fields=unquoted.str.count_matches(sep, literal=True) + 1,
         # A carriage return inside a line (a quoted old-Mac line break, or a stray one) is
@@ -153,10 +159,14 @@ def _group_into_records(body: pl.DataFrame, quote: str, sep: str) -> pl.DataFram
         .str.replace_all(literal_quote, "${1}${2}")
         .str.replace_all(literal_quote, "${1}${2}")
     )
-    quotes = structural.str.count_matches(quote, literal=True)
-    body = body.with_columns(
-        open_after=(quotes.cum_sum() % 2) == 1,
+    quoted_lines = body.filter(pl.col("text").str.contains(quote, literal=True)).select(
+        "line",
+        _quotes=structural.str.count_matches(quote, literal=True),
         literal_quote=structural.str.len_bytes() != pl.col("text").str.len_bytes(),
+    )
+    body = body.join(quoted_lines, on="line", how="left", maintain_order="left").with_columns(
+        open_after=(pl.col("_quotes").fill_null(0).cum_sum() % 2) == 1,
+        literal_quote=pl.col("literal_quote").fill_null(False),
     )
     if not body["open_after"].any():
         return body.select("line", "text", "literal_quote", last_line=pl.col("line"))
@@ -179,7 +189,7 @@ def _parse_regular(
 ) -> pl.DataFrame:
     if regular.height == 0:
         return pl.DataFrame()
-    payload = header_text + "\n" + "\n".join(regular["text"].to_list()) + "\n"
+    payload = header_text + "\n" + regular.select(pl.col("text").str.join("\n")).item() + "\n"
     try:
         frame = pl.read_csv(
             io.BytesIO(payload.encode("utf-8")),
@@ -412,15 +422,10 @@ def validate_customers(
     """Quarantine rows without a primary key, and later duplicates of a key."""
     has_key = pl.col("record_id").is_not_null() & (pl.col("record_id") != "")
     keyless = records.filter(~has_key)
-    keyed = records.filter(has_key)
-    first = pl.col(FILE_COLUMN).first().over("record_id")
-    first_line = pl.col(LINE_COLUMN).first().over("record_id")
-    keyed = keyed.with_columns(
-        _first_file=first,
-        _first_line=first_line,
-        _dupe=pl.col("record_id").is_first_distinct().not_(),
+    keyed = records.filter(has_key).with_columns(
+        _dupe=pl.col("record_id").is_first_distinct().not_()
     )
-    duplicates = keyed.filter("_dupe")
+    duplicates = with_first_seen(keyed, "record_id")
     rejects = pl.concat(
         [
             _key_rejects(
@@ -441,22 +446,48 @@ def validate_customers(
             ),
         ]
     )
-    good = keyed.filter(~pl.col("_dupe")).drop("_first_file", "_first_line", "_dupe")
+    good = keyed.filter(~pl.col("_dupe")).drop("_dupe")
     return good, rejects
+
+
+def with_first_seen(marked: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The rows marked ``_dupe``, with where their key was first seen (``_first_file``,
+    ``_first_line``). Only duplicated keys are looked up: duplicates are rare."""
+    duplicates = marked.filter("_dupe")
+    if duplicates.height == 0:
+        return duplicates.with_columns(
+            _first_file=pl.lit(None, pl.String), _first_line=pl.lit(None, pl.Int64)
+        )
+    first_seen = marked.filter(
+        ~pl.col("_dupe") & pl.col(key).is_in(duplicates[key].unique().implode())
+    ).select(key, _first_file=pl.col(FILE_COLUMN), _first_line=pl.col(LINE_COLUMN))
+    return duplicates.join(first_seen, on=key, how="left")
 
 
 def parse_timestamp(expr: pl.Expr) -> pl.Expr:
     """A UTC datetime from the timestamp formats exports use; null when none fits."""
-    text = expr.str.strip_chars().str.replace(r"Z$", "+00:00")
-    aware = [
-        text.str.to_datetime(f, strict=False, time_unit="us").dt.convert_time_zone("UTC")
-        for f in _TZ_FORMATS
-    ]
-    naive = [
-        text.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone("UTC")
-        for f in _NAIVE_FORMATS
-    ]
-    return pl.coalesce(*aware, *naive)
+    return expr.map_batches(parse_timestamp_series, return_dtype=pl.Datetime("us", "UTC"))
+
+
+def parse_timestamp_series(values: pl.Series) -> pl.Series:
+    """Each format is tried only on the values no earlier format could read: an export uses one
+    or two formats, so the first pass reads nearly everything and the rest touch a few rows."""
+    text = values.cast(pl.String).str.strip_chars().str.replace(r"Z$", "+00:00")
+    parsed = pl.Series(values.name, [None] * len(text), dtype=pl.Datetime("us", "UTC"))
+    pending = text.is_not_null() & (text != "")
+    for form, aware in [(f, True) for f in _TZ_FORMATS] + [(f, False) for f in _NAIVE_FORMATS]:
+        if not pending.any():
+            break
+        index = pending.arg_true()
+        attempt = text.gather(index).str.to_datetime(form, strict=False, time_unit="us")
+        attempt = (
+            attempt.dt.convert_time_zone("UTC") if aware else attempt.dt.replace_time_zone("UTC")
+        )
+        hit = attempt.is_not_null()
+        if hit.any():
+            parsed = parsed.scatter(index.filter(hit), attempt.filter(hit))
+            pending = pending.scatter(index.filter(hit), False)
+    return parsed
 
 
 def parse_amount(expr: pl.Expr) -> pl.Expr:
@@ -548,14 +579,13 @@ def validate_transactions(
 
 
 def _drop_duplicate_orders(orders: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    dupe = ~pl.col("order_id").is_first_distinct()
-    first_file = pl.col(FILE_COLUMN).first().over("order_id")
-    first_line = pl.col(LINE_COLUMN).first().over("order_id")
-    marked = orders.with_columns(_dupe=dupe, _ff=first_file, _fl=first_line)
+    marked = orders.with_columns(_dupe=~pl.col("order_id").is_first_distinct())
     rejects = _key_rejects(
-        marked.filter("_dupe"),
+        with_first_seen(marked, "order_id"),
         "order_id",
-        pl.format("duplicate order id (first seen at {}:{})", pl.col("_ff"), pl.col("_fl")),
+        pl.format(
+            "duplicate order id (first seen at {}:{})", pl.col("_first_file"), pl.col("_first_line")
+        ),
         pl.col("order_id"),
     )
-    return marked.filter(~pl.col("_dupe")).drop("_dupe", "_ff", "_fl"), rejects
+    return marked.filter(~pl.col("_dupe")).drop("_dupe"), rejects
