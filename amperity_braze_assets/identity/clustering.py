@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from .blocking import block_pairs
+
 MAX_CLUSTER_SIZE = 40
 # Components up to this size are checked on all member pairs; larger ones only on the
 # contradicting pairs blocking found.
@@ -54,16 +56,19 @@ def connected_components(size: int, left: np.ndarray, right: np.ndarray) -> np.n
             labels = jumped
 
 
-def _greedy_split(
-    members: np.ndarray,
-    edges: list[tuple[int, int]],
+def _greedy_rebuild(
+    nodes: np.ndarray,
+    edge_left: list[int],
+    edge_right: list[int],
     conflicts: dict[int, set[int]],
     max_size: int,
 ) -> dict[int, int]:
-    """Rebuild one component: edges in priority order, joining two groups only when no member
-    of one contradicts a member of the other and the result fits the cap."""
-    parent = {int(node): int(node) for node in members}
-    group: dict[int, set[int]] = {int(node): {int(node)} for node in members}
+    """Rebuild flagged components: edges in the given order (strongest first within each
+    component), joining two groups only when no member of one contradicts a member of the
+    other and the result fits the cap. Components are disjoint, so one pass serves them all.
+    Returns each node's new representative (the smallest node of its group)."""
+    parent = {int(node): int(node) for node in nodes}
+    group: dict[int, set[int]] = {int(node): {int(node)} for node in nodes}
 
     def find(node: int) -> int:
         while parent[node] != node:
@@ -71,7 +76,7 @@ def _greedy_split(
             node = parent[node]
         return node
 
-    for a, b in edges:
+    for a, b in zip(edge_left, edge_right, strict=True):
         root_a, root_b = find(a), find(b)
         if root_a == root_b:
             continue
@@ -80,13 +85,16 @@ def _greedy_split(
             continue
         if len(group_a) > len(group_b):
             group_a, group_b = group_b, group_a
-        if any(conflicts.get(node, set()) & group_b for node in group_a):
+        if any(not conflicts.get(node, _EMPTY).isdisjoint(group_b) for node in group_a):
             continue
         root, child = (root_a, root_b) if root_a < root_b else (root_b, root_a)
         parent[child] = root
-        group[root] = group[root_a] | group[root_b]
+        group[root] = group_a | group_b
         del group[child]
     return {node: find(node) for node in parent}
+
+
+_EMPTY: frozenset[int] = frozenset()
 
 
 def cluster(
@@ -102,80 +110,57 @@ def cluster(
     forbidden: ``left``, ``right`` of candidate pairs that must never share a cluster.
     is_forbidden: scores any further pairs (member pairs of a component) against the same rules.
     """
-    left = edges.get_column("left").to_numpy()
-    right = edges.get_column("right").to_numpy()
+    left = edges.get_column("left").to_numpy().astype(np.int64)
+    right = edges.get_column("right").to_numpy().astype(np.int64)
     labels = connected_components(size, left, right)
-
-    membership = pl.DataFrame({"row": np.arange(size, dtype=np.int64), "label": labels})
-    sizes = membership.group_by("label").len()
-    supersized = int((sizes.get_column("len") > max_cluster_size).sum())
-    multi = membership.join(sizes.filter(pl.col("len") >= 3), on="label")
-    if multi.height == 0:
+    sizes = np.bincount(labels, minlength=size)
+    supersized = int((sizes > max_cluster_size).sum())
+    component_size = sizes[labels]
+    multi = component_size >= 3
+    if not multi.any():
         return ClusterResult(labels, 0, 0, supersized)
+    components_checked = int(((sizes >= 3) & (np.arange(size) == labels)).sum())
 
     # Contradictions inside components: blocked pairs found forbidden, plus every member
     # pair of components small enough to check exhaustively.
-    label_of = pl.DataFrame({"row": np.arange(size, dtype=np.int64), "label": labels})
-    known = (
-        forbidden.select(pl.col("left").cast(pl.Int64), pl.col("right").cast(pl.Int64))
-        .join(label_of.rename({"row": "left", "label": "label_left"}), on="left")
-        .join(label_of.rename({"row": "right", "label": "label_right"}), on="right")
-        .filter(pl.col("label_left") == pl.col("label_right"))
-        .select("left", "right", pl.col("label_left").alias("label"))
-    )
-    small = multi.filter(pl.col("len") <= ALL_PAIRS_LIMIT).select("row", "label")
-    member_pairs = (
-        small.join(small, on="label", suffix="_right")
-        .filter(pl.col("row") < pl.col("row_right"))
-        .select(pl.col("row").alias("left"), pl.col("row_right").alias("right"), "label")
-    )
-    if member_pairs.height:
-        contradicts = is_forbidden(
-            member_pairs.get_column("left").to_numpy(), member_pairs.get_column("right").to_numpy()
-        )
-        member_conflicts = member_pairs.filter(pl.Series(contradicts))
-    else:
-        member_conflicts = member_pairs
-    conflicts = pl.concat([known, member_conflicts]).unique()
-    flagged = pl.concat(
-        [
-            conflicts.select("label"),
-            sizes.filter(pl.col("len") > max_cluster_size).select(pl.col("label").cast(pl.Int64)),
-        ]
-    ).unique()
-    components_checked = int(multi.get_column("label").n_unique())
-    if flagged.height == 0:
+    forbidden_left = forbidden.get_column("left").to_numpy().astype(np.int64)
+    forbidden_right = forbidden.get_column("right").to_numpy().astype(np.int64)
+    inside = labels[forbidden_left] == labels[forbidden_right]
+    conflict_left = [forbidden_left[inside]]
+    conflict_right = [forbidden_right[inside]]
+    checkable = multi & (component_size <= ALL_PAIRS_LIMIT)
+    member_left, member_right = block_pairs(np.where(checkable, labels, -1), ALL_PAIRS_LIMIT)
+    if member_left.size:
+        contradicts = is_forbidden(member_left, member_right)
+        conflict_left.append(member_left[contradicts])
+        conflict_right.append(member_right[contradicts])
+    conflict_left = np.concatenate(conflict_left)
+    conflict_right = np.concatenate(conflict_right)
+    flagged = np.zeros(size, dtype=bool)
+    flagged[labels[conflict_left]] = True
+    flagged[sizes > max_cluster_size] = True
+    components_split = int(flagged.sum())
+    if components_split == 0:
         return ClusterResult(labels, components_checked, 0, supersized)
 
-    flagged_members = membership.join(flagged, on="label").sort("row")
-    flagged_edges = (
-        edges.with_columns(pl.col("left").cast(pl.Int64), pl.col("right").cast(pl.Int64))
-        .join(label_of.rename({"row": "left"}), on="left")
-        .join(flagged, on="label")
-        .sort(["label", "priority", "left", "right"], descending=[False, True, False, False])
-    )
-    conflicts_flagged = conflicts.join(flagged, on="label")
+    nodes = np.flatnonzero(flagged[labels])
+    in_flagged = flagged[labels[left]]
+    edge_left, edge_right = left[in_flagged], right[in_flagged]
+    priority = edges.get_column("priority").to_numpy()[in_flagged]
+    order = np.lexsort((edge_right, edge_left, -priority, labels[edge_left]))
     conflict_map: dict[int, set[int]] = {}
-    for a, b in conflicts_flagged.select("left", "right").iter_rows():
+    for a, b in zip(conflict_left.tolist(), conflict_right.tolist(), strict=True):
         conflict_map.setdefault(a, set()).add(b)
         conflict_map.setdefault(b, set()).add(a)
-
+    assignment = _greedy_rebuild(
+        nodes,
+        edge_left[order].tolist(),
+        edge_right[order].tolist(),
+        conflict_map,
+        max_cluster_size,
+    )
     new_labels = labels.copy()
-    members_by_label = flagged_members.group_by("label", maintain_order=True).agg("row")
-    edges_by_label = {
-        key[0]: list(
-            zip(
-                frame.get_column("left").to_list(), frame.get_column("right").to_list(), strict=True
-            )
-        )
-        for key, frame in flagged_edges.partition_by(
-            "label", as_dict=True, maintain_order=True
-        ).items()
-    }
-    for label, rows in members_by_label.iter_rows():
-        assignment = _greedy_split(
-            np.asarray(rows), edges_by_label.get(label, []), conflict_map, max_cluster_size
-        )
-        for node, root in assignment.items():
-            new_labels[node] = root
-    return ClusterResult(new_labels, components_checked, flagged.height, supersized)
+    new_labels[np.fromiter(assignment.keys(), dtype=np.int64, count=len(assignment))] = np.fromiter(
+        assignment.values(), dtype=np.int64, count=len(assignment)
+    )
+    return ClusterResult(new_labels, components_checked, components_split, supersized)

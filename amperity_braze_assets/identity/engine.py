@@ -10,6 +10,7 @@ import polars as pl
 
 from .blocking import MAX_BLOCK_SIZE, candidate_pairs, random_pairs
 from .clustering import MAX_CLUSTER_SIZE, cluster
+from .coding import dictionary
 from .features import FREQUENCY_CAP, build_features
 from .profiling import stage
 from .scoring import (
@@ -19,6 +20,7 @@ from .scoring import (
     estimate_u,
     hard_rules,
     pair_weights,
+    rest_weights,
 )
 from .stable_ids import assign_ids, jitter
 
@@ -68,6 +70,31 @@ class ResolveStats:
         return asdict(self)
 
 
+# Bits added to a pair whose records shared a cluster in the previous run, and taken from a pair
+# whose records were apart: a borderline pair keeps last run's decision unless the evidence moved
+# by more than this, so re-estimated parameters do not reshuffle untouched people (jitter).
+HYSTERESIS_BITS = 4.0
+
+
+def _hysteresis(
+    keys: pl.DataFrame, previous: pl.DataFrame, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    before = keys.join(
+        previous.select(
+            pl.col("source").cast(pl.String),
+            pl.col("record_id").cast(pl.String),
+            pl.col("amperity_id").cast(pl.String),
+        ).unique(["source", "record_id"], keep="first"),
+        on=["source", "record_id"],
+        how="left",
+        maintain_order="left",
+    )
+    codes = dictionary(before.get_column("amperity_id")).codes
+    seen = (codes[left] >= 0) & (codes[right] >= 0)
+    same = codes[left] == codes[right]
+    return np.where(seen, np.where(same, HYSTERESIS_BITS, -HYSTERESIS_BITS), 0.0)
+
+
 def _empty_output() -> pl.DataFrame:
     return pl.DataFrame(schema=OUTPUT_SCHEMA)
 
@@ -102,9 +129,7 @@ def resolve_with_stats(
             records, default_region=default_region, frequency_cap=frequency_cap
         )
     with stage("blocking"):
-        pairs = candidate_pairs(features, max_block_size=max_block_size)
-    left = pairs.get_column("left").to_numpy().astype(np.int64)
-    right = pairs.get_column("right").to_numpy().astype(np.int64)
+        left, right = candidate_pairs(features, max_block_size=max_block_size)
     with stage("levels"):
         levels = comparison_levels(features, left, right)
 
@@ -125,8 +150,12 @@ def resolve_with_stats(
         weights = prior + pair_weights(
             model, features, levels, left, right, use_frequencies=estimated, random_u=random_u
         )
+        if previous is not None and previous.height:
+            weights = weights + _hysteresis(keys, previous, left, right)
         threshold = float(np.log2(match_probability / (1.0 - match_probability)))
-        forced, forbidden, forced_by, contradicts = hard_rules(features, levels, left, right)
+        forced, forbidden, forced_by, contradicts = hard_rules(
+            features, levels, left, right, rest_weights(model, levels)
+        )
         matched = (forced | (weights >= threshold)) & ~forbidden
 
     # fk links go first in the greedy rebuild: they are assertions, not estimates.
@@ -136,13 +165,13 @@ def resolve_with_stats(
             "right": right[matched],
             "weight": weights[matched],
             "priority": np.where(forced[matched], weights[matched] + 1e6, weights[matched]),
-            "rule": forced_by[matched].astype(str),
         }
     )
     contradicting_pairs = pl.DataFrame({"left": left[contradicts], "right": right[contradicts]})
 
     def contradict(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return hard_rules(features, comparison_levels(features, a, b), a, b)[3]
+        member_levels = comparison_levels(features, a, b)
+        return hard_rules(features, member_levels, a, b, rest_weights(model, member_levels))[3]
 
     with stage("cluster"):
         clusters = cluster(
@@ -156,61 +185,60 @@ def resolve_with_stats(
 
     # Audit: the strongest link that holds each record in its final cluster.
     with stage("audit+output"):
-        kept = edges.filter(
-            pl.Series(
-                labels[edges.get_column("left").to_numpy()]
-                == labels[edges.get_column("right").to_numpy()]
-            )
+        edge_left, edge_right = left[matched], right[matched]
+        edge_weight = weights[matched]
+        edge_priority = edges.get_column("priority").to_numpy()
+        # Which fk forced each edge (0: none), as hard_rules names it: the first that agrees.
+        rule_names = ["", *features.fk]
+        forced_code = np.zeros(left.size, dtype=np.int64)
+        for index, codes in enumerate(features.fk.values(), start=1):
+            agree = (codes[left] >= 0) & (codes[left] == codes[right])
+            forced_code[agree & (forced_code == 0)] = index
+        edge_rule = forced_code[matched]
+        inside = labels[edge_left] == labels[edge_right]
+        kept_pairs = int(inside.sum())
+        rows = np.concatenate([edge_left[inside], edge_right[inside]])
+        others = np.concatenate([edge_right[inside], edge_left[inside]])
+        twice = np.concatenate([np.flatnonzero(inside)] * 2)
+        order = np.lexsort((others, -edge_priority[twice], rows))
+        ordered_rows = rows[order]
+        first = np.r_[True, ordered_rows[1:] != ordered_rows[:-1]] if order.size else order
+        best = order[first.astype(bool)] if order.size else order
+        best_row = rows[best]
+        other = np.full(size, -1, dtype=np.int64)
+        other[best_row] = others[best]
+        score = np.full(size, np.nan)
+        score[best_row] = edge_weight[twice[best]]
+        rule = np.full(size, -1, dtype=np.int64)
+        rule[best_row] = edge_rule[twice[best]]
+        linked = other >= 0
+        rule_text = np.array(
+            ["singleton"] + [name if name else "probabilistic" for name in rule_names],
+            dtype=object,
         )
-        both_ways = pl.concat(
-            [
-                kept.select(
-                    pl.col("left").alias("row"),
-                    pl.col("right").alias("other"),
-                    "weight",
-                    "priority",
-                    "rule",
+
+        id_position = np.full(size, -1, dtype=np.int64)
+        id_labels = assignment.ids.get_column("label").to_numpy().astype(np.int64)
+        id_position[id_labels] = np.arange(id_labels.size)
+        at = pl.Series(id_position[labels].astype(np.uint32))
+        other_at = pl.Series(np.where(linked, other, 0).astype(np.uint32))
+        unlinked = pl.Series(~linked)
+        output = pl.DataFrame(
+            {
+                "source": keys.get_column("source"),
+                "record_id": keys.get_column("record_id"),
+                "amperity_id": assignment.ids.get_column("amperity_id").gather(at),
+                "id_created_run": assignment.ids.get_column("id_created_run").gather(at),
+                "match_score": pl.Series(score, dtype=pl.Float64).fill_nan(None),
+                "match_rule": pl.Series(rule_text.tolist(), dtype=pl.String).gather(
+                    pl.Series((rule + 1).astype(np.uint32))
                 ),
-                kept.select(
-                    pl.col("right").alias("row"),
-                    pl.col("left").alias("other"),
-                    "weight",
-                    "priority",
-                    "rule",
-                ),
-            ]
-        )
-        best = (
-            both_ways.sort(["row", "priority", "other"], descending=[False, True, False])
-            .unique("row", keep="first")
-            .with_columns(pl.col("row").cast(pl.Int64), pl.col("other").cast(pl.Int64))
-        )
-        keyed = keys.with_row_index("row").with_columns(pl.col("row").cast(pl.Int64))
-        audit = best.join(
-            keyed.rename(
-                {"row": "other", "source": "matched_source", "record_id": "matched_record_id"}
-            ),
-            on="other",
-        )
-        output = (
-            keyed.with_columns(pl.Series("label", labels))
-            .join(assignment.ids, on="label", how="left", maintain_order="left")
-            .join(audit, on="row", how="left", maintain_order="left")
-            .select(
-                "source",
-                "record_id",
-                "amperity_id",
-                "id_created_run",
-                pl.col("weight").alias("match_score"),
-                pl.when(pl.col("weight").is_null())
-                .then(pl.lit("singleton"))
-                .when(pl.col("rule") != "")
-                .then(pl.col("rule"))
-                .otherwise(pl.lit("probabilistic"))
-                .alias("match_rule"),
-                "matched_source",
-                "matched_record_id",
-            )
+                "matched_source": keys.get_column("source").gather(other_at).set(unlinked, None),
+                "matched_record_id": keys.get_column("record_id")
+                .gather(other_at)
+                .set(unlinked, None),
+            },
+            schema=OUTPUT_SCHEMA,
         )
     share, changed, seen = jitter(output, previous)
     cluster_sizes = output.group_by("amperity_id").len().get_column("len")
@@ -221,7 +249,7 @@ def resolve_with_stats(
         supersized_clusters=clusters.supersized,
         clusters_split=clusters.components_split,
         candidate_pairs=int(left.size),
-        matched_pairs=int(kept.height),
+        matched_pairs=kept_pairs,
         jitter=share,
         ids_changed=changed,
         previously_seen=seen,

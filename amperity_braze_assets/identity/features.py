@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from .normalize import canonical_given_name, normalize_records
+from .coding import Coded, dictionary, map_values, recode
+from .nicknames import CANONICAL_GIVEN_NAME
+from .normalize import normalized_columns
 from .profiling import stage
 
 # A value shared by more records than this is a store phone, a shared inbox or a placeholder:
@@ -61,86 +63,119 @@ class Features:
     name_as_surname: np.ndarray
     fk: dict[str, np.ndarray] = field(default_factory=dict)  # int32 codes, -1 = null
     sk: dict[str, np.ndarray] = field(default_factory=dict)
-    frame: pl.DataFrame | None = None  # the keyed frame, used by blocking
+    # Per distinct given name (indexed like ``fields["given"].values``): its length and first
+    # letter, to spot an initial agreeing with a full name without a per-pair Python call.
+    given_length: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    given_first: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
 
 
-def _code(series: pl.Series) -> CodedField:
-    frame = pl.DataFrame({"value": series})
-    counts = (
-        frame.drop_nulls()
-        .group_by("value")
-        .len()
-        .sort("value")
-        .with_row_index("code")
-        .with_columns(pl.col("code").cast(pl.Int32))
-    )
-    codes = (
-        frame.join(counts.select("value", "code"), on="value", how="left", maintain_order="left")
-        .get_column("code")
-        .fill_null(-1)
-        .to_numpy()
-        .astype(np.int32, copy=False)
-    )
-    total = max(int(counts.get_column("len").sum()), 1)
+def _field(coded: Coded) -> CodedField:
+    counts = coded.counts()
+    total = max(int(counts.sum()), 1)
     return CodedField(
-        codes=codes,
-        values=np.asarray(counts.get_column("value").to_list(), dtype=object),
-        frequency=counts.get_column("len").to_numpy().astype(np.float64) / total,
+        codes=coded.codes.astype(np.int32, copy=False),
+        values=coded.values.cast(pl.String).to_numpy().astype(object),
+        frequency=counts.astype(np.float64) / total,
     )
 
 
-def _capped(expr: pl.Expr, cap: int) -> pl.Expr:
-    return pl.when(pl.len().over(expr) > cap).then(None).otherwise(expr)
+def _capped(coded: Coded, cap: int) -> Coded:
+    """Values held by more than ``cap`` records treated as missing."""
+    counts = coded.counts()
+    common = counts > cap
+    if not common.any():
+        return coded
+    codes = np.where((coded.codes >= 0) & common[np.maximum(coded.codes, 0)], -1, coded.codes)
+    return recode(
+        Coded(codes.astype(np.int32), coded.values), coded.values.set(pl.Series(common), None)
+    )
+
+
+def _empty(size: int, dtype: pl.DataType = pl.String) -> Coded:
+    return Coded(np.full(size, -1, dtype=np.int32), pl.Series("value", [], dtype=dtype))
+
+
+def _per_row(coded: Coded, per_value: np.ndarray, missing: int = -1) -> np.ndarray:
+    if per_value.size == 0:
+        return np.full(coded.codes.size, missing, dtype=np.int64)
+    return np.where(coded.codes >= 0, per_value[np.maximum(coded.codes, 0)], missing)
 
 
 def build_features(
     records: pl.DataFrame, default_region: str = "US", frequency_cap: int = FREQUENCY_CAP
 ) -> Features:
-    """Normalize the records and code every matching field."""
+    """Normalize the records and code every matching field (distinct values only)."""
+    keys = [c for c in records.columns if c.startswith(("fk_", "sk_"))]
+    needed = {
+        "given_name",
+        "surname",
+        "email",
+        "phone",
+        "address",
+        "postal",
+        "city",
+        "gender",
+        "birthdate",
+        *keys,
+    }
+    size = records.height
     with stage("normalize"):
-        normalized = normalize_records(records, default_region=default_region)
+        coded = normalized_columns(records, default_region=default_region, only=needed)
 
-    def column(name: str, dtype: pl.DataType = pl.String) -> pl.Expr:
-        if name in normalized.columns:
-            return pl.col(name)
-        return pl.lit(None, dtype=dtype)
+    def get(name: str, dtype: pl.DataType = pl.String) -> Coded:
+        return coded.get(name) or _empty(size, dtype)
 
-    keyed = normalized.select(
-        column("given_name").alias("given"),
-        canonical_given_name(column("given_name")).alias("given_canonical"),
-        column("surname").alias("surname"),
-        _capped(column("email"), frequency_cap).alias("email"),
-        _capped(column("phone"), frequency_cap).alias("phone"),
-        column("address").alias("address"),
-        column("postal").alias("postal"),
-        column("city").alias("city"),
-        column("gender").alias("gender"),
-        column("birthdate", pl.Date).dt.strftime("%Y%m%d").alias("birth"),
-        *[pl.col(c) for c in normalized.columns if c.startswith(("fk_", "sk_"))],
-    ).with_columns(pl.col("email").str.extract(r"^([^@]+)@", 1).alias("email_local"))
-
-    fields = {name: _code(keyed.get_column(name)) for name in STRING_FIELDS}
-    birth_numeric = keyed.get_column("birth").cast(pl.Int64, strict=False).fill_null(-1).to_numpy()
-    phone_numeric = (
-        keyed.get_column("phone")
-        .str.replace_all(r"\D", "")
+    given = get("given_name")
+    canonical = map_values(given, lambda v: v.replace(CANONICAL_GIVEN_NAME))
+    email = _capped(get("email"), frequency_cap)
+    email_local = map_values(email, lambda v: v.str.extract(r"^([^@]+)@", 1))
+    phone = _capped(get("phone"), frequency_cap)
+    birthdate = get("birthdate", pl.Date)
+    birth = map_values(birthdate, lambda v: v.cast(pl.Date).dt.strftime("%Y%m%d"))
+    surname = get("surname")
+    by_name = {
+        "given": given,
+        "given_canonical": canonical,
+        "surname": surname,
+        "email": email,
+        "email_local": email_local,
+        "phone": phone,
+        "address": get("address"),
+        "postal": get("postal"),
+        "city": get("city"),
+        "gender": get("gender"),
+        "birth": birth,
+    }
+    fields = {name: _field(by_name[name]) for name in STRING_FIELDS}
+    birth_numeric = _per_row(
+        birth, birth.values.cast(pl.Int64, strict=False).fill_null(-1).to_numpy()
+    ).astype(np.int64)
+    phone_numeric = _per_row(
+        phone,
+        phone.values.str.replace_all(r"\D", "")
         .cast(pl.Int64, strict=False)
         .fill_null(-1)
-        .to_numpy()
-    )
-    both_names = _code(pl.concat([keyed.get_column("given"), keyed.get_column("surname")]))
-    name_as_given = both_names.codes[: normalized.height]
-    name_as_surname = both_names.codes[normalized.height :]
-    fk = {c: _code(keyed.get_column(c)).codes for c in keyed.columns if c.startswith("fk_")}
-    sk = {c: _code(keyed.get_column(c)).codes for c in keyed.columns if c.startswith("sk_")}
+        .to_numpy(),
+    ).astype(np.int64)
+    both = dictionary(pl.concat([given.values.cast(pl.String), surname.values.cast(pl.String)]))
+    as_given = both.codes[: given.values.len()]
+    as_surname = both.codes[given.values.len() :]
+    name_as_given = _per_row(given, as_given).astype(np.int32)
+    name_as_surname = _per_row(surname, as_surname).astype(np.int32)
+    given_values = given.values.cast(pl.String)
     return Features(
-        size=normalized.height,
+        size=size,
         fields=fields,
         birth_numeric=birth_numeric,
         phone_numeric=phone_numeric,
         name_as_given=name_as_given,
         name_as_surname=name_as_surname,
-        fk=fk,
-        sk=sk,
-        frame=keyed,
+        fk={c: coded[c].codes for c in keys if c.startswith("fk_") and c in coded},
+        sk={c: coded[c].codes for c in keys if c.startswith("sk_") and c in coded},
+        given_length=given_values.str.len_chars().fill_null(0).to_numpy().astype(np.int32),
+        given_first=np.fromiter(
+            (ord(value[0]) if value else 0 for value in given_values.fill_null("").to_list()),
+            dtype=np.int32,
+            count=given_values.len(),
+        ),
     )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import phonenumbers
 import polars as pl
 
+from .coding import Coded, choose, coalesce, dictionary, map_values, recode
 from .nicknames import CANONICAL_GIVEN_NAME
 from .profiling import stage
 
@@ -344,9 +346,16 @@ def split_full_name(full_names: pl.Series) -> pl.DataFrame:
         .str.replace_all(r"\s+", " ")
         .str.strip_chars(" ,")
     )
-    frame = pl.DataFrame({"full_name": full_names}).with_columns(folded.alias("folded"))
-    tokens = pl.col("folded").str.replace_all(",", "").str.split(" ")
-    has_comma = pl.col("folded").str.contains(",")
+    frame = (
+        pl.LazyFrame({"full_name": fold_accents(full_names.cast(pl.String))})
+        .select(folded.alias("folded"))
+        .with_columns(
+            pl.col("folded").str.contains(",").alias("has_comma"),
+            pl.col("folded").str.replace_all(",", "").str.split(" ").alias("tokens"),
+        )
+    )
+    tokens = pl.col("tokens")
+    has_comma = pl.col("has_comma")
     return frame.select(
         _null_if_junk(
             pl.when(has_comma)
@@ -360,7 +369,7 @@ def split_full_name(full_names: pl.Series) -> pl.DataFrame:
             .then(tokens.list.last())
             .otherwise(None)
         ).alias("surname"),
-    )
+    ).collect()
 
 
 def normalize_email(expr: pl.Expr) -> pl.Expr:
@@ -400,7 +409,6 @@ def normalize_phone_column(series: pl.Series, default_region: str = "US") -> pl.
     """E.164 phones. North-American numbers in the default region are formatted by expression
     (phonenumbers costs ~60 us a call and a million rows hold hundreds of thousands of distinct
     numbers); every other distinct value goes through phonenumbers once."""
-    frame = pl.DataFrame({"raw": series.cast(pl.String)})
     # An extension is not part of the number that identifies a person.
     cleaned = (
         pl.col("raw")
@@ -408,29 +416,36 @@ def normalize_phone_column(series: pl.Series, default_region: str = "US") -> pl.
         .str.replace(r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d+$", "")
         .str.replace(r"\.0$", "")  # numbers exported through a float column
     )
-    digits = cleaned.str.replace_all(r"\D", "")
-    frame = frame.with_columns(cleaned.alias("cleaned"), digits.alias("digits"))
     nanp_region = default_region.upper() in {"US", "CA"}
     national = pl.col("digits").str.extract(r"^1?([2-9]\d{2}[2-9]\d{6})$", 1)
     plain = ~pl.col("cleaned").str.starts_with("+") & ~pl.col("cleaned").str.starts_with("00")
     fast = national if nanp_region else pl.lit(None, dtype=pl.String)
-    frame = frame.with_columns(
-        pl.when(plain | pl.col("cleaned").str.starts_with("+1")).then(fast).alias("national")
-    )
     junk = (
         pl.col("national").is_in(JUNK_PHONE_DIGITS)
         | pl.col("national").str.contains(r"^\d{3}55501\d{2}$")
         | pl.col("national").str.slice(1, 2).eq("11")  # N11 service codes are not area codes
         | pl.col("national").is_in([digit * 10 for digit in "23456789"])
     )
-    frame = frame.with_columns(
-        pl.when(pl.col("national").is_not_null() & ~junk.fill_null(False))
-        .then(pl.lit("+1") + pl.col("national"))
-        .alias("e164"),
-        (pl.col("national").is_null() & (pl.col("digits").str.len_chars() >= 7)).alias("slow"),
+    # Step by step, each intermediate computed once.
+    frame = (
+        pl.LazyFrame({"raw": series.cast(pl.String)})
+        .with_columns(cleaned.alias("cleaned"))
+        .with_columns(pl.col("cleaned").str.replace_all(r"\D", "").alias("digits"))
+        .with_columns(
+            pl.when(plain | pl.col("cleaned").str.starts_with("+1")).then(fast).alias("national")
+        )
+        .with_columns(junk.fill_null(False).alias("junk"))
+        .with_columns(
+            pl.when(pl.col("national").is_not_null() & ~pl.col("junk"))
+            .then(pl.lit("+1") + pl.col("national"))
+            .alias("e164"),
+            (pl.col("national").is_null() & (pl.col("digits").str.len_chars() >= 7)).alias("slow"),
+        )
+        .select("cleaned", "e164", "slow", "junk")
+        .collect()
     )
     slow_values = (
-        frame.filter(pl.col("slow") & ~junk.fill_null(False))
+        frame.filter(pl.col("slow") & ~pl.col("junk"))
         .select(pl.col("cleaned").unique())
         .to_series()
         .sort()
@@ -590,17 +605,212 @@ def normalize_gender(expr: pl.Expr) -> pl.Expr:
     return folded.replace_strict(GENDERS, default=None, return_dtype=pl.String)
 
 
-def _on_unique(frame: pl.DataFrame, column: str, expr_of: callable) -> pl.Series:
-    """Apply an expensive expression to the distinct values only, then join back."""
-    values = frame.get_column(column)
-    uniques = pl.DataFrame({"value": values.unique()})
-    mapped = uniques.with_columns(expr_of(pl.col("value")).alias("normalized"))
-    return (
-        pl.DataFrame({"value": values})
-        .join(mapped, on="value", how="left", maintain_order="left", nulls_equal=True)
-        .get_column("normalized")
-        .alias(column)
+def _evaluate(values: pl.Series, expr_of) -> pl.Series:
+    """An expression over a Series, lazily so that repeated sub-expressions run once."""
+    frame = pl.LazyFrame({"value": values})
+    return frame.select(expr_of(pl.col("value")).alias(values.name)).collect().to_series()
+
+
+def fold_accents(values: pl.Series) -> pl.Series:
+    """Accents folded (é -> e) on the values that are not plain ASCII; the rest untouched."""
+    non_ascii = np.flatnonzero((values.str.len_bytes() != values.str.len_chars()).to_numpy())
+    if non_ascii.size == 0:
+        return values
+    index = pl.Series(non_ascii.astype(np.uint32))
+    folded = values.gather(index).str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+    return values.scatter(index, folded)
+
+
+def normalize_address_values(values: pl.Series) -> pl.Series:
+    """``normalize_address`` for a Series, cheaper: accents folded only where present, and all
+    punctuation squeezed in one pass (commas become spaces in an address anyway)."""
+    plain = (
+        fold_accents(values.cast(pl.String))
+        .str.to_uppercase()
+        .str.replace_all(r"['’`]", "")
+        .str.replace_all(r"[^A-Z0-9]+", " ")
+        .str.strip_chars(" ")
     )
+    spaced = (" " + plain.str.replace_all(" ", "  ", literal=True) + " ").str.replace_many(
+        [f" {key} " for key in ADDRESS_ABBREVIATIONS],
+        [f" {value} " for value in ADDRESS_ABBREVIATIONS.values()],
+    )
+    expanded = spaced.str.replace_all("  ", " ", literal=True).str.strip_chars(" ")
+    return _evaluate(expanded, _null_if_junk).alias(values.name)
+
+
+def normalize_email_values(values: pl.Series) -> pl.Series:
+    """``normalize_email`` for a Series: the rare rewrites only on the values that need them."""
+    email = values.cast(pl.String).str.strip_chars().str.to_lowercase()
+    needs_rewrite = email.str.contains(r"[\s+]|^mailto:").fill_null(False).to_numpy()
+    if needs_rewrite.any():
+        index = pl.Series(np.flatnonzero(needs_rewrite).astype(np.uint32))
+        rewritten = (
+            email.gather(index)
+            .str.replace_all(r"\s+", "")
+            .str.replace(r"^mailto:", "")
+            .str.replace(r"\+[^@]*@", "@")
+        )
+        email = email.scatter(index, rewritten)
+    valid = email.str.contains(
+        r"^[a-z0-9!#$%&'*/=?^_`{|}~.-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}$"
+    ).fill_null(False)
+    parts = email.str.split_exact("@", 1)
+    local = parts.struct.field("field_0")
+    domain = parts.struct.field("field_1")
+    junk = local.is_in(JUNK_EMAIL_LOCAL_PARTS) | domain.is_in(PLACEHOLDER_EMAIL_DOMAINS)
+    keep = valid & ~junk.fill_null(False)
+    return email.set(~keep, None).alias(values.name)
+
+
+def parse_birthdate_values(values: pl.Series, today: dt.date | None = None) -> pl.Series:
+    """``parse_birthdate`` for a Series: the common fixed-width layouts parsed directly, the
+    rest by the general parser."""
+    today = today or dt.date.today()
+    text = values.cast(pl.String).str.strip_chars()
+    frame = pl.DataFrame({"text": text})
+    fast = frame.select(
+        pl.when(pl.col("text").str.contains(r"^\d{4}-\d{2}-\d{2}$"))
+        .then(pl.col("text").str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+        .when(pl.col("text").str.contains(r"^\d{2}/\d{2}/\d{4}$"))
+        .then(pl.col("text").str.strptime(pl.Date, "%m/%d/%Y", strict=False))
+        .when(pl.col("text").str.contains(r"^\d{2}\.\d{2}\.\d{4}$"))
+        .then(pl.col("text").str.strptime(pl.Date, "%d.%m.%Y", strict=False))
+        .alias("date"),
+        pl.col("text")
+        .str.contains(r"^(?:\d{4}-\d{2}-\d{2}|\d{2}/\d{2}/\d{4}|\d{2}\.\d{2}\.\d{4})$")
+        .fill_null(False)
+        .alias("fixed"),
+    )
+    date = fast.get_column("date")
+    plausible = (
+        (date > dt.date(1900, 1, 1))
+        & (date <= today)
+        & ~date.is_in([dt.date(1901, 1, 1), dt.date(1970, 1, 1)])
+    ).fill_null(False)
+    date = date.set(~plausible, None)
+    slow = np.flatnonzero(~fast.get_column("fixed").to_numpy() & text.is_not_null().to_numpy())
+    if slow.size:
+        index = pl.Series(slow.astype(np.uint32))
+        parsed = _evaluate(text.gather(index), lambda e: parse_birthdate(e, today))
+        date = date.scatter(index, parsed)
+    return date.alias(values.name)
+
+
+def _name_values(values: pl.Series) -> pl.Series:
+    return _evaluate(values.cast(pl.String), normalize_name)
+
+
+def normalized_columns(
+    records: pl.DataFrame, default_region: str = "US", only: set[str] | None = None
+) -> dict[str, Coded]:
+    """Each tag column (and ``fk_``/``sk_`` key) normalized, as codes into distinct values.
+
+    ``given_name``/``surname`` are filled from ``full_name`` where missing; ``birthdate``
+    values are ``pl.Date``. ``only`` limits the work to the named columns (those a caller
+    needs); the result then holds just those of them that the records have.
+    """
+    present = set(records.columns)
+
+    def wanted(column: str) -> bool:
+        return only is None or column in only
+
+    def raw(column: str) -> Coded:
+        series = records.get_column(column)
+        if column != "birthdate" and series.dtype != pl.String:
+            series = series.cast(pl.String)
+        return dictionary(series)
+
+    out: dict[str, Coded] = {}
+    country = (
+        map_values(raw("country"), lambda v: _evaluate(v, normalize_country))
+        if ("country" in present)
+        else None
+    )
+    if country is not None and wanted("country"):
+        out["country"] = country
+
+    simple = {
+        "email": normalize_email_values,
+        "address": normalize_address_values,
+        "address2": normalize_address_values,
+        "city": lambda v: _evaluate(v, normalize_city),
+        "state": lambda v: _evaluate(v, normalize_state),
+        "gender": lambda v: _evaluate(v, normalize_gender),
+        "phone": lambda v: normalize_phone_column(v, default_region),
+    }
+    for column, function in simple.items():
+        if column in present and wanted(column):
+            with stage(f"normalize {column}"):
+                out[column] = map_values(raw(column), function)
+
+    if "birthdate" in present and wanted("birthdate"):
+        with stage("normalize birthdate (dictionary)"):
+            coded = raw("birthdate")
+        if coded.values.dtype in (pl.Date, pl.Datetime) or isinstance(
+            coded.values.dtype, pl.Datetime
+        ):
+            out["birthdate"] = map_values(coded, lambda v: v.cast(pl.Date))
+        else:
+            out["birthdate"] = map_values(coded, parse_birthdate_values)
+
+    if "postal" in present and wanted("postal"):
+        with stage("normalize postal (dictionary)"):
+            coded = raw("postal")
+        region = default_region.upper()
+        as_us = map_values(
+            coded, lambda v: _evaluate(v, lambda e: normalize_postal(e, pl.lit("US"), region))
+        )
+        as_other = map_values(
+            coded, lambda v: _evaluate(v, lambda e: normalize_postal(e, pl.lit("-"), region))
+        )
+        if country is not None:
+            country_is_us = pl.Series(
+                [value == "US" for value in country.values.to_list()], dtype=pl.Boolean
+            ).to_numpy()
+            is_us = np.where(
+                country.codes >= 0,
+                country_is_us[np.maximum(country.codes, 0)] if country_is_us.size else False,
+                region == "US",
+            )
+        else:
+            is_us = np.full(coded.codes.size, region == "US")
+        out["postal"] = choose(is_us, as_us, as_other)
+
+    for column in ("given_name", "surname"):
+        if column in present and wanted(column):
+            with stage(f"normalize {column}"):
+                out[column] = map_values(raw(column), _name_values)
+    if "full_name" in present and (
+        wanted("full_name") or wanted("given_name") or wanted("surname")
+    ):
+        with stage("normalize full_name"):
+            full = raw("full_name")
+            split = split_full_name(full.values) if full.values.len() else None
+        for column in ("given_name", "surname"):
+            if not wanted(column):
+                continue
+            from_full = (
+                recode(full, split.get_column(column))
+                if split is not None
+                else Coded(full.codes, full.values.cast(pl.String))
+            )
+            out[column] = coalesce([out[column], from_full]) if column in out else from_full
+        if wanted("full_name"):
+            out["full_name"] = map_values(full, _name_values)
+    for column in ("given_name", "surname"):
+        if column in out and not wanted(column):
+            del out[column]
+
+    for column in records.columns:
+        if column.startswith(("fk_", "sk_")) and wanted(column):
+            out[column] = map_values(
+                dictionary(records.get_column(column).cast(pl.String)),
+                lambda v: _evaluate(
+                    v, lambda e: _null_if_junk(e.str.strip_chars().str.to_uppercase())
+                ),
+            )
+    return out
 
 
 def normalize_records(records: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
@@ -610,74 +820,9 @@ def normalize_records(records: pl.DataFrame, default_region: str = "US") -> pl.D
     a ``pl.Date``; ``fk_*``/``sk_*`` keys are trimmed and upper-cased. Missing tag columns are
     left missing.
     """
-    frame = records
-    present = set(frame.columns)
-    string_cast = [
-        pl.col(c).cast(pl.String)
-        for c in TAG_COLUMNS
-        if c in present and c != "birthdate" and frame.schema[c] != pl.String
-    ]
-    if string_cast:
-        frame = frame.with_columns(string_cast)
-
-    if "country" in present:
-        frame = frame.with_columns(_on_unique(frame, "country", normalize_country))
-    for column, normalizer in (
-        ("given_name", normalize_name),
-        ("surname", normalize_name),
-        ("email", normalize_email),
-        ("address", normalize_address),
-        ("address2", normalize_address),
-        ("city", normalize_city),
-        ("state", normalize_state),
-        ("gender", normalize_gender),
-    ):
-        if column in present:
-            with stage(f"normalize {column}"):
-                frame = frame.with_columns(_on_unique(frame, column, normalizer))
-    if "birthdate" in present:
-        if frame.schema["birthdate"] in (pl.Date, pl.Datetime):
-            frame = frame.with_columns(pl.col("birthdate").cast(pl.Date))
-        else:
-            frame = frame.with_columns(_on_unique(frame, "birthdate", parse_birthdate))
-    if "postal" in present:
-        country = pl.col("country") if "country" in present else pl.lit(None, dtype=pl.String)
-        frame = frame.with_columns(
-            normalize_postal(pl.col("postal"), country, default_region).alias("postal")
-        )
-    if "phone" in present:
-        with stage("normalize phone"):
-            frame = frame.with_columns(
-                normalize_phone_column(frame.get_column("phone"), default_region)
-            )
-    if "full_name" in present:
-        # Only distinct full names are split, then joined back.
-        distinct = frame.get_column("full_name").cast(pl.String).unique()
-        split = pl.concat(
-            [pl.DataFrame({"full_name": distinct}), split_full_name(distinct)], how="horizontal"
-        ).rename({"given_name": "_given_from_full", "surname": "_surname_from_full"})
-        frame = frame.join(
-            split, on="full_name", how="left", maintain_order="left", nulls_equal=True
-        )
-        frame = frame.with_columns(
-            (
-                pl.coalesce("given_name", "_given_from_full")
-                if "given_name" in present
-                else pl.col("_given_from_full")
-            ).alias("given_name"),
-            (
-                pl.coalesce("surname", "_surname_from_full")
-                if "surname" in present
-                else pl.col("_surname_from_full")
-            ).alias("surname"),
-        ).drop("_given_from_full", "_surname_from_full")
-        frame = frame.with_columns(_on_unique(frame, "full_name", normalize_name))
-    added = [c for c in frame.columns if c not in present]
-    frame = frame.select(*records.columns, *added)
-    keys = [c for c in frame.columns if c.startswith(("fk_", "sk_"))]
-    if keys:
-        frame = frame.with_columns(
-            _null_if_junk(pl.col(c).cast(pl.String).str.strip_chars().str.to_uppercase()).alias(c)
-            for c in keys
-        )
+    coded = normalized_columns(records, default_region)
+    frame = records.with_columns([coded[c].decode(c) for c in records.columns if c in coded])
+    added = [c for c in ("given_name", "surname") if c in coded and c not in records.columns]
+    if added:
+        frame = frame.with_columns([coded[c].decode(c) for c in added])
     return frame

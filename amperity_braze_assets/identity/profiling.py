@@ -28,10 +28,12 @@ def stage(name: str) -> Iterator[None]:
         yield
         return
     started = time.perf_counter()
+    cpu = time.process_time()
     yield
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
     print(
         f"[identity] {name:<32} {time.perf_counter() - started:7.2f} s"
+        f"  cpu {time.process_time() - cpu:7.2f} s"
         f"  rss {_rss_gb():5.2f} GB  peak {peak:5.2f} GB",
         file=sys.stderr,
         flush=True,

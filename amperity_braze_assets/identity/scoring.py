@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 from rapidfuzz import distance, fuzz, process
 
+from .coding import factorize
 from .features import CodedField, Features
 from .profiling import stage
 
@@ -47,10 +48,9 @@ COMPARISONS: tuple[Comparison, ...] = (
 )
 
 _JARO_WINKLER = distance.JaroWinkler.normalized_similarity
-
-
-def _token_set(a: str, b: str, **kwargs) -> float:
-    return fuzz.token_set_ratio(a, b, **kwargs) / 100.0
+# rapidfuzz's own token-set ratio (0..100): a native scorer, so cpdist never calls back into
+# Python per pair.
+_TOKEN_SET = fuzz.token_set_ratio
 
 
 def _similarity(
@@ -58,30 +58,36 @@ def _similarity(
     left: np.ndarray,
     right: np.ndarray,
     scorer: Callable,
-    deduplicate: bool,
+    deduplicate: bool = True,
+    cutoff: float | None = None,
 ) -> np.ndarray:
-    """Scores for code pairs, batched through rapidfuzz; distinct pairs scored once."""
+    """Scores for code pairs, batched through rapidfuzz; distinct pairs scored once. Scores
+    below ``cutoff`` may come back as 0 (rapidfuzz then skips work on hopeless pairs)."""
     if left.size == 0:
         return np.zeros(0, dtype=np.float32)
     if deduplicate:
         low = np.minimum(left, right).astype(np.int64)
         high = np.maximum(left, right).astype(np.int64)
-        key = pl.Series("key", (low << 32) | high)
-        distinct = key.unique().to_numpy()
-        low_d = (distinct >> 32).astype(np.int64)
-        high_d = (distinct & 0xFFFFFFFF).astype(np.int64)
-        scores = process.cpdist(
-            coded.values[low_d], coded.values[high_d], scorer=scorer, workers=-1, dtype=np.float32
-        )
-        lookup = pl.DataFrame({"key": distinct, "score": scores})
-        return (
-            pl.DataFrame({"key": key})
-            .join(lookup, on="key", how="left", maintain_order="left")
-            .get_column("score")
-            .to_numpy()
-        )
+        distinct, inverse = factorize((low << 32) | high)
+        low_d = distinct >> 32
+        high_d = distinct & 0xFFFFFFFF
+        with stage(f"  cpdist {distinct.size} of {left.size}"):
+            scores = process.cpdist(
+                coded.values[low_d],
+                coded.values[high_d],
+                scorer=scorer,
+                workers=-1,
+                dtype=np.float32,
+                score_cutoff=cutoff,
+            )
+        return scores[inverse]
     return process.cpdist(
-        coded.values[left], coded.values[right], scorer=scorer, workers=-1, dtype=np.float32
+        coded.values[left],
+        coded.values[right],
+        scorer=scorer,
+        workers=-1,
+        dtype=np.float32,
+        score_cutoff=cutoff,
     )
 
 
@@ -105,7 +111,9 @@ def _string_levels(
     fuzzy = present & ~exact
     if thresholds:
         index = np.flatnonzero(fuzzy)
-        scores = _similarity(coded, code_left[index], code_right[index], scorer, deduplicate)
+        scores = _similarity(
+            coded, code_left[index], code_right[index], scorer, deduplicate, min(thresholds)
+        )
         passed = np.zeros(index.size, dtype=np.int8)
         for threshold in thresholds:
             passed += scores >= threshold
@@ -126,6 +134,22 @@ def _digit_differences(left: np.ndarray, right: np.ndarray, digits: int) -> np.n
     return differences
 
 
+def _numeric_levels(
+    left: np.ndarray, right: np.ndarray, digits: int, also_near: np.ndarray | None = None
+) -> np.ndarray:
+    """0 missing, 1 different, 2 one digit off (or ``also_near``), 3 equal."""
+    present = (left >= 0) & (right >= 0)
+    levels = np.where(present, 1, MISSING).astype(np.int8)
+    levels[present & (left == right)] = 3
+    index = np.flatnonzero(levels == 1)
+    if index.size:
+        near = _digit_differences(left[index], right[index], digits) <= 1
+        if also_near is not None:
+            near |= also_near[index]
+        levels[index[near]] = 2
+    return levels
+
+
 def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Matrix (pairs x comparisons) of int8 levels, columns in ``COMPARISONS`` order."""
     f = features.fields
@@ -141,16 +165,9 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
     maybe_initial = (given_levels == 1) & (gl >= 0) & (gr >= 0)
     if maybe_initial.any():
         index = np.flatnonzero(maybe_initial)
-        a = given.values[gl[index]]
-        b = given.values[gr[index]]
-        initial = np.fromiter(
-            (
-                (len(x) == 1 or len(y) == 1) and x[0] == y[0]
-                for x, y in zip(a.tolist(), b.tolist(), strict=True)
-            ),
-            dtype=bool,
-            count=index.size,
-        )
+        a, b = gl[index], gr[index]
+        length, first = features.given_length, features.given_first
+        initial = ((length[a] == 1) | (length[b] == 1)) & (first[a] == first[b])
         given_levels[index[initial]] = 2
     surname_levels = _string_levels(f["surname"], left, right, (0.80, 0.92), _JARO_WINKLER)
     # Given name and surname typed into each other's field: both agree, crosswise.
@@ -169,35 +186,27 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
     # Birthdate: one mistyped digit, or day and month swapped (DD/MM read as MM/DD).
     birth_left = features.birth_numeric[left]
     birth_right = features.birth_numeric[right]
-    present = (birth_left >= 0) & (birth_right >= 0)
     swapped = (birth_left // 10000 == birth_right // 10000) & (
         (birth_left // 100 % 100 == birth_right % 100)
         & (birth_left % 100 == birth_right // 100 % 100)
     )
-    near = (_digit_differences(birth_left, birth_right, 8) <= 1) | swapped
-    out[:, 2] = np.select(
-        [~present, birth_left == birth_right, near], [MISSING, 3, 2], default=1
-    ).astype(np.int8)
+    out[:, 2] = _numeric_levels(birth_left, birth_right, 8, swapped)
 
     # Email: exact, or the same mailbox name at another domain / with a typo.
     email = f["email"]
     local = f["email_local"]
     el = email.codes[left]
     er = email.codes[right]
-    email_levels = _string_levels(email, left, right, (0.92,), _JARO_WINKLER, deduplicate=False)
+    email_levels = _string_levels(email, left, right, (0.92,), _JARO_WINKLER)
     same_local = (local.codes[left] == local.codes[right]) & (el >= 0) & (er >= 0) & (el != er)
     email_levels[same_local] = 2
     out[:, 3] = email_levels
 
     phone_left = features.phone_numeric[left]
     phone_right = features.phone_numeric[right]
-    present = (phone_left >= 0) & (phone_right >= 0)
-    near = _digit_differences(phone_left, phone_right, 15) <= 1
-    out[:, 4] = np.select(
-        [~present, phone_left == phone_right, near], [MISSING, 3, 2], default=1
-    ).astype(np.int8)
+    out[:, 4] = _numeric_levels(phone_left, phone_right, 15)
 
-    out[:, 5] = _string_levels(f["address"], left, right, (0.85,), _token_set, deduplicate=False)
+    out[:, 5] = _string_levels(f["address"], left, right, (85.0,), _TOKEN_SET)
     out[:, 6] = _string_levels(f["postal"], left, right, (), _JARO_WINKLER)
     out[:, 7] = _string_levels(f["city"], left, right, (0.90,), _JARO_WINKLER)
     out[:, 8] = _string_levels(f["gender"], left, right, (), _JARO_WINKLER)
@@ -354,6 +363,18 @@ def _em_session(
     return max_iterations, share
 
 
+# The least chance a true match shows any level of any comparison.
+M_FLOOR = 0.003
+
+
+def _floored(m: np.ndarray) -> np.ndarray:
+    out = m.copy()
+    out[1:] = np.maximum(out[1:], M_FLOOR)
+    out[1:] /= out[1:].sum()
+    out[MISSING] = 0.0
+    return out
+
+
 def estimate_m(
     levels: np.ndarray,
     u: list[np.ndarray],
@@ -389,6 +410,12 @@ def estimate_m(
         iterations += _em_session(levels[same_identity], contact, m, u, max_iterations)[0]
     if same_contact.sum() >= 100:
         iterations += _em_session(levels[same_contact], identity, m, u, max_iterations)[0]
+
+    # No level is impossible for a true match: people change phones and emails and mistype.
+    # Without a floor, a level EM never saw among matches (a different phone) gets m ~ 0 and
+    # vetoes a pair with -30 bits; then 1% of edited records moves m to 0.01, the veto drops
+    # to -7 bits and thousands of untouched records change clusters between runs.
+    m = [_floored(values) for values in m]
 
     # The share of matches among all candidates, every parameter fixed.
     columns = list(range(len(COMPARISONS)))
@@ -438,8 +465,28 @@ def pair_weights(
     return weights
 
 
+# Evidence (bits) besides name and birthdate above which one differing birthdate is forgiven.
+FORGIVE_BIRTH_BITS = 20.0
+_REST = ("surname", "email", "phone", "address", "postal", "city")
+
+
+def rest_weights(model: Model, levels: np.ndarray) -> np.ndarray:
+    """Per pair, the bits of evidence from the fields other than given name and birthdate."""
+    index = {c.name: i for i, c in enumerate(COMPARISONS)}
+    level_weights = model.level_weights()
+    out = np.zeros(levels.shape[0], dtype=np.float64)
+    for name in _REST:
+        column = index[name]
+        out += level_weights[column][levels[:, column]]
+    return out
+
+
 def hard_rules(
-    features: Features, levels: np.ndarray, left: np.ndarray, right: np.ndarray
+    features: Features,
+    levels: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    rest_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(forced, forbidden, forced_by, contradicts) per pair.
 
@@ -468,5 +515,21 @@ def hard_rules(
     # A clearly different first name is forgiven only with the very same birthdate (a typo'd
     # or unlisted nickname); twins are the accepted casualty of that.
     guard = ((given_differs & ~birth_agrees) | birth_differs) & ~email_agrees & ~forced
+    if rest_weight is not None:
+        # One birthdate that differs (a mistyped or scrambled date) is forgiven when all else
+        # agrees strongly: given name and surname agree, the address agrees, no email or phone
+        # differs, and the fields besides name and birthdate bring FORGIVE_BIRTH_BITS. A
+        # household's members differ in given name too, so they stay apart; a Jr/Sr pair
+        # sharing name, address and phone is the accepted casualty.
+        forgiven = (
+            birth_differs
+            & (levels[:, 0] >= 3)
+            & (levels[:, 1] >= 3)
+            & (levels[:, 5] >= 2)
+            & (levels[:, 3] != 1)
+            & (levels[:, 4] != 1)
+            & (rest_weight >= FORGIVE_BIRTH_BITS)
+        )
+        guard &= ~forgiven
     contradicts = forbidden | guard
     return forced & ~forbidden, forbidden | guard, forced_by, contradicts
