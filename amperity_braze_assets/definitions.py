@@ -13,7 +13,11 @@ from dagster_aws.s3 import S3Resource
 from amperity_braze_assets.braze.assets import build_attribute_assets
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
-from amperity_braze_assets.braze.sync_assets import build_sync_assets, sync_asset_keys
+from amperity_braze_assets.braze.sync_assets import (
+    build_shard_fanout_sensor,
+    build_sync_assets,
+    shard_partitions,
+)
 from amperity_braze_assets.config import (
     load_freshness_hours,
     load_project_config,
@@ -49,7 +53,13 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *build_sync_assets(config, settings, destinations),
         *currents_assets,
     ]
-    jobs = build_jobs(build_check_failure_hook(settings), sync_asset_keys(destinations))
+    shards = shard_partitions(settings)
+    sync_assets = [
+        destination.asset_name(base)
+        for destination in destinations
+        for base in ("braze_attribute_diff", "braze_sync", "braze_sync_log")
+    ]
+    jobs = build_jobs(build_check_failure_hook(settings), sync_assets, shards)
     jobs.update({job.name: job for job in currents_jobs})
     schedules = build_schedules(
         load_schedule_configs(config.config_dir, JOB_PURPOSES), jobs, config, settings
@@ -58,6 +68,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         build_run_failure_sensor(settings),
         build_source_change_sensor(config, settings, jobs[SOURCE_CHANGE_JOB]),
         *currents_sensors,
+        *([build_shard_fanout_sensor(jobs["braze_sync_shards_job"], settings)] if shards else []),
     ]
     defs = dg.Definitions(
         assets=assets,

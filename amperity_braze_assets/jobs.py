@@ -12,15 +12,39 @@ CUSTOMER360_GROUPS = ("sources", "customer360")
 CURRENTS_SERIAL_TAG = {"currents/ingest": "serial"}
 
 
-def build_jobs(hook: dg.HookDefinition | None = None, sync_assets: list[str] = ()) -> dict:
-    """``sync_assets``: every destination's braze_sync and braze_sync_log asset names."""
+def build_jobs(
+    hook: dg.HookDefinition | None = None,
+    sync_assets: list[str] = (),
+    shard_partitions: dg.PartitionsDefinition | None = None,
+) -> dict:
+    """``sync_assets``: every destination's diff, sync and sync log asset names.
+
+    With ``shard_partitions`` the sync is sharded: the two sync jobs stop at the attributes, and
+    ``braze_sync_shards_job`` (one run per shard, fanned out by a sensor) sends them.
+    """
     hooks = {hook} if hook else None
+    sync_selection = dg.AssetSelection.assets(*sync_assets)
+    upstream = sync_selection.upstream()
+    if shard_partitions is not None:
+        upstream = upstream - sync_selection
+    sharded = (
+        [
+            dg.define_asset_job(
+                "braze_sync_shards_job",
+                selection=sync_selection,
+                partitions_def=shard_partitions,
+                description="One hash shard of the Braze sync: its diff, sync and sync log.",
+                hooks=hooks,
+            )
+        ]
+        if shard_partitions is not None
+        else []
+    )
     jobs = [
+        *sharded,
         dg.define_asset_job(
             "braze_sync_job",
-            selection=dg.AssetSelection.assets(*sync_assets)
-            .upstream()
-            .required_multi_asset_neighbors(),
+            selection=upstream.required_multi_asset_neighbors(),
             description="Sources to Braze: identity, customer 360, attributes and audiences, "
             "the diff against what Braze accepted, the sync and its log.",
             hooks=hooks,
@@ -29,8 +53,7 @@ def build_jobs(hook: dg.HookDefinition | None = None, sync_assets: list[str] = (
         dg.define_asset_job(
             "audience_refresh_job",
             selection=(
-                dg.AssetSelection.assets(*sync_assets).upstream()
-                - dg.AssetSelection.groups(*CUSTOMER360_GROUPS, "currents")
+                upstream - dg.AssetSelection.groups(*CUSTOMER360_GROUPS, "currents")
             ).required_multi_asset_neighbors(),
             description="Audiences and attributes from the stored customer 360, then the sync: "
             "membership changes reach Braze without re-reading the sources.",
@@ -38,7 +61,9 @@ def build_jobs(hook: dg.HookDefinition | None = None, sync_assets: list[str] = (
         ),
         dg.define_asset_job(
             "demo_job",
-            selection=dg.AssetSelection.all(),
+            selection=dg.AssetSelection.all()
+            if shard_partitions is None
+            else dg.AssetSelection.all() - sync_selection,
             description="Everything, end to end: what `make demo` materializes.",
             hooks=hooks,
             tags=CURRENTS_SERIAL_TAG,

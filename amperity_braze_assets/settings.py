@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 SAMPLE_CONFIG_DIR = Path(__file__).parent / "sample_config"
+ENVIRONMENTS = ("local", "production")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class Settings:
 
     data_dir: Path
     config_dir: Path
+    # local: everything under AMPERITY_BRAZE_DATA_DIR. production: asset storage and state on S3
+    # (AMPERITY_BRAZE_STORAGE_URL), so steps on other processes, pods or machines share them.
+    environment: str
     storage_url: str | None
     aws_endpoint_url: str | None
     aws_region: str | None
@@ -39,6 +43,10 @@ class Settings:
     braze_instance: str | None = None
     braze_api_key_set: bool = False
     braze_dry_run: bool = True
+    # Hash shards of the sync: above 1, each destination's diff and sync are partitioned by a
+    # stable hash of the identifier, one ledger per shard, so shards run in separate processes
+    # or pods at once.
+    sync_shards: int = 1
     # AMPERITY_BRAZE_DRY_RUN as set (None when unset: each destination is then a dry run exactly
     # when its own key variable is unset).
     braze_dry_run_override: bool | None = None
@@ -89,6 +97,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     data_dir = Path(env.get("AMPERITY_BRAZE_DATA_DIR") or "./data").expanduser().resolve()
     config_dir = Path(env.get("AMPERITY_BRAZE_CONFIG_DIR") or SAMPLE_CONFIG_DIR).expanduser()
     storage_url = env.get("AMPERITY_BRAZE_STORAGE_URL") or None
+    environment = (env.get("AMPERITY_BRAZE_ENV") or "local").strip().lower()
+    if environment not in ENVIRONMENTS:
+        raise ValueError(
+            f"AMPERITY_BRAZE_ENV={environment!r} is unknown; use one of {', '.join(ENVIRONMENTS)}."
+        )
+    if environment == "production" and not storage_url:
+        raise ValueError(
+            "AMPERITY_BRAZE_ENV=production keeps asset storage and state on S3, shared by every "
+            "process and pod: set AMPERITY_BRAZE_STORAGE_URL=s3://<bucket>/<prefix>."
+        )
     if storage_url is not None and not storage_url.startswith("s3://"):
         raise ValueError(
             f"AMPERITY_BRAZE_STORAGE_URL={storage_url!r} is not an s3:// URL. Set it to "
@@ -114,6 +132,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     dry_run = (not api_key_set) if not dry_run_text else dry_run_text in ("1", "true", "yes")
     return Settings(
+        environment=environment,
         data_dir=data_dir,
         config_dir=config_dir.resolve(),
         storage_url=storage_url,
@@ -126,6 +145,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         braze_instance=env.get("BRAZE_INSTANCE") or None,
         braze_api_key_set=api_key_set,
         braze_dry_run=dry_run,
+        sync_shards=_positive_int(env, "AMPERITY_BRAZE_SYNC_SHARDS", 1),
         braze_dry_run_override=(dry_run_text in ("1", "true", "yes")) if dry_run_text else None,
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
@@ -151,3 +171,14 @@ def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise ValueError(f"{name}={text!r} must be a positive number (unset it for {default}).")
     return value
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name)
+    if not text:
+        return default
+    if not text.strip().isdigit() or int(text) < 1:
+        raise ValueError(
+            f"{name}={text!r} must be a whole number of at least 1 (unset: {default})."
+        )
+    return int(text)

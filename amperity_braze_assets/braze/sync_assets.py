@@ -10,6 +10,7 @@ and what it would cost), and ``braze_sync`` runs after it.
 import dagster as dg
 import polars as pl
 
+from amperity_braze_assets.braze.audiences import stable_unit_interval
 from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
 from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
@@ -93,10 +94,40 @@ def build_braze_sync_job(
 
 def _ledger(context: dg.AssetExecutionContext, destination: Destination) -> Ledger:
     store: StateStore = context.resources.state_store
+    if context.has_partition_key:
+        shard, shards = (
+            int(context.partition_key),
+            len(context.assets_def.partitions_def.get_partition_keys()),
+        )
+        return Ledger(store, f"{destination.ledger}/shard-{shard}-of-{shards}")
     return Ledger(store, destination.ledger)
 
 
+def shard_partitions(settings: Settings) -> dg.StaticPartitionsDefinition | None:
+    """The hash shards of the sync, or None when it runs as one."""
+    if settings.sync_shards <= 1:
+        return None
+    return dg.StaticPartitionsDefinition([str(i) for i in range(settings.sync_shards)])
+
+
+def _this_shard(
+    context: dg.AssetExecutionContext, attributes: pl.DataFrame, identifier_column: str
+) -> pl.DataFrame:
+    """The people of this run's shard: a stable hash of the identifier, the same on every run,
+    machine and polars version, so a person's ledger rows always live in one shard."""
+    if not context.has_partition_key:
+        return attributes
+    shards = len(context.assets_def.partitions_def.get_partition_keys())
+    shard = stable_shard(attributes[identifier_column], shards)
+    return attributes.filter(pl.Series(shard == int(context.partition_key)))
+
+
+def stable_shard(ids: pl.Series, shards: int):
+    return (stable_unit_interval(ids, "sync-shard") * shards).astype("int64")
+
+
 def _destination_assets(destination: Destination, settings: Settings) -> list:
+    partitions = shard_partitions(settings)
     diff_name = destination.asset_name("braze_attribute_diff")
     sync_name = destination.asset_name("braze_sync")
     log_name = destination.asset_name("braze_sync_log")
@@ -111,6 +142,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     @dg.asset(
         name=diff_name,
         group_name=BRAZE_GROUP,
+        partitions_def=partitions,
         ins=ins,
         kinds={"polars", "braze"},
         required_resource_keys={"state_store"},
@@ -129,6 +161,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     def braze_attribute_diff(
         context: dg.AssetExecutionContext, attributes: pl.DataFrame, identity: pl.DataFrame
     ):
+        attributes = _this_shard(context, attributes, identifier_column)
         view = _ledger(context, destination).view()
         merges = plan_merges(identity, view.accepted, attributes[identifier_column])
         if identifier_column == "external_id":
@@ -185,6 +218,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     @dg.asset(
         name=sync_name,
         group_name=BRAZE_GROUP,
+        partitions_def=partitions,
         ins=ins,
         deps=[diff_name],
         kinds={"braze"},
@@ -230,6 +264,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
             override_circuit_breaker=config.override_circuit_breaker,
             retry_rejected=config.retry_rejected,
         )
+        attributes = _this_shard(context, attributes, identifier_column)
         ledger = _ledger(context, destination)
         try:
             if dry_run:
@@ -256,6 +291,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     @dg.asset(
         name=log_name,
         group_name=BRAZE_GROUP,
+        partitions_def=partitions,
         deps=[sync_name],
         kinds={"polars"},
         required_resource_keys={"state_store"},
@@ -317,3 +353,23 @@ def sync_metadata(report: "SyncReport") -> dict[str, dg.MetadataValue]:
             else {}
         ),
     }
+
+
+def build_shard_fanout_sensor(job, settings: Settings) -> dg.SensorDefinition:
+    """When sharded: each new ``braze_customer_attributes`` starts one sync run per shard, each
+    in its own process (or pod, with the Kubernetes run launcher), all at once."""
+
+    @dg.asset_sensor(
+        asset_key=dg.AssetKey(ATTRIBUTES_ASSET),
+        job=job,
+        name="sync_shards_on_new_attributes",
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Fans the Braze sync out over its hash shards after new attributes land.",
+    )
+    def sync_shards_on_new_attributes(context: dg.SensorEvaluationContext, asset_event):
+        for shard in range(settings.sync_shards):
+            yield dg.RunRequest(
+                run_key=f"{asset_event.storage_id}-shard-{shard}", partition_key=str(shard)
+            )
+
+    return sync_shards_on_new_attributes
