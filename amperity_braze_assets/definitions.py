@@ -26,7 +26,7 @@ from amperity_braze_assets.config import (
 from amperity_braze_assets.currents.assets import build_currents_definitions
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
-from amperity_braze_assets.jobs import JOB_PURPOSES, build_jobs
+from amperity_braze_assets.jobs import build_jobs, job_purposes
 from amperity_braze_assets.schedules import build_schedules
 from amperity_braze_assets.sensors import build_check_failure_hook, build_run_failure_sensor
 from amperity_braze_assets.settings import Settings, load_settings
@@ -54,15 +54,21 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *currents_assets,
     ]
     shards = shard_partitions(settings)
-    sync_assets = [
-        destination.asset_name(base)
+    destination_assets = {
+        destination.name: [
+            destination.asset_name(base)
+            for base in ("braze_attribute_diff", "braze_sync", "braze_sync_log")
+        ]
         for destination in destinations
-        for base in ("braze_attribute_diff", "braze_sync", "braze_sync_log")
-    ]
-    jobs = build_jobs(build_check_failure_hook(settings), sync_assets, shards)
+    }
+    sync_assets = [name for names in destination_assets.values() for name in names]
+    jobs = build_jobs(build_check_failure_hook(settings), sync_assets, shards, destination_assets)
     jobs.update({job.name: job for job in currents_jobs})
     schedules = build_schedules(
-        load_schedule_configs(config.config_dir, JOB_PURPOSES), jobs, config, settings
+        load_schedule_configs(config.config_dir, job_purposes(list(destination_assets))),
+        jobs,
+        config,
+        settings,
     )
     sensors = [
         build_run_failure_sensor(settings),

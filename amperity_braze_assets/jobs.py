@@ -16,6 +16,7 @@ def build_jobs(
     hook: dg.HookDefinition | None = None,
     sync_assets: list[str] = (),
     shard_partitions: dg.PartitionsDefinition | None = None,
+    destination_assets: dict[str, list[str]] | None = None,
 ) -> dict:
     """``sync_assets``: every destination's diff, sync and sync log asset names.
 
@@ -40,8 +41,23 @@ def build_jobs(
         if shard_partitions is not None
         else []
     )
+    # With several destinations (attribute sets at different frequencies, or several brands),
+    # each can sync on its own schedule from the stored attributes.
+    per_destination = [
+        dg.define_asset_job(
+            f"sync_{name}_job",
+            selection=dg.AssetSelection.assets(*assets),
+            partitions_def=shard_partitions,
+            description=f"Destination '{name}' alone: its diff, sync and sync log from the "
+            "stored attributes.",
+            hooks=hooks,
+        )
+        for name, assets in (destination_assets or {}).items()
+        if len(destination_assets or {}) > 1
+    ]
     jobs = [
         *sharded,
+        *per_destination,
         dg.define_asset_job(
             "braze_sync_job",
             selection=upstream.required_multi_asset_neighbors(),
@@ -76,6 +92,16 @@ def build_jobs(
         ),
     ]
     return {job.name: job for job in jobs}
+
+
+def job_purposes(destination_names: list[str]) -> dict[str, str]:
+    """Every job with a schedule, and what it runs (for orchestration.yaml messages)."""
+    purposes = dict(JOB_PURPOSES)
+    if len(destination_names) > 1:
+        purposes.update(
+            {f"sync_{name}_job": f"the sync to destination '{name}'" for name in destination_names}
+        )
+    return purposes
 
 
 JOB_PURPOSES = {

@@ -139,3 +139,31 @@ def test_freshness_policies_on_key_assets_and_their_config(tmp_path):
     settings, _ = project(tmp_path, "freshness_hours:\n  braze_sync: -1\n")
     with pytest.raises(ConfigError, match="positive number of hours"):
         load_freshness_hours(settings.config_dir, known)
+
+
+def test_each_destination_can_sync_on_its_own_schedule(tmp_path):
+    """Attribute sets at different frequencies: two destinations on one workspace, each with
+    its own attribute list, ledger, job and schedule."""
+    import shutil
+
+    from amperity_braze_assets.definitions import build_definitions
+    from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(SAMPLE_CONFIG_DIR, config_dir)
+    (config_dir / "destinations.yaml").write_text(
+        "destinations:\n  braze:\n    ledger: default\n"
+        "  audiences_hourly:\n    attributes: [audience_high_value, audiences]\n"
+        "    ledger: audiences_hourly\n"
+    )
+    with (config_dir / "orchestration.yaml").open("a") as orchestration:
+        orchestration.write("  sync_audiences_hourly_job:\n    cron: '15 * * * *'\n")
+    defs = build_definitions(make_settings(tmp_path / "data", config_dir))
+    schedules = {s.name: s.cron_schedule for s in defs.schedules}
+    assert schedules["sync_audiences_hourly_job_schedule"] == "15 * * * *"
+    job = defs.resolve_job_def("sync_audiences_hourly_job")
+    assert {k.to_user_string() for k in job.asset_layer.selected_asset_keys} == {
+        "braze_attribute_diff__audiences_hourly",
+        "braze_sync__audiences_hourly",
+        "braze_sync_log__audiences_hourly",
+    }
