@@ -110,6 +110,7 @@ class Ledger:
         """Fold every pending segment into the compacted tables, then delete the segments."""
         accepted, segment_names = self._fold_accepted()
         rejections, rejection_names = self._fold_rejections()
+        self.store.remove_stale_temporaries(self._table(""))  # a killed run's half-written tables
         if segment_names or rejection_names:
             self.store.write(self._table("accepted.v1"), accepted)
             self.store.write(self._table("rejections.v1"), rejections)

@@ -12,6 +12,13 @@ such as the project's ``StateStore``):
   arrives runs later (at-least-once delivery) is dropped.
 
 A batch's id is derived from its keys, so retrying the same files overwrites the same parts.
+
+A file that cannot be decoded is quarantined with the reason, and the rest of the batch goes on.
+Quarantine is not forever: a file that was half-written when it was read (a truncated Avro
+container, an upload still in progress) is read again once it changes, i.e. once its size or
+last-modified time differs from the ones recorded with the quarantine (``done_keys``). A file
+whose bytes disagree with the size its listing gave is being written right now: it is left out of
+the batch, not recorded at all, and picked up by a later batch (``IngestResult.deferred``).
 Batches must run one at a time (the sensor waits for the previous run), since the ledger and
 the id index are read, extended and replaced.
 """
@@ -106,6 +113,8 @@ class IngestResult:
     tables: dict[str, TableFigures]
     quarantined: pl.DataFrame
     total_quarantined: int
+    # Keys left for a later batch: their content did not match their listing (still being written).
+    deferred: tuple[str, ...] = ()
 
 
 def part_state(table: str, batch_id: str) -> str:
@@ -128,15 +137,43 @@ def read_ledger(store: TableStore) -> pl.DataFrame:
     return ledger if ledger is not None else pl.DataFrame(schema=LEDGER_SCHEMA)
 
 
+def _latest_per_key(ledger: pl.DataFrame) -> pl.DataFrame:
+    """The last ledger row of each key (a file quarantined, then re-read once complete, has two)."""
+    return ledger.unique("key", keep="last", maintain_order=True)
+
+
+def _quarantine_marks(ledger: pl.DataFrame) -> dict[str, tuple[int | None, datetime | None]]:
+    """``key -> (size, arrived_at)`` recorded when each still-quarantined file was read."""
+    latest = _latest_per_key(ledger).filter(pl.col("status") == QUARANTINED)
+    return {k: (s, a) for k, s, a in latest.select("key", "size", "arrived_at").iter_rows()}
+
+
+def _unchanged(mark: tuple[int | None, datetime | None], size: int, arrived: datetime | None):
+    return mark == (size, arrived)
+
+
+def done_keys(ledger: pl.DataFrame, objects: Sequence[CurrentsObject] | None = None) -> set[str]:
+    """Keys never to read again: every ingested file, and every quarantined file that has not
+    changed since (with ``objects``, the current listing, a quarantined file whose size or
+    last-modified time changed is not done: the complete file landed)."""
+    latest = _latest_per_key(ledger)
+    done = set(latest["key"].to_list())
+    if objects:
+        marks = _quarantine_marks(ledger)
+        done -= {
+            o.key
+            for o in objects
+            if o.key in marks and not _unchanged(marks[o.key], o.size, o.last_modified)
+        }
+    return done
+
+
 def pending_objects(source: CurrentsSource, ledger: pl.DataFrame) -> list[CurrentsObject]:
-    """Currents files under the source not yet in the ledger, oldest arrival first."""
-    done = set(ledger["key"].to_list())
+    """Currents files under the source not yet handled, oldest arrival first."""
+    listing = source.list_objects()
+    done = done_keys(ledger, listing)
     return sorted(
-        (
-            o
-            for o in source.list_objects()
-            if o.key not in done and try_parse_currents_key(o.key) is not None
-        ),
+        (o for o in listing if o.key not in done and try_parse_currents_key(o.key) is not None),
         key=lambda o: (o.last_modified, o.key),
     )
 
@@ -151,15 +188,31 @@ def ingest_currents_batch(
 ) -> IngestResult:
     """Read the given keys (None: every pending file) and append them to the tables."""
     ledger = read_ledger(store)
-    done = set(ledger["key"].to_list())
+    marks = _quarantine_marks(ledger)
+    listed_sizes: dict[str, int] = {}
     if keys is None:
-        keys = [o.key for o in pending_objects(source, ledger)]
+        pending = pending_objects(source, ledger)
+        listed_sizes = {o.key: o.size for o in pending}
+        keys = [o.key for o in pending]
+    # A quarantined key named again is fetched: it is skipped below if it has not changed.
+    done = done_keys(ledger) - set(marks)
     todo = [k for k in dict.fromkeys(keys) if k not in done]
     # S3 GETs are latency-bound: a few in flight at once (boto3 clients are thread-safe).
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         fetched = list(pool.map(source.read_blob, todo))
+    unchanged = {
+        b.key
+        for b in fetched
+        if b.key in marks and _unchanged(marks[b.key], len(b.data), b.arrived_at)
+    }
+    # Bytes that disagree with the listing: the file is being written; leave it for later.
+    deferred = tuple(
+        b.key for b in fetched if b.key in listed_sizes and len(b.data) != listed_sizes[b.key]
+    )
+    skipped = unchanged | set(deferred)
+    todo = [k for k in todo if k not in skipped]
     blobs = sorted(
-        fetched,
+        (b for b in fetched if b.key not in skipped),
         key=lambda b: (b.arrived_at or datetime.min.replace(tzinfo=UTC), b.key),
     )
     newest = max((b.arrived_at for b in blobs if b.arrived_at), default=None)
@@ -209,10 +262,11 @@ def ingest_currents_batch(
     return IngestResult(
         batch_id=batch_id,
         files_new=len(todo),
-        files_already_done=len(keys) - len(todo),
+        files_already_done=len(keys) - len(todo) - len(deferred),
         tables=figures,
         quarantined=quarantine_rows,
-        total_quarantined=updated.filter(pl.col("status") == QUARANTINED).height,
+        total_quarantined=_latest_per_key(updated).filter(pl.col("status") == QUARANTINED).height,
+        deferred=deferred,
     )
 
 
@@ -234,9 +288,9 @@ def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
 
 
 def quarantine_table(store: TableStore) -> pl.DataFrame:
-    """Every file quarantined so far, with its key and why."""
+    """Every file still quarantined (not read since, complete), with its key and why."""
     return (
-        read_ledger(store)
+        _latest_per_key(read_ledger(store))
         .filter(pl.col("status") == QUARANTINED)
         .select("key", "event_type", "reason", "size", "arrived_at", "batch_id", "processed_at")
     )

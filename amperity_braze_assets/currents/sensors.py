@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from amperity_braze_assets.currents.ingest import batch_id_for, read_ledger
+from amperity_braze_assets.currents.ingest import batch_id_for, done_keys, read_ledger
 from amperity_braze_assets.currents.keys import try_parse_currents_key
 from amperity_braze_assets.currents.resources import currents_source
 from amperity_braze_assets.currents.source import CurrentsObject
@@ -69,17 +69,20 @@ def plan_currents_batch(
     done: set[str] | frozenset[str] = frozenset(),
     max_files: int = MAX_FILES_PER_RUN,
     look_back: timedelta = LOOK_BACK,
+    relanded: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[list[CurrentsObject], CurrentsCursor]:
     """The next batch (oldest arrivals first, at most ``max_files``) and the cursor after it.
 
-    ``objects`` is the full listing; ``done`` the keys already ingested (the ledger).
+    ``objects`` is the full listing; ``done`` the keys already ingested (the ledger);
+    ``relanded`` quarantined keys whose file changed since (a half-written file now complete):
+    they are read again even if the cursor has seen them.
     """
     floor = cursor.watermark - look_back if cursor.watermark else None
     fresh = sorted(
         (
             o
             for o in objects
-            if o.key not in cursor.seen
+            if (o.key not in cursor.seen or o.key in relanded)
             and (floor is None or o.last_modified >= floor)
             and try_parse_currents_key(o.key) is not None
         ),
@@ -137,8 +140,11 @@ def build_currents_sensor(settings: Settings, job) -> dg.SensorDefinition:
             )
         source = currents_source(settings, s3)
         cursor = CurrentsCursor.from_json(context.cursor)
-        done = set(read_ledger(state_store)["key"].to_list())
-        batch, next_cursor = plan_currents_batch(source.list_objects(), cursor, done)
+        ledger = read_ledger(state_store)
+        listing = source.list_objects()
+        done = done_keys(ledger, listing)
+        relanded = set(ledger["key"].to_list()) - done
+        batch, next_cursor = plan_currents_batch(listing, cursor, done, relanded=relanded)
         if not batch:
             return dg.SensorResult(
                 skip_reason=f"No new Currents files in {source.description}.",

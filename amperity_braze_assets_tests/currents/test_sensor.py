@@ -137,3 +137,32 @@ def test_local_source_skips_in_progress_temporaries(tmp_path):
     write_file(tmp_path, event_key(), _data("e1"))
     (tmp_path / ".upload.tmp").write_bytes(b"partial")
     assert [o.key for o in LocalCurrentsSource(tmp_path).list_objects()] == [event_key()]
+
+
+def test_sensor_rereads_a_half_written_file_once_it_is_complete(tmp_path):
+    """A truncated file is quarantined; when the complete file lands under the same key the
+    sensor asks for it again, and the events arrive: nothing lost."""
+    settings = make_settings(tmp_path / "data")
+    root = settings.currents_local_dir
+    key = event_key(offset=3)
+    complete = _data("half-then-whole")
+    write_file(root, key, complete[: len(complete) // 2])
+    assets, sensors, jobs = build_currents_definitions(settings)
+    sensor = sensors[0]
+    store = StateStore(base_path=str(settings.state_dir))
+    resources = {"s3": S3Resource(), "state_store": store}
+    source = LocalCurrentsSource(root)
+    with dg.instance_for_test() as instance:
+        first = _evaluate(sensor, instance, resources)
+        (request,) = first.run_requests
+        result = ingest_currents_batch(source, store, [key], batch_id="b1")
+        assert result.quarantined.height == 1
+        assert not _evaluate(sensor, instance, resources, cursor=first.cursor).run_requests
+
+        write_file(root, key, complete, mtime=datetime.now(UTC) + timedelta(seconds=5))
+        again = _evaluate(sensor, instance, resources, cursor=first.cursor)
+        (retry,) = again.run_requests
+        assert retry.run_config["ops"]["currents_events"]["config"]["keys"] == [key]
+        second = ingest_currents_batch(source, store, [key], batch_id="b2")
+        assert second.quarantined.height == 0
+        assert sum(f.events_added for f in second.tables.values()) == 1
