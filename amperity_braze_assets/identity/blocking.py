@@ -68,6 +68,9 @@ def blocking_keys(features: Features) -> dict[str, np.ndarray]:
         "given+birthdate": key_codes(f["given_canonical"], f["birth"]),
         "surname+birthdate": key_codes(f["surname"], f["birth"]),
         "address+postal": key_codes(f["address"], f["postal"]),
+        # Names mistyped or swapped and the street misspelt still leave the birthdate and
+        # postal code: together they single out a person in all but the largest towns.
+        "postal+birthdate": key_codes(f["postal"], f["birth"]),
         # The two names as an unordered pair, so that given name and surname typed into each
         # other's field still share the key.
         "given+surname": key_codes(

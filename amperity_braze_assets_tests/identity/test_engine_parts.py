@@ -7,7 +7,7 @@ import numpy as np
 import polars as pl
 
 from amperity_braze_assets.identity import normalize_records, resolve
-from amperity_braze_assets.identity.blocking import block_pairs
+from amperity_braze_assets.identity.blocking import block_pairs, blocking_keys, candidate_pairs
 from amperity_braze_assets.identity.coding import (
     Coded,
     coalesce,
@@ -16,6 +16,7 @@ from amperity_braze_assets.identity.coding import (
     key_codes,
 )
 from amperity_braze_assets.identity.engine import _hysteresis
+from amperity_braze_assets.identity.features import build_features
 from amperity_braze_assets.identity.normalize import (
     normalize_address,
     normalize_address_values,
@@ -165,3 +166,25 @@ def test_given_name_and_surname_swapped_are_compared():
     )
     result = resolve(records)
     assert result["amperity_id"].n_unique() == 1
+
+
+def test_postal_code_and_birthdate_block_records_whose_names_and_street_are_mistyped():
+    records = pl.DataFrame(
+        [
+            ("pos", "a", "Harvey", "Shepherdson", "34 Lumholtz Place", "6430", "1971-10-02"),
+            # Names swapped and both mistyped, the street misspelt: only the postal code and
+            # the birthdate still agree exactly.
+            ("web", "b", "Shepherdosn", "Harvy", "34 Lumholtcz Place", "6430", "1971-10-02"),
+            # Same postal code, another birthdate: no reason to compare.
+            ("web", "c", "Riley", "Moss", "2 Other Road", "6430", "1980-01-01"),
+        ],
+        schema=COLUMNS,
+        orient="row",
+    )
+    features = build_features(records, default_region="AU")
+    keys = blocking_keys(features)
+    others = {name: key for name, key in keys.items() if name != "postal+birthdate"}
+    assert not any(key[0] >= 0 and key[0] == key[1] for key in others.values())
+    assert keys["postal+birthdate"][0] == keys["postal+birthdate"][1]
+    left, right = candidate_pairs(features)
+    assert list(zip(left.tolist(), right.tolist(), strict=True)) == [(0, 1)]
