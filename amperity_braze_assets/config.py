@@ -117,6 +117,13 @@ def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, 
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise ConfigError(
+                f"{node.start_mark.name}: line {key_node.start_mark.line + 1}: a list or mapping "
+                "is used as a key; keys must be plain names, e.g. email: customer_360.email."
+            ) from None
         if key in seen:
             raise ConfigError(
                 f"{node.start_mark.name}: line {key_node.start_mark.line + 1}: duplicate key "
@@ -136,13 +143,30 @@ def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration file ({exc.strerror}).") from exc
+        raise ConfigError(
+            f"{path}: cannot read the configuration file ({exc.strerror}); check that it exists "
+            "and is readable."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8."
+        ) from exc
+    stream = io.StringIO(text)
+    stream.name = str(path)  # type: ignore[misc]  # PyYAML's marks (line numbers) show the file
     try:
-        return yaml.load(io.StringIO(text), Loader=_UniqueKeyLoader) if text.strip() else None
+        return yaml.load(stream, Loader=_UniqueKeyLoader) if text.strip() else None
     except ConfigError:
         raise
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+        raise ConfigError(
+            f"{path}: invalid YAML: {exc}\nFix the YAML at the line shown: check indentation "
+            "(spaces, not tabs), colons and quotes; one document per file, no custom tags."
+        ) from exc
+    except (TypeError, ValueError, RecursionError) as exc:  # e.g. a list or mapping as a key
+        raise ConfigError(
+            f"{path}: cannot be read as configuration ({type(exc).__name__}: {exc}); keys must "
+            "be plain names, e.g. email: customer_360.email."
+        ) from exc
 
 
 def load_project_config(settings: Settings, check_files: bool = True) -> ProjectConfig:
@@ -169,7 +193,7 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
     errors: list[str] = []
     if unknown_top:
         errors.append(
-            f"{path}: unknown top-level key(s) {sorted(unknown_top)}; allowed: sources, survivorship."
+            f"{path}: unknown top-level key(s) {sorted(unknown_top, key=str)}; allowed: sources, survivorship."
         )
     sources: list[SourceConfig] = []
     for name, definition in raw["sources"].items():
@@ -191,7 +215,7 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
         if source.customer_source and source.customer_source not in names:
             errors.append(
                 f"{path}: source '{source.name}': customer_source '{source.customer_source}' is not "
-                f"a configured source; use one of {sorted(names)}."
+                f"a configured source; use one of {sorted(names, key=str)}."
             )
         if check_files:
             errors.extend(_check_source_files(path, source, settings))
@@ -200,6 +224,14 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
     survivorship = raw.get("survivorship")
     if survivorship is not None and not isinstance(survivorship, dict):
         raise ConfigError(f"{path}: 'survivorship' must be a mapping (source_priority, ...).")
+    from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
+
+    try:  # checked here so that every later reader of the rules gets valid ones
+        parse_survivorship_rules(
+            survivorship, {s.name for s in sources if s.kind == "customers"}, str(path)
+        )
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     return ProjectConfig(config_dir=config_dir, sources=tuple(sources), survivorship=survivorship)
 
 
@@ -215,7 +247,7 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
     unknown = set(definition) - SOURCE_KEYS
     if unknown:
         raise ConfigError(
-            f"{where}: unknown key(s) {sorted(unknown)}{_suggest(sorted(unknown)[0], SOURCE_KEYS)}; "
+            f"{where}: unknown key(s) {sorted(unknown, key=str)}{_suggest(sorted(unknown, key=str)[0], SOURCE_KEYS)}; "
             f"allowed: {sorted(SOURCE_KEYS)}."
         )
     kind = definition.get("kind", "customers")
@@ -315,7 +347,9 @@ def _validate_tags(where: str, kind: str, columns: dict[Any, Any]) -> dict[str, 
     seen: dict[str, str] = {}
     for column, tag in columns.items():
         if not isinstance(tag, str):
-            raise ConfigError(f"{where}: column '{column}' maps to {tag!r}; a tag is a string.")
+            raise ConfigError(
+                f"{where}: column '{column}' maps to {tag!r}; use a tag name (text), e.g. email."
+            )
         tag = tag.strip()
         if ":" in tag or tag in KEY_TAGS:
             key_kind, _, key_name = tag.partition(":")
@@ -445,11 +479,17 @@ def load_schedule_configs(
             "'freshness_hours' (asset name -> hours)."
         )
     errors = []
-    for job, definition in (raw.get("schedules") or {}).items():
+    raw_schedules = raw.get("schedules") or {}
+    if not isinstance(raw_schedules, dict):
+        raise ConfigError(
+            f"{path}: 'schedules' must map job names to schedules, e.g.\n"
+            "schedules:\n  braze_sync_job:\n    cron: '0 6 * * *'"
+        )
+    for job, definition in raw_schedules.items():
         where = f"{path}: schedule '{job}'"
         if job not in known_jobs:
             errors.append(
-                f"{where}: unknown job{_suggest(job, known_jobs)}; jobs: "
+                f"{where}: unknown job{_suggest(job, known_jobs)}; use one of the jobs: "
                 + ", ".join(f"{name} ({what})" for name, what in known_jobs.items())
             )
             continue
@@ -503,7 +543,13 @@ def load_freshness_hours(config_dir: Path, known_assets: set[str]) -> dict[str, 
     path = config_dir / ORCHESTRATION_FILE
     if not path.exists():
         return hours
-    raw = (load_yaml(path) or {}).get("freshness_hours") or {}
+    document = load_yaml(path) or {}
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"{path}: expected the top-level keys 'schedules' (job name -> schedule) and "
+            "'freshness_hours' (asset name -> hours)."
+        )
+    raw = document.get("freshness_hours") or {}
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{path}: freshness_hours maps asset names to hours, e.g. customer_360: 26"

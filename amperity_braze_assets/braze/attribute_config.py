@@ -339,41 +339,147 @@ def table_schemas(project: ProjectConfig) -> dict[str, dict[str, pl.DataType]]:
 
 
 # -- read-only SQL ------------------------------------------------------------------------------
+_SQL_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_SQL_NUMBER = re.compile(r"[0-9][A-Za-z0-9_.]*")
+
+
+@dataclass(frozen=True)
+class _SqlToken:
+    kind: str  # word | quoted (a "..." or `...` identifier) | string | punct
+    text: str
+
+
+def _sql_tokens(sql: str) -> tuple[list[_SqlToken], str | None]:
+    """The query's tokens without comments and whitespace, or the reason it cannot be scanned.
+
+    One pass, the way the SQL parser reads: a ``--`` or ``/*`` inside a string or a quoted
+    identifier is text, a quote inside a comment is comment, block comments nest. Constructs
+    whose reading differs between SQL dialects (dollar-quoted and prefixed strings such as
+    ``E'...'``) are refused rather than guessed at, since a guess is where a statement hides.
+    """
+    tokens: list[_SqlToken] = []
+    i, n = 0, len(sql)
+    while i < n:
+        char = sql[i]
+        if char.isspace():
+            i += 1
+        elif sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            depth, i = 1, i + 2
+            while i < n and depth:
+                if sql.startswith("/*", i):
+                    depth, i = depth + 1, i + 2
+                elif sql.startswith("*/", i):
+                    depth, i = depth - 1, i + 2
+                else:
+                    i += 1
+            if depth:
+                return tokens, "a /* comment is not closed; close it with */"
+        elif char == "'":
+            if i and (sql[i - 1].isalnum() or sql[i - 1] in "_&"):
+                return tokens, (
+                    f"the prefixed string {sql[max(0, i - 8) : i].split()[-1]}'...' is not "
+                    "allowed (E'...', N'...', X'...' read differently across SQL dialects); "
+                    "write a plain '...' string after a space"
+                )
+            i += 1
+            start = i
+            while True:
+                end = sql.find("'", i)
+                if end < 0:
+                    return tokens, "a string ('...') is not closed; close it with '"
+                if sql.startswith("''", end):
+                    i = end + 2
+                    continue
+                break
+            tokens.append(_SqlToken("string", sql[start:end]))
+            i = end + 1
+        elif char in ('"', "`"):
+            i += 1
+            start = i
+            while True:
+                end = sql.find(char, i)
+                if end < 0:
+                    return tokens, f"a quoted name ({char}...{char}) is not closed"
+                if sql.startswith(char * 2, end):
+                    i = end + 2
+                    continue
+                break
+            tokens.append(_SqlToken("quoted", sql[start:end].replace(char * 2, char)))
+            i = end + 1
+        elif char == "$":
+            return tokens, "dollar-quoted strings and $ parameters are not allowed; use '...'"
+        elif char == "\\":
+            return tokens, "a backslash outside a string is not allowed"
+        elif match := _SQL_WORD.match(sql, i):
+            tokens.append(_SqlToken("word", match.group(0)))
+            i = match.end()
+        elif match := _SQL_NUMBER.match(sql, i):
+            tokens.append(_SqlToken("number", match.group(0)))
+            i = match.end()
+        else:
+            tokens.append(_SqlToken("punct", char))
+            i += 1
+    return tokens, None
+
+
 def _strip_sql_literals(sql: str) -> str:
     """The query without comments and with string literals emptied, for keyword scanning."""
-    sql = re.sub(r"--[^\n]*", " ", sql)
-    sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
-    return re.sub(r"'(?:[^']|'')*'", "''", sql)
+    tokens, _ = _sql_tokens(sql)
+    return " ".join(
+        "''" if t.kind == "string" else f'"{t.text}"' if t.kind == "quoted" else t.text
+        for t in tokens
+    )
 
 
 def read_only_sql_problem(sql: str) -> str | None:
     """Why a query is refused as an audience (with the fix), or None for a single SELECT/WITH."""
-    text = _strip_sql_literals(sql).strip().rstrip(";").strip()
-    if not text:
+    tokens, problem = _sql_tokens(sql)
+    if problem:
+        return problem
+    while tokens and tokens[-1].text == ";":
+        tokens.pop()
+    if not tokens:
         return "the query is empty; write one SELECT returning amperity_id"
-    if ";" in text:
+    if any(t.kind == "punct" and t.text == ";" for t in tokens):
         return "it holds more than one statement; keep exactly one SELECT (or WITH ... SELECT)"
-    first = re.match(r"[A-Za-z]+", text)
-    if not first or first.group(0).lower() not in ("select", "with"):
-        found = first.group(0).upper() if first else text[:20]
+    first = tokens[0]
+    if first.kind != "word" or first.text.lower() not in ("select", "with"):
+        found = first.text.upper()[:20]
         return (
             f"it starts with {found}; an audience is a read-only query: only a single SELECT "
             "(or WITH ... SELECT) is allowed"
         )
-    words = set(re.findall(r"[a-z_]+", text.lower()))
+    words = {t.text.lower() for t in tokens if t.kind == "word"}
     writes = sorted(words & set(WRITE_KEYWORDS))
     if writes:
         return (
             f"it uses {', '.join(w.upper() for w in writes)}; an audience is a read-only query "
             "over the registered tables: remove the write"
         )
-    reads = FILE_FUNCTION.search(text)
-    if reads:
-        return (
-            f"it calls {reads.group(1)}(), which reads files; audiences may only read the "
-            f"registered tables {', '.join(QUERY_TABLES)}"
-        )
+    for token, following in zip(tokens, tokens[1:], strict=False):
+        if token.kind in ("word", "quoted") and following.text == "(":
+            if FILE_FUNCTION.match(f"{token.text}("):
+                return (
+                    f"it calls {token.text}(), which reads files; audiences may only read the "
+                    f"registered tables {', '.join(QUERY_TABLES)}"
+                )
+            if token.kind == "quoted":
+                return (
+                    f'it calls the quoted name "{token.text}"(); call functions by their plain name'
+                )
     return None
+
+
+FILE_SCAN = re.compile(r"(?m)^\s*(?:[A-Za-z]+ )?SCAN\b")
+
+
+def plan_reads_files(frame: pl.LazyFrame) -> bool:
+    """Whether a query's plan scans anything but the registered in-memory tables (a file scan
+    shows as ``Csv SCAN [path]``, ``Parquet SCAN``...; a registered frame as ``DF [...]``)."""
+    return bool(FILE_SCAN.search(frame.explain(optimized=False)))
 
 
 def sql_context(tables: dict[str, pl.LazyFrame | pl.DataFrame]) -> pl.SQLContext:
@@ -403,7 +509,7 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
             "standard:\n  email: customer_360.email\ncustom:\n  loyalty_tier:\n"
             "    source: customer_360.loyalty_tier\n    type: Varchar(16)"
         )
-    unknown = sorted(set(raw) - TOP_KEYS)
+    unknown = sorted(set(raw) - TOP_KEYS, key=str)
     if unknown:
         errors.append(
             f"{path}: unknown top-level key(s) {unknown}{_suggest(unknown[0], TOP_KEYS)}; "
@@ -514,8 +620,8 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
         if column not in extra_owner:
             errors.append(
                 f"{path}: custom attribute '{spec.name}': source audiences.{column} is not a "
-                f"column any SQL audience returns{_suggest(column, extra_owner)}; audience "
-                f"queries return {sorted(extra_owner) or 'no extra columns'}."
+                f"column any SQL audience returns{_suggest(column, extra_owner)}; use a column the "
+                f"audience queries return: {sorted(extra_owner, key=str) or 'no extra columns'}."
             )
 
     if errors:
@@ -687,7 +793,7 @@ class _Loader:
                 "{source: customer_transactions.l12m_frequency, type: Integer}."
             )
             return None
-        unknown = sorted(set(definition) - CUSTOM_KEYS)
+        unknown = sorted(set(definition) - CUSTOM_KEYS, key=str)
         if unknown:
             self.error(
                 f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], CUSTOM_KEYS)}; allowed: "
@@ -846,7 +952,7 @@ class _Loader:
         ``{<column>: {<operator>: <value>, ...}}``; several keys in one mapping are ANDed."""
         if not isinstance(raw, dict) or not raw:
             self.error(
-                f"{where}: a condition is a mapping such as {{l12m_monetary: {{'>=': 200}}}} or "
+                f"{where}: write the condition as a mapping such as {{l12m_monetary: {{'>=': 200}}}} or "
                 "{all: [<condition>, ...]}; got " + repr(raw) + "."
             )
             return None
@@ -952,7 +1058,7 @@ class _Loader:
                 parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             except ValueError:
                 self.error(
-                    f"{where}: {value!r} is not an ISO date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)."
+                    f"{where}: {value!r} is not an ISO date; use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ."
                 )
                 return _BAD
             if dtype == pl.Date:
@@ -960,12 +1066,16 @@ class _Loader:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
         if dtype.is_numeric():
             if isinstance(value, bool) or not isinstance(value, int | float):
-                self.error(f"{where}: {value!r} is not a number, and the column is {dtype}.")
+                self.error(
+                    f"{where}: {value!r} is not a number, and the column is {dtype}; use a number."
+                )
                 return _BAD
             return value
         if dtype == pl.Boolean:
             if not isinstance(value, bool):
-                self.error(f"{where}: {value!r} is not true or false, and the column is Boolean.")
+                self.error(
+                    f"{where}: {value!r} is not true or false, and the column is Boolean; use true or false."
+                )
                 return _BAD
             return value
         if isinstance(dtype, pl.List):
@@ -986,8 +1096,8 @@ def _load_audiences(
     if raw_options is not None:
         if not isinstance(raw_options, dict):
             errors.append(
-                f"{path}: 'audiences' maps SQL audience names (file names without .sql) to options "
-                f"{sorted(AUDIENCE_OPTION_KEYS)}."
+                f"{path}: 'audiences' must map SQL audience names (file names without .sql) to "
+                f"options {sorted(AUDIENCE_OPTION_KEYS)}."
             )
         else:
             options = dict(raw_options)
@@ -1002,7 +1112,14 @@ def _load_audiences(
                 "letters, digits and underscores, starting with a letter; rename the file."
             )
             continue
-        found[name] = {"kind": "sql", "file": sql_file, **(options.pop(name, None) or {})}
+        entry_options = options.pop(name, None) or {}
+        if not isinstance(entry_options, dict):
+            errors.append(
+                f"{path}: audiences.{name}: expected a mapping of options "
+                f"{sorted(AUDIENCE_OPTION_KEYS)}, e.g. {{control_share: 0.1}}."
+            )
+            continue
+        found[name] = {"kind": "sql", "file": sql_file, **entry_options}
 
     segments_path = config_dir / SEGMENTS_FILE
     raw_segments = load_yaml(segments_path) if segments_path.exists() else None
@@ -1041,7 +1158,7 @@ def _load_audiences(
                 if not isinstance(definition, dict) or "where" not in definition:
                     errors.append(f"{where}: give its condition under where:.")
                     continue
-                unknown = sorted(set(definition) - SEGMENT_KEYS)
+                unknown = sorted(set(definition) - SEGMENT_KEYS, key=str)
                 if unknown:
                     errors.append(
                         f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], SEGMENT_KEYS)}; "
@@ -1068,7 +1185,7 @@ def _load_audiences(
             if other not in found:
                 errors.append(
                     f"{_where_audience(path, spec)}: exclude names unknown audience '{other}'"
-                    f"{_suggest(other, found)}; known: {sorted(found)}."
+                    f"{_suggest(other, found)}; known: {sorted(found, key=str)}."
                 )
     sorter = graphlib.TopologicalSorter(
         {name: [o for o in spec.exclude if o in specs] for name, spec in specs.items()}
@@ -1097,11 +1214,13 @@ def _audience_spec(
     project: ProjectConfig, name: str, entry: dict[str, Any], loader: _Loader, errors: list[str]
 ) -> AudienceSpec | None:
     where = (
-        f"{entry['file']}"
+        f"{loader.path}: audiences.{name} ({entry['file']})"
         if entry["kind"] == "sql"
         else f"{project.config_dir / SEGMENTS_FILE}: segment '{name}'"
     )
-    unknown = sorted(set(entry) - AUDIENCE_OPTION_KEYS - {"kind", "file", "condition", "where"})
+    unknown = sorted(
+        set(entry) - AUDIENCE_OPTION_KEYS - {"kind", "file", "condition", "where"}, key=str
+    )
     if unknown:
         errors.append(
             f"{loader.path}: audiences.{name}: unknown option(s) {unknown}"
@@ -1178,7 +1297,14 @@ def _compile_sql(
         return None
     empty = {t: pl.LazyFrame(schema=schemas[t]) for t in QUERY_TABLES}
     try:
-        schema = sql_context(empty).execute(sql, eager=False).collect_schema()
+        compiled = sql_context(empty).execute(sql, eager=False)
+        if plan_reads_files(compiled):
+            errors.append(
+                f"{sql_file}: refused: the query reads files; audiences may only read the "
+                f"registered tables {', '.join(QUERY_TABLES)}."
+            )
+            return None
+        schema = compiled.collect_schema()
     except Exception as exc:  # polars raises several types for SQL mistakes
         errors.append(
             f"{sql_file}: the query does not run against {', '.join(QUERY_TABLES)}: "

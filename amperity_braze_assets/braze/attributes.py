@@ -221,6 +221,8 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
             )
         else:
             value = pl.lit(None, pl.Date)
+        # year 0 or past 9999 parses in polars but is no date Braze (or Python) can hold
+        value = pl.when(value.dt.year().is_between(1, 9999)).then(value)
         reason = missing("not a real YYYY-MM-DD date")
     elif braze_type == "Datetime":
         if isinstance(dtype, pl.Datetime):
@@ -250,6 +252,7 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
             )
         else:
             value = pl.lit(None, UTC_DATETIME)
+        value = pl.when(value.dt.year().is_between(1, 9999)).then(value)
         reason = missing("not an ISO-8601 date and time")
     else:  # Array: a list of strings, each within Braze's string limit
         if isinstance(dtype, pl.List):

@@ -26,6 +26,7 @@ from amperity_braze_assets.braze.attribute_config import (
     AttributeConfig,
     AudienceSpec,
     Condition,
+    plan_reads_files,
     read_only_sql_problem,
     sql_context,
 )
@@ -260,6 +261,11 @@ def run_sql_audience(audience: AudienceSpec, tables: dict[str, pl.DataFrame]) ->
         raise AudienceQueryError(
             f"{audience.sql_file}: the query failed over {sorted(registered)}: {exc}"
         ) from exc
+    if plan_reads_files(result):  # the text check's backstop: only registered frames are read
+        raise AudienceQueryError(
+            f"{audience.sql_file}: refused: the query reads files; audiences may only read the "
+            f"registered tables {sorted(registered)}."
+        )
     return result.select(PERSON_ID, *audience.extra_columns)
 
 

@@ -147,7 +147,9 @@ def load_destinations(settings: Settings) -> tuple[Destination, ...]:
     unknown = set(raw) - {"destinations"}
     errors: list[str] = []
     if unknown:
-        errors.append(f"{path}: unknown top-level key(s) {sorted(unknown)}; allowed: destinations.")
+        errors.append(
+            f"{path}: unknown top-level key(s) {sorted(unknown, key=str)}; allowed: destinations."
+        )
     parsed: list[Destination] = []
     for position, (name, body) in enumerate(raw["destinations"].items()):
         try:
@@ -181,7 +183,9 @@ def _parse(
         raise ConfigError(f"{where}: expected a mapping of settings.")
     unknown = set(body) - KEYS
     if unknown:
-        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(KEYS)}.")
+        raise ConfigError(
+            f"{where}: unknown key(s) {sorted(unknown, key=str)}; allowed: {sorted(KEYS)}."
+        )
     values: dict[str, Any] = {
         "name": name,
         "is_default": is_default,

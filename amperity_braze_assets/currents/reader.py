@@ -119,6 +119,7 @@ def read_currents_blobs(blobs: Iterable[CurrentsBlob]) -> CurrentsRead:
             missing = [name for name in REQUIRED_FIELDS if name not in frame.columns]
             if missing:
                 raise CorruptCurrentsFile(f"the writer schema has no {', '.join(missing)} field")
+            frame = _with_utc_time(frame)
         except CorruptCurrentsFile as exc:
             quarantined.append(
                 {
@@ -144,7 +145,7 @@ def read_currents_blobs(blobs: Iterable[CurrentsBlob]) -> CurrentsRead:
     stacked = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
     events = (
         stacked.lazy()
-        .with_columns(time=_utc_time(stacked.schema["time"]))
+        .with_columns(pl.col("time").cast(UTC_DATETIME))
         .filter(pl.col("id").is_first_distinct())
         .select(_column_order(stacked.columns))
         .collect()
@@ -164,7 +165,9 @@ def decode_avro(data: bytes) -> pl.DataFrame:
         raise CorruptCurrentsFile("not an Avro object container file (bad magic bytes)")
     try:
         return pl.read_avro(io.BytesIO(data))
-    except Exception:  # polars lacks a codec or type, or the file is damaged: ask fastavro
+    # polars lacks a codec or type, or the file is damaged: ask fastavro. (Some types, e.g. Avro
+    # maps, make polars' reader panic, and a PanicException is not an Exception.)
+    except (Exception, pl.exceptions.PanicException):
         try:
             return _decode_with_fastavro(data)
         except Exception as exc:
@@ -208,6 +211,35 @@ def _polars_dtype(avro_type: Any) -> pl.DataType | None:
     return None
 
 
+# Unix seconds a datetime can hold: 0001-01-01 to 9999-12-31 23:59:59.
+MIN_UNIX_SECONDS = -62_135_596_800
+MAX_UNIX_SECONDS = 253_402_300_799
+
+
+def _with_utc_time(frame: pl.DataFrame) -> pl.DataFrame:
+    """``time`` as a UTC datetime, or ``CorruptCurrentsFile`` naming why it cannot be one (text,
+    fractions beyond int64, or seconds outside years 1 to 9999)."""
+    dtype = frame.schema["time"]
+    if not (dtype.is_integer() or dtype.is_float() or dtype == pl.Null or dtype.is_temporal()):
+        raise CorruptCurrentsFile(f"the time field is {dtype}, not Unix seconds")
+    if dtype.is_integer() or dtype.is_float():
+        seconds = frame["time"].cast(pl.Float64)  # compare in one type: int32 holds no bound
+        finite = seconds.is_finite()
+        bad = (
+            (~finite.fill_null(True)) | (seconds < MIN_UNIX_SECONDS) | (seconds > MAX_UNIX_SECONDS)
+        )
+        if bad.fill_null(False).any():
+            example = seconds.filter(bad.fill_null(False))[0]
+            raise CorruptCurrentsFile(
+                f"the time field holds {int(bad.fill_null(False).sum())} value(s) outside years "
+                f"1 to 9999 (e.g. {example}), not Unix seconds"
+            )
+    try:
+        return frame.with_columns(time=_utc_time(dtype))
+    except (pl.exceptions.PolarsError, OverflowError, pl.exceptions.PanicException) as exc:
+        raise CorruptCurrentsFile(f"the time field cannot be read: {exc}".splitlines()[0]) from exc
+
+
 def _utc_time(dtype: pl.DataType) -> pl.Expr:
     """Braze's ``time`` is Unix seconds (``int`` or ``long``); a timestamp logical type would
     already be a datetime."""
@@ -215,6 +247,8 @@ def _utc_time(dtype: pl.DataType) -> pl.Expr:
         if dtype.time_zone is None:
             return pl.col("time").dt.replace_time_zone("UTC").cast(UTC_DATETIME)
         return pl.col("time").dt.convert_time_zone("UTC").cast(UTC_DATETIME)
+    if dtype == pl.Null:
+        return pl.col("time").cast(UTC_DATETIME)
     return pl.from_epoch(pl.col("time").cast(pl.Int64), time_unit="s").dt.replace_time_zone("UTC")
 
 
