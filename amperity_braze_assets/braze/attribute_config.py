@@ -36,6 +36,7 @@ from amperity_braze_assets.braze.fields import (
     shadowed_standard_field,
 )
 from amperity_braze_assets.config import ConfigError, ProjectConfig, load_yaml
+from amperity_braze_assets.currents.engagement import ENGAGEMENT_SCHEMA
 from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
@@ -73,19 +74,8 @@ CUSTOMER_TRANSACTIONS_SCHEMA: dict[str, pl.DataType] = {
     "monetary_decile": pl.Int8(),
     "rfm_score": pl.Float64(),
 }
-CUSTOMER_ENGAGEMENT_SCHEMA: dict[str, pl.DataType] = {
-    PERSON_ID: pl.String(),
-    "last_email_open_at": UTC_DATETIME,
-    "last_email_click_at": UTC_DATETIME,
-    "email_opens_30d": pl.Int64(),
-    "email_clicks_30d": pl.Int64(),
-    "email_sends_30d": pl.Int64(),
-    "email_sends_total": pl.Int64(),
-    "email_bounced": pl.Boolean(),
-    "email_unsubscribed": pl.Boolean(),
-    "email_marked_spam": pl.Boolean(),
-    "last_purchase_in_app_at": UTC_DATETIME,
-}
+# The Currents rollup's own schema: one definition, where the table is built.
+CUSTOMER_ENGAGEMENT_SCHEMA: dict[str, pl.DataType] = dict(ENGAGEMENT_SCHEMA)
 CUSTOMER_360_SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "source_count": pl.Int64(),
     "record_count": pl.Int64(),
