@@ -106,7 +106,7 @@ class ClientSettings:
     rate_window_seconds: float = fields.RATE_LIMIT_WINDOW_SECONDS
     # Pace at this share of the limit: a fixed-window server and an evenly paced client never
     # line up exactly, and the margin absorbs arrival jitter without 429s.
-    rate_safety: float = 0.97
+    rate_safety: float = 0.99
     concurrency: int = 8
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
@@ -154,7 +154,7 @@ class RatePacer:
         self,
         limit: int,
         window_seconds: float,
-        safety: float = 0.97,
+        safety: float = 0.99,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):
