@@ -31,7 +31,6 @@ from amperity_braze_assets.storage.state_store import StateStore
 BRAZE_GROUP = "braze"
 ATTRIBUTES_ASSET = "braze_customer_attributes"
 IDENTITY_ASSET = "identity_resolution"
-JOB_NAME = "braze_sync_job"
 
 
 class BrazeSyncConfig(dg.Config):
@@ -64,32 +63,6 @@ def build_sync_assets(
     for destination in destinations:
         assets.extend(_destination_assets(destination, settings))
     return assets
-
-
-def sync_asset_keys(destinations: tuple[Destination, ...]) -> list[str]:
-    names = []
-    for d in destinations:
-        names += [d.asset_name("braze_sync"), d.asset_name("braze_sync_log")]
-    return names
-
-
-def build_braze_sync_job(
-    selection: dg.AssetSelection | None = None,
-    destinations: tuple[Destination, ...] | None = None,
-    settings: Settings | None = None,
-):
-    """``braze_sync_job``: sources through every destination's ``braze_sync`` and its log."""
-    if selection is None:
-        if destinations is None:
-            from amperity_braze_assets.settings import load_settings
-
-            destinations = load_destinations(settings or load_settings())
-        selection = dg.AssetSelection.assets(*sync_asset_keys(destinations)).upstream()
-    return dg.define_asset_job(
-        JOB_NAME,
-        selection=selection,
-        description="Sources to Braze: identity, customer 360, attributes, diff, sync, sync log.",
-    )
 
 
 def _ledger(context: dg.AssetExecutionContext, destination: Destination) -> Ledger:

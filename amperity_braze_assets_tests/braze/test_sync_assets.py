@@ -9,8 +9,9 @@ import pytest
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.resources import build_braze_resources
-from amperity_braze_assets.braze.sync_assets import build_braze_sync_job, build_sync_assets
+from amperity_braze_assets.braze.sync_assets import build_sync_assets
 from amperity_braze_assets.config import ConfigError
+from amperity_braze_assets.jobs import build_jobs
 from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR, load_settings
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
@@ -121,13 +122,15 @@ def test_a_second_destination_gets_suffixed_assets_and_a_job(tmp_path):
     } <= names
     resources = build_braze_resources(load_destinations(settings), settings)
     assert resources["braze__brand_b"].endpoint() == "https://rest.fra-01.braze.eu"
-    job = build_braze_sync_job(destinations=load_destinations(settings))
+    sync_assets = sorted(names - {"braze_customer_attributes", "identity_resolution"})
+    jobs = build_jobs(sync_assets=sync_assets)
     defs = dg.Definitions(
         assets=[fake_attributes, fake_identity, *assets],
-        jobs=[job],
+        jobs=[jobs["braze_sync_job"]],
         resources={"state_store": StateStore(base_path=str(tmp_path)), **resources},
     )
-    assert defs.resolve_job_def("braze_sync_job") is not None
+    selected = defs.resolve_job_def("braze_sync_job").asset_layer.selected_asset_keys
+    assert dg.AssetKey("braze_sync__brand_b") in selected
 
 
 @pytest.mark.parametrize(
