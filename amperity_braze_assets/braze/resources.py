@@ -17,6 +17,17 @@ from amperity_braze_assets.braze.client import (
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, destination_endpoint
 from amperity_braze_assets.settings import Settings
 
+# The client tuning a destination sets, passed through the resource to the client unchanged.
+DESTINATION_TUNING = (
+    "objects_per_request",
+    "rate_limit",
+    "rate_window_seconds",
+    "concurrency",
+    "connect_timeout",
+    "read_timeout",
+    "max_attempts",
+)
+
 
 class BrazeResource(dg.ConfigurableResource):
     """One Braze workspace: where it is, how to identify people, and how hard to push."""
@@ -55,17 +66,9 @@ class BrazeResource(dg.ConfigurableResource):
         return resolve_rest_endpoint(self.instance, self.rest_endpoint)
 
     def client_settings(self) -> ClientSettings:
+        tuning = (*DESTINATION_TUNING, "backoff_base", "backoff_max")
         return ClientSettings(
-            rest_endpoint=self.endpoint(),
-            objects_per_request=self.objects_per_request,
-            rate_limit=self.rate_limit,
-            rate_window_seconds=self.rate_window_seconds,
-            concurrency=self.concurrency,
-            connect_timeout=self.connect_timeout,
-            read_timeout=self.read_timeout,
-            max_attempts=self.max_attempts,
-            backoff_base=self.backoff_base,
-            backoff_max=self.backoff_max,
+            rest_endpoint=self.endpoint(), **{name: getattr(self, name) for name in tuning}
         )
 
     def get_client(self) -> BrazeClient:
@@ -83,13 +86,7 @@ def braze_resource_for(destination: Destination, settings: Settings) -> BrazeRes
         rest_endpoint=endpoint,
         identifier_type=destination.identifier,
         update_existing_only=destination.update_existing_only,
-        objects_per_request=destination.objects_per_request,
-        rate_limit=destination.rate_limit,
-        rate_window_seconds=destination.rate_window_seconds,
-        concurrency=destination.concurrency,
-        connect_timeout=destination.connect_timeout,
-        read_timeout=destination.read_timeout,
-        max_attempts=destination.max_attempts,
+        **{name: getattr(destination, name) for name in DESTINATION_TUNING},
     )
 
 

@@ -13,24 +13,18 @@ import numpy as np
 import phonenumbers
 import polars as pl
 
+from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
+
 from .coding import Coded, choose, coalesce, dictionary, map_values, recode
 from .nicknames import CANONICAL_GIVEN_NAME
 from .profiling import stage
 
-TAG_COLUMNS: tuple[str, ...] = (
-    "given_name",
-    "surname",
-    "full_name",
-    "email",
-    "phone",
-    "address",
-    "address2",
-    "city",
-    "state",
-    "postal",
-    "country",
-    "birthdate",
-    "gender",
+# The tags identity resolution normalizes: the vocabulary less what carries no identity
+# evidence here (company, generational suffix, the update clock).
+TAG_COLUMNS: tuple[str, ...] = tuple(
+    column
+    for column in CUSTOMER_TAGS.values()
+    if column not in ("company", "generational_suffix", "updated_at")
 )
 
 JUNK_TEXT = (
