@@ -472,14 +472,36 @@ def parse_timestamp(expr: pl.Expr) -> pl.Expr:
 def parse_timestamp_series(values: pl.Series) -> pl.Series:
     """Each format is tried only on the values no earlier format could read: an export uses one
     or two formats, so the first pass reads nearly everything and the rest touch a few rows."""
-    text = values.cast(pl.String).str.strip_chars().str.replace(r"Z$", "+00:00")
-    parsed = pl.Series(values.name, [None] * len(text), dtype=pl.Datetime("us", "UTC"))
+    # A trailing Z is UTC: read as a naive time in UTC, cheaper than parsing "+00:00".
+    text = values.cast(pl.String).str.strip_chars().str.strip_suffix("Z")
+    parsed = pl.Series(values.name, [], dtype=pl.Datetime("us", "UTC")).extend_constant(
+        None, len(text)
+    )
     pending = text.is_not_null() & (text != "")
+    # A format is only tried on values of its shape (offset or not, 'T' or space, slashes):
+    # an export's values then meet one failing pass at most instead of one per format.
+    has_offset = text.str.contains(r"[+-]\d\d:\d\d$").fill_null(False)
+    has_t = text.str.contains("T", literal=True).fill_null(False)
+    has_space = text.str.contains(" ", literal=True).fill_null(False)
+    has_slash = text.str.contains("/", literal=True).fill_null(False)
+    # Fractional seconds: polars reads a format with %.f several times slower, so only the
+    # values that have a fraction meet those formats.
+    has_fraction = text.str.contains(".", literal=True).fill_null(False)
     for form, aware in [(f, True) for f in _TZ_FORMATS] + [(f, False) for f in _NAIVE_FORMATS]:
         if not pending.any():
             break
-        index = pending.arg_true()
-        attempt = text.gather(index).str.to_datetime(form, strict=False, time_unit="us")
+        shape = (
+            (has_offset if aware else ~has_offset)
+            & (has_t if "T" in form else ~has_t)
+            & (has_space if " " in form else ~has_space)
+            & (has_slash if "/" in form else ~has_slash)
+            & (has_fraction if "%.f" in form else ~has_fraction)
+        )
+        index = (pending & shape).arg_true()
+        if index.len() == 0:
+            continue
+        candidates = text if index.len() == len(text) else text.gather(index)
+        attempt = candidates.str.to_datetime(form, strict=False, time_unit="us")
         attempt = (
             attempt.dt.convert_time_zone("UTC") if aware else attempt.dt.replace_time_zone("UTC")
         )
