@@ -15,6 +15,7 @@ EXPECTED_GROUPS = {
     "raw_loyalty": "sources",
     "raw_orders": "sources",
     "raw_orders_rejects": "sources",
+    "customer_records": "customer360",
     "identity_resolution": "customer360",
     "customer_360": "customer360",
     "customer_transactions": "customer360",

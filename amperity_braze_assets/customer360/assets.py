@@ -23,25 +23,36 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
         )
     except ValueError as exc:  # a config mistake: fail the load with the file's name
         raise ConfigError(str(exc)) from exc
-    customer_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
+    # Raw tables are read only for the untagged columns sources carry into the 360.
+    attribute_inputs = {
+        s.asset_name: dg.AssetIn(key=s.asset_name)
+        for s in config.customer_sources
+        if s.attributes
+    }
     order_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.transaction_sources}
 
     @dg.asset(
         name="customer_360",
         group_name=CUSTOMER360_GROUP,
-        ins={**customer_inputs, "identity_resolution": dg.AssetIn()},
+        ins={
+            **attribute_inputs,
+            "customer_records": dg.AssetIn(),
+            "identity_resolution": dg.AssetIn(),
+        },
         kinds={"polars"},
         description="One row per person: each field group (name, email, phone, address, "
         "birthdate, gender) taken whole from the record the survivorship rules pick.",
     )
-    def customer_360(identity_resolution: pl.DataFrame, **raw) -> dg.Output:
+    def customer_360(
+        customer_records: pl.DataFrame, identity_resolution: pl.DataFrame, **raw
+    ) -> dg.Output:
         by_source = {name.removeprefix("raw_"): frame for name, frame in raw.items()}
         merged, record_count = merged_customers(
             by_source,
+            customer_records,
             identity_resolution,
             rules,
             {s.name: s.attributes for s in config.customer_sources},
-            settings.default_phone_region,
         )
         return dg.Output(
             merged,

@@ -11,34 +11,22 @@ from collections.abc import Mapping
 import polars as pl
 
 from amperity_braze_assets.customer360.survivorship import SurvivorshipRules, build_customer_360
-from amperity_braze_assets.identity import normalize_records
-from amperity_braze_assets.identity.records import identity_records
-from amperity_braze_assets.sources.reader import attribute_column, parse_timestamp
+from amperity_braze_assets.sources.reader import attribute_column
 
 
 def merged_customers(
     raw: Mapping[str, pl.DataFrame],
+    records: pl.DataFrame,
     identity: pl.DataFrame,
     rules: SurvivorshipRules,
     person_attributes: Mapping[str, Mapping[str, str]],
-    default_region: str = "US",
 ) -> tuple[pl.DataFrame, int]:
     """One row per person, and the number of records it was built from.
 
-    ``raw`` maps source name to its raw table; ``person_attributes`` maps source name to the
+    ``records`` is the normalized ``customer_records`` table (``identity.records``); ``raw``
+    maps source name to its raw table, read only for ``person_attributes``: per source, the
     untagged columns carried into the 360 (``attributes:`` in sources.yaml: column -> name).
     """
-    frames = list(raw.values())
-    records = normalize_records(identity_records(frames), default_region)
-    updated = pl.concat(
-        [f.select("source", "record_id", "updated_at") for f in frames if "updated_at" in f.columns]
-        or [
-            pl.DataFrame(
-                schema={"source": pl.String, "record_id": pl.String, "updated_at": pl.String}
-            )
-        ]
-    ).with_columns(updated_at=parse_timestamp(pl.col("updated_at").cast(pl.String)))
-    records = records.join(updated, on=["source", "record_id"], how="left")
     merged = build_customer_360(records, identity, rules)
     carried = source_attributes(raw, identity, person_attributes)
     return merged.join(carried, on="amperity_id", how="left"), records.height

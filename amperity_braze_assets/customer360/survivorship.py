@@ -293,6 +293,19 @@ def require_columns(frame: pl.DataFrame, columns: Iterable[str], what: str) -> N
         )
 
 
+def _aligned(
+    frame: pl.DataFrame, identity: pl.DataFrame, source_column: str, record_id_column: str
+) -> bool:
+    if frame.height != identity.height:
+        return False
+    pairs = ((source_column, "source"), (record_id_column, "record_id"))
+    for mine, theirs in pairs:
+        left, right = frame.get_column(mine), identity.get_column(theirs)
+        if left.dtype != right.dtype or not left.equals(right):
+            return False
+    return True
+
+
 def link_to_identity(
     frame: pl.DataFrame,
     identity: pl.DataFrame,
@@ -307,6 +320,10 @@ def link_to_identity(
     otherwise be counted for both.
     """
     require_columns(identity, (*RECORD_KEY_COLUMNS, "amperity_id"), "identity")
+    if how == "inner" and _aligned(frame, identity, source_column, record_id_column):
+        # identity_resolution emits one row per record in its input's order, and the customer
+        # 360 reads that same input: row i is record i, no join (and no double claim) possible.
+        return frame.with_columns(identity.get_column("amperity_id"))
     # One pass both drops repeated identity rows and finds records claimed by two people.
     keys = identity.group_by(*RECORD_KEY_COLUMNS).agg(
         pl.col("amperity_id").first(),
@@ -344,41 +361,47 @@ def _group_winners(
     has_updated_at: bool,
 ) -> pl.DataFrame:
     """Per person (``_person``): the group's columns from its winning record, and its source."""
-    eligible = linked.select(
-        "_person",
-        "_record_order",
-        "source",
-        "_source_rank",
-        *(["updated_at"] if has_updated_at else []),
-        *columns,
-    ).filter(pl.any_horizontal(pl.col(key).is_not_null() for key in keys))
-
     # (column, larger is better) per tie breaker, in the configured order.
     preferences: list[tuple[str, bool]] = []
+    frequency: list[pl.Expr] = []
     for tie_breaker in rules.tie_breakers:
         if tie_breaker == SOURCE_PRIORITY:
             preferences.append(("_source_rank", False))
         elif tie_breaker == MOST_RECENT and has_updated_at:
             preferences.append(("updated_at", True))
         elif tie_breaker == MOST_FREQUENT:
-            # Counted over all of the person's eligible records, before any other rule narrows them.
-            eligible = eligible.with_columns(
-                pl.len().over("_person", *columns).alias("_value_frequency")
-            )
+            # Counted over the person's eligible records, before any other rule narrows them.
+            # Counting before the eligibility filter gives the same counts: a row that is not
+            # eligible has null keys, so it never shares a value tuple with an eligible row.
+            frequency = [pl.len().over("_person", *columns).alias("_value_frequency")]
             preferences.append(("_value_frequency", True))
     preferences.append(("_record_order", False))  # (source, record_id): reruns pick the same one
 
-    # Keeping each person's best rows rule by rule is a hash pass per rule, cheaper than sorting
-    # every record by all the rules. eq_missing keeps null updated_at rows only when the person has
-    # no dated record at all (max() skips nulls).
-    candidates = eligible
-    for column, larger_is_better in preferences:
-        best = pl.col(column).max() if larger_is_better else pl.col(column).min()
-        candidates = candidates.filter(pl.col(column).eq_missing(best.over("_person")))
-    # Only a record listed twice under one (source, record_id) can still tie here.
-    return candidates.unique(subset="_person", keep="first").select(
-        "_person", *columns, pl.col("source").alias(f"{group}_source")
+    # Winners are chosen on integer columns and row numbers only; the group's (text) columns
+    # are gathered once, for the winning rows.
+    eligible = linked.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
+        "_person",
+        *(column for column, _ in preferences if column != "_value_frequency"),
+        *frequency,
+        pl.any_horizontal(pl.col(key).is_not_null() for key in keys).alias("_eligible"),
+    ).filter("_eligible")
+    # The rules are a lexicographic order (nulls last: max()/min() skip them, so an undated
+    # record wins only when the person has no dated one): one sort by person then the rules,
+    # and each person's first row wins. A stable sort keeps the input order for exact ties,
+    # which only a record listed twice under one (source, record_id) can still have.
+    ordered = eligible.sort(
+        ["_person", *(column for column, _ in preferences)],
+        descending=[False, *(larger for _, larger in preferences)],
+        nulls_last=True,
+        maintain_order=True,
     )
+    first_of_person = (pl.col("_person") != pl.col("_person").shift(1)).fill_null(True)
+    winners = ordered.filter(first_of_person).select("_person", "_row")
+    values = linked.select(*columns, pl.col("source").alias(f"{group}_source")).gather(
+        winners.get_column("_row")
+    )
+    return pl.concat([winners.select("_person"), values], how="horizontal")
 
 
 def build_customer_360(

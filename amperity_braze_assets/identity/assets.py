@@ -10,7 +10,7 @@ import polars as pl
 
 from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.identity import resolve_with_stats
-from amperity_braze_assets.identity.records import identity_records
+from amperity_braze_assets.identity.records import customer_records as stack_customer_records
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.storage.state_store import StateStore
@@ -35,9 +35,27 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
     raw_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
 
     @dg.asset(
-        name="identity_resolution",
+        name="customer_records",
         group_name=CUSTOMER360_GROUP,
         ins=raw_inputs,
+        kinds={"polars"},
+        description="Every customer source record stacked, each tag normalized once (names, "
+        "emails, E.164 phones, addresses, dates, keys) and updated_at in UTC: what identity "
+        "resolution matches on and the customer 360 picks values from.",
+    )
+    def customer_records(**raw) -> dg.Output:
+        records = stack_customer_records(list(raw.values()), settings.default_phone_region)
+        return dg.Output(
+            records,
+            metadata={
+                "records": dg.MetadataValue.int(records.height),
+                "preview": markdown_preview(records),
+            },
+        )
+
+    @dg.asset(
+        name="identity_resolution",
+        group_name=CUSTOMER360_GROUP,
         kinds={"polars"},
         description="Every customer source record with its stable amperity_id and the match "
         "evidence that tied it in (score, rule, the record it matched).",
@@ -54,11 +72,15 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
             ),
         ],
     )
-    def identity_resolution(context: dg.AssetExecutionContext, state_store: StateStore, **raw):
-        records = identity_records(list(raw.values()))
+    def identity_resolution(
+        context: dg.AssetExecutionContext, state_store: StateStore, customer_records: pl.DataFrame
+    ):
         previous = state_store.read(ASSIGNMENTS_STATE)
         resolved, stats = resolve_with_stats(
-            records, previous, default_region=settings.default_phone_region
+            customer_records,
+            previous,
+            default_region=settings.default_phone_region,
+            normalized=True,
         )
         state_store.write(ASSIGNMENTS_STATE, resolved)
         resolved = with_previous_ids(resolved, previous)
@@ -101,4 +123,4 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
             },
         )
 
-    return [identity_resolution]
+    return [customer_records, identity_resolution]

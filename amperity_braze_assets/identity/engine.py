@@ -108,8 +108,12 @@ def resolve_with_stats(
     max_cluster_size: int = MAX_CLUSTER_SIZE,
     max_block_size: int = MAX_BLOCK_SIZE,
     frequency_cap: int = FREQUENCY_CAP,
+    normalized: bool = False,
 ) -> tuple[pl.DataFrame, ResolveStats]:
-    """Resolve records to people; see ``resolve``. Also returns the run's statistics."""
+    """Resolve records to people; see ``resolve``. Also returns the run's statistics.
+
+    ``normalized=True``: the records are ``normalize_records`` output and are not normalized
+    again."""
     started = time.perf_counter()
     for required in ("source", "record_id"):
         if required not in records.columns:
@@ -126,7 +130,10 @@ def resolve_with_stats(
 
     with stage("features"):
         features = build_features(
-            records, default_region=default_region, frequency_cap=frequency_cap
+            records,
+            default_region=default_region,
+            frequency_cap=frequency_cap,
+            normalized=normalized,
         )
     with stage("blocking"):
         left, right = candidate_pairs(features, max_block_size=max_block_size)

@@ -101,10 +101,26 @@ def _per_row(coded: Coded, per_value: np.ndarray, missing: int = -1) -> np.ndarr
     return np.where(coded.codes >= 0, per_value[np.maximum(coded.codes, 0)], missing)
 
 
+def _coded_as_is(series: pl.Series) -> Coded:
+    """An already normalized column as codes; the same codes normalizing would have given,
+    since both code the distinct normalized values."""
+    if series.dtype != pl.Date and series.dtype != pl.String:
+        series = series.cast(pl.String)
+    return dictionary(series)
+
+
 def build_features(
-    records: pl.DataFrame, default_region: str = "US", frequency_cap: int = FREQUENCY_CAP
+    records: pl.DataFrame,
+    default_region: str = "US",
+    frequency_cap: int = FREQUENCY_CAP,
+    *,
+    normalized: bool = False,
 ) -> Features:
-    """Normalize the records and code every matching field (distinct values only)."""
+    """Normalize the records and code every matching field (distinct values only).
+
+    ``normalized=True`` says the records are already ``normalize_records`` output (the
+    ``customer_records`` asset): the fields are then only coded, not normalized again.
+    """
     keys = [c for c in records.columns if c.startswith(("fk_", "sk_"))]
     needed = {
         "given_name",
@@ -120,7 +136,10 @@ def build_features(
     }
     size = records.height
     with stage("normalize"):
-        coded = normalized_columns(records, default_region=default_region, only=needed)
+        if normalized:
+            coded = {c: _coded_as_is(records.get_column(c)) for c in needed if c in records.columns}
+        else:
+            coded = normalized_columns(records, default_region=default_region, only=needed)
 
     def get(name: str, dtype: pl.DataType = pl.String) -> Coded:
         return coded.get(name) or _empty(size, dtype)

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from amperity_braze_assets.identity.normalize import normalize_records
+from amperity_braze_assets.sources.reader import parse_timestamp
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
 IDENTITY_INPUT_COLUMNS = frozenset(CUSTOMER_TAGS.values()) - {"updated_at"}
@@ -22,3 +24,23 @@ def identity_records(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
         or c.startswith(("fk_", "sk_"))
     ]
     return stacked.select(keep)
+
+
+def customer_records(frames: Sequence[pl.DataFrame], default_region: str = "US") -> pl.DataFrame:
+    """The stacked customer records with every tag normalized once (``normalize_records``) and
+    ``updated_at`` parsed to UTC: what identity resolution matches on and what the customer 360
+    picks its values from, so neither normalizes a million records again."""
+    frames = list(frames)
+    records = normalize_records(identity_records(frames), default_region)
+    # Stacked in the same order as identity_records, so the column lines up row for row.
+    updated_at = pl.concat(
+        [
+            f.get_column("updated_at").cast(pl.String)
+            if "updated_at" in f.columns
+            else pl.Series("updated_at", [None] * f.height, dtype=pl.String)
+            for f in frames
+        ]
+    )
+    return records.with_columns(
+        updated_at.to_frame("updated_at").select(parse_timestamp(pl.col("updated_at"))).to_series()
+    )

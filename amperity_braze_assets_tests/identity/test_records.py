@@ -1,0 +1,84 @@
+"""customer_records: tags normalized once, read by identity resolution and the customer 360."""
+
+from datetime import UTC, datetime
+
+import polars as pl
+from polars.testing import assert_frame_equal
+
+from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.customer360.survivorship import (
+    build_customer_360,
+    link_to_identity,
+    parse_survivorship_rules,
+)
+from amperity_braze_assets.identity import normalize_records, resolve_with_stats
+from amperity_braze_assets.identity.records import customer_records, identity_records
+from amperity_braze_assets.sample_data import generate_sample_data
+from amperity_braze_assets.sources.reader import read_source
+from amperity_braze_assets_tests.conftest import make_settings
+
+
+def _raw_sources(tmp_path) -> tuple[list[pl.DataFrame], object]:
+    generate_sample_data(
+        tmp_path, customers=6_000, seed=5, reference_time=datetime(2026, 6, 1, tzinfo=UTC)
+    )
+    config = load_project_config(make_settings(tmp_path))
+    names = frozenset(s.name for s in config.customer_sources)
+    frames = [
+        read_source(s, tmp_path, customer_sources=names).records for s in config.customer_sources
+    ]
+    return frames, config
+
+
+def test_resolving_customer_records_equals_resolving_the_raw_records(tmp_path):
+    frames, config = _raw_sources(tmp_path)
+    records = customer_records(frames)
+
+    from_raw, raw_stats = resolve_with_stats(identity_records(frames))
+    from_records, stats = resolve_with_stats(records, normalized=True)
+
+    assert stats.records > 8_000 and stats.candidate_pairs == raw_stats.candidate_pairs
+    assert_frame_equal(from_records, from_raw)
+    # The 360 reads the same rows in the same order, so it links without a join.
+    assert_frame_equal(
+        records.select(pl.col("source"), pl.col("record_id")),
+        from_records.select("source", "record_id"),
+    )
+    rules = parse_survivorship_rules(
+        config.survivorship, {s.name for s in config.customer_sources}, "sources.yaml"
+    )
+    joined = build_customer_360(records.sample(fraction=1.0, shuffle=True, seed=1), from_raw, rules)
+    aligned = build_customer_360(records, from_raw, rules)
+    assert_frame_equal(aligned, joined)
+
+
+def test_customer_records_parse_updated_at_and_keep_every_record_in_order(tmp_path):
+    frames, _ = _raw_sources(tmp_path)
+    records = customer_records(frames)
+    stacked = identity_records(frames)
+
+    assert records.height == stacked.height
+    assert records.schema["updated_at"] == pl.Datetime("us", "UTC")
+    assert records.schema["birthdate"] == pl.Date
+    assert_frame_equal(
+        records.drop("updated_at"), normalize_records(stacked), check_column_order=False
+    )
+    with_updated = sum(
+        f.get_column("updated_at").is_not_null().sum() for f in frames if "updated_at" in f.columns
+    )
+    assert records.get_column("updated_at").is_not_null().sum() >= with_updated * 0.99
+
+
+def test_link_to_identity_without_a_join_only_when_rows_line_up():
+    identity = pl.DataFrame(
+        {"source": ["a", "a", "b"], "record_id": ["1", "2", "1"], "amperity_id": ["x", "y", "x"]}
+    )
+    frame = pl.DataFrame({"source": ["b", "a", "a"], "record_id": ["1", "2", "1"], "v": [1, 2, 3]})
+
+    def ids_by_value(linked: pl.DataFrame) -> dict[int, str]:
+        return dict(linked.select("v", "amperity_id").iter_rows())
+
+    expected = {1: "x", 2: "y", 3: "x"}
+    assert ids_by_value(link_to_identity(frame, identity, "source", "record_id")) == expected
+    lined_up = frame.sort("source", "record_id")
+    assert ids_by_value(link_to_identity(lined_up, identity, "source", "record_id")) == expected
