@@ -2,12 +2,14 @@
 
     python bench/pipeline.py --customers 650000 6500000
 
-For each size (in its own process, so memory figures do not mix) it generates the sample,
-then runs the same domain functions the assets run: sources (read, tag, quarantine), identity
-resolution, customer 360 and transaction rollups, audiences and Braze attributes, and the diff
-against the ledger (a first sync against an empty ledger, and a daily sync after 1% of people
-changed). It prints wall seconds and peak RSS per stage, then how cost grows between sizes next
-to what linear and n log n growth would give.
+For each size it generates the sample (kept in --work-dir and reused by a later run), then runs
+the same domain functions the assets run, each stage in a fresh process that reads its inputs
+from Parquet and writes its outputs to Parquet, as a Dagster step does: sources (read, tag,
+quarantine), customer records (normalize once), identity resolution, customer 360, transaction
+rollups, audiences and Braze attributes, and the diff against the ledger (a first sync against
+an empty ledger, rendering every object, and a daily sync after 1% of people changed). It
+prints wall seconds and peak RSS per stage, then how cost grows between sizes next to what
+linear and n log n growth would give.
 
 Targets (issue 8, 2 cores / 24 GB): 10M source records through the diff in at most 3 minutes
 and 8 GB peak; cost growing no worse than n log n. About 1.56 source records per customer, so
@@ -19,10 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,36 +33,6 @@ import numpy as np
 import polars as pl
 
 RECORDS_PER_CUSTOMER = 1.56
-
-
-class PeakRss:
-    """Samples this process's resident memory so each stage gets its own peak."""
-
-    def __init__(self, interval: float = 0.02):
-        self.interval = interval
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    @staticmethod
-    def current() -> int:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-        return 0
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak = max(self.peak, self.current())
-            self._stop.wait(self.interval)
-
-    def reset(self) -> None:
-        self.peak = self.current()
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 def synthetic_engagement(ids: pl.Series, as_of: datetime, seed: int) -> pl.DataFrame:
@@ -97,112 +69,258 @@ def synthetic_engagement(ids: pl.Series, as_of: datetime, seed: int) -> pl.DataF
     return frame.cast(ENGAGEMENT_SCHEMA)
 
 
-def run_one(customers: int, seed: int, work_dir: Path) -> dict:
+def _stage_sources(ctx: dict) -> int:
+    from amperity_braze_assets.sources.reader import read_source
+
+    config, settings = ctx["config"], ctx["settings"]
+    customer_sources = frozenset(s.name for s in config.customer_sources)
+    records = 0
+    for source in config.sources:
+        frame = read_source(source, settings.data_dir, customer_sources=customer_sources).records
+        ctx["write"](f"raw_{source.name}", frame)
+        if source.name in customer_sources:
+            records += frame.height
+    return records
+
+
+def _stage_customer_records(ctx: dict) -> int:
+    from amperity_braze_assets.identity.records import customer_records
+
+    raw = [ctx["read"](f"raw_{s.name}") for s in ctx["config"].customer_sources]
+    records = customer_records(raw)
+    ctx["write"]("customer_records", records)
+    return records.height
+
+
+def _stage_identity(ctx: dict) -> int:
+    from amperity_braze_assets.identity import resolve_with_stats
+
+    identity, stats = resolve_with_stats(ctx["read"]("customer_records"), normalized=True)
+    ctx["write"]("identity_resolution", identity)
+    ctx["extra"]["people"] = stats.people
+    return identity.height
+
+
+def _stage_customer_360(ctx: dict) -> int:
+    from amperity_braze_assets.customer360.merge import merged_customers
+    from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
+
+    config = ctx["config"]
+    names = {s.name for s in config.customer_sources}
+    rules = parse_survivorship_rules(config.survivorship, names, "sources.yaml")
+    raw = {s.name: ctx["read"](f"raw_{s.name}") for s in config.customer_sources if s.attributes}
+    people, _ = merged_customers(
+        raw,
+        ctx["read"]("customer_records"),
+        ctx["read"]("identity_resolution"),
+        rules,
+        {s.name: s.attributes for s in config.customer_sources},
+    )
+    ctx["write"]("customer_360", people)
+    return people.height
+
+
+def _stage_transactions(ctx: dict) -> int:
+    from amperity_braze_assets.customer360.transactions import build_customer_transactions
+
+    orders = pl.concat(
+        [ctx["read"](f"raw_{s.name}") for s in ctx["config"].transaction_sources],
+        how="diagonal_relaxed",
+    )
+    rollups = build_customer_transactions(orders, ctx["read"]("identity_resolution"), AS_OF)
+    ctx["write"]("customer_transactions", rollups)
+    return rollups.height
+
+
+def _stage_attributes(ctx: dict) -> int:
     from amperity_braze_assets.braze.attribute_config import load_attribute_config
     from amperity_braze_assets.braze.attributes import build_braze_attributes
     from amperity_braze_assets.braze.audiences import build_audiences
-    from amperity_braze_assets.braze.diff import compute_diff
-    from amperity_braze_assets.braze.ledger import IDENTIFIER, LedgerView, apply_segments
-    from amperity_braze_assets.config import load_project_config
-    from amperity_braze_assets.customer360.merge import merged_customers
-    from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
-    from amperity_braze_assets.customer360.transactions import build_customer_transactions
-    from amperity_braze_assets.identity import resolve_with_stats
-    from amperity_braze_assets.identity.records import identity_records
-    from amperity_braze_assets.sample_data import generate_sample_data
-    from amperity_braze_assets.settings import load_settings
-    from amperity_braze_assets.sources.reader import read_source
-
-    as_of = datetime(2026, 6, 1, tzinfo=UTC)
-    stages: list[dict] = []
-    rss = PeakRss()
-
-    def stage(name: str, started: float, rows: int) -> None:
-        stages.append(
-            {
-                "stage": name,
-                "seconds": time.perf_counter() - started,
-                "peak_gib": rss.peak / 2**30,
-                "rows": rows,
-            }
-        )
-        rss.reset()
-
-    data_dir = work_dir / f"data_{customers}"
-    rss.reset()
-    started = time.perf_counter()
-    generate_sample_data(data_dir, customers=customers, seed=seed, reference_time=as_of)
-    stage("generate sample (not in total)", started, customers)
-
-    settings = load_settings({"AMPERITY_BRAZE_DATA_DIR": str(data_dir)})
-    config = load_project_config(settings)
-    customer_sources = frozenset(s.name for s in config.customer_sources)
-
-    started = time.perf_counter()
-    raw = {
-        s.name: read_source(s, settings.data_dir, customer_sources=customer_sources).records
-        for s in config.sources
-    }
-    source_records = sum(raw[s.name].height for s in config.customer_sources)
-    stage("sources", started, source_records)
-
-    started = time.perf_counter()
-    customer_raw = {s.name: raw[s.name] for s in config.customer_sources}
-    identity, stats = resolve_with_stats(identity_records(list(customer_raw.values())))
-    stage("identity resolution", started, identity.height)
-
-    started = time.perf_counter()
-    rules = parse_survivorship_rules(config.survivorship, set(customer_raw), "sources.yaml")
-    people, _ = merged_customers(
-        customer_raw, identity, rules, {s.name: s.attributes for s in config.customer_sources}
-    )
-    orders = pl.concat([raw[s.name] for s in config.transaction_sources], how="diagonal_relaxed")
-    transactions = build_customer_transactions(orders, identity, as_of)
-    stage("customer 360 + transactions", started, people.height)
 
     tables = {
-        "customer_360": people,
-        "customer_transactions": transactions,
-        "customer_engagement": synthetic_engagement(people["amperity_id"], as_of, seed),
+        name: ctx["read"](name)
+        for name in ("customer_360", "customer_transactions", "customer_engagement")
     }
-    mapping = load_attribute_config(config)
-    started = time.perf_counter()
-    memberships = build_audiences(tables, mapping, as_of).memberships
-    attributes, rejects = build_braze_attributes(tables, memberships, mapping, as_of)
-    stage("audiences + attributes", started, attributes.height)
+    mapping = load_attribute_config(ctx["config"])
+    memberships = build_audiences(tables, mapping, AS_OF).memberships
+    attributes, _ = build_braze_attributes(tables, memberships, mapping, AS_OF)
+    ctx["write"]("braze_customer_attributes", attributes)
+    return attributes.height
 
-    empty = LedgerView(
+
+def _empty_ledger():
+    from amperity_braze_assets.braze.ledger import IDENTIFIER, LedgerView
+
+    return LedgerView(
         pl.DataFrame(schema={IDENTIFIER: pl.String}),
         pl.DataFrame(schema={IDENTIFIER: pl.String, "object": pl.String}),
     )
-    started = time.perf_counter()
-    first = compute_diff(attributes, empty)
-    stage("diff, first sync (empty ledger)", started, first.changes.height)
 
+
+def _stage_first_diff(ctx: dict) -> int:
+    from amperity_braze_assets.braze.diff import compute_diff
+
+    first = compute_diff(ctx["read"]("braze_customer_attributes"), _empty_ledger())
+    rendered = _render_all(first)
+    ctx["extra"]["object_bytes"] = rendered
+    # What the sync leaves once Braze accepted everything: the next stage's ledger (untimed).
+    ctx["untimed"](lambda: ctx["write"]("ledger_segment", first.segment(first.changes)))
+    return first.changes.height
+
+
+def _render_all(diff) -> int:
+    """Bytes of every object the sync would send; the diff must produce them all."""
+    from amperity_braze_assets.braze.diff import OBJECT
+
+    return int(diff.changes.get_column(OBJECT).str.len_bytes().sum())
+
+
+def _stage_daily_diff(ctx: dict) -> int:
+    from amperity_braze_assets.braze.diff import compute_diff
+    from amperity_braze_assets.braze.ledger import LedgerView, apply_segments
+
+    empty = _empty_ledger()
     ledger = LedgerView(
-        apply_segments(empty.accepted, [first.segment(first.changes)]), empty.rejections
+        apply_segments(empty.accepted, [ctx["read"]("ledger_segment")]), empty.rejections
     )
-    del first
+    attributes = ctx["read"]("braze_customer_attributes")
     rows = pl.int_range(pl.len())
     changed = attributes.with_columns(
         pl.when(rows % 100 == 0).then(pl.col("first_name") + "x").otherwise(pl.col("first_name"))
     )
-    rss.reset()
-    started = time.perf_counter()
     daily = compute_diff(changed, ledger)
-    stage("diff, daily (1% changed)", started, daily.changes.height)
-    rss.stop()
+    _render_all(daily)
+    return daily.changes.height
 
-    pipeline = [s for s in stages if not s["stage"].startswith("generate")]
+
+# (name, function, counted in the total through the first diff)
+STAGES = [
+    ("sources", _stage_sources, True),
+    ("customer records (normalize)", _stage_customer_records, True),
+    ("identity resolution", _stage_identity, True),
+    ("customer 360", _stage_customer_360, True),
+    ("customer transactions", _stage_transactions, True),
+    ("audiences + attributes", _stage_attributes, True),
+    ("diff, first sync (empty ledger)", _stage_first_diff, True),
+    ("diff, daily (1% changed)", _stage_daily_diff, False),
+]
+AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+def run_stage(name: str, customers: int, seed: int, work_dir: Path) -> dict:
+    """One stage in this (fresh) process: read its inputs from Parquet, compute, write its
+    outputs, as a Dagster step does. Wall time covers reading and writing; peak is this
+    process's maximum resident memory."""
+    from amperity_braze_assets.config import load_project_config
+    from amperity_braze_assets.settings import load_settings
+
+    data_dir = work_dir / f"data_{customers}"
+    assets = work_dir / f"assets_{customers}"
+    assets.mkdir(parents=True, exist_ok=True)
+    settings = load_settings({"AMPERITY_BRAZE_DATA_DIR": str(data_dir)})
+    untimed = [0.0]
+
+    def run_untimed(action) -> None:
+        started = time.perf_counter()
+        action()
+        untimed[0] += time.perf_counter() - started
+
+    ctx = {
+        "config": load_project_config(settings),
+        "settings": settings,
+        "read": lambda key: pl.read_parquet(assets / f"{key}.parquet"),
+        "write": lambda key, frame: frame.write_parquet(assets / f"{key}.parquet"),
+        "untimed": run_untimed,
+        "extra": {},
+    }
+    function = {stage: fn for stage, fn, _ in STAGES}[name]
+    started = time.perf_counter()
+    rows = function(ctx)
+    seconds = time.perf_counter() - started - untimed[0]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "stage": name,
+        "seconds": seconds,
+        "peak_gib": peak / 2**30,
+        "rows": rows,
+        **ctx["extra"],
+    }
+
+
+def _prepare(customers: int, seed: int, work_dir: Path) -> dict:
+    """Generate the sample and the engagement table (neither is part of the total)."""
+    from amperity_braze_assets.sample_data import generate_sample_data
+
+    data_dir = work_dir / f"data_{customers}"
+    summary = data_dir / "truth" / "summary.json"
+    if summary.exists() and json.loads(summary.read_text())["seed"] == seed:
+        return {
+            "stage": "generate sample (reused)",
+            "seconds": 0.0,
+            "peak_gib": 0.0,
+            "rows": customers,
+        }
+    started = time.perf_counter()
+    generate_sample_data(data_dir, customers=customers, seed=seed, reference_time=AS_OF)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {
+        "stage": "generate sample (not in total)",
+        "seconds": seconds,
+        "peak_gib": peak / 2**30,
+        "rows": customers,
+    }
+
+
+def _child(args: list[str]) -> dict:
+    child = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=False
+    )
+    if child.returncode != 0:
+        raise RuntimeError(child.stderr[-3000:])
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def run_one(customers: int, seed: int, work_dir: Path) -> dict:
+    common = ["--seed", str(seed), "--work-dir", str(work_dir)]
+    stages = [_child(["--prepare", str(customers), *common])]
+    assets = work_dir / f"assets_{customers}"
+    assets.mkdir(parents=True, exist_ok=True)
+    results = []
+    for name, _, counted in STAGES:
+        if name == "customer 360":
+            _write_engagement(customers, seed, work_dir)
+        result = _child(["--stage", name, "--one", str(customers), *common])
+        result["counted"] = counted
+        results.append(result)
+        print(
+            f"  [{customers:,}] {name}: {result['seconds']:.1f} s, {result['peak_gib']:.2f} GiB",
+            file=sys.stderr,
+            flush=True,
+        )
+    stages += results
+    pipeline = [s for s in results if s["counted"]]
+    source_records = results[0]["rows"]
+    people = next(s for s in results if s["stage"] == "identity resolution")["people"]
     return {
         "customers": customers,
         "source_records": source_records,
-        "people": people.height,
+        "people": people,
         "stages": stages,
-        "total_seconds": sum(s["seconds"] for s in pipeline if "daily" not in s["stage"]),
+        "total_seconds": sum(s["seconds"] for s in pipeline),
         "peak_gib": max(s["peak_gib"] for s in pipeline),
-        "jitter": stats.jitter,
     }
+
+
+def _write_engagement(customers: int, seed: int, work_dir: Path) -> None:
+    assets = work_dir / f"assets_{customers}"
+    ids = (
+        pl.scan_parquet(assets / "identity_resolution.parquet")
+        .select(pl.col("amperity_id").unique().sort())
+        .collect()
+        .get_column("amperity_id")
+    )
+    synthetic_engagement(ids, AS_OF, seed).write_parquet(assets / "customer_engagement.parquet")
 
 
 def print_run(result: dict) -> None:
@@ -225,32 +343,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work-dir", type=Path, default=None)
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--stage", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     work_dir = args.work_dir or Path(tempfile.mkdtemp(prefix="pipeline_bench_"))
-    if args.one is not None:
-        print(json.dumps(run_one(args.one, args.seed, work_dir)))
+    if args.prepare is not None:
+        print(json.dumps(_prepare(args.prepare, args.seed, work_dir)))
+        return 0
+    if args.stage is not None:
+        print(json.dumps(run_stage(args.stage, args.one, args.seed, work_dir)))
         return 0
     results = []
     for customers in args.customers:
-        child = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--one",
-                str(customers),
-                "--seed",
-                str(args.seed),
-                "--work-dir",
-                str(work_dir),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode != 0:
-            print(f"\n== {customers:,} customers: FAILED\n{child.stderr[-3000:]}")
+        try:
+            result = run_one(customers, args.seed, work_dir)
+        except RuntimeError as failure:
+            print(f"\n== {customers:,} customers: FAILED\n{failure}")
             continue
-        result = json.loads(child.stdout.strip().splitlines()[-1])
         results.append(result)
         print_run(result)
     if len(results) >= 2:
