@@ -73,8 +73,13 @@ def _rejects(rows: list[dict[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=REJECTS_SCHEMA)
 
 
+# Large delimited files are read in pieces of about this many bytes, cut at line ends, so memory
+# follows the piece and the table read so far rather than several copies of the whole file.
+CHUNK_BYTES = 64 * 2**20
+
+
 def parse_delimited(
-    data: bytes, file: str, options: CsvOptions
+    data: bytes, file: str, options: CsvOptions, chunk_bytes: int = CHUNK_BYTES
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Parse delimited text into all-string columns plus ``source_line``, and the rejected lines.
 
@@ -82,22 +87,93 @@ def parse_delimited(
     differs from the header's, records with bytes the declared encoding cannot decode, and
     quotes that never close.
     """
-    text = data.decode(options.encoding, errors="replace").lstrip("\ufeff")
-    lines = pl.DataFrame({"text": text.split("\n")}).with_row_index("line", offset=1)
-    del text
-    # Line ends keep their CR until lines are grouped into records: inside a quoted value a CRLF
-    # is data, at the end of a record it is only the line end.
-    lines = lines.with_columns(pl.col("line").cast(pl.Int64))
-    if lines.height == 0 or not lines["text"][0].strip():
-        reason = "the file is empty or its first line (the header) is blank"
-        return pl.DataFrame(), _rejects([_reject_row(file, 1, None, None, reason, "")])
-    header_text = lines["text"][0].removesuffix("\r")
-    header = [c.strip() for c in _parse_line(header_text, options)]
-    n_columns = len(header)
-    body = lines.slice(1)
+    header_end = data.find(b"\n")
+    if not _splits_at_newline_bytes(options.encoding) or header_end < 0 or len(data) <= chunk_bytes:
+        return _parse_pieces([data], file, options)
+    # Pieces end just after a newline byte: in an encoding where "\n" is that byte (UTF-8 and
+    # the single-byte code pages) no character is cut in two.
+    pieces = []
+    start = 0
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + chunk_bytes) + 1
+        if end <= start:  # one line longer than a piece: take it whole
+            end = data.find(b"\n", start + chunk_bytes) + 1 or len(data)
+        pieces.append(memoryview(data)[start:end])
+        start = end
+    return _parse_pieces(pieces, file, options)
 
+
+def _splits_at_newline_bytes(encoding: str) -> bool:
+    try:
+        return "\n".encode(encoding) == b"\n" and "\r".encode(encoding) == b"\r"
+    except LookupError:
+        return False
+
+
+def _parse_pieces(pieces, file: str, options: CsvOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Parse consecutive pieces of one file. A record still inside quotes at the end of a piece
+    (a quoted line break) is carried into the next piece, so records are grouped exactly as if
+    the file were read whole."""
+    frames: list[pl.DataFrame] = []
+    rejects: list[dict[str, Any]] = []
+    header: list[str] | None = None
+    header_text = ""
+    carry = pl.DataFrame(schema={"line": pl.Int64, "text": pl.String})
+    next_line = 1
+    for index, piece in enumerate(pieces):
+        last = index == len(pieces) - 1
+        text = bytes(piece).decode(options.encoding, errors="replace")
+        if index == 0:
+            text = text.lstrip("\ufeff")
+        split = text.split("\n")
+        del text
+        if not last and split and split[-1] == "":
+            split.pop()  # the piece ended with its newline: no line follows it in this piece
+        lines = pl.DataFrame(
+            {
+                "line": pl.int_range(next_line, next_line + len(split), eager=True, dtype=pl.Int64),
+                "text": pl.Series(split, dtype=pl.String),
+            }
+        )
+        next_line += len(split)
+        del split
+        if header is None:
+            if lines.height == 0 or not lines["text"][0].strip():
+                reason = "the file is empty or its first line (the header) is blank"
+                return pl.DataFrame(), _rejects([_reject_row(file, 1, None, None, reason, "")])
+            header_text = lines["text"][0].removesuffix("\r")
+            header = [c.strip() for c in _parse_line(header_text, options)]
+            lines = lines.slice(1)
+        body = pl.concat([carry, lines]) if carry.height else lines
+        records, open_from = _group_into_records(body, options.quote, options.delimiter)
+        if open_from is not None and not last:
+            carry = body.filter(pl.col("line") >= open_from)
+            records = records.filter(pl.col("line") < open_from)
+        else:
+            carry = carry.clear()
+        frame, piece_rejects = _parse_records(records, body, header, header_text, file, options)
+        if frame.height:
+            frames.append(frame)
+        rejects += piece_rejects
+    if frames:
+        frame = pl.concat(frames, how="vertical")
+    else:
+        frame = pl.DataFrame(
+            schema={**{column: pl.String for column in header or []}, LINE_COLUMN: pl.Int64}
+        )
+    return frame, _rejects(rejects)
+
+
+def _parse_records(
+    records: pl.DataFrame,
+    body: pl.DataFrame,
+    header: list[str],
+    header_text: str,
+    file: str,
+    options: CsvOptions,
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    n_columns = len(header)
     quote, sep = options.quote, options.delimiter
-    records = _group_into_records(body, quote, sep)
     records = records.with_columns(pl.col("text").str.strip_suffix("\r")).filter(
         pl.col("text").str.strip_chars("\r").str.len_chars() > 0  # blank lines are skipped
     )
@@ -137,17 +213,16 @@ def parse_delimited(
     parsed = _parse_regular(regular, header, header_text, options)
     salvaged, reject_rows = _parse_suspicious(suspicious, body, header, file, options)
     frames = [f for f in (parsed, salvaged) if f.height]
-    if frames:
-        frame = pl.concat(frames, how="vertical").sort(LINE_COLUMN)
-    else:
-        frame = pl.DataFrame(
-            schema={**{column: pl.String for column in header}, LINE_COLUMN: pl.Int64}
-        )
-    return frame, _rejects(reject_rows)
+    if not frames:
+        return pl.DataFrame(), reject_rows
+    return pl.concat(frames, how="vertical").sort(LINE_COLUMN), reject_rows
 
 
-def _group_into_records(body: pl.DataFrame, quote: str, sep: str) -> pl.DataFrame:
-    """Join lines into records: a record goes on while an odd number of quotes is open.
+def _group_into_records(
+    body: pl.DataFrame, quote: str, sep: str
+) -> tuple[pl.DataFrame, int | None]:
+    """Join lines into records: a record goes on while an odd number of quotes is open. Also
+    returns the first line of a record still open after the last line (None if none is).
 
     A quote inside an unquoted value (``O"Brien``) is literal text, not quoting: it is left out
     of the count, or one such name would glue every following line into one broken record.
@@ -169,9 +244,9 @@ def _group_into_records(body: pl.DataFrame, quote: str, sep: str) -> pl.DataFram
         literal_quote=pl.col("literal_quote").fill_null(False),
     )
     if not body["open_after"].any():
-        return body.select("line", "text", "literal_quote", last_line=pl.col("line"))
+        return body.select("line", "text", "literal_quote", last_line=pl.col("line")), None
     record_no = (~pl.col("open_after")).cast(pl.Int64).cum_sum().shift(1, fill_value=0)
-    return (
+    records = (
         body.with_columns(record_no=record_no)
         .group_by("record_no", maintain_order=True)
         .agg(
@@ -182,6 +257,8 @@ def _group_into_records(body: pl.DataFrame, quote: str, sep: str) -> pl.DataFram
         )
         .drop("record_no")
     )
+    open_from = records.get_column("line")[-1] if body["open_after"][-1] else None
+    return records, open_from
 
 
 def _parse_regular(

@@ -72,6 +72,26 @@ def test_every_line_is_either_read_or_quarantined(lines, junk):
         assert reason and ("fields" in reason or "undecodable" in reason or "line break" in reason)
 
 
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from(list('ab,"\r\n;é=')), max_size=30),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1, 60),
+    st.sampled_from(["utf-8", "latin-1", "utf-16"]),
+)
+def test_reading_in_pieces_equals_reading_whole(lines, piece_bytes, encoding):
+    """Large files are read in pieces cut at line ends; a quoted line break, a runaway quote or
+    a blank line across a cut must give the same rows and rejects as one read."""
+    text = "ID,NAME,NOTE\n" + "\n".join(lines)
+    data = text.encode(encoding, errors="replace")
+    options = CsvOptions(encoding=encoding)
+    whole = parse_delimited(data, "f.csv", options, chunk_bytes=len(data) + 1)
+    pieces = parse_delimited(data, "f.csv", options, chunk_bytes=piece_bytes)
+    assert pieces[0].equals(whole[0]) and pieces[1].equals(whole[1])
+
+
 @given(st.binary(max_size=400))
 def test_arbitrary_bytes_never_crash(data):
     frame, rejects = parse_delimited(b"ID,NAME\n" + data, "f.csv", CsvOptions())
