@@ -11,6 +11,7 @@ from amperity_braze_assets.sources.reader import parse_timestamp
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
 IDENTITY_INPUT_COLUMNS = frozenset(CUSTOMER_TAGS.values()) - {"updated_at"}
+NORMALIZE_ROWS = 1_000_000
 
 
 def identity_records(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -31,7 +32,17 @@ def customer_records(frames: Sequence[pl.DataFrame], default_region: str = "US")
     ``updated_at`` parsed to UTC: what identity resolution matches on and what the customer 360
     picks its values from, so neither normalizes a million records again."""
     frames = list(frames)
-    records = normalize_records(identity_records(frames), default_region)
+    stacked = identity_records(frames)
+    # Normalizing is row by row (each distinct value once per piece), so pieces give the same
+    # table while the working set stays that of one piece.
+    records = pl.concat(
+        [
+            normalize_records(stacked.slice(offset, NORMALIZE_ROWS), default_region)
+            for offset in range(0, max(stacked.height, 1), NORMALIZE_ROWS)
+        ],
+        how="diagonal_relaxed",
+    )
+    del stacked
     # Stacked in the same order as identity_records, so the column lines up row for row.
     updated_at = pl.concat(
         [
