@@ -50,7 +50,7 @@ def soundex(name: str) -> str:
 def _soundex_codes(features: Features) -> np.ndarray:
     """Per record, a code of its surname's Soundex (-1 without a surname)."""
     surname = features.fields["surname"]
-    sounds = [soundex(value) for value in surname.values.tolist()]
+    sounds = [soundex(value) for value in surname.values.to_list()]
     coded = dictionary(pl.Series("sound", sounds, dtype=pl.String))
     per_value = coded.codes
     if per_value.size == 0:

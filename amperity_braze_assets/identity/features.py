@@ -41,8 +41,14 @@ class CodedField:
     """One field as integer codes into ``values`` (-1 = null), with value frequencies."""
 
     codes: np.ndarray  # int32 per record
-    values: np.ndarray  # object array of the distinct strings, indexed by code
+    # The distinct strings, indexed by code. Kept in polars: as Python objects ten million
+    # distinct emails, phones and addresses cost gigabytes; only scored pairs are fetched.
+    values: pl.Series
     frequency: np.ndarray  # float64 per code: share of non-null records holding the value
+
+    def strings(self, codes: np.ndarray) -> list[str]:
+        """The values of ``codes`` (all present, >= 0) as Python strings."""
+        return self.values.gather(pl.Series(codes.astype(np.uint32, copy=False))).to_list()
 
     @property
     def agreement_probability(self) -> float:
@@ -74,7 +80,7 @@ def _field(coded: Coded) -> CodedField:
     total = max(int(counts.sum()), 1)
     return CodedField(
         codes=coded.codes.astype(np.int32, copy=False),
-        values=coded.values.cast(pl.String).to_numpy().astype(object),
+        values=coded.values.cast(pl.String),
         frequency=counts.astype(np.float64) / total,
     )
 

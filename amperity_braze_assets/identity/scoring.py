@@ -73,8 +73,8 @@ def _similarity(
         high_d = distinct & 0xFFFFFFFF
         with stage(f"  cpdist {distinct.size} of {left.size}"):
             scores = process.cpdist(
-                coded.values[low_d],
-                coded.values[high_d],
+                coded.strings(low_d),
+                coded.strings(high_d),
                 scorer=scorer,
                 workers=-1,
                 dtype=np.float32,
@@ -82,8 +82,8 @@ def _similarity(
             )
         return scores[inverse]
     return process.cpdist(
-        coded.values[left],
-        coded.values[right],
+        coded.strings(left),
+        coded.strings(right),
         scorer=scorer,
         workers=-1,
         dtype=np.float32,
