@@ -352,52 +352,119 @@ def link_to_identity(
     return frame.join(keys, on=join_keys, how=how).drop(join_keys)
 
 
-def _group_winners(
-    linked: pl.DataFrame,
-    group: str,
-    columns: tuple[str, ...],
-    keys: tuple[str, ...],
-    rules: SurvivorshipRules,
-    has_updated_at: bool,
-) -> pl.DataFrame:
-    """Per person (``_person``): the group's columns from its winning record, and its source."""
-    # (column, larger is better) per tie breaker, in the configured order.
-    preferences: list[tuple[str, bool]] = []
-    frequency: list[pl.Expr] = []
-    for tie_breaker in rules.tie_breakers:
-        if tie_breaker == SOURCE_PRIORITY:
-            preferences.append(("_source_rank", False))
-        elif tie_breaker == MOST_RECENT and has_updated_at:
-            preferences.append(("updated_at", True))
-        elif tie_breaker == MOST_FREQUENT:
-            # Counted over the person's eligible records, before any other rule narrows them.
-            # Counting before the eligibility filter gives the same counts: a row that is not
-            # eligible has null keys, so it never shares a value tuple with an eligible row.
-            frequency = [pl.len().over("_person", *columns).alias("_value_frequency")]
-            preferences.append(("_value_frequency", True))
-    preferences.append(("_record_order", False))  # (source, record_id): reruns pick the same one
+@dataclass
+class _RuleOrder:
+    """Every record once in the order the tie breakers rank them, computed once for all groups.
 
-    # Winners are chosen on integer columns and row numbers only; the group's (text) columns
-    # are gathered once, for the winning rows.
-    eligible = linked.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"),
-        "_person",
-        *(column for column, _ in preferences if column != "_value_frequency"),
-        *frequency,
-        pl.any_horizontal(pl.col(key).is_not_null() for key in keys).alias("_eligible"),
-    ).filter("_eligible")
-    # The rules are a lexicographic order (nulls last: max()/min() skip them, so an undated
-    # record wins only when the person has no dated one): one sort by person then the rules,
-    # and each person's first row wins. A stable sort keeps the input order for exact ties,
-    # which only a record listed twice under one (source, record_id) can still have.
-    ordered = eligible.sort(
-        ["_person", *(column for column, _ in preferences)],
-        descending=[False, *(larger for _, larger in preferences)],
+    ``rows``: per position, the record's row in ``linked``; ``person``: its ``_person``.
+    With most_frequent among the rules (it depends on the group's values), ``tier`` numbers the
+    runs of records the rules before it cannot tell apart and ``in_tier`` is the position within
+    the run, which the rules after it decided.
+    """
+
+    rows: pl.Series
+    person: pl.Series
+    tier: pl.Series | None = None
+    in_tier: pl.Series | None = None
+    # Positions of the people with a run of two or more records: only there can the count
+    # decide anything, so only their records are counted.
+    counted: pl.Series | None = None
+
+
+def _rule_order(linked: pl.DataFrame, rules: SurvivorshipRules, has_updated_at: bool) -> _RuleOrder:
+    before: list[tuple[str, bool]] = []  # (column, larger is better), in the configured order
+    after: list[tuple[str, bool]] = []
+    frequency = False
+    for tie_breaker in rules.tie_breakers:
+        target = after if frequency else before
+        if tie_breaker == SOURCE_PRIORITY:
+            target.append(("_source_rank", False))
+        elif tie_breaker == MOST_RECENT and has_updated_at:
+            target.append(("updated_at", True))
+        elif tie_breaker == MOST_FREQUENT:
+            frequency = True
+    after.append(("_record_order", False))  # (source, record_id): reruns pick the same one
+    if not frequency:
+        before, after = before + after, []
+    keys = [("_person", False), *before, *after]
+    # Nulls last: max()/min() skip them, so an undated record wins only when the person has
+    # no dated one. A stable sort keeps input order for exact ties (a record listed twice).
+    ordered = linked.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *(c for c, _ in keys)
+    ).sort(
+        [c for c, _ in keys],
+        descending=[larger for _, larger in keys],
         nulls_last=True,
         maintain_order=True,
     )
+    order = _RuleOrder(ordered.get_column("_row"), ordered.get_column("_person"))
+    if frequency:
+        tier_columns = ["_person", *(c for c, _ in before)]
+        starts = pl.any_horizontal(
+            pl.col(c).ne_missing(pl.col(c).shift(1)) for c in tier_columns
+        ).fill_null(True)
+        position = pl.int_range(pl.len(), dtype=pl.UInt64)
+        tiers = ordered.select(
+            tier=starts.cum_sum().cast(pl.UInt64),
+            in_tier=position - pl.when(starts).then(position).forward_fill(),
+        )
+        tied = (pl.col("in_tier") > 0) | (pl.col("in_tier").shift(-1) > 0).fill_null(False)
+        counted = (
+            tiers.with_columns(_person=order.person)
+            .select(tied.any().over("_person").arg_true())
+            .to_series()
+        )
+        order.tier, order.in_tier = tiers.get_column("tier"), tiers.get_column("in_tier")
+        order.counted = counted.cast(pl.UInt32)
+    return order
+
+
+def _group_winners(
+    linked: pl.DataFrame,
+    order: _RuleOrder,
+    group: str,
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+) -> pl.DataFrame:
+    """Per person (``_person``): the group's columns from its winning record, and its source.
+
+    Winners are chosen on integers only; the group's (text) columns are gathered once, for the
+    winning rows."""
+    eligible = linked.select(pl.any_horizontal(pl.col(k).is_not_null() for k in keys)).to_series()
+    frame = pl.DataFrame(
+        {"_row": order.rows, "_person": order.person, "_eligible": eligible.gather(order.rows)}
+    )
+    if order.tier is not None:
+        # most_frequent: counted over the person's eligible records before any other rule
+        # narrows them. Counting before the eligibility filter gives the same counts: a row
+        # that is not eligible has null keys, so it never shares a value tuple with one that is.
+        counts = pl.Series("_frequency", [], dtype=pl.UInt64).extend_constant(0, frame.height)
+        if order.counted is not None and order.counted.len():
+            of_tied = (
+                linked.select("_person", *columns)
+                .gather(order.rows.gather(order.counted))
+                .select(pl.len().over("_person", *columns).cast(pl.UInt64))
+                .to_series()
+            )
+            counts = counts.scatter(order.counted, of_tied)
+        frame = frame.with_columns(_tier=order.tier, _in_tier=order.in_tier, _frequency=counts)
+        if int(frame.get_column("_in_tier").max() or 0) < 1 << 16:
+            # One 64-bit key: the tier, then more frequent first, then the later rules.
+            cap = (1 << 16) - 1
+            key = (
+                pl.col("_tier") * (1 << 32)
+                + (cap - pl.col("_frequency").clip(upper_bound=cap)) * (1 << 16)
+                + pl.col("_in_tier")
+            )
+            frame = frame.filter("_eligible").sort(key)
+        else:
+            frame = frame.filter("_eligible").sort(
+                ["_tier", "_frequency", "_in_tier"], descending=[False, True, False]
+            )
+    else:
+        frame = frame.filter("_eligible")
     first_of_person = (pl.col("_person") != pl.col("_person").shift(1)).fill_null(True)
-    winners = ordered.filter(first_of_person).select("_person", "_row")
+    winners = frame.filter(first_of_person).select("_person", "_row")
     values = linked.select(*columns, pl.col("source").alias(f"{group}_source")).gather(
         winners.get_column("_row")
     )
@@ -464,9 +531,10 @@ def build_customer_360(
     customers = linked.group_by("_person").agg(pl.col("amperity_id").first(), *summary_aggregations)
 
     group_columns: list[str] = []
+    order = _rule_order(linked, rules, has_updated_at)
     for group, columns in present_groups.items():
         keys = tuple(key for key in rules.keys_of(group) if key in columns) or columns
-        winners = _group_winners(linked, group, columns, keys, rules, has_updated_at)
+        winners = _group_winners(linked, order, group, columns, keys)
         customers = customers.join(winners, on="_person", how="left")
         group_columns += [*columns, f"{group}_source"]
 
