@@ -27,13 +27,19 @@ Sent forms: dates as ``YYYY-MM-DDT00:00:00.000Z`` and times as ``YYYY-MM-DDTHH:M
 
 Attributes the ledger knows but the current table no longer has are left alone in Braze (a column
 dropped from the configuration is not a request to erase it everywhere).
+
+What to send is decided for everyone at once, but the JSON objects, field lists and ledger values
+are rendered ``RENDER_ROWS`` people at a time (``AttributeDiff.chunks``): a first sync of ten
+million people is gigabytes of JSON, which the sync never needs all at once.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -46,6 +52,23 @@ DATA_POINTS = "__data_points"
 IS_NEW = "__new"
 WRITTEN = "__written"
 IDENTIFIER_COLUMNS = ("external_id", "braze_id")
+# People rendered at a time: enough that polars' fixed cost per call vanishes, few enough that
+# the intermediate strings of one chunk stay in the low hundreds of megabytes.
+RENDER_ROWS = 100_000
+# Attributes compared at a time: each holds the ledger's values in the current table's order
+# and the current canonical texts, so this bounds the comparison's memory at any table size.
+COMPARE_GROUP = 6
+_ROW = "__row"  # the person's row in the current table
+_PATTERN = "__pattern"  # the person's set of sent attributes, numbered
+_MASK_BITS = 64
+_CONCAT_GROUP = 8  # pieces of a JSON object concatenated in one pass
+# Characters JSON escapes inside a string; polars' encoder escapes exactly these, so a string
+# without them is its own JSON text between quotes.
+_ESCAPED = ['"', "\\", *[chr(c) for c in range(0x20)]]
+
+
+def _send(name: str) -> str:
+    return f"{name}__send"
 
 
 @dataclass
@@ -76,16 +99,49 @@ class DiffFigures:
 
 @dataclass
 class AttributeDiff:
-    """The people to send: ``identifier``, the JSON object, the fields, the data points, whether
-    new, and ``__written`` (the canonical values that go into the ledger once accepted)."""
+    """The people to send.
 
-    changes: pl.DataFrame
+    ``plan`` holds one small row per person (identifier, row in the current table, whether new,
+    data points, which attributes are sent). ``chunks()`` renders the plan ``RENDER_ROWS`` people
+    at a time as *changes* frames: ``identifier``, the JSON object, the fields, the data points,
+    whether new, and ``__written`` (the canonical values that go into the ledger once accepted).
+    ``changes`` is every chunk at once, kept: for small diffs, tests and the diff asset.
+    """
+
+    plan: pl.DataFrame
     figures: DiffFigures
-    attributes: list[str] = field(default_factory=list)
+    attributes: list[str]
+    renderer: _Renderer
+
+    @property
+    def height(self) -> int:
+        """People to send."""
+        return self.plan.height
+
+    def chunks(self, rows: int = RENDER_ROWS) -> Iterator[pl.DataFrame]:
+        """The changes, rendered ``rows`` people at a time, in plan order."""
+        step = max(1, rows)
+        for start in range(0, self.plan.height, step):
+            yield self.renderer.render(self.plan.slice(start, step))
+
+    @cached_property
+    def changes(self) -> pl.DataFrame:
+        """Every change at once (a large first sync is gigabytes: use ``chunks`` there)."""
+        parts = list(self.chunks())
+        return pl.concat(parts, rechunk=False) if parts else self.renderer.render(self.plan)
 
     def segment(self, rows: pl.DataFrame) -> pl.DataFrame:
         """The ledger segment for accepted rows of ``changes``."""
         return rows.select(IDENTIFIER, pl.col(WRITTEN)).unnest(WRITTEN)
+
+    def full_segment(self) -> pl.DataFrame:
+        """The ledger segment as if Braze accepted every row, without rendering any object."""
+        step = RENDER_ROWS
+        parts = [
+            self.renderer.segment(self.plan.slice(start, step))
+            for start in range(0, self.plan.height, step)
+        ]
+        return pl.concat(parts) if parts else self.renderer.segment(self.plan)
 
 
 def attribute_columns(
@@ -144,31 +200,20 @@ def canonical_expr(name: str, dtype: pl.DataType) -> pl.Expr:
         unique = _non_empty_list(column if isinstance(dtype, pl.List) else column.arr.to_list())
         return pl.when(unique.is_not_null()).then(_json_text(unique))
     if dtype == pl.Null:
-        return pl.lit(None, pl.String)
+        return column.cast(pl.String)  # all null, as long as the column
     return pl.when(column.is_not_null()).then(_json_text(column))
 
 
-def json_value_expr(name: str, dtype: pl.DataType) -> pl.Expr:
-    """The JSON text sent for one attribute (``null`` to unset)."""
+def has_value_expr(name: str, dtype: pl.DataType) -> pl.Expr:
+    """Whether ``canonical_expr`` has a value (never null), without building its text."""
     column = pl.col(name)
-    if dtype == pl.String:
-        value = _json_text(column)
-    elif dtype == pl.Boolean or dtype.is_integer() or isinstance(dtype, pl.Decimal):
-        value = column.cast(pl.String)
-    elif dtype.is_float():
-        value = pl.when(column.is_finite()).then(column.cast(pl.String))
-    elif dtype == pl.Date:
-        value = pl.lit('"') + column.dt.strftime("%Y-%m-%dT00:00:00.000Z") + pl.lit('"')
-    elif isinstance(dtype, pl.Datetime):
-        value = (
-            pl.lit('"') + _utc(column, dtype).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ") + pl.lit('"')
-        )
-    elif isinstance(dtype, pl.List | pl.Array):
-        unique = _non_empty_list(column if isinstance(dtype, pl.List) else column.arr.to_list())
-        value = pl.when(unique.is_not_null()).then(_json_text(unique))
-    else:
-        value = pl.when(column.is_not_null()).then(_json_text(column))
-    return value.fill_null(pl.lit("null"))
+    if dtype.is_float():
+        return column.is_finite().fill_null(False)
+    if isinstance(dtype, pl.List):
+        return (column.list.len() > 0).fill_null(False)
+    if isinstance(dtype, pl.Array):
+        return (column.arr.to_list().list.len() > 0).fill_null(False)
+    return column.is_not_null()
 
 
 def compute_diff(
@@ -190,7 +235,6 @@ def compute_diff(
             f"identifier); columns: {sorted(current.columns)}"
         )
     names = attribute_columns(current, identifier_column, attributes)
-    schema = current.schema
     figures = DiffFigures(known_profiles=ledger.known_profiles)
     missing_id = current[identifier_column].null_count()
     if missing_id:
@@ -198,228 +242,469 @@ def compute_diff(
     figures.missing_identifier = missing_id
     figures.people = current.height
 
-    accepted = ledger.accepted
-    absent = [a for a in names if a not in accepted.columns]
-    list_names = [a for a in names if _is_list(schema[a])]
-    # Values are compared as 64-bit hashes of their canonical text, computed in this process on
-    # both sides: the join then carries thirty integer columns instead of thirty string columns
-    # (a collision, about 1 in 10^19 per value, would skip one changed value).
-    previous = (
-        accepted.lazy()
-        .with_columns(pl.lit(None, pl.String).alias(a) for a in absent)
-        .select(
-            pl.col(IDENTIFIER).cast(pl.String).alias("__prev_identifier"),
-            *[pl.col(a).cast(pl.String).hash().alias(f"{a}__prev") for a in names],
-            pl.lit(True).alias("__known"),
-        )
-    )
-    canonical = (
-        current.lazy()
-        .select(
-            pl.col(identifier_column).cast(pl.String).alias(IDENTIFIER),
-            *[canonical_expr(a, schema[a]).alias(a) for a in names],
-        )
-        .select(
-            IDENTIFIER,
-            *[pl.col(a).hash().alias(f"{a}__hash") for a in names],
-            *[pl.col(a).is_not_null().alias(f"{a}__has") for a in names],
-        )
-        .with_row_index("__row")
-    )
-
-    def compare(on_hash: bool) -> pl.DataFrame:
-        # Joining on a 64-bit hash of the identifier is several times faster than on the
-        # string; a collision is detected below and answered with the exact string join.
-        key = pl.col(IDENTIFIER).hash() if on_hash else pl.col(IDENTIFIER)
-        prev_key = pl.col("__prev_identifier").hash() if on_hash else pl.col("__prev_identifier")
-        known = pl.col("__known").fill_null(False)
-        return (
-            canonical.with_columns(key.alias("__key"))
-            .join(previous.with_columns(prev_key.alias("__key")), on="__key", how="left")
-            .select(
-                "__row",
-                IDENTIFIER,
-                "__prev_identifier",
-                known.alias("__known"),
-                *[f"{a}__has" for a in names],
-                *[
-                    pl.when(known)
-                    .then(pl.col(f"{a}__hash") != pl.col(f"{a}__prev"))
-                    .otherwise(pl.col(f"{a}__has"))
-                    .alias(f"{a}__send")
-                    for a in names
-                ],
-            )
-            .collect()
-        )
-
-    compared = compare(on_hash=True)
-    collided = compared.height != current.height or bool(
-        compared.select(
-            (pl.col("__known") & (pl.col(IDENTIFIER) != pl.col("__prev_identifier"))).any()
-        ).item()
-    )
-    if collided:
-        compared = compare(on_hash=False)
-    compared = compared.drop("__prev_identifier")
-    if list_names:
-        compared = _ignore_reordered_lists(compared, current, accepted, list_names, schema)
-    send_flags = [pl.col(f"{a}__send") for a in names]
-    any_send = pl.any_horizontal(send_flags) if names else pl.lit(False)
-    billable = [a for a in names if a not in fields.NON_BILLABLE_FIELDS]
+    compared = _compare(current, ledger.accepted, identifier_column, names, figures)
+    any_send = pl.any_horizontal([pl.col(_send(a)) for a in names]) if names else pl.lit(False)
     totals = compared.select(
-        new=(~pl.col("__known") & any_send).sum(),
-        changed=(pl.col("__known") & any_send).sum(),
-        unchanged=(pl.col("__known") & ~any_send).sum(),
-        cleared=pl.sum_horizontal(
-            [(pl.col(f"{a}__send") & ~pl.col(f"{a}__has")).sum() for a in names]
-        )
-        if names
-        else pl.lit(0),
-        full=pl.sum_horizontal([pl.col(f"{a}__has").sum() for a in billable])
-        if billable
-        else pl.lit(0),
+        new=(pl.col(IS_NEW) & any_send).sum(),
+        changed=(~pl.col(IS_NEW) & any_send).sum(),
+        unchanged=(~pl.col(IS_NEW) & ~any_send).sum(),
     ).row(0, named=True)
     figures.new, figures.changed, figures.unchanged = (
         int(totals["new"]),
         int(totals["changed"]),
         int(totals["unchanged"]),
     )
-    figures.cleared = int(totals["cleared"])
-    figures.full_resend_data_points = int(totals["full"])
-
-    to_send = compared.filter(any_send).sort("__row")
-    changes = _build_objects(current, to_send, names, schema, identifier_type, update_existing_only)
+    plan, fields_by_pattern = _number_patterns(compared.filter(any_send), names)
+    del compared
+    renderer = _Renderer(
+        current.select(names), names, fields_by_pattern, identifier_type, update_existing_only
+    )
     if ledger.rejections.height and not retry_rejected:
-        held = changes.join(
-            ledger.rejections.select(IDENTIFIER, pl.col("object").alias("__rejected_object")),
-            on=IDENTIFIER,
-            how="left",
-            maintain_order="left",
-        )
-        is_held = pl.col(OBJECT) == pl.col("__rejected_object")
-        held_rows = held.filter(is_held.fill_null(False))
-        figures.held_rejected = held_rows.height
-        if held_rows.height:
-            figures.new -= int(held_rows[IS_NEW].sum())
-            figures.changed -= int((~held_rows[IS_NEW]).sum())
-        changes = held.filter(~is_held.fill_null(False)).drop("__rejected_object")
-    figures.data_points = int(changes[DATA_POINTS].sum()) if changes.height else 0
+        plan = _hold_rejected(plan, ledger.rejections, renderer, figures)
+    figures.data_points = int(plan[DATA_POINTS].sum()) if plan.height else 0
     figures.seconds = time.perf_counter() - started
-    return AttributeDiff(changes=changes, figures=figures, attributes=names)
+    return AttributeDiff(plan=plan, figures=figures, attributes=names, renderer=renderer)
 
 
 def _is_list(dtype: pl.DataType) -> bool:
     return isinstance(dtype, pl.List | pl.Array)
 
 
-def _ignore_reordered_lists(
-    compared: pl.DataFrame,
+def _ledger_rows(people: pl.DataFrame, accepted: pl.DataFrame) -> pl.Series | None:
+    """Each person's row in the ledger, in the order of ``people`` (null: unknown to Braze);
+    None when the ledger is empty."""
+    if accepted.height == 0:
+        return None
+    ledger_ids = accepted.select(
+        pl.col(IDENTIFIER).cast(pl.String).alias("__ledger_identifier")
+    ).with_row_index("__ledger_row")
+
+    def join(on_hash: bool) -> pl.DataFrame:
+        # Joining on a 64-bit hash of the identifier is several times faster than on the
+        # string; a collision is detected below and answered with the exact string join.
+        key = pl.col(IDENTIFIER).hash() if on_hash else pl.col(IDENTIFIER)
+        ledger_key = pl.col("__ledger_identifier")
+        ledger_key = ledger_key.hash() if on_hash else ledger_key
+        return people.select(IDENTIFIER, key.alias("__key")).join(
+            ledger_ids.with_columns(ledger_key.alias("__key")),
+            on="__key",
+            how="left",
+            maintain_order="left",
+        )
+
+    joined = join(on_hash=True)
+    collided = joined.height != people.height or bool(
+        joined.select((pl.col(IDENTIFIER) != pl.col("__ledger_identifier")).any()).item()
+    )
+    if collided:
+        # The ledger holds one row per person; should it not, the last row is the latest.
+        ledger_ids = ledger_ids.unique("__ledger_identifier", keep="last", maintain_order=True)
+        joined = join(on_hash=False)
+    return joined.get_column("__ledger_row")
+
+
+def _compare(
     current: pl.DataFrame,
     accepted: pl.DataFrame,
-    list_names: list[str],
-    schema: pl.Schema,
+    identifier_column: str,
+    names: list[str],
+    figures: DiffFigures,
+) -> pl.DataFrame:
+    """Per person of ``current``: identifier, row, whether new, and per attribute whether to send
+    it. Counts the cleared values and the full-resend data points on the way."""
+    schema = current.schema
+    people = current.select(pl.col(identifier_column).cast(pl.String).alias(IDENTIFIER))
+    ledger_rows = _ledger_rows(people, accepted)
+    is_new = (
+        ledger_rows.is_null()
+        if ledger_rows is not None
+        else pl.repeat(True, current.height, eager=True)
+    )
+    aligned = None
+    if ledger_rows is not None and ledger_rows.null_count() == 0 and ledger_rows.is_sorted():
+        first, last = ledger_rows[0], ledger_rows[-1]
+        if last - first + 1 == current.height:
+            aligned = accepted.slice(first, current.height)
+    billable = set(names) - fields.NON_BILLABLE_FIELDS
+    cleared = full = 0
+    sends: list[pl.DataFrame] = []
+    for start in range(0, len(names), COMPARE_GROUP):
+        group = names[start : start + COMPARE_GROUP]
+        compared = [a for a in group if ledger_rows is not None and a in accepted.columns]
+        frame = pl.concat(
+            [current.select(group), _previous(accepted, compared, aligned, ledger_rows)],
+            how="horizontal",
+        )
+        flags = frame.select(
+            *[
+                _send_expr(a, schema[a], a in compared, aligned is not None).alias(_send(a))
+                for a in group
+            ],
+            *[has_value_expr(a, schema[a]).alias(f"{a}__has") for a in group],
+        )
+        for a in compared:
+            if _is_list(schema[a]):
+                ledger = aligned if aligned is not None else accepted
+                at = None if aligned is not None else ledger_rows
+                flags = _ignore_reordered_list(flags, current, a, schema[a], ledger[a], at)
+        counts = flags.select(
+            cleared=pl.sum_horizontal(
+                (pl.col(_send(a)) & ~pl.col(f"{a}__has")).sum() for a in group
+            ),
+            full=pl.sum_horizontal(
+                [pl.col(f"{a}__has").sum() for a in group if a in billable] or [pl.lit(0)]
+            ),
+        ).row(0, named=True)
+        cleared += int(counts["cleared"])
+        full += int(counts["full"])
+        sends.append(flags.select(_send(a) for a in group))
+        del frame, flags
+    figures.cleared = cleared
+    figures.full_resend_data_points = full
+    return pl.concat(
+        [people.with_row_index(_ROW), pl.DataFrame(is_new.alias(IS_NEW)), *sends],
+        how="horizontal",
+    )
+
+
+def _previous(
+    accepted: pl.DataFrame,
+    names: list[str],
+    aligned: pl.DataFrame | None,
+    ledger_rows: pl.Series | None,
+) -> pl.DataFrame:
+    """The ledger's value of each attribute for each person of the current table, as
+    ``<name>__before``.
+
+    When the ledger lists everyone in the current table's order (``aligned``), that is its
+    canonical text, compared exactly. Otherwise it is the text's 64-bit hash, gathered into the
+    current table's order: gathered text would make every comparison read memory at random,
+    while hashes are computed in the ledger's order and gathered as plain numbers. A collision,
+    about 1 in 10^19 per value, would skip one change. A person the ledger does not know gets
+    the hash of no value, so whatever value they have is sent.
+    """
+    text = [pl.col(a).cast(pl.String).alias(f"{a}__before") for a in names]
+    if aligned is not None:
+        return aligned.select(text)
+    no_value = pl.lit(None, pl.String).hash()
+    # One chunk first: gathering at random from several chunks is many times slower.
+    return (
+        accepted.select(t.hash() for t in text)
+        .rechunk()
+        .select(pl.all().gather(ledger_rows).fill_null(no_value))
+    )
+
+
+def _send_expr(name: str, dtype: pl.DataType, compared: bool, aligned: bool) -> pl.Expr:
+    """Whether to send an attribute: its canonical text differs from the ledger's (see
+    ``_previous``); a person or attribute the ledger does not know sends any value it has."""
+    if not compared:
+        return has_value_expr(name, dtype)
+    if aligned:
+        return canonical_expr(name, dtype).ne_missing(pl.col(f"{name}__before"))
+    return canonical_expr(name, dtype).hash() != pl.col(f"{name}__before")
+
+
+def _ignore_reordered_list(
+    flags: pl.DataFrame,
+    current: pl.DataFrame,
+    name: str,
+    dtype: pl.DataType,
+    ledger: pl.Series,
+    ledger_rows: pl.Series | None,
 ) -> pl.DataFrame:
     """A list whose text differs only by order or duplicates is not a change (arrays are sets
-    in Braze). Checked only on the few rows whose text differs."""
-    for a in list_names:
-        if a not in accepted.columns:
-            continue
-        candidates = compared.filter(pl.col("__known") & pl.col(f"{a}__send") & pl.col(f"{a}__has"))
-        if candidates.height == 0:
-            continue
-        rows = (
-            candidates.select("__row", IDENTIFIER)
-            .with_columns(
-                current.select(canonical_expr(a, schema[a]).alias("__now"))[candidates["__row"]]
+    in Braze). Checked only on the few rows whose text differs. ``ledger`` holds the ledger's
+    texts, at ``ledger_rows`` (or in the current table's order)."""
+    rows = flags.select(
+        pl.arg_where(pl.col(_send(name)) & pl.col(f"{name}__has")).alias("__i")
+    ).to_series()
+    if rows.len() == 0:
+        return flags
+    before = ledger.gather(ledger_rows.gather(rows) if ledger_rows is not None else rows)
+    as_list = pl.List(pl.String)
+    same = (
+        current.select(pl.col(name).gather(rows))
+        .select(canonical_expr(name, dtype).alias("__now"))
+        .with_columns(rows, before.cast(pl.String).alias("__before"))
+        .filter(
+            pl.col("__before").is_not_null()
+            & (
+                pl.col("__now")
+                .str.json_decode(as_list)
+                .list.set_symmetric_difference(pl.col("__before").str.json_decode(as_list))
+                .list.len()
+                == 0
             )
-            .join(accepted.select(IDENTIFIER, pl.col(a).alias("__before")), on=IDENTIFIER)
-            .filter(pl.col("__before").is_not_null())
         )
-        as_list = pl.List(pl.String)
-        same = rows.filter(
-            pl.col("__now")
-            .str.json_decode(as_list)
-            .list.set_symmetric_difference(pl.col("__before").str.json_decode(as_list))
-            .list.len()
-            == 0
-        )["__row"]
-        if same.len():
-            compared = compared.with_columns(
-                pl.when(pl.col("__row").is_in(same.implode()))
-                .then(False)
-                .otherwise(pl.col(f"{a}__send"))
-                .alias(f"{a}__send")
-            )
-    return compared
+        .get_column("__i")
+    )
+    if same.len() == 0:
+        return flags
+    return flags.with_columns(
+        pl.when(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(same.implode()))
+        .then(False)
+        .otherwise(pl.col(_send(name)))
+        .alias(_send(name))
+    )
 
 
-def _build_objects(
-    current: pl.DataFrame,
-    to_send: pl.DataFrame,
-    names: list[str],
-    schema: pl.Schema,
-    identifier_type: str,
-    update_existing_only: bool,
+def _number_patterns(to_send: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, pl.Series]:
+    """The plan (people to send, with their pattern number and data points) and the field list
+    of each pattern. People share a few hundred sets of sent attributes, so each set's fields
+    and data points are worked out once, not once a person."""
+    if to_send.height == 0:
+        plan = to_send.with_columns(
+            pl.lit(0, pl.UInt32).alias(_PATTERN), pl.lit(0, pl.Int64).alias(DATA_POINTS)
+        )
+        return plan, pl.Series(FIELDS, [], dtype=pl.List(pl.String))
+    billable = [a for a in names if a not in fields.NON_BILLABLE_FIELDS]
+    words = [names[i : i + _MASK_BITS] for i in range(0, len(names), _MASK_BITS)]
+    masks = [f"__mask{w}" for w in range(len(words))]
+    keyed = to_send.with_columns(
+        pl.sum_horizontal(
+            pl.col(_send(a)).cast(pl.UInt64) * pl.lit(1 << bit, pl.UInt64)
+            for bit, a in enumerate(word)
+        ).alias(mask)
+        for mask, word in zip(masks, words, strict=True)
+    )
+    patterns = (
+        keyed.select(*masks, *[_send(a) for a in names])
+        .unique(subset=masks, keep="first", maintain_order=True)
+        .with_row_index(_PATTERN)
+        .with_columns(
+            (
+                pl.sum_horizontal(pl.col(_send(a)).cast(pl.Int64) for a in billable)
+                if billable
+                else pl.lit(0, pl.Int64)
+            ).alias(DATA_POINTS)
+        )
+    )
+    position = {a: i for i, a in enumerate(names)}
+    lists = (
+        patterns.select(_PATTERN, *[pl.col(_send(a)).alias(a) for a in names])
+        .unpivot(index=_PATTERN, on=names, variable_name="__field", value_name="__sent")
+        .filter("__sent")
+        .with_columns(
+            pl.col("__field").replace_strict(position, return_dtype=pl.Int64).alias("__at")
+        )
+        .sort(_PATTERN, "__at")
+        .group_by(_PATTERN, maintain_order=True)
+        .agg(pl.col("__field").alias(FIELDS))
+    )
+    fields_by_pattern = (
+        patterns.select(_PATTERN)
+        .join(lists, on=_PATTERN, how="left", maintain_order="left")
+        .get_column(FIELDS)
+    )
+    plan = keyed.join(
+        patterns.select(*masks, _PATTERN, DATA_POINTS), on=masks, how="left", maintain_order="left"
+    )
+    return plan.drop(masks), fields_by_pattern
+
+
+def _hold_rejected(
+    plan: pl.DataFrame, rejections: pl.DataFrame, renderer: _Renderer, figures: DiffFigures
 ) -> pl.DataFrame:
-    """The exact JSON object per person, built with expressions, plus the ledger segment."""
-    values = current.select(names)[to_send["__row"]] if names else pl.DataFrame()
-    canonical = values.select(canonical_expr(a, schema[a]).alias(a) for a in names)
-    flags = to_send.select([f"{a}__send" for a in names])
-    frame = (
-        pl.concat(
+    """The plan without people whose exact object was rejected before (only their objects are
+    rendered to find out)."""
+    candidates = (
+        plan.with_row_index("__plan_row")
+        .join(
+            rejections.select(
+                pl.col(IDENTIFIER).cast(pl.String), pl.col("object").alias("__rejected_object")
+            ),
+            on=IDENTIFIER,
+            how="inner",
+        )
+        .sort("__plan_row")
+    )
+    held_parts = []
+    for start in range(0, candidates.height, RENDER_ROWS):
+        part = candidates.slice(start, RENDER_ROWS)
+        rendered = renderer.render(part)
+        held_parts.append(
+            part.filter(
+                rendered.get_column(OBJECT) == part.get_column("__rejected_object")
+            ).get_column("__plan_row")
+        )
+    held = pl.concat(held_parts).unique() if held_parts else pl.Series([], dtype=pl.UInt32)
+    if held.len() == 0:
+        return plan
+    held_new = int(plan.get_column(IS_NEW).gather(held).sum())
+    figures.held_rejected = held.len()
+    figures.new -= held_new
+    figures.changed -= held.len() - held_new
+    return (
+        plan.with_row_index("__plan_row")
+        .filter(~pl.col("__plan_row").is_in(held.implode()))
+        .drop("__plan_row")
+    )
+
+
+def _value_pieces(name: str, dtype: pl.DataType, escape: bool) -> list[str | pl.Expr]:
+    """``,"name":<JSON value>`` for one attribute of the render frame, as literal text and
+    expressions to concatenate; any expression is null where the attribute has no value."""
+    key = "," + json.dumps(name) + ":"
+    if dtype == pl.String:
+        column = pl.col(name)
+        if escape:
+            return [key, pl.when(column.is_not_null()).then(_json_text(column))]
+        return [key + '"', column, '"']
+    # Dates and times: the key and quotes go into the format, so one strftime pass does it all.
+    # UTC is formatted naive: the same digits without a time zone lookup per value.
+    literal = (key + '"').replace("%", "%%")
+    if dtype == pl.Date:
+        return [pl.col(_raw(name)).dt.strftime(literal + '%Y-%m-%dT00:00:00.000Z"')]
+    if isinstance(dtype, pl.Datetime):
+        naive = _utc(pl.col(_raw(name)), dtype).dt.replace_time_zone(None)
+        return [naive.dt.strftime(literal + '%Y-%m-%dT%H:%M:%S%.3fZ"')]
+    # Numbers, booleans, arrays and objects: the canonical text is the JSON text.
+    return [key, pl.col(name)]
+
+
+def _merge_literals(pieces: list[str | pl.Expr]) -> list[str | pl.Expr]:
+    merged: list[str | pl.Expr] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _concat(pieces: list[str | pl.Expr], ignore_nulls: bool = False) -> pl.Expr:
+    """Literal text and expressions concatenated; null where any expression is null, unless
+    ``ignore_nulls``."""
+    exprs = [pl.lit(p) if isinstance(p, str) else p for p in _merge_literals(pieces)]
+    return exprs[0] if len(exprs) == 1 else pl.concat_str(exprs, ignore_nulls=ignore_nulls)
+
+
+def _raw(name: str) -> str:
+    return f"{name}__raw"
+
+
+def _is_time(dtype: pl.DataType) -> bool:
+    return dtype == pl.Date or isinstance(dtype, pl.Datetime)
+
+
+@dataclass(frozen=True)
+class _Renderer:
+    """Turns rows of the plan into changes: JSON objects, field lists and ledger values."""
+
+    values: pl.DataFrame  # the current table's attribute columns (shares memory with it)
+    names: list[str]
+    fields_by_pattern: pl.Series
+    identifier_type: str
+    update_existing_only: bool
+
+    def empty(self) -> pl.DataFrame:
+        return pl.DataFrame(
+            schema={
+                IDENTIFIER: pl.String,
+                OBJECT: pl.String,
+                FIELDS: pl.List(pl.String),
+                DATA_POINTS: pl.Int64,
+                IS_NEW: pl.Boolean,
+                WRITTEN: pl.Struct({a: pl.String for a in self.names}),
+            }
+        )
+
+    def render(self, plan: pl.DataFrame) -> pl.DataFrame:
+        if plan.height == 0:
+            return self.empty()
+        frame, masked = self._frame(plan)
+        return pl.concat(
             [
-                to_send.select(IDENTIFIER, "__known"),
-                canonical,
-                values.rename({a: f"{a}__value" for a in names}),
-                flags,
+                self._objects(frame, masked),
+                plan.select(
+                    self.fields_by_pattern.gather(plan.get_column(_PATTERN)).alias(FIELDS),
+                    DATA_POINTS,
+                    IS_NEW,
+                ),
+                frame.select(self._written(masked).alias(WRITTEN)),
             ],
             how="horizontal",
         )
-        if to_send.height
-        else None
-    )
-    empty_schema = {
-        IDENTIFIER: pl.String,
-        OBJECT: pl.String,
-        FIELDS: pl.List(pl.String),
-        DATA_POINTS: pl.Int64,
-        IS_NEW: pl.Boolean,
-        WRITTEN: pl.Struct({a: pl.String for a in names}),
-    }
-    if frame is None:
-        return pl.DataFrame(schema=empty_schema)
-    value_schema = {f"{a}__value": schema[a] for a in names}
-    fragments = [
-        pl.when(pl.col(f"{a}__send")).then(
-            pl.lit(json.dumps(a) + ":")
-            + json_value_expr(f"{a}__value", value_schema[f"{a}__value"])
-        )
-        for a in names
-    ]
-    head = pl.lit(json.dumps(identifier_type) + ":") + _json_text(pl.col(IDENTIFIER))
-    tail = [pl.lit('"_update_existing_only":true')] if update_existing_only else []
-    billable = [a for a in names if a not in fields.NON_BILLABLE_FIELDS]
-    return frame.select(
-        IDENTIFIER,
-        (
-            pl.lit("{")
-            + pl.concat_str([head, *fragments, *tail], separator=",", ignore_nulls=True)
-            + pl.lit("}")
-        ).alias(OBJECT),
-        pl.concat_list([pl.when(pl.col(f"{a}__send")).then(pl.lit(a)) for a in names])
-        .list.drop_nulls()
-        .alias(FIELDS),
-        (
-            pl.sum_horizontal([pl.col(f"{a}__send").cast(pl.Int64) for a in billable])
-            if billable
-            else pl.lit(0, pl.Int64)
-        ).alias(DATA_POINTS),
-        (~pl.col("__known")).alias(IS_NEW),
-        pl.struct(
+
+    def segment(self, plan: pl.DataFrame) -> pl.DataFrame:
+        """The ledger segment for rows of the plan, without rendering their objects."""
+        if plan.height == 0:
+            return self.empty().select(IDENTIFIER, WRITTEN).unnest(WRITTEN)
+        frame, masked = self._frame(plan)
+        return frame.select(IDENTIFIER, self._written(masked).alias(WRITTEN)).unnest(WRITTEN)
+
+    def _frame(self, plan: pl.DataFrame) -> tuple[pl.DataFrame, set[str]]:
+        """Identifier, send flags, canonical texts (and dates and times as they are) of the
+        plan's rows; and the attributes whose send flags matter: they differ from "has a value"
+        for someone (a known person's unchanged or cleared values). New people, all of a first
+        sync, have none."""
+        names, schema = self.names, self.values.schema
+        rows = plan.get_column(_ROW)
+        if rows.is_sorted() and rows[-1] - rows[0] + 1 == rows.len():
+            values = self.values.slice(rows[0], rows.len())  # a first sync: no copy
+        else:
+            values = self.values.select(pl.all().gather(rows))
+        frame = pl.concat(
             [
-                pl.when(pl.col(f"{a}__send")).then(pl.col(a).fill_null(pl.lit(CLEARED))).alias(a)
-                for a in names
-            ]
-        ).alias(WRITTEN),
-    )
+                plan.select(IDENTIFIER, *[_send(a) for a in names]),
+                values.select(
+                    *[canonical_expr(a, schema[a]).alias(a) for a in names],
+                    *[pl.col(a).alias(_raw(a)) for a in names if _is_time(schema[a])],
+                ),
+            ],
+            how="horizontal",
+        )
+        differs = frame.select(
+            (pl.col(_send(a)) != pl.col(a).is_not_null()).any().alias(a) for a in names
+        )
+        return frame, {a for a, flag in differs.row(0, named=True).items() if flag}
+
+    def _written(self, masked: set[str]) -> pl.Expr:
+        return pl.struct(
+            (
+                pl.when(pl.col(_send(a))).then(pl.col(a).fill_null(pl.lit(CLEARED)))
+                if a in masked
+                else pl.col(a)
+            ).alias(a)
+            for a in self.names
+        )
+
+    def _objects(self, frame: pl.DataFrame, masked: set[str]) -> pl.DataFrame:
+        """Identifier and JSON object of each row of the render frame."""
+        names, schema = self.names, self.values.schema
+        texts = [IDENTIFIER, *[a for a in names if schema[a] == pl.String]]
+        escape = frame.select(pl.col(a).str.contains_any(_ESCAPED).any() for a in texts)
+        escape = escape.row(0, named=True)
+        head = "{" + json.dumps(self.identifier_type) + ":"
+        if escape[IDENTIFIER]:
+            pieces: list[str | pl.Expr] = [head, _json_text(pl.col(IDENTIFIER))]
+        else:
+            pieces = [head + '"', pl.col(IDENTIFIER), '"']
+        # One concatenation of everything, with no pass per attribute: the pieces of a value
+        # someone lacks are null for them (its literal text too), and nulls are skipped.
+        for a in names:
+            value = _value_pieces(a, schema[a], escape.get(a, False))
+            if a in masked:
+                null = pl.lit("," + json.dumps(a) + ":null")
+                pieces.append(pl.when(pl.col(_send(a))).then(_concat(value).fill_null(null)))
+            elif frame.get_column(a).null_count() == 0:
+                pieces += value
+            else:
+                has = pl.col(a).is_not_null()
+                pieces += [pl.when(has).then(pl.lit(v)) if isinstance(v, str) else v for v in value]
+        pieces.append(',"_update_existing_only":true}' if self.update_existing_only else "}")
+        # In groups, then the groups: concat_str slows down with many inputs, and the groups
+        # are computed in parallel.
+        merged = _merge_literals(pieces)
+        groups = [merged[i : i + _CONCAT_GROUP] for i in range(0, len(merged), _CONCAT_GROUP)]
+        parts = frame.select(
+            IDENTIFIER,
+            *[_concat(g, ignore_nulls=True).alias(f"__part{i}") for i, g in enumerate(groups)],
+        )
+        return parts.select(
+            IDENTIFIER,
+            pl.concat_str(
+                [pl.col(f"__part{i}") for i in range(len(groups))], ignore_nulls=True
+            ).alias(OBJECT),
+        )

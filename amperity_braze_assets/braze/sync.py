@@ -9,9 +9,10 @@ Order of a run:
    so a rerun after a crash never resends what the ledger already confirms;
 4. the circuit breaker: refuse when more than ``max_change_share`` of known profiles would
    change, unless overridden for the run;
-5. batches of ``objects_per_request`` objects (all full but the last), sent ``concurrency`` at a
-   time; each answer is classified per row (accepted / rejected / unknown) and the accepted rows
-   are written to a ledger segment as soon as their answers arrive;
+5. batches of ``objects_per_request`` objects (all full but the last), rendered a chunk of people
+   at a time as they are needed and sent ``concurrency`` at a time; each answer is classified
+   per row (accepted / rejected / unknown) and the accepted rows are written to a ledger
+   segment as soon as their answers arrive;
 6. compact again and write the per-row sync log.
 
 Dry run writes the exact request bodies (one JSON document a line) under
@@ -24,10 +25,11 @@ full, so Braze still converges, but the absorbed profile may linger.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ from amperity_braze_assets.braze.diff import (
     DATA_POINTS,
     FIELDS,
     OBJECT,
+    RENDER_ROWS,
     AttributeDiff,
     DiffFigures,
     compute_diff,
@@ -109,7 +112,7 @@ class SyncReport:
     merges: int = 0
     merge_requests: int = 0
     seconds: float = 0.0
-    send_seconds: float = 0.0  # the sending phase alone (no diff, no compaction)
+    send_seconds: float = 0.0  # the sending phase, rendering the objects included
     batch_sizes: list[int] = field(default_factory=list)
     dry_run_file: str | None = None
     log: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SYNC_LOG_SCHEMA))
@@ -182,6 +185,28 @@ def batch_bodies(objects: list[str], size: int, max_bytes: int) -> list[tuple[in
     return batches
 
 
+@dataclass
+class Batch:
+    """One request: its rows of the diff's changes, and the body sent."""
+
+    number: int
+    rows: pl.DataFrame
+    body: str
+
+
+def diff_batches(diff: AttributeDiff, options: SyncOptions) -> Iterator[Batch]:
+    """The requests of a diff, in order, rendered a chunk of people at a time so that a large
+    first sync never holds every object (or body) at once. Chunks are whole numbers of
+    batches, so every batch is full but the last (and any halved for the size cap)."""
+    size = max(1, options.objects_per_request)
+    number = 0
+    for chunk in diff.chunks(size * max(1, RENDER_ROWS // size)):
+        objects = chunk.get_column(OBJECT).to_list()
+        for low, high, body in batch_bodies(objects, size, options.max_body_bytes):
+            yield Batch(number, chunk.slice(low, high - low), body)
+            number += 1
+
+
 def run_sync(
     current: pl.DataFrame,
     ledger: Ledger,
@@ -214,10 +239,7 @@ def run_sync(
     )
     report.diff = diff.figures
     check_circuit_breaker(diff.figures, options)
-    objects = diff.changes[OBJECT].to_list()
-    batches = batch_bodies(objects, options.objects_per_request, options.max_body_bytes)
-    report.batches = len(batches)
-    report.batch_sizes = [high - low for low, high, _ in batches]
+    batches = _counted(diff_batches(diff, options), report)
     if options.dry_run:
         _dry_run(diff, batches, options, report)
     else:
@@ -267,9 +289,16 @@ def _send_merges(
     return view
 
 
+def _counted(batches: Iterator[Batch], report: SyncReport) -> Iterator[Batch]:
+    for batch in batches:
+        report.batches += 1
+        report.batch_sizes.append(batch.rows.height)
+        yield batch
+
+
 def _dry_run(
     diff: AttributeDiff,
-    batches: list[tuple[int, int, str]],
+    batches: Iterator[Batch],
     options: SyncOptions,
     report: SyncReport,
 ) -> None:
@@ -278,20 +307,15 @@ def _dry_run(
         raise ValueError("dry run needs dry_run_dir")
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{options.destination}.jsonl"
+    logs = [pl.DataFrame(schema=SYNC_LOG_SCHEMA)]
     with path.open("w", encoding="utf-8") as out:
-        for _, _, body in batches:
-            out.write(body + "\n")
+        for batch in batches:
+            out.write(batch.body + "\n")
+            logs.append(_log_rows(batch.rows, options.run_id, batch.number, "dry_run", None))
     report.dry_run_file = str(path)
-    report.objects_sent = diff.changes.height
+    report.objects_sent = diff.height
     report.data_points_sent = diff.figures.data_points
-    report.log = _log_rows(diff.changes, options.run_id, None, "dry_run", None)
-    if report.log.height:
-        report.log = _with_batches(report.log, batches)
-
-
-def _with_batches(frame: pl.DataFrame, batches: list[tuple[int, int, str]]) -> pl.DataFrame:
-    numbers = [n for n, (low, high, _) in enumerate(batches) for _ in range(low, high)]
-    return frame.with_columns(batch=pl.Series(numbers, dtype=pl.Int64))
+    report.log = pl.concat(logs, how="vertical")
 
 
 def _log_rows(
@@ -310,33 +334,32 @@ def _log_rows(
 
 def _send(
     diff: AttributeDiff,
-    batches: list[tuple[int, int, str]],
+    batches: Iterator[Batch],
     ledger: Ledger,
     client: BrazeClient,
     options: SyncOptions,
     report: SyncReport,
 ) -> None:
-    changes = diff.changes
     logs: list[pl.DataFrame] = []
+    batches = iter(batches)
     max_in_flight = max(1, options.concurrency) * 2
-    next_batch = 0
-    in_flight: dict[Future[TrackResult], int] = {}
+    in_flight: dict[Future[TrackResult], Batch] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="braze")
     try:
-        while next_batch < len(batches) or in_flight:
-            while next_batch < len(batches) and len(in_flight) < max_in_flight:
-                low, high, body = batches[next_batch]
-                in_flight[pool.submit(client.track, body, high - low)] = next_batch
-                next_batch += 1
+        while True:
+            # Batches are rendered as they are needed, so only a chunk is held at a time.
+            for batch in itertools.islice(batches, max_in_flight - len(in_flight)):
+                in_flight[pool.submit(client.track, batch.body, batch.rows.height)] = batch
+            if not in_flight:
+                break
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             accepted_parts: list[pl.DataFrame] = []
             rejected_parts: list[pl.DataFrame] = []
             finished: list[int] = []
             for future in done:
-                number = in_flight.pop(future)
-                low, high, _ = batches[number]
+                batch = in_flight.pop(future)
+                number, rows = batch.number, batch.rows
                 result = future.result()  # BrazeAuthError propagates: every batch would fail
-                rows = changes.slice(low, high - low)
                 accepted, rejected, log_rows = _classify(rows, result, options.run_id, number)
                 _count(report, result, rows, accepted)
                 if accepted.height:

@@ -148,13 +148,16 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
             update_existing_only=destination.update_existing_only,
         )
         figures = diff.figures
-        changes = diff.changes.select(
-            IDENTIFIER,
+        columns = [
+            pl.col(IDENTIFIER),
             pl.col(FIELDS).alias("fields"),
             pl.col(DATA_POINTS).alias("data_points"),
             pl.col(IS_NEW).alias("is_new"),
             pl.col(OBJECT).alias("object"),
-        )
+        ]
+        # Chunk by chunk, so the ledger values each chunk also renders are not all kept.
+        parts = [chunk.select(columns) for chunk in diff.chunks()]
+        changes = pl.concat(parts) if parts else diff.changes.select(columns)
         ratio = (
             figures.data_points / figures.full_resend_data_points
             if figures.full_resend_data_points

@@ -6,9 +6,19 @@ import datetime as dt
 import json
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
-from amperity_braze_assets.braze.diff import DATA_POINTS, OBJECT, compute_diff
-from amperity_braze_assets.braze.ledger import IDENTIFIER, LedgerView, apply_segments
+from amperity_braze_assets.braze.diff import (
+    DATA_POINTS,
+    FIELDS,
+    IS_NEW,
+    OBJECT,
+    WRITTEN,
+    canonical_expr,
+    compute_diff,
+    has_value_expr,
+)
+from amperity_braze_assets.braze.ledger import CLEARED, IDENTIFIER, LedgerView, apply_segments
 
 EMPTY = LedgerView(
     pl.DataFrame(schema={IDENTIFIER: pl.String}),
@@ -106,3 +116,146 @@ def test_attribute_subset_and_update_existing_only():
         "first_name": "Ann",
         "_update_existing_only": True,
     }
+
+
+# -- the rendering path against a plain per-person reference -----------------------------------
+UTC = dt.UTC
+NEW_YORK = "America/New_York"
+
+
+def mixed(version: int) -> pl.DataFrame:
+    """Forty people whose attributes are absent, present, cleared and changed in many patterns,
+    with every kind of value the sent text treats apart. Every third person never changes."""
+    n = 40
+    v = [version if i % 3 != 2 else 0 for i in range(n)]
+    names = ['Ann "Quote"', "B\\slash", "line\nbreak", "tab\tand\x01ctl", "Zoë 😀", "plain", None]
+    days = [dt.date(2024, 2, 29), dt.date(1969, 12, 31), None]
+    moments = [
+        dt.datetime(2024, 5, 1, 12, 0, 0, 123456),
+        dt.datetime(1960, 1, 1, 0, 0, 0, 999),
+        None,
+    ]
+    tags = [["b", "a"], ["a", "b", "a"], [], None, ["x"]]
+    scores = [1.5, float("nan"), float("inf"), None, -0.0, 1e20, 0.1 + 0.2]
+    frame = pl.DataFrame(
+        {
+            "external_id": [f"p{i:02d}" if i != 7 else 'p"07' for i in range(n)],
+            "first_name": [names[(i + v[i] * (i % 2)) % len(names)] for i in range(n)],
+            "email": [None if i % 4 == v[i] else f"p{i}@example.com" for i in range(n)],
+            "score": [scores[(i + v[i]) % 7] for i in range(n)],
+            "orders": [None if (i + v[i]) % 5 == 0 else i * (1 + v[i]) for i in range(n)],
+            "vip": [None if i % 6 == 0 else (i + v[i]) % 2 == 0 for i in range(n)],
+            "day": [days[(i + v[i] * (i % 2)) % 3] for i in range(n)],
+            "at_utc": [moments[(i + v[i]) % 3] for i in range(n)],
+            "at_naive": [moments[(i * 2 + v[i]) % 3] for i in range(n)],
+            "at_new_york": [moments[i % 3] for i in range(n)],
+            "tags": [tags[(i + v[i] * (i % 4 == 1)) % 5] for i in range(n)],
+            "push_subscribe": [None if i % 3 else "opted_in" for i in range(n)],
+            "nothing": [None] * n,
+        },
+        schema_overrides={
+            "day": pl.Date,
+            "at_utc": pl.Datetime("us"),
+            "at_naive": pl.Datetime("ms"),
+            "at_new_york": pl.Datetime("us"),
+            "tags": pl.List(pl.String),
+        },
+    )
+    return frame.with_columns(
+        pl.col("at_utc").dt.replace_time_zone("UTC"),
+        pl.col("at_new_york").dt.replace_time_zone(NEW_YORK),
+    )
+
+
+def sent_text(value, dtype: pl.DataType, canonical: str | None) -> str:
+    if canonical is None:
+        return "null"
+    if dtype == pl.String:
+        return json.dumps(value, ensure_ascii=False)
+    if dtype == pl.Date:
+        return f'"{value:%Y-%m-%d}T00:00:00.000Z"'
+    if isinstance(dtype, pl.Datetime):
+        utc = value.astimezone(UTC) if value.tzinfo else value
+        return f'"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"'
+    return canonical  # numbers, booleans and arrays: their canonical text is their JSON text
+
+
+def reference_changes(current: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
+    """What to send, person by person in plain Python (canonical texts from canonical_expr)."""
+    names = [c for c in current.columns if c != "external_id"]
+    canonical = current.select(canonical_expr(a, current.schema[a]).alias(a) for a in names)
+    ledger = {row[IDENTIFIER]: row for row in accepted.to_dicts()}
+    rows = []
+    for values, texts in zip(current.to_dicts(), canonical.to_dicts(), strict=True):
+        person = values["external_id"]
+        before = ledger.get(person)
+        sent = []
+        for a in names:
+            now = texts[a]
+            if before is None:
+                changed = now is not None
+            else:
+                was = before.get(a)
+                changed = now != was
+                if changed and now is not None and was is not None and a == "tags":
+                    changed = set(json.loads(now)) != set(json.loads(was))
+            if changed:
+                sent.append(a)
+        if not sent:
+            continue
+        text = ",".join(
+            [f'"external_id":{json.dumps(person, ensure_ascii=False)}']
+            + [f"{json.dumps(a)}:{sent_text(values[a], current.schema[a], texts[a])}" for a in sent]
+        )
+        rows.append(
+            {
+                IDENTIFIER: person,
+                OBJECT: "{" + text + "}",
+                FIELDS: sent,
+                DATA_POINTS: sum(a != "push_subscribe" for a in sent),
+                IS_NEW: before is None,
+                WRITTEN: {
+                    a: (texts[a] if texts[a] is not None else CLEARED) if a in sent else None
+                    for a in names
+                },
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            IDENTIFIER: pl.String,
+            OBJECT: pl.String,
+            FIELDS: pl.List(pl.String),
+            DATA_POINTS: pl.Int64,
+            IS_NEW: pl.Boolean,
+            WRITTEN: pl.Struct({a: pl.String for a in names}),
+        },
+    )
+
+
+def test_rendered_changes_match_a_plain_reference():
+    first = compute_diff(mixed(0), EMPTY)
+    assert_frame_equal(first.changes, reference_changes(mixed(0), EMPTY.accepted))
+    everyone = accepted_after(first).accepted
+    gone = everyone.head(1).with_columns(pl.lit("o-gone").alias(IDENTIFIER))
+    in_order = pl.concat([gone, everyone]).sort(IDENTIFIER)  # the current table's order
+    some = in_order.filter(~pl.col(IDENTIFIER).is_in(["p03", "p11", "p20", "p21"]))
+    current = mixed(1).sort("external_id")
+    for accepted in (in_order, some, in_order.reverse()):
+        diff = compute_diff(current, LedgerView(accepted, EMPTY.rejections))
+        expected = reference_changes(current, accepted)
+        assert expected[IS_NEW].any() == (accepted.height < in_order.height)
+        assert 10 < expected.height < current.height - 10
+        assert expected[WRITTEN].struct.field("email").is_in([CLEARED]).any()
+        assert_frame_equal(diff.changes, expected)
+        assert_frame_equal(pl.concat(diff.chunks(rows=7)), expected)
+        assert_frame_equal(diff.full_segment(), diff.segment(diff.changes))
+        assert diff.figures.data_points == int(expected[DATA_POINTS].sum())
+
+
+def test_has_value_matches_the_canonical_text():
+    frame = mixed(0)
+    for name, dtype in frame.schema.items():
+        has = frame.select(has_value_expr(name, dtype)).to_series()
+        canonical = frame.select(canonical_expr(name, dtype)).to_series()
+        assert has.to_list() == canonical.is_not_null().to_list(), name

@@ -14,6 +14,7 @@ import time
 import polars as pl
 import pytest
 
+from amperity_braze_assets.braze import sync
 from amperity_braze_assets.braze.client import BrazeClient, ClientSettings
 from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger
@@ -213,6 +214,24 @@ def test_dry_run_sends_nothing_and_writes_the_exact_bodies(ledger, tmp_path):
     assert [len(json.loads(line)["attributes"]) for line in lines] == [75, 25]
     assert report.objects_sent == 100 and report.data_points_sent == report.diff.data_points
     assert ledger.view().known_profiles == 0
+
+
+def test_batches_continue_across_render_chunks(ledger, tmp_path, monkeypatch):
+    # 150 people rendered at a time: two full batches, then the next chunk.
+    monkeypatch.setattr(sync, "RENDER_ROWS", 160)
+    report = run_sync(
+        people(200), ledger, None, options("dry", dry_run=True, dry_run_dir=tmp_path / "dry")
+    )
+    lines = (tmp_path / "dry" / "braze.jsonl").read_text().splitlines()
+    sent = [o["external_id"] for line in lines for o in json.loads(line)["attributes"]]
+    assert sent == people(200)["external_id"].to_list()
+    assert report.batch_sizes == [75, 75, 50] and report.batches == 3
+    assert report.log["batch"].to_list() == [0] * 75 + [1] * 75 + [2] * 50
+    with start_emulator(KEY) as emulator, client_for(emulator) as client:
+        sent_report = run_sync(people(200), ledger, client, options("r1"))
+        assert (sent_report.accepted, sent_report.batch_sizes) == (200, [75, 75, 50])
+        assert emulator.profiles == expected_profiles(people(200))
+        assert ledger.view().known_profiles == 200
 
 
 def test_circuit_breaker_refuses_unless_overridden(ledger):
