@@ -73,8 +73,7 @@ def _run(customers: int, seed: int, emulator) -> int:
     if emulator is not None:
         counters = emulator.counters
         print(
-            "Braze emulator: "
-            + ", ".join(f"{k}={v:,}" for k, v in counters.as_dict().items() if v)
+            "Braze emulator: " + ", ".join(f"{k}={v:,}" for k, v in counters.as_dict().items() if v)
         )
     print(f"Done in {time.perf_counter() - started:.1f} s. Open the UI with: make ui")
     return 0 if result.success else 1

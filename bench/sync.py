@@ -162,9 +162,7 @@ def diff_benchmark(n: int) -> dict:
     started = time.perf_counter()
     full = compute_diff(frame, empty)
     full_seconds = time.perf_counter() - started
-    ledger = LedgerView(
-        apply_segments(empty.accepted, [full.segment(full.changes)]), empty.rejections
-    )
+    ledger = LedgerView(apply_segments(empty.accepted, [full.full_segment()]), empty.rejections)
     # 5% of people change one segment, 2% leave an audience.
     rows = pl.int_range(pl.len())
     changed = frame.with_columns(

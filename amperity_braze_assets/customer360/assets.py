@@ -25,9 +25,7 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
         raise ConfigError(str(exc)) from exc
     # Raw tables are read only for the untagged columns sources carry into the 360.
     attribute_inputs = {
-        s.asset_name: dg.AssetIn(key=s.asset_name)
-        for s in config.customer_sources
-        if s.attributes
+        s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources if s.attributes
     }
     order_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.transaction_sources}
 
