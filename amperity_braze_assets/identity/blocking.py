@@ -95,7 +95,7 @@ def block_pairs(key: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
     if int(key.max()) < (1 << (62 - row_bits)):
         # Sorting (key, row) packed into one int64 is several times faster than an argsort,
         # and leaves rows ascending within each block.
-        packed = np.sort((key[rows] << row_bits) | rows)
+        packed = pl.Series((key[rows] << row_bits) | rows).sort().to_numpy()
         rows = packed & ((1 << row_bits) - 1)
         sorted_keys = packed >> row_bits
     else:
@@ -134,7 +134,7 @@ def candidate_pairs(
             packed.append((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
     if not packed:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    ordered = np.sort(np.concatenate(packed))
+    ordered = pl.Series(np.concatenate(packed)).sort().to_numpy()  # polars sorts in parallel
     del packed
     distinct = ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
     del ordered

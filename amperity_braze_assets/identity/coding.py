@@ -36,6 +36,12 @@ class Coded:
         return np.bincount(present, minlength=self.values.len()).astype(np.int64)
 
 
+def _argsort(keys: pl.Series) -> np.ndarray:
+    """Positions that sort ``keys``: polars' parallel sort, 2-3x numpy's argsort on millions
+    of 64-bit keys (np.unique(return_inverse=True) sorts stably and costs 4x more again)."""
+    return keys.arg_sort().to_numpy()
+
+
 def dictionary(series: pl.Series) -> Coded:
     """Codes of ``series`` into its distinct non-null values, ordered by hash.
 
@@ -48,9 +54,9 @@ def dictionary(series: pl.Series) -> Coded:
     if rows.size == 0:
         return Coded(np.full(size, -1, dtype=np.int32), series.head(0))
     present = series if rows.size == size else series.gather(pl.Series(rows.astype(np.uint32)))
-    hashes = present.hash(seed=0x5EED).to_numpy()
-    # np.unique(return_inverse=True) sorts stably and costs 4x a plain argsort.
-    order = np.argsort(hashes)
+    hash_series = present.hash(seed=0x5EED)
+    hashes = hash_series.to_numpy()
+    order = _argsort(hash_series)
     ordered = hashes[order]
     starts = np.empty(ordered.size, dtype=bool)
     starts[0] = True
@@ -75,7 +81,7 @@ def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``return_inverse``, without its stable sort."""
     if keys.size == 0:
         return keys, np.zeros(0, dtype=np.int64)
-    order = np.argsort(keys)
+    order = _argsort(pl.Series(keys))
     ordered = keys[order]
     starts = np.empty(ordered.size, dtype=bool)
     starts[0] = True
