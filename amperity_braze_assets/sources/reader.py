@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,9 +88,27 @@ def parse_delimited(
     differs from the header's, records with bytes the declared encoding cannot decode, and
     quotes that never close.
     """
+    parsed = list(iter_delimited(data, file, options, chunk_bytes))
+    frames = [frame for frame, _ in parsed if frame.height]
+    rejects = [r for _, piece_rejects in parsed for r in piece_rejects]
+    if len(frames) == 1:
+        frame = frames[0]
+    elif frames:
+        frame = pl.concat(frames, how="vertical")
+    else:
+        frame = parsed[-1][0] if parsed else pl.DataFrame()
+    return frame, _rejects(rejects)
+
+
+def iter_delimited(
+    data: bytes, file: str, options: CsvOptions, chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
+    """``parse_delimited`` piece by piece: (rows, reject rows) per piece of about
+    ``chunk_bytes``, so a caller can type and shrink each piece before the next is read."""
     header_end = data.find(b"\n")
     if not _splits_at_newline_bytes(options.encoding) or header_end < 0 or len(data) <= chunk_bytes:
-        return _parse_pieces([data], file, options)
+        yield from _parse_pieces([data], file, options)
+        return
     # Pieces end just after a newline byte: in an encoding where "\n" is that byte (UTF-8 and
     # the single-byte code pages) no character is cut in two.
     pieces = []
@@ -100,7 +119,7 @@ def parse_delimited(
             end = data.find(b"\n", start + chunk_bytes) + 1 or len(data)
         pieces.append(memoryview(data)[start:end])
         start = end
-    return _parse_pieces(pieces, file, options)
+    yield from _parse_pieces(pieces, file, options)
 
 
 def _splits_at_newline_bytes(encoding: str) -> bool:
@@ -110,12 +129,12 @@ def _splits_at_newline_bytes(encoding: str) -> bool:
         return False
 
 
-def _parse_pieces(pieces, file: str, options: CsvOptions) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _parse_pieces(
+    pieces, file: str, options: CsvOptions
+) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
     """Parse consecutive pieces of one file. A record still inside quotes at the end of a piece
     (a quoted line break) is carried into the next piece, so records are grouped exactly as if
     the file were read whole."""
-    frames: list[pl.DataFrame] = []
-    rejects: list[dict[str, Any]] = []
     header: list[str] | None = None
     header_text = ""
     carry = pl.DataFrame(schema={"line": pl.Int64, "text": pl.String})
@@ -140,7 +159,8 @@ def _parse_pieces(pieces, file: str, options: CsvOptions) -> tuple[pl.DataFrame,
         if header is None:
             if lines.height == 0 or not lines["text"][0].strip():
                 reason = "the file is empty or its first line (the header) is blank"
-                return pl.DataFrame(), _rejects([_reject_row(file, 1, None, None, reason, "")])
+                yield pl.DataFrame(), [_reject_row(file, 1, None, None, reason, "")]
+                return
             header_text = lines["text"][0].removesuffix("\r")
             header = [c.strip() for c in _parse_line(header_text, options)]
             lines = lines.slice(1)
@@ -152,16 +172,11 @@ def _parse_pieces(pieces, file: str, options: CsvOptions) -> tuple[pl.DataFrame,
         else:
             carry = carry.clear()
         frame, piece_rejects = _parse_records(records, body, header, header_text, file, options)
-        if frame.height:
-            frames.append(frame)
-        rejects += piece_rejects
-    if frames:
-        frame = pl.concat(frames, how="vertical")
-    else:
-        frame = pl.DataFrame(
-            schema={**{column: pl.String for column in header or []}, LINE_COLUMN: pl.Int64}
-        )
-    return frame, _rejects(rejects)
+        if not frame.height:
+            frame = pl.DataFrame(
+                schema={**{column: pl.String for column in header}, LINE_COLUMN: pl.Int64}
+            )
+        yield frame, piece_rejects
 
 
 def _parse_records(
@@ -382,6 +397,26 @@ def read_parquet_file(data: bytes) -> pl.DataFrame:
     )
 
 
+def read_file_pieces(
+    file: str, source: SourceConfig, s3_client: Any = None
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
+    """``read_file`` piece by piece (a large delimited file comes in pieces of about
+    ``CHUNK_BYTES``); an unreadable file gives one empty piece and its reject."""
+    try:
+        data = read_bytes(file, s3_client)
+        if source.format == "parquet":
+            yield read_parquet_file(data), empty_rejects()
+            return
+        for frame, rejects in iter_delimited(data, file, source.csv, CHUNK_BYTES):
+            yield frame, _rejects(rejects)
+    except (OSError, pl.exceptions.PolarsError, LookupError) as exc:
+        reason = f"unreadable {source.format} file: {exc}"
+        yield pl.DataFrame(), _rejects([_reject_row(file, None, None, None, reason, "")])
+    except Exception as exc:  # botocore errors and the like: the file is quarantined, not the run
+        reason = f"cannot fetch file: {type(exc).__name__}: {exc}"
+        yield pl.DataFrame(), _rejects([_reject_row(file, None, None, None, reason, "")])
+
+
 def read_file(
     file: str, source: SourceConfig, s3_client: Any = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -415,23 +450,32 @@ def read_source(
         )
     mapped: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
+    orders = source.kind != "customers"
     for file in files:
-        frame, file_rejects = read_file(file, source, s3_client)
-        rejects.append(file_rejects)
-        if frame.width == 0:
-            continue
-        records, row_rejects = map_columns(frame, source, file)
-        mapped.append(records)
-        rejects.append(row_rejects)
-    records = (
-        pl.concat(mapped, how="diagonal_relaxed")
-        if mapped
-        else pl.DataFrame(schema=_empty_schema(source))
-    )
+        for frame, file_rejects in read_file_pieces(file, source, s3_client):
+            rejects.append(file_rejects)
+            if frame.width == 0:
+                continue
+            records, row_rejects = map_columns(frame, source, file)
+            rejects.append(row_rejects)
+            if records.width == 0:
+                break  # the file lacks a mapped column: said once, for the whole file
+            if orders:
+                # Typed piece by piece: ten million orders as text are several times their
+                # typed size, and only the typed rows are kept.
+                records, row_rejects = type_transactions(records, source, customer_sources)
+                rejects.append(row_rejects)
+            mapped.append(records)
+    if mapped:
+        records = pl.concat(mapped, how="diagonal_relaxed")
+    elif orders:
+        records = type_transactions(
+            pl.DataFrame(schema=_empty_schema(source)), source, customer_sources
+        )[0]
+    else:
+        records = pl.DataFrame(schema=_empty_schema(source))
     records, key_rejects = (
-        validate_customers(records, source)
-        if source.kind == "customers"
-        else validate_transactions(records, source, customer_sources)
+        validate_customers(records, source) if not orders else drop_duplicate_orders(records)
     )
     rejects.append(key_rejects)
     all_rejects = pl.concat([r for r in rejects if r.height] or [empty_rejects()], how="vertical")
@@ -597,7 +641,18 @@ def parse_amount(expr: pl.Expr) -> pl.Expr:
 def validate_transactions(
     records: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Type amount and time, and quarantine orders that cannot be attributed or summed."""
+    """Type amount and time, and quarantine orders that cannot be attributed or summed, and
+    later copies of an order id."""
+    typed, rejects = type_transactions(records, source, customer_sources)
+    good, duplicates = drop_duplicate_orders(typed)
+    return good, pl.concat([rejects, duplicates])
+
+
+def type_transactions(
+    records: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type amount and time, and quarantine orders that cannot be attributed or summed (row by
+    row: pieces of a file can be typed one at a time)."""
     if "order_id" in records.columns:
         records = records.drop("record_id").with_columns(pl.col("order_id").str.strip_chars())
     else:
@@ -670,20 +725,19 @@ def validate_transactions(
         reason=pl.col("_problem").str.split("\t").list.last(),
         raw=pl.lit(None, pl.String),
     )
-    # A later copy of an order id among the good rows is a duplicate. Bad rows are null here, and
-    # a good row's id is never null, so this is is_first_distinct over the good rows alone.
-    is_good = pl.col("_problem").is_null()
-    typed = typed.with_columns(
-        _dupe=is_good & ~pl.when(is_good).then(pl.col("order_id")).is_first_distinct()
+    good = typed.filter(pl.col("_problem").is_null()).drop(
+        "_problem", "amount_text", "order_time_text"
     )
-    dupe_rejects = _duplicate_order_rejects(
-        typed.select("order_id", FILE_COLUMN, LINE_COLUMN, "_dupe", "_problem").filter(is_good)
-    )
-    # One filter, so the orders are copied once (ten million orders are gigabytes of text).
-    good = typed.filter(is_good & ~pl.col("_dupe")).drop(
-        "_problem", "_dupe", "amount_text", "order_time_text"
-    )
-    return good, pl.concat([rejects, dupe_rejects])
+    return good, rejects
+
+
+def drop_duplicate_orders(orders: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Later copies of an order id, quarantined with where the id was first seen."""
+    first = pl.col("order_id").is_first_distinct()
+    marked = orders.select("order_id", FILE_COLUMN, LINE_COLUMN, _dupe=~first)
+    if not marked.get_column("_dupe").any():
+        return orders, _duplicate_order_rejects(marked.clear())
+    return orders.filter(first), _duplicate_order_rejects(marked)
 
 
 def _duplicate_order_rejects(marked: pl.DataFrame) -> pl.DataFrame:
