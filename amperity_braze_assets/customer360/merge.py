@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import polars as pl
 
 from amperity_braze_assets.customer360.survivorship import SurvivorshipRules, build_customer_360
@@ -28,40 +29,72 @@ def merged_customers(
     untagged columns carried into the 360 (``attributes:`` in sources.yaml: column -> name).
     """
     merged = build_customer_360(records, identity, rules)
-    carried = source_attributes(raw, identity, person_attributes)
-    return merged.join(carried, on="amperity_id", how="left"), records.height
+    carried = source_attributes(raw, identity, person_attributes, merged.get_column("amperity_id"))
+    return pl.concat([merged, carried], how="horizontal"), records.height
 
 
 def source_attributes(
     raw: Mapping[str, pl.DataFrame],
     identity: pl.DataFrame,
     person_attributes: Mapping[str, Mapping[str, str]],
+    people: pl.Series,
 ) -> pl.DataFrame:
-    """Person attributes carried from untagged source columns.
+    """Person attributes carried from untagged source columns, one row per entry of ``people``
+    (sorted, distinct ``amperity_id``s).
 
     Per person the value comes from the most recently updated record that has one; ties go to
     the highest record id, so reruns pick the same value.
     """
-    people = identity.select("amperity_id").unique()
     links = identity.select("source", "record_id", "amperity_id")
+    carried: list[pl.Series] = []
     for source, columns in person_attributes.items():
         if not columns or source not in raw:
             continue
         frame = raw[source]
         ordering = ["updated_at"] if "updated_at" in frame.columns else []
+        linked = _linked(frame.select("source", "record_id", *ordering), links, source)
         for column, name in columns.items():
             values = (
-                frame.select(
-                    "source",
-                    "record_id",
-                    *ordering,
-                    pl.col(attribute_column(column)).str.strip_chars().alias(name),
+                linked.with_columns(
+                    frame.get_column(attribute_column(column)).str.strip_chars().alias(name)
                 )
-                .filter(pl.col(name).is_not_null() & (pl.col(name) != ""))
-                .join(links, on=["source", "record_id"])
+                .filter(
+                    pl.col(name).is_not_null()
+                    & (pl.col(name) != "")
+                    & pl.col("amperity_id").is_not_null()
+                )
                 .sort([*ordering, "record_id"], descending=True, nulls_last=True)
                 .unique("amperity_id", keep="first")
-                .select("amperity_id", name)
             )
-            people = people.join(values, on="amperity_id", how="left")
-    return people
+            carried.append(_placed(values, people, name))
+    return pl.DataFrame(carried, schema={s.name: pl.String for s in carried})
+
+
+def _linked(frame: pl.DataFrame, links: pl.DataFrame, source: str) -> pl.DataFrame:
+    """``frame`` (one source's records) with each record's ``amperity_id`` (null if none)."""
+    mine = links.filter(pl.col("source") == source)
+    keys = frame.get_column("record_id").cast(pl.String)
+    if mine.height == frame.height and mine.get_column("record_id").equals(keys):
+        # identity lists a source's records in the order the source was read: no join needed.
+        return frame.with_columns(mine.get_column("amperity_id"))
+    return frame.join(
+        mine.select(pl.col("record_id").alias("_key"), "amperity_id"),
+        left_on=pl.col("record_id").cast(pl.String),
+        right_on="_key",
+        how="left",
+        maintain_order="left",
+    )
+
+
+def _placed(values: pl.DataFrame, people: pl.Series, name: str) -> pl.Series:
+    """``values`` (distinct ``amperity_id`` -> ``name``) lined up with the sorted ``people``."""
+    if people.len() == 0:
+        return pl.Series(name, [], dtype=pl.String)
+    ids = values.get_column("amperity_id")
+    at = people.search_sorted(ids).cast(pl.Int64)
+    inside = at < people.len()
+    found = inside & (people.gather(at.clip(upper_bound=max(people.len() - 1, 0))) == ids)
+    where = np.full(people.len(), -1, dtype=np.int64)
+    where[at.filter(found).to_numpy()] = np.flatnonzero(found.to_numpy())
+    index = pl.Series(where).cast(pl.UInt32, strict=False)  # -1 (no value) becomes null
+    return values.get_column(name).gather(index).cast(pl.String).alias(name)

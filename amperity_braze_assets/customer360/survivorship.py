@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import polars as pl
 
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
@@ -569,17 +570,34 @@ def build_customer_360(
             pl.col("updated_at").min().alias("first_seen_at"),
             pl.col("updated_at").max().alias("last_updated_at"),
         ]
-    customers = linked.group_by("_person").agg(pl.col("amperity_id").first(), *summary_aggregations)
+    # _person is a dense rank from 1, so sorted by it person p sits at row p - 1: each group's
+    # winners are placed by a gather, not a join.
+    customers = (
+        linked.group_by("_person")
+        .agg(pl.col("amperity_id").first(), *summary_aggregations)
+        .sort("_person")
+    )
 
-    group_columns: list[str] = []
+    group_frames: list[pl.DataFrame] = []
     order = _rule_order(linked, rules, has_updated_at)
     for group, columns in present_groups.items():
         keys = tuple(key for key in rules.keys_of(group) if key in columns) or columns
         winners = _group_winners(linked, order, group, columns, keys)
-        customers = customers.join(winners, on="_person", how="left")
-        group_columns += [*columns, f"{group}_source"]
+        at = np.full(customers.height, -1, dtype=np.int64)
+        at[winners.get_column("_person").to_numpy().astype(np.int64) - 1] = np.arange(
+            winners.height
+        )
+        where = pl.Series(at).cast(pl.UInt32, strict=False)  # -1 (no winner) becomes null
+        group_frames.append(winners.drop("_person").gather(where))
 
     summary_columns = ["source_count", "record_count", "sources"]
     if has_updated_at:
         summary_columns += ["first_seen_at", "last_updated_at"]
-    return customers.sort("_person").select("amperity_id", *group_columns, *summary_columns)
+    return pl.concat(
+        [
+            customers.select("amperity_id"),
+            *group_frames,
+            customers.select(summary_columns),
+        ],
+        how="horizontal",
+    )
