@@ -45,7 +45,12 @@ def source_attributes(
     Per person the value comes from the most recently updated record that has one; ties go to
     the highest record id, so reruns pick the same value.
     """
-    links = identity.select("source", "record_id", "amperity_id")
+    # Each record's person as a row of ``people``, found once by one join, so the attributes
+    # below are placed by integer positions.
+    at_person = people.to_frame("amperity_id").with_row_index("_at")
+    links = identity.select("source", "record_id", "amperity_id").join(
+        at_person, on="amperity_id", how="left", maintain_order="left"
+    )
     carried: list[pl.Series] = []
     for source, columns in person_attributes.items():
         if not columns or source not in raw:
@@ -59,42 +64,29 @@ def source_attributes(
                     frame.get_column(attribute_column(column)).str.strip_chars().alias(name)
                 )
                 .filter(
-                    pl.col(name).is_not_null()
-                    & (pl.col(name) != "")
-                    & pl.col("amperity_id").is_not_null()
+                    pl.col(name).is_not_null() & (pl.col(name) != "") & pl.col("_at").is_not_null()
                 )
                 .sort([*ordering, "record_id"], descending=True, nulls_last=True)
-                .unique("amperity_id", keep="first")
+                .unique("_at", keep="first")
             )
-            carried.append(_placed(values, people, name))
+            where = np.full(people.len(), -1, dtype=np.int64)
+            where[values.get_column("_at").to_numpy()] = np.arange(values.height)
+            index = pl.Series(where).cast(pl.UInt32, strict=False)  # -1 (no value) becomes null
+            carried.append(values.get_column(name).gather(index).cast(pl.String).alias(name))
     return pl.DataFrame(carried, schema={s.name: pl.String for s in carried})
 
 
 def _linked(frame: pl.DataFrame, links: pl.DataFrame, source: str) -> pl.DataFrame:
-    """``frame`` (one source's records) with each record's ``amperity_id`` (null if none)."""
+    """``frame`` (one source's records) with each record's person as ``_at`` (null if none)."""
     mine = links.filter(pl.col("source") == source)
     keys = frame.get_column("record_id").cast(pl.String)
     if mine.height == frame.height and mine.get_column("record_id").equals(keys):
         # identity lists a source's records in the order the source was read: no join needed.
-        return frame.with_columns(mine.get_column("amperity_id"))
+        return frame.with_columns(mine.get_column("_at"))
     return frame.join(
-        mine.select(pl.col("record_id").alias("_key"), "amperity_id"),
+        mine.select(pl.col("record_id").alias("_key"), "_at"),
         left_on=pl.col("record_id").cast(pl.String),
         right_on="_key",
         how="left",
         maintain_order="left",
     )
-
-
-def _placed(values: pl.DataFrame, people: pl.Series, name: str) -> pl.Series:
-    """``values`` (distinct ``amperity_id`` -> ``name``) lined up with the sorted ``people``."""
-    if people.len() == 0:
-        return pl.Series(name, [], dtype=pl.String)
-    ids = values.get_column("amperity_id")
-    at = people.search_sorted(ids).cast(pl.Int64)
-    inside = at < people.len()
-    found = inside & (people.gather(at.clip(upper_bound=max(people.len() - 1, 0))) == ids)
-    where = np.full(people.len(), -1, dtype=np.int64)
-    where[at.filter(found).to_numpy()] = np.flatnonzero(found.to_numpy())
-    index = pl.Series(where).cast(pl.UInt32, strict=False)  # -1 (no value) becomes null
-    return values.get_column(name).gather(index).cast(pl.String).alias(name)

@@ -22,6 +22,7 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
+from amperity_braze_assets.identity.coding import dictionary
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
 SOURCE_PRIORITY = "source_priority"
@@ -405,13 +406,15 @@ def _rule_order(linked: pl.DataFrame, rules: SurvivorshipRules, has_updated_at: 
             in_tier=position - pl.when(starts).then(position).forward_fill(),
         )
         tied = (pl.col("in_tier") > 0) | (pl.col("in_tier").shift(-1) > 0).fill_null(False)
-        counted = (
-            tiers.with_columns(_person=order.person)
-            .select(tied.any().over("_person").arg_true())
-            .to_series()
-        )
+        tied_rows = tiers.select(tied).to_series().to_numpy()
+        # Rows are in person order: "any tied row" per person is a reduce over each run.
+        person = order.person.to_numpy()
+        starts = np.flatnonzero(np.r_[True, person[1:] != person[:-1]]) if person.size else person
+        per_person = np.logical_or.reduceat(tied_rows, starts) if person.size else tied_rows
+        lengths = np.diff(np.r_[starts, person.size])
+        counted = np.flatnonzero(np.repeat(per_person, lengths))
         order.tier, order.in_tier = tiers.get_column("tier"), tiers.get_column("in_tier")
-        order.counted = counted.cast(pl.UInt32)
+        order.counted = pl.Series(counted.astype(np.uint32))
     return order
 
 
@@ -513,6 +516,23 @@ def _group_winners(
     return pl.concat([winners.select("_person"), values], how="horizontal")
 
 
+def _source_list(masks: pl.Series, names: pl.Series) -> pl.Series:
+    """Bit masks over ``names`` (sorted) as the sorted lists of the names they hold."""
+    distinct = masks.unique().sort()
+    lists = [
+        [name for bit, name in enumerate(names.to_list()) if mask >> bit & 1]
+        for mask in distinct.to_list()
+    ]
+    lookup = pl.DataFrame(
+        {"_source_mask": distinct, "sources": pl.Series(lists, dtype=pl.List(pl.String))}
+    )
+    return (
+        masks.to_frame("_source_mask")
+        .join(lookup, on="_source_mask", how="left", maintain_order="left")
+        .get_column("sources")
+    )
+
+
 def build_customer_360(
     records: pl.DataFrame, identity: pl.DataFrame, rules: SurvivorshipRules
 ) -> pl.DataFrame:
@@ -541,7 +561,7 @@ def build_customer_360(
         "source",
         "record_id",
     )
-    # Integer stand-ins make the per-group sorts and joins cheap: _person orders like amperity_id,
+    # Integer stand-ins make the per-group sorts and joins cheap: _person numbers the people,
     # _record_order like (source, record_id).
     # A multi-column sort on text is several times slower than two single-column ranks, hence the
     # composite integer (source rank in the high half, record_id rank in the low half).
@@ -550,7 +570,11 @@ def build_customer_360(
             pl.col("source").rank("dense").cast(pl.UInt64) * (1 << 32)
             + pl.col("record_id").rank("dense").cast(pl.UInt64)
         ).alias("_record_order"),
-        pl.col("amperity_id").rank("dense").alias("_person"),
+        # Dense person numbers from 1, in hash order: ranking millions of id strings is a
+        # string sort (3 s at 3M records); the output is sorted by amperity_id once, at the end.
+        pl.Series("_person", dictionary(linked.get_column("amperity_id")).codes + 1).cast(
+            pl.UInt32
+        ),
         pl.col("source")
         .replace_strict(
             {source: rank for rank, source in enumerate(rules.source_priority)},
@@ -560,10 +584,24 @@ def build_customer_360(
         .alias("_source_rank"),
     )
 
+    # A person's distinct sources as a bit mask (one bit per source, in name order), read back
+    # as sorted lists once per distinct mask: a sorted unique list per person costs seconds.
+    source_names = linked.get_column("source").unique().sort()
+    by_mask = source_names.len() <= 62
     summary_aggregations = [
         pl.col("source").n_unique().cast(pl.Int64).alias("source_count"),
         pl.len().cast(pl.Int64).alias("record_count"),
-        pl.col("source").unique().sort().alias("sources"),
+        (
+            pl.col("source")
+            .replace_strict(
+                {name: 1 << bit for bit, name in enumerate(source_names.to_list())},
+                return_dtype=pl.Int64,
+            )
+            .bitwise_or()
+            .alias("_source_mask")
+            if by_mask
+            else pl.col("source").unique().sort().alias("sources")
+        ),
     ]
     if has_updated_at:
         summary_aggregations += [
@@ -590,9 +628,14 @@ def build_customer_360(
         where = pl.Series(at).cast(pl.UInt32, strict=False)  # -1 (no winner) becomes null
         group_frames.append(winners.drop("_person").gather(where))
 
+    if by_mask:
+        customers = customers.with_columns(
+            _source_list(customers.get_column("_source_mask"), source_names)
+        )
     summary_columns = ["source_count", "record_count", "sources"]
     if has_updated_at:
         summary_columns += ["first_seen_at", "last_updated_at"]
+    by_id = customers.get_column("amperity_id").arg_sort()
     return pl.concat(
         [
             customers.select("amperity_id"),
@@ -600,4 +643,4 @@ def build_customer_360(
             customers.select(summary_columns),
         ],
         how="horizontal",
-    )
+    ).gather(by_id)
