@@ -16,15 +16,18 @@ NORMALIZE_ROWS = 1_000_000
 
 def identity_records(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     """Stack the raw customer sources, keeping ``source``, ``record_id``, tags and keys."""
-    stacked = pl.concat(list(frames), how="diagonal_relaxed")
-    keep = [
-        c
-        for c in stacked.columns
-        if c in ("source", "record_id")
-        or c in IDENTITY_INPUT_COLUMNS
-        or c.startswith(("fk_", "sk_"))
-    ]
-    return stacked.select(keep)
+
+    def kept(frame: pl.DataFrame) -> pl.DataFrame:
+        # Columns are dropped before stacking, so untagged columns are never copied.
+        return frame.select(
+            c
+            for c in frame.columns
+            if c in ("source", "record_id")
+            or c in IDENTITY_INPUT_COLUMNS
+            or c.startswith(("fk_", "sk_"))
+        )
+
+    return pl.concat([kept(frame) for frame in frames], how="diagonal_relaxed")
 
 
 def customer_records(frames: Sequence[pl.DataFrame], default_region: str = "US") -> pl.DataFrame:
