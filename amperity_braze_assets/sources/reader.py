@@ -298,7 +298,7 @@ def _parse_regular(
         # polars disagreed with the field count (an odd quoting polars refuses): let Python's
         # csv module, which follows the same rules as most exporters, read these records.
         rows = [_parse_line(t, options) for t in regular["text"].to_list()]
-        frame = pl.DataFrame(rows, schema=header, orient="row")
+        frame = pl.DataFrame(rows, schema=[(name, pl.String) for name in header], orient="row")
     return frame.with_columns(regular["line"].alias(LINE_COLUMN))
 
 
@@ -345,7 +345,11 @@ def _parse_suspicious(
             else:
                 good_rows.append([value if value != "" else None for value in fields])
                 good_lines.append(number)
-    frame = pl.DataFrame(good_rows, schema=header, orient="row") if good_rows else pl.DataFrame()
+    frame = (
+        pl.DataFrame(good_rows, schema=[(name, pl.String) for name in header], orient="row")
+        if good_rows
+        else pl.DataFrame()
+    )
     if frame.height:
         frame = frame.with_columns(pl.Series(LINE_COLUMN, good_lines, dtype=pl.Int64))
     return frame, rejects
