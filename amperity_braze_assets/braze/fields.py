@@ -175,7 +175,10 @@ def custom_attribute_name_problem(name: str) -> str | None:
     if name.startswith("$"):
         return f"custom attribute name {name!r} starts with '$', which Braze reserves; rename it"
     if name in RESERVED_NAMES:
-        return f"{name!r} is a standard Braze field, not a custom attribute"
+        return (
+            f"{name!r} is a standard Braze field, not a custom attribute; map it under "
+            "standard: instead, or rename the custom attribute"
+        )
     shadow = shadowed_standard_field(name)
     if shadow:
         return (
