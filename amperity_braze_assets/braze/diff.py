@@ -588,6 +588,18 @@ def _is_time(dtype: pl.DataType) -> bool:
     return dtype == pl.Date or isinstance(dtype, pl.Datetime)
 
 
+def changes_schema(names: list[str]) -> dict[str, pl.DataType]:
+    """The columns of ``AttributeDiff.changes`` for the attributes ``names``."""
+    return {
+        IDENTIFIER: pl.String,
+        OBJECT: pl.String,
+        FIELDS: pl.List(pl.String),
+        DATA_POINTS: pl.Int64,
+        IS_NEW: pl.Boolean,
+        WRITTEN: pl.Struct({a: pl.String for a in names}),
+    }
+
+
 @dataclass(frozen=True)
 class _Renderer:
     """Turns rows of the plan into changes: JSON objects, field lists and ledger values."""
@@ -599,16 +611,7 @@ class _Renderer:
     update_existing_only: bool
 
     def empty(self) -> pl.DataFrame:
-        return pl.DataFrame(
-            schema={
-                IDENTIFIER: pl.String,
-                OBJECT: pl.String,
-                FIELDS: pl.List(pl.String),
-                DATA_POINTS: pl.Int64,
-                IS_NEW: pl.Boolean,
-                WRITTEN: pl.Struct({a: pl.String for a in self.names}),
-            }
-        )
+        return pl.DataFrame(schema=changes_schema(self.names))
 
     def render(self, plan: pl.DataFrame) -> pl.DataFrame:
         if plan.height == 0:

@@ -11,7 +11,11 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from amperity_braze_assets.customer360.survivorship import SurvivorshipRules, build_customer_360
+from amperity_braze_assets.customer360.survivorship import (
+    SurvivorshipRules,
+    build_customer_360,
+    placing,
+)
 from amperity_braze_assets.sources.reader import attribute_column
 
 
@@ -69,9 +73,7 @@ def source_attributes(
                 .sort([*ordering, "record_id"], descending=True, nulls_last=True)
                 .unique("_at", keep="first")
             )
-            where = np.full(people.len(), -1, dtype=np.int64)
-            where[values.get_column("_at").to_numpy()] = np.arange(values.height)
-            index = pl.Series(where).cast(pl.UInt32, strict=False)  # -1 (no value) becomes null
+            index = placing(values.get_column("_at").to_numpy().astype(np.int64), people.len())
             carried.append(values.get_column(name).gather(index).cast(pl.String).alias(name))
     return pl.DataFrame(carried, schema={s.name: pl.String for s in carried})
 

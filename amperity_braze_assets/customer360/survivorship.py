@@ -308,6 +308,14 @@ def _aligned(
     return True
 
 
+def placing(rows: np.ndarray, size: int) -> pl.Series:
+    """The gather index that puts row ``i`` of a frame at row ``rows[i]`` of a ``size``-row
+    frame (``rows`` distinct); rows nothing lands on gather null."""
+    at = np.full(size, -1, dtype=np.int64)
+    at[rows] = np.arange(rows.size)
+    return pl.Series(at).cast(pl.UInt32, strict=False)  # -1 becomes null
+
+
 def link_to_identity(
     frame: pl.DataFrame,
     identity: pl.DataFrame,
@@ -621,12 +629,8 @@ def build_customer_360(
     for group, columns in present_groups.items():
         keys = tuple(key for key in rules.keys_of(group) if key in columns) or columns
         winners = _group_winners(linked, order, group, columns, keys)
-        at = np.full(customers.height, -1, dtype=np.int64)
-        at[winners.get_column("_person").to_numpy().astype(np.int64) - 1] = np.arange(
-            winners.height
-        )
-        where = pl.Series(at).cast(pl.UInt32, strict=False)  # -1 (no winner) becomes null
-        group_frames.append(winners.drop("_person").gather(where))
+        rows = winners.get_column("_person").to_numpy().astype(np.int64) - 1
+        group_frames.append(winners.drop("_person").gather(placing(rows, customers.height)))
 
     if by_mask:
         customers = customers.with_columns(

@@ -404,8 +404,9 @@ def read_parquet_file(data: bytes) -> pl.DataFrame:
 def read_file_pieces(
     file: str, source: SourceConfig, s3_client: Any = None
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
-    """``read_file`` piece by piece (a large delimited file comes in pieces of about
-    ``CHUNK_BYTES``); an unreadable file gives one empty piece and its reject."""
+    """One file as all-string columns plus ``source_line``, and its rejected lines, piece by
+    piece (a large delimited file comes in pieces of about ``CHUNK_BYTES``); an unreadable file
+    gives one empty piece and its reject."""
     try:
         data = read_bytes(file, s3_client)
         if source.format == "parquet":
@@ -419,23 +420,6 @@ def read_file_pieces(
     except Exception as exc:  # botocore errors and the like: the file is quarantined, not the run
         reason = f"cannot fetch file: {type(exc).__name__}: {exc}"
         yield pl.DataFrame(), _rejects([_reject_row(file, None, None, None, reason, "")])
-
-
-def read_file(
-    file: str, source: SourceConfig, s3_client: Any = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """One file as all-string columns plus ``source_line``, and its rejected lines."""
-    try:
-        data = read_bytes(file, s3_client)
-        if source.format == "parquet":
-            return read_parquet_file(data), empty_rejects()
-        return parse_delimited(data, file, source.csv)
-    except (OSError, pl.exceptions.PolarsError, LookupError) as exc:
-        reason = f"unreadable {source.format} file: {exc}"
-        return pl.DataFrame(), _rejects([_reject_row(file, None, None, None, reason, "")])
-    except Exception as exc:  # botocore errors and the like: the file is quarantined, not the run
-        reason = f"cannot fetch file: {type(exc).__name__}: {exc}"
-        return pl.DataFrame(), _rejects([_reject_row(file, None, None, None, reason, "")])
 
 
 def read_source(
@@ -640,16 +624,6 @@ def parse_timestamp_series(values: pl.Series) -> pl.Series:
 def parse_amount(expr: pl.Expr) -> pl.Expr:
     """A number from money text: currency symbols, spaces and thousands separators removed."""
     return expr.str.replace_all(r"[\s$€£,]", "").cast(pl.Float64, strict=False)
-
-
-def validate_transactions(
-    records: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str]
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Type amount and time, and quarantine orders that cannot be attributed or summed, and
-    later copies of an order id."""
-    typed, rejects = type_transactions(records, source, customer_sources)
-    good, duplicates = drop_duplicate_orders(typed)
-    return good, pl.concat([rejects, duplicates])
 
 
 def type_transactions(

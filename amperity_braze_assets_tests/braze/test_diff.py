@@ -15,6 +15,7 @@ from amperity_braze_assets.braze.diff import (
     OBJECT,
     WRITTEN,
     canonical_expr,
+    changes_schema,
     compute_diff,
     has_value_expr,
 )
@@ -220,17 +221,7 @@ def reference_changes(current: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataF
                 },
             }
         )
-    return pl.DataFrame(
-        rows,
-        schema={
-            IDENTIFIER: pl.String,
-            OBJECT: pl.String,
-            FIELDS: pl.List(pl.String),
-            DATA_POINTS: pl.Int64,
-            IS_NEW: pl.Boolean,
-            WRITTEN: pl.Struct({a: pl.String for a in names}),
-        },
-    )
+    return pl.DataFrame(rows, schema=changes_schema(names))
 
 
 def test_rendered_changes_match_a_plain_reference():
