@@ -94,25 +94,34 @@ def _stage_customer_records(ctx: dict) -> int:
 
 def _stage_identity(ctx: dict) -> int:
     from amperity_braze_assets.identity import resolve_with_stats
+    from amperity_braze_assets.identity.features import matched_columns
 
-    identity, stats = resolve_with_stats(ctx["read"]("customer_records"), normalized=True)
+    columns = matched_columns(pl.read_parquet_schema(ctx["path"]("customer_records")))
+    identity, stats = resolve_with_stats(ctx["read"]("customer_records", columns), normalized=True)
     ctx["write"]("identity_resolution", identity)
     ctx["extra"]["people"] = stats.people
     return identity.height
 
 
 def _stage_customer_360(ctx: dict) -> int:
-    from amperity_braze_assets.customer360.merge import merged_customers
-    from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
+    from amperity_braze_assets.customer360.merge import attribute_input_columns, merged_customers
+    from amperity_braze_assets.customer360.survivorship import (
+        IDENTITY_LINK_COLUMNS,
+        parse_survivorship_rules,
+    )
 
     config = ctx["config"]
     names = {s.name for s in config.customer_sources}
     rules = parse_survivorship_rules(config.survivorship, names, "sources.yaml")
-    raw = {s.name: ctx["read"](f"raw_{s.name}") for s in config.customer_sources if s.attributes}
+    raw = {
+        s.name: ctx["read"](f"raw_{s.name}", attribute_input_columns(s.attributes))
+        for s in config.customer_sources
+        if s.attributes
+    }
     people, _ = merged_customers(
         raw,
         ctx["read"]("customer_records"),
-        ctx["read"]("identity_resolution"),
+        ctx["read"]("identity_resolution", IDENTITY_LINK_COLUMNS),
         rules,
         {s.name: s.attributes for s in config.customer_sources},
     )
@@ -121,13 +130,18 @@ def _stage_customer_360(ctx: dict) -> int:
 
 
 def _stage_transactions(ctx: dict) -> int:
-    from amperity_braze_assets.customer360.transactions import build_customer_transactions
+    from amperity_braze_assets.customer360.survivorship import IDENTITY_LINK_COLUMNS
+    from amperity_braze_assets.customer360.transactions import (
+        ORDER_COLUMNS,
+        build_customer_transactions,
+    )
 
     orders = pl.concat(
-        [ctx["read"](f"raw_{s.name}") for s in ctx["config"].transaction_sources],
+        [ctx["read"](f"raw_{s.name}", ORDER_COLUMNS) for s in ctx["config"].transaction_sources],
         how="diagonal_relaxed",
     )
-    rollups = build_customer_transactions(orders, ctx["read"]("identity_resolution"), AS_OF)
+    identity = ctx["read"]("identity_resolution", IDENTITY_LINK_COLUMNS)
+    rollups = build_customer_transactions(orders, identity, AS_OF)
     ctx["write"]("customer_transactions", rollups)
     return rollups.height
 
@@ -213,6 +227,7 @@ def run_stage(name: str, customers: int, seed: int, work_dir: Path) -> dict:
     process's maximum resident memory."""
     from amperity_braze_assets.config import load_project_config
     from amperity_braze_assets.settings import load_settings
+    from amperity_braze_assets.storage.parquet_files import read_table, write_table
 
     data_dir = work_dir / f"data_{customers}"
     assets = work_dir / f"assets_{customers}"
@@ -228,8 +243,10 @@ def run_stage(name: str, customers: int, seed: int, work_dir: Path) -> dict:
     ctx = {
         "config": load_project_config(settings),
         "settings": settings,
-        "read": lambda key: pl.read_parquet(assets / f"{key}.parquet"),
-        "write": lambda key, frame: frame.write_parquet(assets / f"{key}.parquet"),
+        # The I/O manager's own reader and writer, with the columns each asset's inputs ask for.
+        "path": lambda key: assets / f"{key}.parquet",
+        "read": lambda key, columns=None: read_table(str(assets / f"{key}.parquet"), columns),
+        "write": lambda key, frame: write_table(frame, str(assets / f"{key}.parquet")),
         "untimed": run_untimed,
         "extra": {},
     }

@@ -19,6 +19,12 @@ from amperity_braze_assets.customer360.survivorship import (
 from amperity_braze_assets.sources.reader import attribute_column
 
 
+def attribute_input_columns(attributes: Mapping[str, str]) -> list[str]:
+    """What ``source_attributes`` reads of a raw source carrying ``attributes`` (column -> name):
+    its record key, ``updated_at`` when it has one, and the carried columns."""
+    return ["source", "record_id", "updated_at", *(attribute_column(c) for c in attributes)]
+
+
 def merged_customers(
     raw: Mapping[str, pl.DataFrame],
     records: pl.DataFrame,

@@ -53,6 +53,8 @@ DEFAULT_KEY_COLUMNS: dict[str, tuple[str, ...]] = {
 RULES_KEYS: tuple[str, ...] = ("source_priority", "tie_breakers", "field_groups", "key_columns")
 
 RECORD_KEY_COLUMNS: tuple[str, str] = ("source", "record_id")
+# What the customer 360 and the transaction rollups read of identity_resolution.
+IDENTITY_LINK_COLUMNS: tuple[str, str, str] = (*RECORD_KEY_COLUMNS, "amperity_id")
 
 
 def _default_key_columns(field_groups: Mapping[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
@@ -329,7 +331,7 @@ def link_to_identity(
     Raises if identity assigns one record to two people, since every row of that record would
     otherwise be counted for both.
     """
-    require_columns(identity, (*RECORD_KEY_COLUMNS, "amperity_id"), "identity")
+    require_columns(identity, IDENTITY_LINK_COLUMNS, "identity")
     if how == "inner" and _aligned(frame, identity, source_column, record_id_column):
         # identity_resolution emits one row per record in its input's order, and the customer
         # 360 reads that same input: row i is record i, no join (and no double claim) possible.

@@ -10,9 +10,11 @@ import polars as pl
 
 from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.identity import resolve_with_stats
+from amperity_braze_assets.identity.features import matched_columns
 from amperity_braze_assets.identity.records import customer_records as stack_customer_records
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
+from amperity_braze_assets.sources.tags import column_for_tag
 from amperity_braze_assets.storage.state_store import StateStore
 
 CUSTOMER360_GROUP = "customer360"
@@ -33,6 +35,12 @@ def with_previous_ids(resolved: pl.DataFrame, previous: pl.DataFrame | None) -> 
 
 def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
     raw_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
+    # Resolution reads only the columns it matches on: at ten million records the others
+    # (full names, second address lines, timestamps) are gigabytes it would hold for nothing.
+    record_columns = ["source", "record_id"] + [
+        column_for_tag(tag) for s in config.customer_sources for tag in s.columns.values()
+    ]
+    matched_input = dg.AssetIn(metadata={"columns": matched_columns(dict.fromkeys(record_columns))})
 
     @dg.asset(
         name="customer_records",
@@ -56,6 +64,7 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
     @dg.asset(
         name="identity_resolution",
         group_name=CUSTOMER360_GROUP,
+        ins={"customer_records": matched_input},
         kinds={"polars"},
         description="Every customer source record with its stable amperity_id and the match "
         "evidence that tied it in (score, rule, the record it matched).",

@@ -7,6 +7,7 @@ agreement is an integer comparison) and fetch strings only for the pairs that ne
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +21,23 @@ from .profiling import stage
 # A value shared by more records than this is a store phone, a shared inbox or a placeholder:
 # it proves nothing about identity, so it is treated as missing for matching.
 FREQUENCY_CAP = 50
+
+# The normalized columns matching reads; customer_records' others (full_name, address2, state,
+# country, updated_at) are only the customer 360's.
+MATCHED_COLUMNS = frozenset(
+    {"given_name", "surname", "email", "phone", "address", "postal", "city", "gender", "birthdate"}
+)
+
+
+def matched_columns(columns: Iterable[str]) -> list[str]:
+    """Of a ``customer_records`` table's columns, those resolution reads: the record key, the
+    matched fields and every ``fk_``/``sk_`` key."""
+    return [
+        c
+        for c in columns
+        if c in ("source", "record_id") or c in MATCHED_COLUMNS or c.startswith(("fk_", "sk_"))
+    ]
+
 
 STRING_FIELDS = (
     "given",
@@ -128,18 +146,7 @@ def build_features(
     ``customer_records`` asset): the fields are then only coded, not normalized again.
     """
     keys = [c for c in records.columns if c.startswith(("fk_", "sk_"))]
-    needed = {
-        "given_name",
-        "surname",
-        "email",
-        "phone",
-        "address",
-        "postal",
-        "city",
-        "gender",
-        "birthdate",
-        *keys,
-    }
+    needed = {*MATCHED_COLUMNS, *keys}
     size = records.height
     with stage("normalize"):
         if normalized:

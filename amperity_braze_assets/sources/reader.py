@@ -144,17 +144,20 @@ def _parse_pieces(
         text = bytes(piece).decode(options.encoding, errors="replace")
         if index == 0:
             text = text.lstrip("\ufeff")
-        split = text.split("\n")
+        # Split in polars: millions of Python line strings cost more than the parse itself.
+        split = pl.Series("text", [text], dtype=pl.String).str.split("\n").explode()
         del text
-        if not last and split and split[-1] == "":
-            split.pop()  # the piece ended with its newline: no line follows it in this piece
+        if not last and split.len() and split[-1] == "":
+            split = split.head(-1)  # the piece ended with its newline: no line follows it here
         lines = pl.DataFrame(
             {
-                "line": pl.int_range(next_line, next_line + len(split), eager=True, dtype=pl.Int64),
-                "text": pl.Series(split, dtype=pl.String),
+                "line": pl.int_range(
+                    next_line, next_line + split.len(), eager=True, dtype=pl.Int64
+                ),
+                "text": split,
             }
         )
-        next_line += len(split)
+        next_line += split.len()
         del split
         if header is None:
             if lines.height == 0 or not lines["text"][0].strip():
@@ -171,7 +174,7 @@ def _parse_pieces(
             records = records.filter(pl.col("line") < open_from)
         else:
             carry = carry.clear()
-        frame, piece_rejects = _parse_records(records, body, header, header_text, file, options)
+        frame, piece_rejects = _parse_records(records, body, header, file, options)
         if not frame.height:
             frame = pl.DataFrame(
                 schema={**{column: pl.String for column in header}, LINE_COLUMN: pl.Int64}
@@ -183,7 +186,6 @@ def _parse_records(
     records: pl.DataFrame,
     body: pl.DataFrame,
     header: list[str],
-    header_text: str,
     file: str,
     options: CsvOptions,
 ) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
@@ -225,7 +227,7 @@ def _parse_records(
         pl.col("irregular") | pl.col("undecodable") | (pl.col("n_fields") != n_columns)
     )
 
-    parsed = _parse_regular(regular, header, header_text, options)
+    parsed = _parse_regular(regular, header, options)
     salvaged, reject_rows = _parse_suspicious(suspicious, body, header, file, options)
     frames = [f for f in (parsed, salvaged) if f.height]
     if not frames:
@@ -276,19 +278,20 @@ def _group_into_records(
     return records, open_from
 
 
-def _parse_regular(
-    regular: pl.DataFrame, header: list[str], header_text: str, options: CsvOptions
-) -> pl.DataFrame:
+def _parse_regular(regular: pl.DataFrame, header: list[str], options: CsvOptions) -> pl.DataFrame:
     if regular.height == 0:
         return pl.DataFrame()
-    payload = header_text + "\n" + regular.select(pl.col("text").str.join("\n")).item() + "\n"
+    # The rows go to polars as UTF-8 bytes straight from polars' own strings: no Python copy.
+    payload = (
+        regular.select(pl.col("text").str.join("\n") + "\n").to_series().cast(pl.Binary).item()
+    )
     try:
         frame = pl.read_csv(
-            io.BytesIO(payload.encode("utf-8")),
+            io.BytesIO(payload),
             separator=options.delimiter,
             quote_char=options.quote,
             infer_schema=False,
-            has_header=True,
+            has_header=False,
             new_columns=header,
             raise_if_empty=False,
         )

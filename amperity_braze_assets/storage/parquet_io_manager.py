@@ -4,6 +4,10 @@ dagster-polars breaks on polars 2.x, so this small I/O manager is ours. Each ass
 ``<base>/<asset key path>.parquet``; a partitioned asset keeps one file per partition under
 ``<base>/<asset key path>/<partition>.parquet``. Local writes go to a temporary file renamed into
 place, so a crash never leaves half a table behind; S3 puts are atomic by nature.
+
+An input may ask for only some columns: ``dg.AssetIn(metadata={"columns": [...]})`` reads just
+those (the ones the table has), so a step that needs three columns of a wide table never holds
+the rest.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from amperity_braze_assets.sources.files import split_s3_url
+from amperity_braze_assets.storage.parquet_files import read_table, sink_table, write_table
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -55,11 +60,12 @@ class ParquetIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         asset_key = context.asset_key
+        columns = (context.definition_metadata or {}).get("columns")
         if context.has_asset_partitions:
             keys = context.asset_partition_keys
-            frames = [self._read(self._location(asset_key, key)) for key in keys]
+            frames = [self._read(self._location(asset_key, key), columns) for key in keys]
             return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
-        return self._read(self._location(asset_key))
+        return self._read(self._location(asset_key), columns)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -67,7 +73,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if self._on_s3:
             data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
             buffer = io.BytesIO()
-            data.write_parquet(buffer)
+            write_table(data, buffer)
             bucket, key = split_s3_url(location)
             self._s3_client().put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
             return data.height
@@ -77,10 +83,10 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         os.close(handle)
         try:
             if isinstance(frame, pl.LazyFrame):
-                frame.sink_parquet(tmp)
+                sink_table(frame, tmp)
                 rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
             else:
-                frame.write_parquet(tmp)
+                write_table(frame, tmp)
                 rows = frame.height
             os.replace(tmp, path)
         finally:
@@ -88,16 +94,16 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 os.unlink(tmp)
         return rows
 
-    def _read(self, location: str) -> pl.DataFrame:
+    def _read(self, location: str, columns: list[str] | None = None) -> pl.DataFrame:
         if self._on_s3:
             bucket, key = split_s3_url(location)
             body = self._s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
-            return pl.read_parquet(io.BytesIO(body))
+            return read_table(io.BytesIO(body), columns)
         if not os.path.exists(location):
             raise FileNotFoundError(
                 f"{location} does not exist: materialize the upstream asset first."
             )
-        return pl.read_parquet(location)
+        return read_table(location, columns)
 
     def _s3_client(self) -> Any:
         return (self.s3 or S3Resource()).get_client()

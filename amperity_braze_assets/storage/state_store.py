@@ -28,6 +28,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from amperity_braze_assets.sources.files import split_s3_url
+from amperity_braze_assets.storage.parquet_files import write_table
 
 STALE_TEMP_SECONDS = 3600.0  # older than any write: left by a crashed writer
 
@@ -71,7 +72,7 @@ class StateStore(dg.ConfigurableResource):
         location = self._location(name)
         if location.startswith("s3://"):
             buffer = io.BytesIO()
-            frame.write_parquet(buffer)
+            write_table(frame, buffer)
             bucket, key = split_s3_url(location)
             try:
                 self._client().put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
@@ -83,7 +84,7 @@ class StateStore(dg.ConfigurableResource):
         handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         os.close(handle)
         try:
-            frame.write_parquet(tmp)
+            write_table(frame, tmp)
             os.replace(tmp, path)
         finally:
             if os.path.exists(tmp):

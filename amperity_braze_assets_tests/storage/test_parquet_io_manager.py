@@ -23,6 +23,11 @@ def people_count(lazy_people: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"n": [lazy_people.height]})
 
 
+@dg.asset(ins={"people": dg.AssetIn(metadata={"columns": ["score", "not_there"]})})
+def score_columns(people: pl.DataFrame) -> pl.DataFrame:
+    return pl.DataFrame({"columns": [people.columns], "rows": [people.height]})
+
+
 PARTITIONS = dg.StaticPartitionsDefinition(["0", "1"])
 
 
@@ -67,6 +72,23 @@ def test_partitions_are_files_and_load_together(tmp_path):
     )
     assert result.success
     assert sorted(pl.read_parquet(tmp_path / "all_shards.parquet")["shard"]) == ["0", "0", "1", "1"]
+
+
+@pytest.mark.parametrize("on_s3", [False, True])
+def test_an_input_reads_only_the_columns_it_asks_for(tmp_path, on_s3, request):
+    if on_s3:
+        aws_env = request.getfixturevalue("aws_env")
+        _, bucket = request.getfixturevalue("s3_bucket")
+        io_manager = ParquetIOManager(
+            base_path=f"s3://{bucket}/assets",
+            s3=S3Resource(endpoint_url=aws_env, region_name="us-east-1"),
+        )
+    else:
+        io_manager = ParquetIOManager(base_path=str(tmp_path))
+    result = dg.materialize([people, score_columns], resources={"io_manager": io_manager})
+    assert result.success
+    # A column the table lacks is skipped: an optional column need not exist.
+    assert result.output_for_node("score_columns").row(0) == (["score"], 3)
 
 
 def test_missing_upstream_names_the_fix(tmp_path):
