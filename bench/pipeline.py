@@ -131,17 +131,15 @@ def _stage_customer_360(ctx: dict) -> int:
 
 def _stage_transactions(ctx: dict) -> int:
     from amperity_braze_assets.customer360.survivorship import IDENTITY_LINK_COLUMNS
-    from amperity_braze_assets.customer360.transactions import (
-        ORDER_COLUMNS,
-        build_customer_transactions,
-    )
+    from amperity_braze_assets.customer360.transactions import ORDER_COLUMNS, transaction_rollups
 
+    sources = ctx["config"].transaction_sources
     orders = pl.concat(
-        [ctx["read"](f"raw_{s.name}", ORDER_COLUMNS) for s in ctx["config"].transaction_sources],
-        how="diagonal_relaxed",
+        [ctx["read"](f"raw_{s.name}", ORDER_COLUMNS) for s in sources], how="diagonal_relaxed"
     )
     identity = ctx["read"]("identity_resolution", IDENTITY_LINK_COLUMNS)
-    rollups = build_customer_transactions(orders, identity, AS_OF)
+    # As the asset calls it: the rollups and the unmatched count from one join.
+    rollups, _ = transaction_rollups(orders, identity, AS_OF, distinct=len(sources) <= 1)
     ctx["write"]("customer_transactions", rollups)
     return rollups.height
 

@@ -9,11 +9,7 @@ from amperity_braze_assets.customer360.survivorship import (
     IDENTITY_LINK_COLUMNS,
     parse_survivorship_rules,
 )
-from amperity_braze_assets.customer360.transactions import (
-    ORDER_COLUMNS,
-    build_customer_transactions,
-    unmatched_orders,
-)
+from amperity_braze_assets.customer360.transactions import ORDER_COLUMNS, transaction_rollups
 from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
@@ -90,11 +86,14 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
     ) -> dg.Output:
         orders = pl.concat(list(raw.values()), how="diagonal_relaxed") if raw else _no_orders()
         as_of = settings.reference_time()
-        rollups = build_customer_transactions(orders, identity_resolution, as_of)
-        unmatched = unmatched_orders(orders, identity_resolution)
-        if unmatched.height:
+        # One source's raw table is already distinct on order_id (the reader quarantines
+        # repeats); across sources the rollups drop later copies.
+        rollups, unmatched = transaction_rollups(
+            orders, identity_resolution, as_of, distinct=len(raw) <= 1
+        )
+        if unmatched:
             context.log.warning(
-                f"{unmatched.height} order(s) name a customer record that identity resolution "
+                f"{unmatched} order(s) name a customer record that identity resolution "
                 "does not know (it may have been quarantined); they are not in the rollups."
             )
         return dg.Output(
@@ -102,7 +101,7 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
             metadata={
                 "buyers": dg.MetadataValue.int(rollups.height),
                 "orders": dg.MetadataValue.int(orders.height),
-                "unmatched_orders": dg.MetadataValue.int(unmatched.height),
+                "unmatched_orders": dg.MetadataValue.int(unmatched),
                 "as_of": dg.MetadataValue.text(as_of.isoformat()),
                 "preview": markdown_preview(rollups),
             },

@@ -336,19 +336,24 @@ def link_to_identity(
         # identity_resolution emits one row per record in its input's order, and the customer
         # 360 reads that same input: row i is record i, no join (and no double claim) possible.
         return frame.with_columns(identity.get_column("amperity_id"))
-    # One pass both drops repeated identity rows and finds records claimed by two people.
-    keys = identity.group_by(*RECORD_KEY_COLUMNS).agg(
-        pl.col("amperity_id").first(),
-        pl.col("amperity_id").n_unique().alias("_people"),
-    )
-    conflicts = keys.filter(pl.col("_people") > 1)
-    if conflicts.height:
-        example = conflicts.sort(*RECORD_KEY_COLUMNS).head(3).select(*RECORD_KEY_COLUMNS).rows()
-        raise ValueError(
-            f"identity maps {conflicts.height} record(s) to more than one amperity_id, "
-            f"e.g. (source, record_id) {example}; each record must belong to exactly one person."
+    keys = identity.select(*IDENTITY_LINK_COLUMNS)
+    # identity_resolution lists each record once; only when a key repeats is it grouped, to
+    # drop the repeats and find records claimed by two people (a duplicate check is a quarter
+    # of the cost of that group-by).
+    if keys.select(*RECORD_KEY_COLUMNS).is_duplicated().any():
+        keys = keys.group_by(*RECORD_KEY_COLUMNS).agg(
+            pl.col("amperity_id").first(),
+            pl.col("amperity_id").n_unique().alias("_people"),
         )
-    keys = keys.drop("_people")
+        conflicts = keys.filter(pl.col("_people") > 1)
+        if conflicts.height:
+            example = conflicts.sort(*RECORD_KEY_COLUMNS).head(3).select(*RECORD_KEY_COLUMNS).rows()
+            raise ValueError(
+                f"identity maps {conflicts.height} record(s) to more than one amperity_id, "
+                f"e.g. (source, record_id) {example}; each record must belong to exactly one "
+                "person."
+            )
+        keys = keys.drop("_people")
     # Sources often type ids differently (int in one export, text in another): compare as text,
     # on temporary columns so the caller's columns keep their types.
     join_keys = ["_link_source", "_link_record_id"]
@@ -526,8 +531,22 @@ def _group_winners(
     return pl.concat([winners.select("_person"), values], how="horizontal")
 
 
-def _source_list(masks: pl.Series, names: pl.Series) -> pl.Series:
-    """Bit masks over ``names`` (sorted) as the sorted lists of the names they hold."""
+def _person_numbers(amperity_ids: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """``_person`` per row: its id's rank (from 1) among the distinct ids in sorted order; and
+    those distinct ids, sorted. Only the distinct ids are sorted (the costly string sort), once;
+    every per-person table is then in output order by an integer sort."""
+    coded = dictionary(amperity_ids)
+    by_id = coded.values.arg_sort()
+    ranks = np.empty(coded.values.len(), dtype=np.uint32)
+    ranks[by_id.to_numpy()] = np.arange(1, coded.values.len() + 1)
+    person = np.where(coded.codes >= 0, ranks[np.maximum(coded.codes, 0)], 0)
+    return pl.Series("_person", person, dtype=pl.UInt32), coded.values.gather(by_id)
+
+
+def lists_of_masks(masks: pl.Series, names: pl.Series) -> pl.Series:
+    """Bit masks over ``names`` (sorted) as the sorted lists of the names they hold: a set of a
+    few names per person kept as one integer, read back once per distinct mask (a sorted
+    unique list per person costs seconds at millions of people)."""
     distinct = masks.unique().sort()
     lists = [
         [name for bit, name in enumerate(names.to_list()) if mask >> bit & 1]
@@ -571,6 +590,7 @@ def build_customer_360(
         "source",
         "record_id",
     )
+    person, sorted_ids = _person_numbers(linked.get_column("amperity_id"))
     # Integer stand-ins make the per-group sorts and joins cheap: _person numbers the people,
     # _record_order like (source, record_id).
     # A multi-column sort on text is several times slower than two single-column ranks, hence the
@@ -580,11 +600,7 @@ def build_customer_360(
             pl.col("source").rank("dense").cast(pl.UInt64) * (1 << 32)
             + pl.col("record_id").rank("dense").cast(pl.UInt64)
         ).alias("_record_order"),
-        # Dense person numbers from 1, in hash order: ranking millions of id strings is a
-        # string sort (3 s at 3M records); the output is sorted by amperity_id once, at the end.
-        pl.Series("_person", dictionary(linked.get_column("amperity_id")).codes + 1).cast(
-            pl.UInt32
-        ),
+        person,
         pl.col("source")
         .replace_strict(
             {source: rank for rank, source in enumerate(rules.source_priority)},
@@ -599,7 +615,6 @@ def build_customer_360(
     source_names = linked.get_column("source").unique().sort()
     by_mask = source_names.len() <= 62
     summary_aggregations = [
-        pl.col("source").n_unique().cast(pl.Int64).alias("source_count"),
         pl.len().cast(pl.Int64).alias("record_count"),
         (
             pl.col("source")
@@ -618,13 +633,15 @@ def build_customer_360(
             pl.col("updated_at").min().alias("first_seen_at"),
             pl.col("updated_at").max().alias("last_updated_at"),
         ]
-    # _person is a dense rank from 1, so sorted by it person p sits at row p - 1: each group's
-    # winners are placed by a gather, not a join.
-    customers = (
-        linked.group_by("_person")
-        .agg(pl.col("amperity_id").first(), *summary_aggregations)
-        .sort("_person")
-    )
+    if not by_mask:
+        summary_aggregations.append(
+            pl.col("source").n_unique().cast(pl.Int64).alias("source_count")
+        )
+    # _person is a dense rank from 1 in amperity_id order, so sorted by it person p sits at row
+    # p - 1 and the table is already in output order: each group's winners are placed by a
+    # gather, not a join, and nothing is sorted by text again.
+    customers = linked.group_by("_person").agg(*summary_aggregations).sort("_person")
+    customers = customers.with_columns(sorted_ids.alias("amperity_id"))
 
     group_frames: list[pl.DataFrame] = []
     order = _rule_order(linked, rules, has_updated_at)
@@ -636,17 +653,13 @@ def build_customer_360(
 
     if by_mask:
         customers = customers.with_columns(
-            _source_list(customers.get_column("_source_mask"), source_names)
+            lists_of_masks(customers.get_column("_source_mask"), source_names),
+            pl.col("_source_mask").bitwise_count_ones().cast(pl.Int64).alias("source_count"),
         )
     summary_columns = ["source_count", "record_count", "sources"]
     if has_updated_at:
         summary_columns += ["first_seen_at", "last_updated_at"]
-    by_id = customers.get_column("amperity_id").arg_sort()
     return pl.concat(
-        [
-            customers.select("amperity_id"),
-            *group_frames,
-            customers.select(summary_columns),
-        ],
+        [customers.select("amperity_id"), *group_frames, customers.select(summary_columns)],
         how="horizontal",
-    ).gather(by_id)
+    )

@@ -26,7 +26,11 @@ from typing import Literal
 
 import polars as pl
 
-from amperity_braze_assets.customer360.survivorship import link_to_identity, require_columns
+from amperity_braze_assets.customer360.survivorship import (
+    link_to_identity,
+    lists_of_masks,
+    require_columns,
+)
 
 ORDER_COLUMNS: tuple[str, ...] = (
     "order_id",
@@ -41,15 +45,23 @@ ORDER_COLUMNS: tuple[str, ...] = (
 
 def _distinct_orders(orders: pl.DataFrame) -> pl.DataFrame:
     require_columns(orders, ORDER_COLUMNS, "orders")
-    return orders.filter(pl.col("order_id").is_null() | pl.col("order_id").is_first_distinct())
+    first = orders.select(
+        pl.col("order_id").is_null() | pl.col("order_id").is_first_distinct()
+    ).to_series()
+    return orders if first.all() else orders.filter(first)
 
 
 def _link_orders(
-    orders: pl.DataFrame, identity: pl.DataFrame, how: Literal["inner", "anti"]
+    orders: pl.DataFrame,
+    identity: pl.DataFrame,
+    how: Literal["inner", "anti"],
+    distinct: bool = False,
 ) -> pl.DataFrame:
-    return link_to_identity(
-        _distinct_orders(orders), identity, "customer_source", "customer_record_id", how=how
-    )
+    if distinct:
+        require_columns(orders, ORDER_COLUMNS, "orders")
+    else:
+        orders = _distinct_orders(orders)
+    return link_to_identity(orders, identity, "customer_source", "customer_record_id", how=how)
 
 
 def unmatched_orders(orders: pl.DataFrame, identity: pl.DataFrame) -> pl.DataFrame:
@@ -85,6 +97,19 @@ def build_customer_transactions(
     orders: pl.DataFrame, identity: pl.DataFrame, as_of: datetime
 ) -> pl.DataFrame:
     """One row per ``amperity_id`` with at least one order up to ``as_of``, sorted by it.
+    See ``transaction_rollups``."""
+    return transaction_rollups(orders, identity, as_of)[0]
+
+
+def transaction_rollups(
+    orders: pl.DataFrame, identity: pl.DataFrame, as_of: datetime, *, distinct: bool = False
+) -> tuple[pl.DataFrame, int]:
+    """The rollups (one row per ``amperity_id`` with at least one order up to ``as_of``, sorted
+    by it) and how many distinct orders no identity row claims (``unmatched_orders``, counted
+    from the same join).
+
+    ``distinct=True`` says ``orders`` are already distinct on ``order_id`` (one source's raw
+    table is: the reader quarantines repeats), which skips the check.
 
     Columns: ``lifetime_frequency``, ``lifetime_monetary``, ``l12m_frequency``, ``l12m_monetary``,
     ``first_order_at``, ``latest_order_at``, ``average_order_value``, ``days_since_last_order``,
@@ -94,11 +119,32 @@ def build_customer_transactions(
     """
     require_columns(orders, ORDER_COLUMNS, "orders")
     order_time_type = orders.schema["order_time"]
-    linked = _link_orders(orders, identity, how="inner")
+    if not distinct:
+        orders = _distinct_orders(orders)
+    linked = _link_orders(orders, identity, how="inner", distinct=True)
+    # Each record belongs to one person, so every order matches at most once.
+    unmatched = orders.height - linked.height
     as_of_value = _as_order_time(as_of, order_time_type)
     window_start = _as_order_time(_twelve_months_before(as_of), order_time_type)
 
     in_last_12_months = pl.col("order_time") >= window_start
+    # A person's channels as a bit mask (a handful of channels), read back as sorted lists once
+    # per distinct mask: a sorted unique list per person is half the cost of the whole rollup.
+    channel_names = linked.get_column("channel").drop_nulls().unique().sort()
+    by_mask = channel_names.len() <= 62
+    channels_aggregation = (
+        pl.col("channel")
+        .replace_strict(
+            {name: 1 << bit for bit, name in enumerate(channel_names.to_list())},
+            default=0,
+            return_dtype=pl.Int64,
+        )
+        .fill_null(0)
+        .bitwise_or()
+        .alias("_channel_mask")
+        if by_mask
+        else pl.col("channel").drop_nulls().unique().sort().alias("channels")
+    )
     rollups = (
         linked.filter(pl.col("order_time") <= as_of_value)
         .group_by("amperity_id")
@@ -109,18 +155,18 @@ def build_customer_transactions(
             pl.col("amount").filter(in_last_12_months).sum().alias("l12m_monetary"),
             pl.col("order_time").min().alias("first_order_at"),
             pl.col("order_time").max().alias("latest_order_at"),
-            pl.col("channel").drop_nulls().unique().sort().alias("channels"),
+            channels_aggregation,
         )
-        .with_columns(
-            (pl.col("lifetime_monetary") / pl.col("lifetime_frequency")).alias(
-                "average_order_value"
-            ),
-            (as_of_value - pl.col("latest_order_at"))
-            .dt.total_days()
-            .alias("days_since_last_order"),
-            (pl.col("channels").list.len() > 1).alias("multi_channel"),
-            (pl.col("lifetime_frequency") == 1).alias("one_and_done"),
+    )
+    if by_mask:
+        rollups = rollups.with_columns(
+            lists_of_masks(rollups.get_column("_channel_mask"), channel_names).alias("channels")
         )
+    rollups = rollups.with_columns(
+        (pl.col("lifetime_monetary") / pl.col("lifetime_frequency")).alias("average_order_value"),
+        (as_of_value - pl.col("latest_order_at")).dt.total_days().alias("days_since_last_order"),
+        (pl.col("channels").list.len() > 1).alias("multi_channel"),
+        (pl.col("lifetime_frequency") == 1).alias("one_and_done"),
     )
     with_deciles = rollups.with_columns(
         # More days since the last order is worse, so it ranks first.
@@ -158,4 +204,4 @@ def build_customer_transactions(
         "frequency_decile",
         "monetary_decile",
         "rfm_score",
-    ).sort("amperity_id")
+    ).sort("amperity_id"), unmatched

@@ -207,7 +207,14 @@ def resolve_with_stats(
         rows = np.concatenate([edge_left[inside], edge_right[inside]])
         others = np.concatenate([edge_right[inside], edge_left[inside]])
         twice = np.concatenate([np.flatnonzero(inside)] * 2)
-        order = np.lexsort((others, -edge_priority[twice], rows))
+        # By row, strongest first, then the other record: polars' multi-key sort is several
+        # times numpy's lexsort here, and as stable.
+        order = (
+            pl.DataFrame({"row": rows, "priority": -edge_priority[twice], "other": others})
+            .select(pl.arg_sort_by(["row", "priority", "other"], maintain_order=True))
+            .to_series()
+            .to_numpy()
+        )
         ordered_rows = rows[order]
         first = np.r_[True, ordered_rows[1:] != ordered_rows[:-1]] if order.size else order
         best = order[first.astype(bool)] if order.size else order

@@ -57,11 +57,16 @@ def _mint(keys: pl.Series, salt: int) -> pl.Series:
     prime = np.uint64(_FNV_PRIME)
     multiplier = np.uint64(0xD6E8FEB86659FD93)
     with np.errstate(over="ignore"):
+        # In place, on the keys still that long only: a new array per step costs twice as much.
+        step = np.empty(len(keys), dtype=np.uint64)
         for column in range(width):
             active = lengths > column
             byte = matrix[:, column].astype(np.uint64)
-            lane_a = np.where(active, (lane_a ^ byte) * prime, lane_a)
-            lane_b = np.where(active, (lane_b + byte + np.uint64(1)) * multiplier, lane_b)
+            np.bitwise_xor(lane_a, byte, out=step)
+            np.multiply(step, prime, out=lane_a, where=active)
+            np.add(lane_b, byte, out=step)
+            step += np.uint64(1)
+            np.multiply(step, multiplier, out=lane_b, where=active)
         tail = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(salt)
         high = _mix(lane_a ^ _mix(tail))
         low = _mix(lane_b ^ _mix(tail + np.uint64(0x632BE59BD9B4E019)) ^ high)
@@ -107,6 +112,26 @@ def _mutual_best(candidates: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([frame.select("label", "amperity_id", "id_created_run") for frame in chosen])
 
 
+def _clashes(minted: pl.Series, anchors: pl.Series, used: pl.Series) -> pl.Series:
+    """Positions to mint again: ids seen before, and each id minted twice in this run except
+    for its smallest anchor's, so the outcome does not depend on the order clusters come in
+    (the few duplicates are sorted, never the millions of anchors)."""
+    taken = minted.is_in(used.implode()).to_numpy()
+    duplicated = minted.is_duplicated().to_numpy()
+    if duplicated.any():
+        rows = np.flatnonzero(duplicated)
+        twins = pl.DataFrame(
+            {
+                "row": rows.astype(np.uint32),
+                "id": minted.gather(pl.Series(rows.astype(np.uint32))),
+                "anchor": anchors.gather(pl.Series(rows.astype(np.uint32))),
+            }
+        ).sort("anchor")
+        keeper = twins.get_column("id").is_first_distinct().to_numpy()
+        taken[twins.get_column("row").to_numpy()[~keeper]] = True
+    return pl.Series(np.flatnonzero(taken).astype(np.uint32))
+
+
 def assign_ids(current: pl.DataFrame, previous: pl.DataFrame | None) -> IdAssignment:
     """Ids for ``current`` (``source``, ``record_id``, ``label``) given an earlier output."""
     if previous is not None and previous.height:
@@ -150,7 +175,6 @@ def assign_ids(current: pl.DataFrame, previous: pl.DataFrame | None) -> IdAssign
         current.join(inherited.select("label"), on="label", how="anti")
         .group_by("label")
         .agg(pl.concat_str("source", pl.lit("\x1f"), "record_id").min().alias("anchor"))
-        .sort("anchor")
     )
     anchors = fresh.get_column("anchor")
     minted = _mint(anchors, 0)
@@ -158,8 +182,7 @@ def assign_ids(current: pl.DataFrame, previous: pl.DataFrame | None) -> IdAssign
     # collides within the run; the rare clash is re-minted with the next salt.
     salt = 0
     while True:
-        clashing = minted.is_in(used.implode()) | ~minted.is_first_distinct()
-        clashes = pl.Series(np.flatnonzero(clashing.to_numpy()).astype(np.uint32))
+        clashes = _clashes(minted, anchors, used)
         if clashes.len() == 0:
             break
         salt += 1

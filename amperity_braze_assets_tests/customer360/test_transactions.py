@@ -5,6 +5,7 @@ import pytest
 
 from amperity_braze_assets.customer360.transactions import (
     build_customer_transactions,
+    transaction_rollups,
     unmatched_orders,
 )
 
@@ -118,6 +119,22 @@ def test_unmatched_orders_are_the_rest_of_the_distinct_orders():
     unmatched = unmatched_orders(ORDERS, IDENTITY)
     assert sorted(unmatched["order_id"].to_list()) == ["o8", "o9"]
     assert unmatched.columns == ORDERS.columns
+
+
+def test_rollups_count_the_unmatched_orders_from_their_own_join():
+    rollups, unmatched = transaction_rollups(ORDERS, IDENTITY, AS_OF)
+    assert rollups.equals(build_customer_transactions(ORDERS, IDENTITY, AS_OF))
+    assert unmatched == unmatched_orders(ORDERS, IDENTITY).height == 2
+    # Orders already distinct (one source's raw table) give the same rollups unchecked.
+    distinct = ORDERS.unique("order_id", keep="first", maintain_order=True)
+    again, unmatched_again = transaction_rollups(distinct, IDENTITY, AS_OF, distinct=True)
+    assert again.equals(rollups) and unmatched_again == 2
+
+
+def test_a_buyer_without_any_channel_has_an_empty_channel_list():
+    orders = orders_frame([("o1", "pos", "p2", 1.0, "USD", datetime(2024, 1, 1, tzinfo=UTC), None)])
+    row = build_customer_transactions(orders, IDENTITY, AS_OF).row(0, named=True)
+    assert row["channels"] == [] and row["multi_channel"] is False
 
 
 def test_orders_without_order_id_are_not_merged_as_duplicates():

@@ -26,7 +26,7 @@ from amperity_braze_assets.identity.normalize import (
     parse_birthdate_values,
 )
 from amperity_braze_assets.identity.scoring import COMPARISONS, M_FLOOR, estimate_m
-from amperity_braze_assets.identity.stable_ids import _mint
+from amperity_braze_assets.identity.stable_ids import _clashes, _mint
 
 
 def test_dictionary_round_trips_with_nulls():
@@ -124,6 +124,21 @@ def test_mint_is_deterministic_distinct_and_well_formed():
     assert first.n_unique() == keys.len()
     assert all(re.fullmatch(r"AMP-[0-9A-F]{20}", value) for value in first.to_list())
     assert _mint(keys.head(1), 1).item() != first.item(0)
+    # Ids live in Braze: the hash must never drift with numpy, polars or a rewrite.
+    assert _mint(pl.Series(["pos\x1f1001", "loyalty\x1fL-7"]), 0).to_list() == [
+        "AMP-AF6CFE4DBC228C380836",
+        "AMP-B8232667E169F2ABE6C7",
+    ]
+
+
+def test_a_clash_is_reminted_for_the_larger_anchor_whatever_the_order():
+    minted = pl.Series(["AMP-1", "AMP-2", "AMP-1", "AMP-3", "AMP-1"])
+    anchors = pl.Series(["pos\x1f9", "pos\x1f2", "pos\x1f1", "pos\x1f3", "web\x1f0"])
+    used = pl.Series(["AMP-3"])
+    assert _clashes(minted, anchors, used).to_list() == [0, 3, 4]
+    order = [4, 2, 0, 1, 3]
+    reordered = _clashes(minted.gather(order), anchors.gather(order), used).to_list()
+    assert sorted(order[i] for i in reordered) == [0, 3, 4]
 
 
 def test_hysteresis_rewards_previous_links_and_penalizes_previous_splits():
