@@ -69,26 +69,36 @@ def _similarity(
         low = np.minimum(left, right).astype(np.int64)
         high = np.maximum(left, right).astype(np.int64)
         distinct, inverse = factorize((low << 32) | high)
-        low_d = distinct >> 32
-        high_d = distinct & 0xFFFFFFFF
         with stage(f"  cpdist {distinct.size} of {left.size}"):
-            scores = process.cpdist(
-                coded.strings(low_d),
-                coded.strings(high_d),
-                scorer=scorer,
-                workers=-1,
-                dtype=np.float32,
-                score_cutoff=cutoff,
-            )
+            scores = _scores(coded, distinct >> 32, distinct & 0xFFFFFFFF, scorer, cutoff)
         return scores[inverse]
-    return process.cpdist(
-        coded.strings(left),
-        coded.strings(right),
-        scorer=scorer,
-        workers=-1,
-        dtype=np.float32,
-        score_cutoff=cutoff,
-    )
+    return _scores(coded, left, right, scorer, cutoff)
+
+
+# Pairs scored per rapidfuzz call: the Python strings of one batch (two lists) stay in the
+# hundreds of megabytes, where ten million pairs at once held gigabytes.
+SCORE_BATCH = 1_000_000
+
+
+def _scores(
+    coded: CodedField,
+    left: np.ndarray,
+    right: np.ndarray,
+    scorer: Callable,
+    cutoff: float | None,
+) -> np.ndarray:
+    scores = np.empty(left.size, dtype=np.float32)
+    for start in range(0, left.size, SCORE_BATCH):
+        end = start + SCORE_BATCH
+        scores[start:end] = process.cpdist(
+            coded.strings(left[start:end]),
+            coded.strings(right[start:end]),
+            scorer=scorer,
+            workers=-1,
+            dtype=np.float32,
+            score_cutoff=cutoff,
+        )
+    return scores
 
 
 def _string_levels(

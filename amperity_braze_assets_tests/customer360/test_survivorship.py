@@ -3,6 +3,7 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 
+from amperity_braze_assets.customer360 import survivorship
 from amperity_braze_assets.customer360.survivorship import (
     DEFAULT_FIELD_GROUPS,
     SurvivorshipRules,
@@ -376,3 +377,35 @@ def test_config_errors_name_the_file_the_key_and_the_fix(raw, message_parts):
 def test_rules_built_in_code_are_checked_too():
     with pytest.raises(ValueError, match="unknown tie breaker 'latest'"):
         SurvivorshipRules(tie_breakers=("latest",))
+
+
+def test_building_in_parts_of_people_gives_the_same_table(monkeypatch):
+    """Large inputs are built a range of people at a time; the rules only compare one person's
+    records, so any split gives the whole table."""
+    rows = []
+    for person in range(40):
+        for copy, source in enumerate(("web", "loyalty", "pos")[: 1 + person % 3]):
+            rows.append(
+                {
+                    "source": source,
+                    "record_id": f"{person}-{copy}",
+                    "given_name": f"N{(person * 7 + copy) % 5}",
+                    "email": None if (person + copy) % 4 == 0 else f"{person}.{copy}@x.com",
+                    "city": f"C{copy}",
+                    "updated_at": at(1 + (person * 3 + copy) % 20) if copy != 1 else None,
+                }
+            )
+    records = records_frame(rows)
+    identity = records.select(
+        "source",
+        "record_id",
+        amperity_id=pl.format("A{}", pl.col("record_id").str.extract("^(\\d+)")),
+    )
+    rules = SurvivorshipRules(
+        source_priority=("loyalty", "web", "pos"),
+        tie_breakers=("most_frequent", "source_priority", "most_recent"),
+    )
+    whole = build_customer_360(records, identity, rules)
+    monkeypatch.setattr(survivorship, "PART_RECORDS", 7)
+    assert build_customer_360(records, identity, rules).equals(whole)
+    assert whole.height == 40 and whole["amperity_id"].is_sorted()
