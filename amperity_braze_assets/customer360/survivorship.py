@@ -600,11 +600,12 @@ def build_customer_360(
     # Whole people per part, by ranges of _person (amperity_id order), so the parts stack in
     # output order; one part's copy exists at a time.
     bounds = np.linspace(0, people, parts + 1).astype(np.int64)
+    numbers = person.to_numpy()
     frames = []
     for low, high in zip(bounds[:-1], bounds[1:], strict=True):
-        part = linked.filter(pl.col("_person").is_between(int(low) + 1, int(high))).with_columns(
-            pl.col("_person") - int(low)
-        )
+        # A ready mask: filtering by an expression held several gigabytes more at 10M records.
+        in_part = pl.Series((numbers > low) & (numbers <= high))
+        part = linked.filter(in_part).with_columns(pl.col("_person") - int(low))
         frames.append(
             _people_part(
                 part,

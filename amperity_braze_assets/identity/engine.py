@@ -164,6 +164,8 @@ def resolve_with_stats(
             features, levels, left, right, rest_weights(model, levels)
         )
         matched = (forced | (weights >= threshold)) & ~forbidden
+    # Ten million records give tens of millions of pairs: what is no longer needed goes now.
+    del levels, forbidden
 
     # fk links go first in the greedy rebuild: they are assertions, not estimates.
     edges = pl.DataFrame(
@@ -197,7 +199,7 @@ def resolve_with_stats(
         edge_priority = edges.get_column("priority").to_numpy()
         # Which fk forced each edge (0: none), as hard_rules names it: the first that agrees.
         rule_names = ["", *features.fk]
-        forced_code = np.zeros(left.size, dtype=np.int64)
+        forced_code = np.zeros(left.size, dtype=np.int16)
         for index, codes in enumerate(features.fk.values(), start=1):
             agree = (codes[left] >= 0) & (codes[left] == codes[right])
             forced_code[agree & (forced_code == 0)] = index
