@@ -460,7 +460,12 @@ def build_braze_attributes(
     ]
     frame = built.select(*output, *keep).collect(engine=ENGINE)
     rejects = _rejects(frame.lazy(), mapping, raw_names, schema).collect(engine=ENGINE)
-    attributes = frame.filter(~pl.col("_held")).select(c.meta.output_name() for c in output)
+    attributes = frame.select(c.meta.output_name() for c in output)
+    held = frame.get_column("_held")
+    # A ready mask, and only when a row is held: an expression filter over millions of wide
+    # rows held gigabytes more than the rows it kept.
+    if held.any():
+        attributes = attributes.filter(~held)
     return attributes, rejects
 
 
