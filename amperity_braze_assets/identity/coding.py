@@ -78,16 +78,17 @@ def dictionary(series: pl.Series) -> Coded:
 
 def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct sorted keys, index of each key's distinct value): ``np.unique`` with
-    ``return_inverse``, without its stable sort."""
+    ``return_inverse``, without its stable sort (fewer than 2**31 keys)."""
     if keys.size == 0:
-        return keys, np.zeros(0, dtype=np.int64)
+        return keys, np.zeros(0, dtype=np.int32)
     order = _argsort(pl.Series(keys))
     ordered = keys[order]
     starts = np.empty(ordered.size, dtype=bool)
     starts[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    inverse = np.empty(ordered.size, dtype=np.int64)
-    inverse[order] = np.cumsum(starts) - 1
+    # int32 positions: tens of millions of pairs, each index half the bytes of int64.
+    inverse = np.empty(ordered.size, dtype=np.int32)
+    inverse[order] = np.cumsum(starts, dtype=np.int32) - 1
     return ordered[starts], inverse
 
 

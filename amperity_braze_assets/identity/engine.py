@@ -164,19 +164,25 @@ def resolve_with_stats(
             features, levels, left, right, rest_weights(model, levels)
         )
         matched = (forced | (weights >= threshold)) & ~forbidden
-    # Ten million records give tens of millions of pairs: what is no longer needed goes now.
-    del levels, forbidden
-
     # fk links go first in the greedy rebuild: they are assertions, not estimates.
+    edge_left, edge_right = left[matched], right[matched]
+    edge_weight = weights[matched]
+    edge_priority = np.where(forced[matched], edge_weight + 1e6, edge_weight)
+    # Which fk forced each edge (0: none), as hard_rules names it: the first that agrees.
+    edge_rule = np.zeros(edge_left.size, dtype=np.int16)
+    for index, codes in enumerate(features.fk.values(), start=1):
+        agree = (codes[edge_left] >= 0) & (codes[edge_left] == codes[edge_right])
+        edge_rule[agree & (edge_rule == 0)] = index
     edges = pl.DataFrame(
-        {
-            "left": left[matched],
-            "right": right[matched],
-            "weight": weights[matched],
-            "priority": np.where(forced[matched], weights[matched] + 1e6, weights[matched]),
-        }
+        {"left": edge_left, "right": edge_right, "weight": edge_weight, "priority": edge_priority}
     )
     contradicting_pairs = pl.DataFrame({"left": left[contradicts], "right": right[contradicts]})
+    candidate_count = int(left.size)
+    # Ten million records give tens of millions of candidate pairs: from here on only the
+    # matched and the contradicting ones are needed.
+    del left, right, weights, levels, forced, forbidden, forced_by, matched, contradicts
+    if estimated:
+        del has_fk
 
     def contradict(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         member_levels = comparison_levels(features, a, b)
@@ -194,16 +200,7 @@ def resolve_with_stats(
 
     # Audit: the strongest link that holds each record in its final cluster.
     with stage("audit+output"):
-        edge_left, edge_right = left[matched], right[matched]
-        edge_weight = weights[matched]
-        edge_priority = edges.get_column("priority").to_numpy()
-        # Which fk forced each edge (0: none), as hard_rules names it: the first that agrees.
         rule_names = ["", *features.fk]
-        forced_code = np.zeros(left.size, dtype=np.int16)
-        for index, codes in enumerate(features.fk.values(), start=1):
-            agree = (codes[left] >= 0) & (codes[left] == codes[right])
-            forced_code[agree & (forced_code == 0)] = index
-        edge_rule = forced_code[matched]
         inside = labels[edge_left] == labels[edge_right]
         kept_pairs = int(inside.sum())
         rows = np.concatenate([edge_left[inside], edge_right[inside]])
@@ -264,7 +261,7 @@ def resolve_with_stats(
         largest_cluster=int(cluster_sizes.max()),
         supersized_clusters=clusters.supersized,
         clusters_split=clusters.components_split,
-        candidate_pairs=int(left.size),
+        candidate_pairs=candidate_count,
         matched_pairs=kept_pairs,
         jitter=share,
         ids_changed=changed,

@@ -66,9 +66,12 @@ def _similarity(
     if left.size == 0:
         return np.zeros(0, dtype=np.float32)
     if deduplicate:
-        low = np.minimum(left, right).astype(np.int64)
-        high = np.maximum(left, right).astype(np.int64)
-        distinct, inverse = factorize((low << 32) | high)
+        # Each distinct (low, high) value pair as one 64-bit key, built in place.
+        keys = np.minimum(left, right).astype(np.int64)
+        keys <<= 32
+        keys |= np.maximum(left, right)
+        distinct, inverse = factorize(keys)
+        del keys
         with stage(f"  cpdist {distinct.size} of {left.size}"):
             scores = _scores(coded, distinct >> 32, distinct & 0xFFFFFFFF, scorer, cutoff)
         return scores[inverse]
