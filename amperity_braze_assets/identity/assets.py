@@ -10,7 +10,7 @@ import polars as pl
 
 from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.identity import resolve_with_stats
-from amperity_braze_assets.identity.features import matched_columns
+from amperity_braze_assets.identity.features import MATCHED_COLUMNS, matched_columns
 from amperity_braze_assets.identity.records import customer_records as stack_customer_records
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
@@ -37,7 +37,9 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
     raw_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
     # Resolution reads only the columns it matches on: at ten million records the others
     # (full names, second address lines, timestamps) are gigabytes it would hold for nothing.
-    record_columns = ["source", "record_id"] + [
+    # Every matched field is asked for (the reader skips absent ones): given_name and surname
+    # exist even when sources only tag full_name, since normalizing splits it.
+    record_columns = ["source", "record_id", *sorted(MATCHED_COLUMNS)] + [
         column_for_tag(tag) for s in config.customer_sources for tag in s.columns.values()
     ]
     matched_input = dg.AssetIn(metadata={"columns": matched_columns(dict.fromkeys(record_columns))})

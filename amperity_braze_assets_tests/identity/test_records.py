@@ -84,3 +84,33 @@ def test_link_to_identity_without_a_join_only_when_rows_line_up():
     assert ids_by_value(link_to_identity(frame, identity, "source", "record_id")) == expected
     lined_up = frame.sort("source", "record_id")
     assert ids_by_value(link_to_identity(lined_up, identity, "source", "record_id")) == expected
+
+
+def test_identity_reads_only_matched_columns_and_names_split_from_full_name(tmp_path):
+    """identity_resolution asks the I/O manager for the columns it matches on; given_name and
+    surname are among them even when every source tags only full_name (normalizing splits it)."""
+    import dataclasses
+
+    from amperity_braze_assets.identity.assets import build_identity_assets
+
+    settings = make_settings(tmp_path)
+    config = load_project_config(settings)
+    full_name_only = tuple(
+        dataclasses.replace(
+            s,
+            columns={c: t for c, t in s.columns.items() if t not in ("given_name", "surname")},
+        )
+        if s.kind == "customers"
+        else s
+        for s in config.sources
+    )
+    config = dataclasses.replace(config, sources=full_name_only)
+    identity_asset = next(
+        a for a in build_identity_assets(config, settings) if a.key.path == ["identity_resolution"]
+    )
+    (records_input,) = [
+        i for i in identity_asset.node_def.input_defs if i.name == "customer_records"
+    ]
+    columns = set(records_input.metadata["columns"])
+    assert {"source", "record_id", "given_name", "surname", "email", "fk_loyalty"} <= columns
+    assert not columns & {"full_name", "updated_at", "address2", "state", "country"}
