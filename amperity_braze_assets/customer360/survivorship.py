@@ -543,6 +543,25 @@ def _person_numbers(amperity_ids: pl.Series) -> tuple[pl.Series, pl.Series]:
     return pl.Series("_person", person, dtype=pl.UInt32), coded.values.gather(by_id)
 
 
+# A set of names kept as one Int64 bit mask holds at most this many (the sign bit stays clear).
+MASK_NAMES = 62
+
+
+def mask_of(column: str, names: pl.Series) -> pl.Expr:
+    """Aggregation: the bit mask of the ``names`` (sorted, at most ``MASK_NAMES``) that a
+    group's ``column`` holds; nulls add nothing. ``lists_of_masks`` reads it back."""
+    return (
+        pl.col(column)
+        .replace_strict(
+            {name: 1 << bit for bit, name in enumerate(names.to_list())},
+            default=0,
+            return_dtype=pl.Int64,
+        )
+        .fill_null(0)
+        .bitwise_or()
+    )
+
+
 def lists_of_masks(masks: pl.Series, names: pl.Series) -> pl.Series:
     """Bit masks over ``names`` (sorted) as the sorted lists of the names they hold: a set of a
     few names per person kept as one integer, read back once per distinct mask (a sorted
@@ -657,17 +676,11 @@ def _people_part(
 
     # A person's distinct sources as a bit mask (one bit per source, in name order), read back
     # as sorted lists once per distinct mask: a sorted unique list per person costs seconds.
-    by_mask = source_names.len() <= 62
+    by_mask = source_names.len() <= MASK_NAMES
     summary_aggregations = [
         pl.len().cast(pl.Int64).alias("record_count"),
         (
-            pl.col("source")
-            .replace_strict(
-                {name: 1 << bit for bit, name in enumerate(source_names.to_list())},
-                return_dtype=pl.Int64,
-            )
-            .bitwise_or()
-            .alias("_source_mask")
+            mask_of("source", source_names).alias("_source_mask")
             if by_mask
             else pl.col("source").unique().sort().alias("sources")
         ),

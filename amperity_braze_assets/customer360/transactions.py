@@ -27,8 +27,10 @@ from typing import Literal
 import polars as pl
 
 from amperity_braze_assets.customer360.survivorship import (
+    MASK_NAMES,
     link_to_identity,
     lists_of_masks,
+    mask_of,
     require_columns,
 )
 
@@ -52,22 +54,16 @@ def _distinct_orders(orders: pl.DataFrame) -> pl.DataFrame:
 
 
 def _link_orders(
-    orders: pl.DataFrame,
-    identity: pl.DataFrame,
-    how: Literal["inner", "anti"],
-    distinct: bool = False,
+    orders: pl.DataFrame, identity: pl.DataFrame, how: Literal["inner", "anti"]
 ) -> pl.DataFrame:
-    if distinct:
-        require_columns(orders, ORDER_COLUMNS, "orders")
-    else:
-        orders = _distinct_orders(orders)
+    """Distinct ``orders`` joined to ``identity`` (``link_to_identity``)."""
     return link_to_identity(orders, identity, "customer_source", "customer_record_id", how=how)
 
 
 def unmatched_orders(orders: pl.DataFrame, identity: pl.DataFrame) -> pl.DataFrame:
     """Distinct orders whose (customer_source, customer_record_id) no identity row claims,
     including orders with a null customer key; same columns as ``orders``."""
-    return _link_orders(orders, identity, how="anti")
+    return _link_orders(_distinct_orders(orders), identity, how="anti")
 
 
 def _twelve_months_before(moment: datetime) -> datetime:
@@ -121,7 +117,7 @@ def transaction_rollups(
     order_time_type = orders.schema["order_time"]
     if not distinct:
         orders = _distinct_orders(orders)
-    linked = _link_orders(orders, identity, how="inner", distinct=True)
+    linked = _link_orders(orders, identity, how="inner")
     # Each record belongs to one person, so every order matches at most once.
     unmatched = orders.height - linked.height
     as_of_value = _as_order_time(as_of, order_time_type)
@@ -131,17 +127,9 @@ def transaction_rollups(
     # A person's channels as a bit mask (a handful of channels), read back as sorted lists once
     # per distinct mask: a sorted unique list per person is half the cost of the whole rollup.
     channel_names = linked.get_column("channel").drop_nulls().unique().sort()
-    by_mask = channel_names.len() <= 62
+    by_mask = channel_names.len() <= MASK_NAMES
     channels_aggregation = (
-        pl.col("channel")
-        .replace_strict(
-            {name: 1 << bit for bit, name in enumerate(channel_names.to_list())},
-            default=0,
-            return_dtype=pl.Int64,
-        )
-        .fill_null(0)
-        .bitwise_or()
-        .alias("_channel_mask")
+        mask_of("channel", channel_names).alias("_channel_mask")
         if by_mask
         else pl.col("channel").drop_nulls().unique().sort().alias("channels")
     )

@@ -119,13 +119,9 @@ def _clashes(minted: pl.Series, anchors: pl.Series, used: pl.Series) -> pl.Serie
     taken = minted.is_in(used.implode()).to_numpy()
     duplicated = minted.is_duplicated().to_numpy()
     if duplicated.any():
-        rows = np.flatnonzero(duplicated)
+        rows = pl.Series(np.flatnonzero(duplicated).astype(np.uint32))
         twins = pl.DataFrame(
-            {
-                "row": rows.astype(np.uint32),
-                "id": minted.gather(pl.Series(rows.astype(np.uint32))),
-                "anchor": anchors.gather(pl.Series(rows.astype(np.uint32))),
-            }
+            {"row": rows, "id": minted.gather(rows), "anchor": anchors.gather(rows)}
         ).sort("anchor")
         keeper = twins.get_column("id").is_first_distinct().to_numpy()
         taken[twins.get_column("row").to_numpy()[~keeper]] = True
