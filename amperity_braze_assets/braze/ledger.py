@@ -147,12 +147,19 @@ class Ledger:
 
 
 def apply_segments(base: pl.DataFrame, segments: list[pl.DataFrame]) -> pl.DataFrame:
-    """Overlay segments (in order) on the compacted table: the latest write of each value wins."""
+    """Overlay segments (in order) on the compacted table: the latest write of each value wins.
+
+    The compacted table keeps its row order and people new to it follow. Only the values a
+    segment wrote are set, column by column, and the columns no segment wrote stay the base's
+    own memory: at ten million people the table is gigabytes of string views, and a full join
+    of base and segments held three copies of it.
+    """
     stacked = pl.concat(
         [s.with_columns(_order=pl.lit(i, pl.Int64)) for i, s in enumerate(segments)],
         how="diagonal_relaxed",
     )
     attributes = [c for c in stacked.columns if c not in (IDENTIFIER, "_order")]
+    stacked = stacked.with_columns(pl.col(c).cast(pl.String) for c in (IDENTIFIER, *attributes))
     if stacked[IDENTIFIER].is_duplicated().any():
         stacked = (
             stacked.sort("_order", maintain_order=True)
@@ -162,24 +169,58 @@ def apply_segments(base: pl.DataFrame, segments: list[pl.DataFrame]) -> pl.DataF
     stacked = stacked.select(IDENTIFIER, *attributes)
     missing = [a for a in attributes if a not in base.columns]
     base = base.with_columns(pl.lit(None, pl.String).alias(a) for a in missing)
-    joined = base.join(stacked, on=IDENTIFIER, how="full", coalesce=True, suffix="__written")
-    return joined.select(
-        IDENTIFIER,
-        *[
-            (
-                pl.when(pl.col(f"{c}__written").is_null())
-                .then(pl.col(c))
-                .when(pl.col(f"{c}__written") == CLEARED)
-                .then(None)
-                .otherwise(pl.col(f"{c}__written"))
-                .alias(c)
-                if c in attributes
-                else pl.col(c)
-            )
-            for c in base.columns
-            if c != IDENTIFIER
-        ],
+    where = (
+        stacked.select(IDENTIFIER)
+        .with_row_index("__segment_row")
+        .join(
+            base.select(pl.col(IDENTIFIER).cast(pl.String)).with_row_index("__base_row"),
+            on=IDENTIFIER,
+            how="left",
+            maintain_order="left",
+        )
     )
+    known = where.get_column("__base_row").is_not_null()
+    updates = where.filter(known)
+    written = stacked.gather(updates.get_column("__segment_row"))
+    base_rows = updates.get_column("__base_row")
+    columns = []
+    for name in base.columns:
+        column = base.get_column(name)
+        if name in attributes:
+            values = written.get_column(name)
+            wrote = values.is_not_null()
+            if wrote.any():
+                # scatter copies the column: the caller's base is left as it was.
+                column = column.clone().scatter(
+                    base_rows.filter(wrote), _uncleared(values.filter(wrote))
+                )
+        columns.append(column)
+    updated = pl.DataFrame(columns)
+    # None known (a first sync): every segment row is new, taken as it is rather than gathered.
+    added = (
+        stacked.gather(where.filter(~known).get_column("__segment_row"))
+        if updates.height
+        else stacked
+    )
+    if added.height == 0:
+        return updated
+    added = pl.DataFrame(
+        [
+            added.get_column(c)
+            if c == IDENTIFIER
+            else _uncleared(added.get_column(c))
+            if c in attributes
+            else pl.repeat(None, added.height, dtype=pl.String, eager=True).alias(c)
+            for c in base.columns
+        ]
+    ).cast(updated.schema)
+    return pl.concat([updated, added])
+
+
+def _uncleared(values: pl.Series) -> pl.Series:
+    """Written values with ``CLEARED`` (accepted as null) as null."""
+    cleared = values == CLEARED
+    return values.set(cleared, None) if cleared.any() else values
 
 
 def apply_merges(view: LedgerView, merges: pl.DataFrame) -> LedgerView:

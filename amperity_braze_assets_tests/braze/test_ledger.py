@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import polars as pl
 
-from amperity_braze_assets.braze.ledger import CLEARED, IDENTIFIER, Ledger, apply_merges
+from amperity_braze_assets.braze.ledger import (
+    CLEARED,
+    IDENTIFIER,
+    Ledger,
+    apply_merges,
+    apply_segments,
+)
 from amperity_braze_assets.storage.state_store import StateStore
 
 
@@ -51,6 +57,25 @@ def test_s3_segments_compact_into_the_ledger(s3_bucket):
             s3=S3Resource(endpoint_url=client.meta.endpoint_url, region_name="us-east-1"),
         )
     )
+
+
+def test_segments_overlay_in_place_and_new_people_follow():
+    base = segment({IDENTIFIER: ["c", "a", "b"], "x": ["3", "1", "2"], "y": ["r", "p", None]})
+    first = segment({IDENTIFIER: ["b", "d"], "x": [None, "9"], "z": ["new", CLEARED]})
+    second = segment({IDENTIFIER: ["a", "b", "e"], "x": [CLEARED, "7", None], "y": [None] * 3})
+    out = apply_segments(base, [first, second])
+    # The compacted table's order holds (the diff then meets it aligned); new people follow.
+    assert out.rows() == [
+        ("c", "3", "r", None),
+        ("a", None, "p", None),
+        ("b", "7", None, "new"),
+        ("d", "9", None, None),
+        ("e", None, None, None),
+    ]
+    assert out.columns == [IDENTIFIER, "x", "y", "z"]
+    assert base.get_column("x").to_list() == ["3", "1", "2"]  # the caller's table is untouched
+    empty = pl.DataFrame(schema={IDENTIFIER: pl.String})
+    assert apply_segments(empty, [first]).rows() == [("b", None, "new"), ("d", "9", None)]
 
 
 def test_state_store_list_and_delete(tmp_path):
