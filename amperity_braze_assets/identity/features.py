@@ -7,7 +7,9 @@ agreement is an integer comparison) and fetch strings only for the pairs that ne
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +23,9 @@ from .profiling import stage
 # A value shared by more records than this is a store phone, a shared inbox or a placeholder:
 # it proves nothing about identity, so it is treated as missing for matching.
 FREQUENCY_CAP = 50
+# Columns coded at once: coding is mostly one-core numpy and polars work that releases the GIL,
+# so a second column in flight keeps a second core busy.
+CODING_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 # The normalized columns matching reads; customer_records' others (full_name, address2, state,
 # country, updated_at) are only the customer 360's.
@@ -150,7 +155,15 @@ def build_features(
     size = records.height
     with stage("normalize"):
         if normalized:
-            coded = {c: _coded_as_is(records.get_column(c)) for c in needed if c in records.columns}
+            columns = [c for c in records.columns if c in needed]
+            with ThreadPoolExecutor(max_workers=CODING_WORKERS) as pool:
+                coded = dict(
+                    zip(
+                        columns,
+                        pool.map(lambda c: _coded_as_is(records.get_column(c)), columns),
+                        strict=True,
+                    )
+                )
         else:
             coded = normalized_columns(records, default_region=default_region, only=needed)
 

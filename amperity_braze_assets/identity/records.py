@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
@@ -12,6 +14,9 @@ from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
 IDENTITY_INPUT_COLUMNS = frozenset(CUSTOMER_TAGS.values()) - {"updated_at"}
 NORMALIZE_ROWS = 1_000_000
+# Pieces normalized at once. Most string functions run one column on one core, so a second
+# piece in flight keeps a second core busy; polars and numpy release the GIL while they work.
+NORMALIZE_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 def identity_records(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -37,15 +42,17 @@ def customer_records(frames: Sequence[pl.DataFrame], default_region: str = "US")
     frames = list(frames)
     stacked = identity_records(frames)
     # Normalizing is row by row (each distinct value once per piece), so pieces give the same
-    # table while the working set stays that of one piece.
-    records = pl.concat(
-        [
-            normalize_records(stacked.slice(offset, NORMALIZE_ROWS), default_region)
-            for offset in range(0, max(stacked.height, 1), NORMALIZE_ROWS)
-        ],
-        how="diagonal_relaxed",
-    )
+    # table while the working set stays that of the pieces in flight.
+    slices = [
+        stacked.slice(offset, NORMALIZE_ROWS)
+        for offset in range(0, max(stacked.height, 1), NORMALIZE_ROWS)
+    ]
     del stacked
+    with ThreadPoolExecutor(max_workers=NORMALIZE_WORKERS) as pool:
+        pieces = list(pool.map(lambda piece: normalize_records(piece, default_region), slices))
+    del slices
+    records = pl.concat(pieces, how="diagonal_relaxed")
+    del pieces
     # Stacked in the same order as identity_records, so the column lines up row for row.
     updated_at = pl.concat(
         [
