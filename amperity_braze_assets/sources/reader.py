@@ -16,6 +16,7 @@ import csv
 import io
 import re
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +135,39 @@ def _parse_pieces(
 ) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
     """Parse consecutive pieces of one file. A record still inside quotes at the end of a piece
     (a quoted line break) is carried into the next piece, so records are grouped exactly as if
-    the file were read whole."""
+    the file were read whole.
+
+    Records are cut from piece after piece here, in order, while a worker thread parses the
+    previous piece's records into fields (``_parse_records``): two pieces in flight keep a
+    second core busy, and the pieces still come out in file order."""
+    with ThreadPoolExecutor(max_workers=1) as parser:
+        parsing: Future | None = None
+        for job in _record_pieces(pieces, file, options):
+            if isinstance(job, tuple):  # the file has no header: its one reject
+                yield job
+                return
+            following = parser.submit(_parse_piece, *job)
+            if parsing is not None:
+                yield parsing.result()
+            parsing = following
+        if parsing is not None:
+            yield parsing.result()
+
+
+def _parse_piece(
+    records: pl.DataFrame, body: pl.DataFrame, header: list[str], file: str, options: CsvOptions
+) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    frame, piece_rejects = _parse_records(records, body, header, file, options)
+    if not frame.height:
+        frame = pl.DataFrame(
+            schema={**{column: pl.String for column in header}, LINE_COLUMN: pl.Int64}
+        )
+    return frame, piece_rejects
+
+
+def _record_pieces(pieces, file: str, options: CsvOptions) -> Iterator[list | tuple]:
+    """Per piece, the arguments of ``_parse_piece`` as a list; or, for a file without a header,
+    the (frame, rejects) tuple that is all it yields."""
     header: list[str] | None = None
     header_text = ""
     carry = pl.DataFrame(schema={"line": pl.Int64, "text": pl.String})
@@ -174,12 +207,7 @@ def _parse_pieces(
             records = records.filter(pl.col("line") < open_from)
         else:
             carry = carry.clear()
-        frame, piece_rejects = _parse_records(records, body, header, file, options)
-        if not frame.height:
-            frame = pl.DataFrame(
-                schema={**{column: pl.String for column in header}, LINE_COLUMN: pl.Int64}
-            )
-        yield frame, piece_rejects
+        yield [records, body, header, file, options]
 
 
 def _parse_records(
