@@ -7,7 +7,6 @@ agreement is an integer comparison) and fetch strings only for the pairs that ne
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,13 +18,11 @@ from .coding import Coded, dictionary, map_values, recode
 from .nicknames import CANONICAL_GIVEN_NAME
 from .normalize import normalized_columns
 from .profiling import stage
+from .threads import WORKERS
 
 # A value shared by more records than this is a store phone, a shared inbox or a placeholder:
 # it proves nothing about identity, so it is treated as missing for matching.
 FREQUENCY_CAP = 50
-# Columns coded at once: coding is mostly one-core numpy and polars work that releases the GIL,
-# so a second column in flight keeps a second core busy.
-CODING_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 # The normalized columns matching reads; customer_records' others (full_name, address2, state,
 # country, updated_at) are only the customer 360's.
@@ -156,7 +153,7 @@ def build_features(
     with stage("normalize"):
         if normalized:
             columns = [c for c in records.columns if c in needed]
-            with ThreadPoolExecutor(max_workers=CODING_WORKERS) as pool:
+            with ThreadPoolExecutor(max_workers=WORKERS) as pool:
                 coded = dict(
                     zip(
                         columns,

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
 
 from amperity_braze_assets.identity.normalize import normalize_records
+from amperity_braze_assets.identity.threads import WORKERS
 from amperity_braze_assets.sources.reader import parse_timestamp
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
 IDENTITY_INPUT_COLUMNS = frozenset(CUSTOMER_TAGS.values()) - {"updated_at"}
 NORMALIZE_ROWS = 1_000_000
-# Pieces normalized at once. Most string functions run one column on one core, so a second
-# piece in flight keeps a second core busy; polars and numpy release the GIL while they work.
-NORMALIZE_WORKERS = max(1, min(2, os.cpu_count() or 1))
 
 
 def identity_records(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
@@ -48,7 +45,7 @@ def customer_records(frames: Sequence[pl.DataFrame], default_region: str = "US")
         for offset in range(0, max(stacked.height, 1), NORMALIZE_ROWS)
     ]
     del stacked
-    with ThreadPoolExecutor(max_workers=NORMALIZE_WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         pieces = list(pool.map(lambda piece: normalize_records(piece, default_region), slices))
     del slices
     records = pl.concat(pieces, how="diagonal_relaxed")

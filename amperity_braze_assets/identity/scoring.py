@@ -11,6 +11,7 @@ SMITHs prove less than two ZBIGNIEWSKIs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +21,7 @@ from rapidfuzz import distance, fuzz, process
 from .coding import factorize
 from .features import CodedField, Features
 from .profiling import stage
+from .threads import WORKERS
 
 MISSING = 0  # level 0 in every comparison: a side is null, the field proves nothing
 
@@ -163,26 +165,87 @@ def _numeric_levels(
     return levels
 
 
+# Below this many pairs the comparisons run one after another: threads would cost more than
+# they save.
+PARALLEL_PAIRS = 1_000_000
+
+
 def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Matrix (pairs x comparisons) of int8 levels, columns in ``COMPARISONS`` order."""
+    """Matrix (pairs x comparisons) of int8 levels, columns in ``COMPARISONS`` order.
+
+    Most of the work is numpy gathers over tens of millions of pairs, one core each, so the
+    comparisons run in two lanes on two threads (numpy, polars and rapidfuzz release the GIL).
+    The two comparisons with the most distinct values to score, address and email, share a
+    lane: they never hold their working sets at the same time.
+    """
     f = features.fields
     out = np.zeros((left.size, len(COMPARISONS)), dtype=np.int8)
 
-    # Given name: nicknames agree exactly; an initial agrees with a name it starts.
-    given = f["given"]
-    canonical = f["given_canonical"]
-    canonical_equal = canonical.codes[left] == canonical.codes[right]
-    given_levels = _string_levels(given, left, right, (0.80, 0.92), _JARO_WINKLER, canonical_equal)
-    gl = given.codes[left]
-    gr = given.codes[right]
-    maybe_initial = (given_levels == 1) & (gl >= 0) & (gr >= 0)
-    if maybe_initial.any():
-        index = np.flatnonzero(maybe_initial)
-        a, b = gl[index], gr[index]
-        length, first = features.given_length, features.given_first
-        initial = ((length[a] == 1) | (length[b] == 1)) & (first[a] == first[b])
-        given_levels[index[initial]] = 2
-    surname_levels = _string_levels(f["surname"], left, right, (0.80, 0.92), _JARO_WINKLER)
+    def given() -> None:
+        # Given name: nicknames agree exactly; an initial agrees with a name it starts.
+        coded = f["given"]
+        canonical = f["given_canonical"]
+        canonical_equal = canonical.codes[left] == canonical.codes[right]
+        levels = _string_levels(coded, left, right, (0.80, 0.92), _JARO_WINKLER, canonical_equal)
+        gl = coded.codes[left]
+        gr = coded.codes[right]
+        maybe_initial = (levels == 1) & (gl >= 0) & (gr >= 0)
+        if maybe_initial.any():
+            index = np.flatnonzero(maybe_initial)
+            a, b = gl[index], gr[index]
+            length, first = features.given_length, features.given_first
+            initial = ((length[a] == 1) | (length[b] == 1)) & (first[a] == first[b])
+            levels[index[initial]] = 2
+        out[:, 0] = levels
+
+    def surname() -> None:
+        out[:, 1] = _string_levels(f["surname"], left, right, (0.80, 0.92), _JARO_WINKLER)
+
+    def birth() -> None:
+        # Birthdate: one mistyped digit, or day and month swapped (DD/MM read as MM/DD).
+        birth_left = features.birth_numeric[left]
+        birth_right = features.birth_numeric[right]
+        swapped = (birth_left // 10000 == birth_right // 10000) & (
+            (birth_left // 100 % 100 == birth_right % 100)
+            & (birth_left % 100 == birth_right // 100 % 100)
+        )
+        out[:, 2] = _numeric_levels(birth_left, birth_right, 8, swapped)
+
+    def email() -> None:
+        # Email: exact, or the same mailbox name at another domain / with a typo.
+        coded = f["email"]
+        local = f["email_local"]
+        el = coded.codes[left]
+        er = coded.codes[right]
+        levels = _string_levels(coded, left, right, (0.92,), _JARO_WINKLER)
+        same_local = (local.codes[left] == local.codes[right]) & (el >= 0) & (er >= 0) & (el != er)
+        levels[same_local] = 2
+        out[:, 3] = levels
+
+    def phone() -> None:
+        out[:, 4] = _numeric_levels(features.phone_numeric[left], features.phone_numeric[right], 15)
+
+    def address() -> None:
+        out[:, 5] = _string_levels(f["address"], left, right, (85.0,), _TOKEN_SET)
+
+    def rest() -> None:
+        out[:, 6] = _string_levels(f["postal"], left, right, (), _JARO_WINKLER)
+        out[:, 7] = _string_levels(f["city"], left, right, (0.90,), _JARO_WINKLER)
+        out[:, 8] = _string_levels(f["gender"], left, right, (), _JARO_WINKLER)
+
+    lanes = [[address, email], [given, surname, birth, phone, rest]]
+    if left.size < PARALLEL_PAIRS or WORKERS < 2:
+        for lane in lanes:
+            for compare in lane:
+                compare()
+    else:
+        with ThreadPoolExecutor(max_workers=len(lanes)) as pool:
+            running = [
+                pool.submit(lambda lane=lane: [compare() for compare in lane]) for lane in lanes
+            ]
+            for lane in running:
+                lane.result()
+
     # Given name and surname typed into each other's field: both agree, crosswise.
     as_given, as_surname = features.name_as_given, features.name_as_surname
     swapped = (
@@ -191,38 +254,8 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
         & (as_given[left] == as_surname[right])
         & (as_surname[left] == as_given[right])
     )
-    given_levels[swapped] = 4
-    surname_levels[swapped] = 4
-    out[:, 0] = given_levels
-    out[:, 1] = surname_levels
-
-    # Birthdate: one mistyped digit, or day and month swapped (DD/MM read as MM/DD).
-    birth_left = features.birth_numeric[left]
-    birth_right = features.birth_numeric[right]
-    swapped = (birth_left // 10000 == birth_right // 10000) & (
-        (birth_left // 100 % 100 == birth_right % 100)
-        & (birth_left % 100 == birth_right // 100 % 100)
-    )
-    out[:, 2] = _numeric_levels(birth_left, birth_right, 8, swapped)
-
-    # Email: exact, or the same mailbox name at another domain / with a typo.
-    email = f["email"]
-    local = f["email_local"]
-    el = email.codes[left]
-    er = email.codes[right]
-    email_levels = _string_levels(email, left, right, (0.92,), _JARO_WINKLER)
-    same_local = (local.codes[left] == local.codes[right]) & (el >= 0) & (er >= 0) & (el != er)
-    email_levels[same_local] = 2
-    out[:, 3] = email_levels
-
-    phone_left = features.phone_numeric[left]
-    phone_right = features.phone_numeric[right]
-    out[:, 4] = _numeric_levels(phone_left, phone_right, 15)
-
-    out[:, 5] = _string_levels(f["address"], left, right, (85.0,), _TOKEN_SET)
-    out[:, 6] = _string_levels(f["postal"], left, right, (), _JARO_WINKLER)
-    out[:, 7] = _string_levels(f["city"], left, right, (0.90,), _JARO_WINKLER)
-    out[:, 8] = _string_levels(f["gender"], left, right, (), _JARO_WINKLER)
+    out[swapped, 0] = 4
+    out[swapped, 1] = 4
     return out
 
 

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import numpy as np
 import polars as pl
 from polars.testing import assert_frame_equal
 
@@ -114,3 +115,22 @@ def test_identity_reads_only_matched_columns_and_names_split_from_full_name(tmp_
     columns = set(records_input.metadata["columns"])
     assert {"source", "record_id", "given_name", "surname", "email", "fk_loyalty"} <= columns
     assert not columns & {"full_name", "updated_at", "address2", "state", "country"}
+
+
+def test_comparison_levels_in_two_lanes_equal_one_after_another(tmp_path, monkeypatch):
+    from amperity_braze_assets.identity import scoring
+    from amperity_braze_assets.identity.blocking import candidate_pairs
+    from amperity_braze_assets.identity.features import build_features
+
+    frames, _ = _raw_sources(tmp_path)
+    features = build_features(customer_records(frames), normalized=True)
+    left, right = candidate_pairs(features)
+    monkeypatch.setattr(scoring, "WORKERS", 2)
+    monkeypatch.setattr(scoring, "PARALLEL_PAIRS", left.size + 1)
+    one_after_another = scoring.comparison_levels(features, left, right)
+    monkeypatch.setattr(scoring, "PARALLEL_PAIRS", 0)
+    in_lanes = scoring.comparison_levels(features, left, right)
+    assert left.size > 1000
+    assert np.array_equal(in_lanes, one_after_another)
+    # Every comparison was written: each has pairs with a value on both sides.
+    assert (in_lanes > 0).any(axis=0).all()
