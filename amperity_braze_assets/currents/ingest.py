@@ -42,6 +42,7 @@ from amperity_braze_assets.currents.reader import (
     UTC_DATETIME,
     CurrentsBlob,
     read_currents_blobs,
+    stack_by_name,
 )
 from amperity_braze_assets.currents.source import CurrentsObject, CurrentsSource
 from amperity_braze_assets.currents.tables import (
@@ -284,7 +285,8 @@ def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
         return pl.DataFrame(
             schema=OTHER_EVENTS_SCHEMA if table == OTHER_EVENTS_TABLE else EMPTY_EVENTS_SCHEMA
         )
-    return pl.concat(parts, how="diagonal_relaxed")
+    # A field that changed type between batches is text in the stacked table, as within one.
+    return stack_by_name(parts)
 
 
 def quarantine_table(store: TableStore) -> pl.DataFrame:
@@ -316,7 +318,7 @@ def _read_groups(
             dupes + result.duplicates_dropped,
         )
     empty = OTHER_EVENTS_SCHEMA if other else EMPTY_EVENTS_SCHEMA
-    events = pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame(schema=empty)
+    events = stack_by_name(frames) if frames else pl.DataFrame(schema=empty)
     if len(frames) > 1:  # ids are unique across types too; this only guards a Braze bug
         before = events.height
         events = events.filter(pl.col("id").is_first_distinct())

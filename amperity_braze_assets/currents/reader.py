@@ -3,9 +3,11 @@
 Each file is decoded with its own writer schema (the one in its header), so a field inserted in
 the middle of a newer ``version=``, a removed field or a field turned nullable lines up by name
 when the per-file frames are stacked (a diagonal concat that unifies types: ``int`` and ``long``
-become Int64). Polars' native Avro reader decodes whole files in Rust; files it cannot read (a
-codec it lacks, a type it does not map) fall back to fastavro, and a file neither can read is
-quarantined with its key and the reason while the rest of the batch goes on.
+become Int64; a field whose types have nothing in common, a list in one file and a number in
+another, becomes text, see ``stack_by_name``). Polars' native Avro reader decodes whole files
+in Rust; files it cannot read (a codec it lacks, a type it does not map) fall back to fastavro,
+and a file neither can read is quarantined with its key and the reason while the rest of the
+batch goes on.
 
 Events are deduplicated on ``id`` (Braze delivers at least once), keeping the first occurrence
 in the order the files are given; ``time`` (Unix seconds) becomes a UTC datetime. Each row also
@@ -142,7 +144,7 @@ def read_currents_blobs(blobs: Iterable[CurrentsBlob]) -> CurrentsRead:
     quarantine = pl.DataFrame(quarantined, schema=QUARANTINE_SCHEMA)
     if not frames:
         return CurrentsRead(pl.DataFrame(schema=EMPTY_EVENTS_SCHEMA), quarantine, 0, 0, 0)
-    stacked = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
+    stacked = stack_by_name(frames)
     events = (
         stacked.lazy()
         .with_columns(pl.col("time").cast(UTC_DATETIME))
@@ -157,6 +159,60 @@ def read_currents_blobs(blobs: Iterable[CurrentsBlob]) -> CurrentsRead:
         events_read=stacked.height,
         duplicates_dropped=stacked.height - events.height,
     )
+
+
+def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
+    """Frames stacked by column name, their types unified (a diagonal concat).
+
+    A field whose types have nothing in common across files (a list in one, a number in another:
+    Braze changing a field's type, or a hand-made file) becomes text in every frame: strings as
+    they are, other values as JSON text. No event is dropped and the batch goes on; the field is
+    named in a warning.
+    """
+    if len(frames) == 1:
+        return frames[0]
+    # Checked before stacking: polars' relaxed concat fails on some of these (a list against a
+    # number) and silently mangles others (a record cast to text loses its field names).
+    types: dict[str, set[pl.DataType]] = {}
+    for frame in frames:
+        for name, dtype in frame.schema.items():
+            if dtype != pl.Null:
+                types.setdefault(name, set()).add(dtype)
+    clashing = {
+        name
+        for name, dtypes in types.items()
+        if len(dtypes) > 1 and not all(t.is_numeric() or t == pl.Boolean for t in dtypes)
+    }
+    if not clashing:
+        return pl.concat(frames, how="diagonal_relaxed")
+    for name in sorted(clashing):
+        log.warning(
+            "Currents field %r has no common type across files (%s); it is kept as text",
+            name,
+            ", ".join(sorted(map(str, types[name]))),
+        )
+    return pl.concat(
+        [
+            frame.with_columns(
+                _as_text(name, frame.schema[name]) for name in clashing if name in frame.columns
+            )
+            for frame in frames
+        ],
+        how="diagonal_relaxed",
+    )
+
+
+def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    column = pl.col(name)
+    if dtype == pl.String:
+        return column
+    if dtype == pl.Binary:
+        return column.bin.encode("base64")
+    if dtype.is_numeric() or dtype == pl.Boolean or dtype == pl.Null:
+        return column.cast(pl.String)
+    json = pl.struct(column.alias("v")).struct.json_encode()
+    text = json.str.strip_prefix('{"v":').str.strip_suffix("}")
+    return pl.when(column.is_not_null()).then(text).alias(name)
 
 
 def decode_avro(data: bytes) -> pl.DataFrame:

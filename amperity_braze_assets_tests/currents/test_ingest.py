@@ -109,3 +109,39 @@ def test_arrival_lag_is_measured_from_event_time(tmp_path):
     assert read_currents_table(store, "currents_purchases").schema["time"] == pl.Datetime(
         "us", "UTC"
     )
+
+
+def test_a_field_that_changes_type_is_kept_as_text_within_and_across_batches(tmp_path, caplog):
+    root, store = tmp_path / "currents", StateStore(base_path=str(tmp_path / "state"))
+    source = LocalCurrentsSource(root)
+
+    def opens_with(kind: object) -> list[tuple[str, object]]:
+        return [*OPEN_V1, ("tags", kind)]
+
+    # One batch: a number in one file, a list of strings in another (no common type).
+    write_file(
+        root, event_key(offset=0), avro_bytes(opens_with("long"), [_open("e1") | {"tags": 5}])
+    )
+    write_file(
+        root,
+        event_key(offset=1),
+        avro_bytes(
+            opens_with({"type": "array", "items": "string"}), [_open("e2") | {"tags": ["a", "b"]}]
+        ),
+    )
+    first = ingest_currents_batch(source, store)
+    assert first.tables["currents_email_opens"].events_added == 2
+    assert first.quarantined.height == 0
+    assert "'tags' has no common type across files" in caplog.text
+    # A later batch where the field is a record: its part stacks onto the earlier one.
+    write_file(
+        root,
+        event_key(offset=2),
+        avro_bytes(
+            opens_with({"type": "record", "name": "T", "fields": [{"name": "k", "type": "long"}]}),
+            [_open("e3") | {"tags": {"k": 7}}],
+        ),
+    )
+    assert ingest_currents_batch(source, store).tables["currents_email_opens"].events_added == 1
+    table = read_currents_table(store, "currents_email_opens").sort("id")
+    assert table["tags"].to_list() == ["5", '["a","b"]', '{"k":7}']

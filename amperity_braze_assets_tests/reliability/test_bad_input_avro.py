@@ -137,6 +137,39 @@ def test_bad_files_are_quarantined_and_good_ones_flow_on(good, data):
     check_batch(blobs, {r["id"] for r in records}, bad_keys)
 
 
+# One field name, a different type per file: Braze changing a field's type between exports.
+SHARED_FIELD_TYPES = [(field["type"], ODD_VALUES[field["name"]]) for field in ODD_FIELDS] + [
+    ("long", st.integers(-(2**63), 2**63 - 1)),
+    ("string", st.text(max_size=5)),
+    ("double", st.floats()),
+    ("boolean", st.booleans()),
+]
+
+
+@given(
+    kinds=st.lists(st.integers(0, len(SHARED_FIELD_TYPES) - 1), min_size=2, max_size=4),
+    data=st.data(),
+)
+def test_a_field_typed_differently_in_each_file_never_fails_the_batch(kinds, data):
+    blobs, ids = [], set()
+    for n, kind in enumerate(kinds):
+        avro_type, values = SHARED_FIELD_TYPES[kind]
+        records = [
+            {
+                "id": f"typed-{n}-{i}",
+                "time": 1_700_000_000,
+                "user_id": None,
+                "external_user_id": None,
+                "shared": data.draw(values),
+            }
+            for i in range(2)
+        ]
+        fields = [*BASE_FIELDS, {"name": "shared", "type": avro_type}]
+        blobs.append(CurrentsBlob(f"currents/typed-{n}.avro", avro_file(fields, records), ARRIVED))
+        ids |= {r["id"] for r in records}
+    check_batch(blobs, ids, set())
+
+
 @given(good=good_files(sane_times=False))
 def test_absurd_times_never_crash_and_are_quarantined_or_kept(good):
     good_bytes, records = good
