@@ -8,8 +8,11 @@ written once per run and read a few times, so write speed counts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import IO
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, TypeVar
 
 import polars as pl
 
@@ -34,3 +37,40 @@ def read_table(source: str | IO[bytes], columns: Sequence[str] | None = None) ->
     if hasattr(source, "seek"):
         source.seek(0)
     return pl.read_parquet(source, columns=present)
+
+
+Written = TypeVar("Written")
+
+
+def replace_file(path: Path, write: Callable[[str], Written], *, durable: bool) -> Written:
+    """``write(temporary path)``, then the temporary renamed onto ``path``: a reader sees the old
+    file or the new one, never part of one, even if the process is killed mid-write (the
+    temporary, ``.<name>.<random>.tmp``, is left for cleanup).
+
+    ``durable``: the file and then its folder are flushed to disk around the rename, so a power
+    cut or an OS crash cannot lose the new file or leave a torn one. State that cannot be
+    recomputed (the sync ledger, identity's ids) asks for it; asset outputs, which a rerun
+    rebuilds, skip the flush of gigabytes.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        result = write(temporary)
+        if durable:
+            _flush(temporary, os.O_RDONLY)
+        os.replace(temporary, path)
+        if durable and hasattr(os, "O_DIRECTORY"):  # POSIX: the rename itself is on disk
+            _flush(str(path.parent), os.O_RDONLY | os.O_DIRECTORY)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return result
+
+
+def _flush(location: str, flags: int) -> None:
+    descriptor = os.open(location, flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

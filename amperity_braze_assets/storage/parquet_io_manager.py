@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,12 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from amperity_braze_assets.sources.files import split_s3_url
-from amperity_braze_assets.storage.parquet_files import read_table, sink_table, write_table
+from amperity_braze_assets.storage.parquet_files import (
+    read_table,
+    replace_file,
+    sink_table,
+    write_table,
+)
 
 
 class ParquetIOManager(dg.ConfigurableIOManager):
@@ -77,22 +81,16 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             bucket, key = split_s3_url(location)
             self._s3_client().put_object(Bucket=bucket, Key=key, Body=buffer.getvalue())
             return data.height
-        path = Path(location)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(handle)
-        try:
+
+        def write(temporary: str) -> int:
             if isinstance(frame, pl.LazyFrame):
-                sink_table(frame, tmp)
-                rows = pl.scan_parquet(tmp).select(pl.len()).collect().item()
-            else:
-                write_table(frame, tmp)
-                rows = frame.height
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return rows
+                sink_table(frame, temporary)
+                return pl.scan_parquet(temporary).select(pl.len()).collect().item()
+            write_table(frame, temporary)
+            return frame.height
+
+        # An asset output is rebuilt by a rerun: atomic, but not flushed to disk.
+        return replace_file(Path(location), write, durable=False)
 
     def _read(self, location: str, columns: list[str] | None = None) -> pl.DataFrame:
         if self._on_s3:

@@ -5,9 +5,9 @@ explicitly, never inferred from logs. Each table's name carries its format versi
 (``identity/assignments.v1``) so a change of layout starts a new file instead of misreading an
 old one.
 
-Local writes go to a dot-prefixed temporary file in the same folder, renamed into place: a crash
-(even SIGKILL) before the rename leaves the previous complete table and a ``.<name>.*.tmp`` file
-that no read or listing ever takes for state; temporaries older than ``STALE_TEMP_SECONDS`` are
+Local writes go to a dot-prefixed temporary file in the same folder, flushed to disk and renamed
+into place (``replace_file``): a crash (even SIGKILL, or a power cut) before the rename leaves the
+previous complete table and a ``.<name>.*.tmp`` file that no read or listing ever takes for state; temporaries older than ``STALE_TEMP_SECONDS`` are
 removed when their folder is listed. S3 puts are atomic. An S3 failure (the endpoint down, a
 connection cut mid-read) raises ``StateStoreError`` naming the table and location; nothing is
 cached, so the same call succeeds once the store is back.
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from amperity_braze_assets.sources.files import split_s3_url
-from amperity_braze_assets.storage.parquet_files import write_table
+from amperity_braze_assets.storage.parquet_files import replace_file, write_table
 
 STALE_TEMP_SECONDS = 3600.0  # older than any write: left by a crashed writer
 
@@ -79,16 +78,7 @@ class StateStore(dg.ConfigurableResource):
             except Exception as exc:
                 raise _s3_error("write", name, location, exc) from exc
             return location
-        path = Path(location)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(handle)
-        try:
-            write_table(frame, tmp)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        replace_file(Path(location), lambda temporary: write_table(frame, temporary), durable=True)
         return location
 
     def list(self, prefix: str) -> list[str]:
