@@ -86,10 +86,6 @@ class DiffFigures:
     seconds: float = 0.0
 
     @property
-    def people_to_send(self) -> int:
-        return self.new + self.changed
-
-    @property
     def changed_share_of_known(self) -> float:
         return self.changed / self.known_profiles if self.known_profiles else 0.0
 

@@ -26,7 +26,6 @@ full, so Braze still converges, but the absorbed profile may linger.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -455,14 +454,3 @@ def _count(
         report.unknown += rows.height
     else:
         report.rejected += rows.height - accepted.height
-
-
-def sync_log_json(report: SyncReport) -> str:
-    """The figures as one JSON object (for the CLI and the benchmark)."""
-    figures = {
-        k: v
-        for k, v in report.__dict__.items()
-        if k not in ("log", "diff", "batch_sizes") and not k.startswith("_")
-    }
-    figures["diff"] = report.diff.as_dict()
-    return json.dumps(figures, default=str)
