@@ -9,6 +9,9 @@ Layout (state tables through ``StateStore``, so local or S3 alike), under ``braz
   their answers arrive, so a crash, kill or timeout mid-sync loses nothing that was confirmed.
   Same columns as ``accepted.v1`` for the attributes written; null means *not written*, and
   ``CLEARED`` means *accepted as null*.
+- ``gained.v1/<name>``: values a merge gave this ledger's people from a profile another ledger
+  held (a sharded sync: the absorbed id lived in another shard). Folded in as Braze merges: they
+  fill only the values a person lacks.
 - ``rejections.v1`` and ``rejection_segments.v1/<sequence>``: objects Braze rejected, with the
   exact object sent and the reason; the diff holds them back until their data changes or a retry
   is asked for.
@@ -25,6 +28,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 
 import polars as pl
@@ -80,6 +84,16 @@ class Ledger:
         self.store.write(name, segment)
         return name
 
+    def record_gained(self, rows: pl.DataFrame) -> str | None:
+        """Persist values merges gave this ledger's people: ``identifier`` + attribute columns
+        (null = nothing gained). Written by another shard's sync, possibly while this ledger's
+        own sync runs, so the name is unique on its own and never touches this ledger's files."""
+        if rows.height == 0:
+            return None
+        name = self._table(f"gained.v1/{time.time_ns():020d}-{uuid.uuid4().hex}")
+        self.store.write(name, rows)
+        return name
+
     def record_rejected(self, rows: pl.DataFrame) -> str | None:
         """Persist rejected objects: identifier, object (the JSON sent), reason, run_id."""
         if rows.height == 0:
@@ -129,9 +143,13 @@ class Ledger:
             base = pl.DataFrame(schema={IDENTIFIER: pl.String})
         names = self.store.list(self._table("segments.v1/"))
         frames = [f for f in (self.store.read(n) for n in names) if f is not None]
-        if not frames:
-            return base, names
-        return apply_segments(base, frames), names
+        if frames:
+            base = apply_segments(base, frames)
+        gained_names = self.store.list(self._table("gained.v1/"))
+        gained = [f for f in (self.store.read(n) for n in gained_names) if f is not None]
+        if gained:
+            base = apply_gained(base, gained)
+        return base, [*names, *gained_names]
 
     def _fold_rejections(self) -> tuple[pl.DataFrame, list[str]]:
         base = self.store.read(self._table("rejections.v1"))
@@ -221,6 +239,37 @@ def _uncleared(values: pl.Series) -> pl.Series:
     """Written values with ``CLEARED`` (accepted as null) as null."""
     cleared = values == CLEARED
     return values.set(cleared, None) if cleared.any() else values
+
+
+def apply_gained(base: pl.DataFrame, gained: list[pl.DataFrame]) -> pl.DataFrame:
+    """Values merges gave (``record_gained``) folded in the way Braze merges: a person keeps
+    every value they hold and takes a gained one only where they hold none; a person the table
+    does not know yet is added with what they gained."""
+    stacked = pl.concat(gained, how="diagonal_relaxed")
+    attributes = [c for c in stacked.columns if c != IDENTIFIER]
+    stacked = (
+        stacked.with_columns(pl.col(c).cast(pl.String) for c in (IDENTIFIER, *attributes))
+        .group_by(IDENTIFIER, maintain_order=True)
+        .agg(pl.col(a).drop_nulls().first() for a in attributes)
+    )
+    held = [a for a in attributes if a in base.columns]
+    current = stacked.select(IDENTIFIER).join(
+        base.select(pl.col(IDENTIFIER).cast(pl.String), *held).unique(IDENTIFIER, keep="last"),
+        on=IDENTIFIER,
+        how="left",
+        maintain_order="left",
+    )
+    # As a segment: written only where the person holds no value (null = not written).
+    segment = stacked.select(
+        IDENTIFIER,
+        *[
+            pl.when(current.get_column(a).is_null()).then(pl.col(a)).alias(a)
+            if a in held
+            else pl.col(a)
+            for a in attributes
+        ],
+    )
+    return apply_segments(base, [segment])
 
 
 def apply_merges(view: LedgerView, merges: pl.DataFrame) -> LedgerView:

@@ -4,7 +4,8 @@ Order of a run:
 1. compact the ledger (fold segments left by an earlier, possibly killed, run);
 2. identity merges: an ``amperity_id`` that disappeared, is known to Braze, and whose records now
    carry another id is merged into that survivor with ``/users/merge`` (50 to a request), and the
-   ledger is rewritten the way Braze merges (the survivor gains the values it lacked);
+   ledger is rewritten the way Braze merges (the survivor gains the values it lacked); in a
+   sharded sync a survivor that lives in another shard is handed to that shard's ledger;
 3. the diff against the ledger, recomputed here rather than read from ``braze_attribute_diff``
    so a rerun after a crash never resends what the ledger already confirms;
 4. the circuit breaker: refuse when more than ``max_change_share`` of known profiles would
@@ -89,6 +90,10 @@ class SyncOptions:
     retry_rejected: bool = False
     # Called after each batch's outcome is recorded (tests abort a run here).
     after_batch: Callable[[int], None] | None = None
+    # A sharded sync: given the ledger rows of merge survivors, records in their own shard's
+    # ledger those that live in another shard (``Ledger.record_gained``) and returns the rows
+    # that stay in this one. None: one ledger holds everyone.
+    hand_off_survivors: Callable[[pl.DataFrame], pl.DataFrame] | None = None
 
 
 @dataclass
@@ -226,7 +231,7 @@ def run_sync(
     elif merges.height:
         if client is None:
             raise ValueError("a real sync needs a Braze client")
-        view = _send_merges(client, ledger, view, merges, report)
+        view = _send_merges(client, ledger, view, merges, report, options.hand_off_survivors)
     diff = compute_diff(
         current,
         view,
@@ -271,7 +276,12 @@ def check_circuit_breaker(figures: DiffFigures, options: SyncOptions) -> None:
 
 
 def _send_merges(
-    client: BrazeClient, ledger: Ledger, view: LedgerView, merges: pl.DataFrame, report: SyncReport
+    client: BrazeClient,
+    ledger: Ledger,
+    view: LedgerView,
+    merges: pl.DataFrame,
+    report: SyncReport,
+    hand_off_survivors: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> LedgerView:
     pairs = list(merges.iter_rows())
     for start in range(0, len(pairs), fields.MAX_MERGES_PER_REQUEST):
@@ -283,9 +293,28 @@ def _send_merges(
             continue
         applied = pl.DataFrame(chunk, schema=["absorbed", "survivor"], orient="row")
         view = apply_merges(view, applied)
+        if hand_off_survivors is not None:
+            view = _hand_off(view, applied, hand_off_survivors)
         ledger.replace(view)  # at once: the next batch must diff against the merged state
         report.merges += len(chunk)
     return view
+
+
+def _hand_off(
+    view: LedgerView,
+    applied: pl.DataFrame,
+    hand_off_survivors: Callable[[pl.DataFrame], pl.DataFrame],
+) -> LedgerView:
+    """Survivors that live in another shard leave this ledger: what they gained is recorded in
+    theirs first (a crash before this ledger is rewritten repeats the merge, and gains are
+    idempotent), so their shard's next diff knows what Braze now holds for them."""
+    survivors = view.accepted.filter(pl.col(IDENTIFIER).is_in(applied["survivor"].implode()))
+    staying = hand_off_survivors(survivors)
+    leaving = survivors.filter(~pl.col(IDENTIFIER).is_in(staying[IDENTIFIER].implode()))
+    if leaving.height == 0:
+        return view
+    accepted = view.accepted.filter(~pl.col(IDENTIFIER).is_in(leaving[IDENTIFIER].implode()))
+    return LedgerView(accepted, view.rejections)
 
 
 def _counted(batches: Iterator[Batch], report: SyncReport) -> Iterator[Batch]:

@@ -72,8 +72,33 @@ def _ledger(context: dg.AssetExecutionContext, destination: Destination) -> Ledg
             int(context.partition_key),
             len(context.assets_def.partitions_def.get_partition_keys()),
         )
-        return Ledger(store, f"{destination.ledger}/shard-{shard}-of-{shards}")
+        return Ledger(store, shard_ledger(destination, shard, shards))
     return Ledger(store, destination.ledger)
+
+
+def shard_ledger(destination: Destination, shard: int, shards: int) -> str:
+    """The ledger of one shard: each shard's people, and only theirs, live in it."""
+    return f"{destination.ledger}/shard-{shard}-of-{shards}"
+
+
+def _hand_off_survivors(context: dg.AssetExecutionContext, destination: Destination):
+    """When sharded: merge survivors that live in another shard are recorded in that shard's
+    ledger (``Ledger.record_gained``), the rest stay in this one's."""
+    if not context.has_partition_key:
+        return None
+    store: StateStore = context.resources.state_store
+    shard = int(context.partition_key)
+    shards = len(context.assets_def.partitions_def.get_partition_keys())
+
+    def hand_off(survivors: pl.DataFrame) -> pl.DataFrame:
+        owners = stable_shard(survivors[IDENTIFIER], shards)
+        for owner in sorted(set(owners.tolist()) - {shard}):
+            Ledger(store, shard_ledger(destination, owner, shards)).record_gained(
+                survivors.filter(pl.Series(owners == owner))
+            )
+        return survivors.filter(pl.Series(owners == shard))
+
+    return hand_off
 
 
 def shard_partitions(settings: Settings) -> dg.StaticPartitionsDefinition | None:
@@ -239,6 +264,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
             circuit_breaker_min_profiles=destination.circuit_breaker_min_profiles,
             override_circuit_breaker=config.override_circuit_breaker,
             retry_rejected=config.retry_rejected,
+            hand_off_survivors=_hand_off_survivors(context, destination),
         )
         attributes = _this_shard(context, attributes, identifier_column)
         ledger = _ledger(context, destination)

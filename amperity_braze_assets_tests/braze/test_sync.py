@@ -266,6 +266,53 @@ def test_identity_merges_reach_braze(ledger):
         assert emulator.profiles == expected_profiles(merged)
 
 
+def test_a_merge_into_another_shard_is_recorded_in_the_survivors_ledger(tmp_path):
+    store = StateStore(base_path=str(tmp_path / "state"))
+    shard_of = {"amp-a": 0, "amp-c": 0, "amp-b": 1}  # amp-a is absorbed into amp-b
+    ledgers = [Ledger(store, f"default/shard-{shard}-of-2") for shard in (0, 1)]
+
+    def hand_off(survivors: pl.DataFrame) -> pl.DataFrame:
+        owner = survivors[IDENTIFIER].replace_strict(shard_of)
+        ledgers[1].record_gained(survivors.filter(owner == 1))
+        return survivors.filter(owner == 0)
+
+    def frame(rows: list[tuple]) -> pl.DataFrame:
+        schema = {"external_id": pl.String, "first_name": pl.String, "email": pl.String}
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    shard_0 = frame([("amp-a", "Ann", "ann@example.com"), ("amp-c", "Cy", None)])
+    shard_1 = frame([("amp-b", "Bo", None)])
+    identity = pl.DataFrame(
+        {
+            "source": ["pos", "web", "pos"],
+            "record_id": ["1", "2", "3"],
+            "amperity_id": ["amp-b", "amp-b", "amp-c"],
+            "previous_amperity_id": ["amp-a", "amp-b", "amp-c"],
+        }
+    )
+    with start_emulator(KEY) as emulator, client_for(emulator) as client:
+        run_sync(shard_0, ledgers[0], client, options("r1"))
+        run_sync(shard_1, ledgers[1], client, options("r1"))
+        # Shard 0 merges amp-a into amp-b, which lives in shard 1: Braze fills amp-b's email.
+        merged_0 = shard_0.filter(pl.col("external_id") != "amp-a")
+        report = run_sync(
+            merged_0,
+            ledgers[0],
+            client,
+            options("r2", hand_off_survivors=hand_off),
+            identity=identity,
+        )
+        assert report.merges == 1
+        assert emulator.profiles["amp-b"] == {"first_name": "Bo", "email": "ann@example.com"}
+        assert ledgers[0].view().accepted[IDENTIFIER].to_list() == ["amp-c"]
+        gained = ledgers[1].view().accepted.row(0, named=True)
+        assert gained == {IDENTIFIER: "amp-b", "first_name": "Bo", "email": "ann@example.com"}
+        # Shard 1's next sync knows Braze holds that email, and clears it: amp-b has none.
+        assert run_sync(shard_1, ledgers[1], client, options("r2")).accepted == 1
+        assert emulator.profiles == expected_profiles(pl.concat([merged_0, shard_1]))
+        assert store.list("braze/default/shard-1-of-2/gained.v1/") == []  # folded in
+
+
 def test_the_key_never_reaches_logs_or_files(ledger, tmp_path, caplog, capsys):
     caplog.set_level(logging.DEBUG)
     with start_emulator(KEY, fault_5xx=0.3, seed=1) as emulator, client_for(emulator) as client:
