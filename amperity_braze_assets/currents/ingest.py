@@ -10,6 +10,10 @@ such as the project's ``StateStore``):
   appends never rewrite earlier data).
 - ``currents/<table>.v1/ids``: every event id in the table and its batch, so a duplicate that
   arrives runs later (at-least-once delivery) is dropped.
+- ``currents/<table>.v1/compacted``: once ``COMPACT_PARTS`` batch parts of a table pile up,
+  they are folded into this one part (with a ``batch_id`` column naming where each row came
+  from) after the batch commits, and their files deleted. Readers skip a batch part whose batch
+  the compacted part holds, so a crash between the rewrite and the deletes reads nothing twice.
 
 A batch's id is derived from its keys, so retrying the same files overwrites the same parts.
 
@@ -89,6 +93,11 @@ class TableStore(Protocol):
     def write(self, name: str, frame: pl.DataFrame) -> str: ...
 
 
+# Batch parts of one table folded into its compacted part once this many are pending: an hourly
+# sensor then reads a table in a few dozen files, not thousands.
+COMPACT_PARTS = 32
+
+
 @dataclass(frozen=True)
 class TableFigures:
     """What one batch did to one table; the Dagster layer shows these as metadata."""
@@ -124,6 +133,10 @@ def part_state(table: str, batch_id: str) -> str:
 
 def ids_state(table: str) -> str:
     return f"currents/{table}.v1/ids"
+
+
+def compacted_state(table: str) -> str:
+    return f"currents/{table}.v1/compacted"
 
 
 def batch_id_for(keys: Sequence[str], last_modified: datetime | None = None) -> str:
@@ -260,6 +273,9 @@ def ingest_currents_batch(
     updated = pl.concat([ledger, *new_ledger_rows], how="vertical_relaxed")
     if todo:
         store.write(LEDGER_STATE, updated)  # the commit point
+        for table in EVENT_TABLES:
+            if figures[table].events_added:
+                compact_currents_table(store, table, updated)
     return IngestResult(
         batch_id=batch_id,
         files_new=len(todo),
@@ -271,22 +287,71 @@ def ingest_currents_batch(
     )
 
 
-def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
-    """Every committed row of an event table (its parts, oldest batch first)."""
-    ledger = read_ledger(store)
-    batches = (
+def _committed_batches(ledger: pl.DataFrame, table: str) -> list[str]:
+    """The committed batches that added rows to ``table``, oldest first."""
+    return (
         ledger.filter((pl.col("table") == table) & (pl.col("events_added") > 0))["batch_id"]
         .unique()
         .sort()
         .to_list()
     )
-    parts = [part for b in batches if (part := store.read(part_state(table, b))) is not None]
+
+
+def _compacted(store: TableStore, table: str) -> tuple[pl.DataFrame | None, set[str]]:
+    compacted = store.read(compacted_state(table))
+    if compacted is None:
+        return None, set()
+    return compacted, set(compacted["batch_id"].unique().to_list())
+
+
+def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
+    """Every committed row of an event table: the compacted part, then the batch parts it does
+    not hold, oldest batch first."""
+    compacted, folded = _compacted(store, table)
+    parts = [compacted.drop("batch_id")] if compacted is not None and compacted.height else []
+    parts += [
+        part
+        for b in _committed_batches(read_ledger(store), table)
+        if b not in folded and (part := store.read(part_state(table, b))) is not None
+    ]
     if not parts:
         return pl.DataFrame(
             schema=OTHER_EVENTS_SCHEMA if table == OTHER_EVENTS_TABLE else EMPTY_EVENTS_SCHEMA
         )
     # A field that changed type between batches is text in the stacked table, as within one.
     return stack_by_name(parts)
+
+
+def compact_currents_table(
+    store: TableStore,
+    table: str,
+    ledger: pl.DataFrame | None = None,
+    min_parts: int | None = None,
+) -> int:
+    """Fold a table's committed batch parts into its compacted part once ``min_parts``
+    (default ``COMPACT_PARTS``) are pending; returns how many were folded. The rewrite is the
+    commit point; the parts are deleted after it (a store without ``delete`` keeps them, and
+    readers skip them)."""
+    ledger = read_ledger(store) if ledger is None else ledger
+    compacted, folded = _compacted(store, table)
+    pending = [b for b in _committed_batches(ledger, table) if b not in folded]
+    if len(pending) < (COMPACT_PARTS if min_parts is None else min_parts) or not pending:
+        return 0
+    parts = [
+        part.with_columns(batch_id=pl.lit(b, pl.String))
+        for b in pending
+        if (part := store.read(part_state(table, b))) is not None
+    ]
+    if not parts:
+        return 0
+    store.write(
+        compacted_state(table), stack_by_name([p for p in (compacted, *parts) if p is not None])
+    )
+    delete = getattr(store, "delete", None)
+    if delete is not None:
+        for b in pending:
+            delete(part_state(table, b))
+    return len(parts)
 
 
 def quarantine_table(store: TableStore) -> pl.DataFrame:

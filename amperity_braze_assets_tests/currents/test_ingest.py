@@ -145,3 +145,47 @@ def test_a_field_that_changes_type_is_kept_as_text_within_and_across_batches(tmp
     assert ingest_currents_batch(source, store).tables["currents_email_opens"].events_added == 1
     table = read_currents_table(store, "currents_email_opens").sort("id")
     assert table["tags"].to_list() == ["5", '["a","b"]', '{"k":7}']
+
+
+def test_batch_parts_are_compacted_and_read_once(tmp_path, monkeypatch):
+    from amperity_braze_assets.currents import ingest
+
+    monkeypatch.setattr(ingest, "COMPACT_PARTS", 2)
+    root, store = tmp_path / "currents", StateStore(base_path=str(tmp_path / "state"))
+    source = LocalCurrentsSource(root)
+    opens = "currents_email_opens"
+    for batch in range(3):
+        write_file(root, event_key(offset=batch), avro_bytes(OPEN_V1, [_open(f"e{batch}")]))
+        ingest_currents_batch(source, store)
+    # Batches 1 and 2 were folded after the second commit; the third waits for a second one.
+    parts = [n for n in store.list(f"currents/{opens}.v1/") if n.rsplit("/", 1)[1][:2] == "20"]
+    assert len(parts) == 1
+    compacted = store.read(ingest.compacted_state(opens))
+    assert compacted["id"].to_list() == ["e0", "e1"] and compacted["batch_id"].n_unique() == 2
+    assert read_currents_table(store, opens)["id"].to_list() == ["e0", "e1", "e2"]
+
+    # A duplicate of a compacted event is still dropped (the id index is not compacted away);
+    # this batch makes two pending again, and they are folded.
+    write_file(root, event_key(offset=3), avro_bytes(OPEN_V1, [_open("e0"), _open("e3")]))
+    added = ingest_currents_batch(source, store).tables[opens]
+    assert (added.events_added, added.duplicates_dropped) == (1, 1)
+    assert store.read(ingest.compacted_state(opens))["id"].to_list() == ["e0", "e1", "e2", "e3"]
+
+    # A crash after the compacted part is rewritten but before the parts are deleted: the
+    # parts stay, and nothing is read twice.
+    write_file(root, event_key(offset=4), avro_bytes(OPEN_V1, [_open("e4")]))
+    monkeypatch.setattr(ingest, "COMPACT_PARTS", 10**6)
+    ingest_currents_batch(source, store)
+
+    class NoDeletes:
+        def read(self, name):
+            return store.read(name)
+
+        def write(self, name, frame):
+            return store.write(name, frame)
+
+    assert ingest.compact_currents_table(NoDeletes(), opens, min_parts=1) == 1
+    last_batch = store.read(ingest.compacted_state(opens))["batch_id"][-1]
+    assert store.read(ingest.part_state(opens, last_batch)) is not None  # left behind
+    assert read_currents_table(store, opens)["id"].to_list() == ["e0", "e1", "e2", "e3", "e4"]
+    assert ingest.compact_currents_table(store, opens, min_parts=1) == 0  # nothing pending
