@@ -70,9 +70,10 @@ class Ledger:
         return f"braze/{self.name}/{suffix}"
 
     def _next_sequence(self) -> str:
-        # Names sort in write order: the time the ledger opened, then a counter.
+        # Names sort in write order: the time of writing, then the ledger's opening and a
+        # counter. Segments and gains (written by other shards' syncs) fold in that one order.
         with self._lock:
-            return f"{self._token}-{next(self._counter):08d}"
+            return f"{time.time_ns():020d}-{self._token}-{next(self._counter):08d}"
 
     # -- writing, batch by batch -------------------------------------------------------------
     def record_accepted(self, segment: pl.DataFrame) -> str | None:
@@ -90,7 +91,7 @@ class Ledger:
         own sync runs, so the name is unique on its own and never touches this ledger's files."""
         if rows.height == 0:
             return None
-        name = self._table(f"gained.v1/{time.time_ns():020d}-{uuid.uuid4().hex}")
+        name = self._table(f"gained.v1/{time.time_ns():020d}-{uuid.uuid4().hex}")  # any writer
         self.store.write(name, rows)
         return name
 
@@ -142,13 +143,17 @@ class Ledger:
         if base is None:
             base = pl.DataFrame(schema={IDENTIFIER: pl.String})
         names = self.store.list(self._table("segments.v1/"))
-        frames = [f for f in (self.store.read(n) for n in names) if f is not None]
-        if frames:
-            base = apply_segments(base, frames)
         gained_names = self.store.list(self._table("gained.v1/"))
-        gained = [f for f in (self.store.read(n) for n in gained_names) if f is not None]
-        if gained:
-            base = apply_gained(base, gained)
+        # In the order they were written (each name starts with its time): a value this
+        # ledger's sync cleared after a merge stays cleared, one it cleared before is refilled.
+        ordered = sorted(
+            [(n.rsplit("/", 1)[1], False, n) for n in names]
+            + [(n.rsplit("/", 1)[1], True, n) for n in gained_names]
+        )
+        for gained, run in itertools.groupby(ordered, key=lambda entry: entry[1]):
+            frames = [f for f in (self.store.read(entry[2]) for entry in run) if f is not None]
+            if frames:
+                base = apply_gained(base, frames) if gained else apply_segments(base, frames)
         return base, [*names, *gained_names]
 
     def _fold_rejections(self) -> tuple[pl.DataFrame, list[str]]:
@@ -186,7 +191,9 @@ def apply_segments(base: pl.DataFrame, segments: list[pl.DataFrame]) -> pl.DataF
         )
     stacked = stacked.select(IDENTIFIER, *attributes)
     missing = [a for a in attributes if a not in base.columns]
-    base = base.with_columns(pl.lit(None, pl.String).alias(a) for a in missing)
+    base = base.with_columns(pl.lit(None, pl.String).alias(a) for a in missing).with_columns(
+        pl.col(a).cast(pl.String) for a in attributes if base.schema.get(a) != pl.String
+    )
     where = (
         stacked.select(IDENTIFIER)
         .with_row_index("__segment_row")

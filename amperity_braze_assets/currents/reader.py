@@ -164,27 +164,28 @@ def read_currents_blobs(blobs: Iterable[CurrentsBlob]) -> CurrentsRead:
 def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     """Frames stacked by column name, their types unified (a diagonal concat).
 
-    A field whose types have nothing in common across files (a list in one, a number in another:
-    Braze changing a field's type, or a hand-made file) becomes text in every frame: strings as
-    they are, other values as JSON text. No event is dropped and the batch goes on; the field is
-    named in a warning.
+    Types of one kind unify as polars does (``int`` and ``long``, a list of ints and a list of
+    longs, a record that gained a field). A field whose kinds differ across files (a list in
+    one, a number in another, a record against text: Braze changing a field's type, or a
+    hand-made file) becomes text in every frame: strings as they are, lists and records as JSON
+    text. No event is dropped and the batch goes on; the field is named in a warning.
     """
     if len(frames) == 1:
         return frames[0]
-    # Checked before stacking: polars' relaxed concat fails on some of these (a list against a
-    # number) and silently mangles others (a record cast to text loses its field names).
     types: dict[str, set[pl.DataType]] = {}
     for frame in frames:
         for name, dtype in frame.schema.items():
             if dtype != pl.Null:
                 types.setdefault(name, set()).add(dtype)
-    clashing = {
-        name
-        for name, dtypes in types.items()
-        if len(dtypes) > 1 and not all(t.is_numeric() or t == pl.Boolean for t in dtypes)
-    }
+    # Checked before stacking: polars' relaxed concat fails on some of these (a list against a
+    # number) and silently mangles others (a record cast to text loses its field names).
+    clashing = {name for name, dtypes in types.items() if len({_kind(t) for t in dtypes}) > 1}
     if not clashing:
-        return pl.concat(frames, how="diagonal_relaxed")
+        try:
+            return pl.concat(frames, how="diagonal_relaxed")
+        except (pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
+            # Same kinds polars still cannot unify (records whose fields clash): as text too.
+            clashing = {name for name, dtypes in types.items() if len(dtypes) > 1}
     for name in sorted(clashing):
         log.warning(
             "Currents field %r has no common type across files (%s); it is kept as text",
@@ -202,13 +203,21 @@ def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
+def _kind(dtype: pl.DataType) -> str:
+    if isinstance(dtype, pl.List | pl.Array):
+        return "list"
+    if isinstance(dtype, pl.Struct):
+        return "record"
+    if dtype == pl.Binary:
+        return "bytes"
+    return "scalar"
+
+
 def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     column = pl.col(name)
-    if dtype == pl.String:
-        return column
     if dtype == pl.Binary:
         return column.bin.encode("base64")
-    if dtype.is_numeric() or dtype == pl.Boolean or dtype == pl.Null:
+    if _kind(dtype) == "scalar":  # text, numbers, booleans, enums, dates: their own text
         return column.cast(pl.String)
     json = pl.struct(column.alias("v")).struct.json_encode()
     text = json.str.strip_prefix('{"v":').str.strip_suffix("}")

@@ -140,9 +140,20 @@ def _parse_pieces(
     Records are cut from piece after piece here, in order, while a worker thread parses the
     previous piece's records into fields (``_parse_records``): two pieces in flight keep a
     second core busy, and the pieces still come out in file order."""
+    jobs = _record_pieces(pieces, file, options)
     with ThreadPoolExecutor(max_workers=1) as parser:
         parsing: Future | None = None
-        for job in _record_pieces(pieces, file, options):
+        while True:
+            try:
+                job = next(jobs, None)
+            except Exception:
+                # Cutting the next piece failed: the piece already parsed still comes out, as
+                # it did when pieces were parsed one after the other.
+                if parsing is not None:
+                    yield parsing.result()
+                raise
+            if job is None:
+                break
             if isinstance(job, tuple):  # the file has no header: its one reject
                 yield job
                 return

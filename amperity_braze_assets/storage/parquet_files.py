@@ -52,6 +52,7 @@ def replace_file(path: Path, write: Callable[[str], Written], *, durable: bool) 
     recomputed (the sync ledger, identity's ids) asks for it; asset outputs, which a rerun
     rebuilds, skip the flush of gigabytes.
     """
+    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(handle)
@@ -60,8 +61,10 @@ def replace_file(path: Path, write: Callable[[str], Written], *, durable: bool) 
         if durable:
             _flush(temporary, os.O_RDONLY)
         os.replace(temporary, path)
-        if durable and hasattr(os, "O_DIRECTORY"):  # POSIX: the rename itself is on disk
-            _flush(str(path.parent), os.O_RDONLY | os.O_DIRECTORY)
+        if durable and hasattr(os, "O_DIRECTORY"):  # POSIX: the rename itself is on disk,
+            # and so is every folder made for it (an entry in its own parent).
+            for folder in (path.parent, *(created_folder.parent for created_folder in created)):
+                _flush(str(folder), os.O_RDONLY | os.O_DIRECTORY)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)

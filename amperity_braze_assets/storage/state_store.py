@@ -5,10 +5,11 @@ explicitly, never inferred from logs. Each table's name carries its format versi
 (``identity/assignments.v1``) so a change of layout starts a new file instead of misreading an
 old one.
 
-Local writes go to a dot-prefixed temporary file in the same folder, flushed to disk and renamed
-into place (``replace_file``): a crash (even SIGKILL, or a power cut) before the rename leaves the
-previous complete table and a ``.<name>.*.tmp`` file that no read or listing ever takes for state; temporaries older than ``STALE_TEMP_SECONDS`` are
-removed when their folder is listed. S3 puts are atomic. An S3 failure (the endpoint down, a
+Local writes go to a dot-prefixed temporary file in the same folder, flushed to disk and
+renamed into place (``replace_file``): a crash (even SIGKILL, or a power cut) before the rename
+leaves the previous complete table and a ``.<name>.*.tmp`` file that no read or listing ever
+takes for state; temporaries older than ``STALE_TEMP_SECONDS`` are removed when their folder is
+listed. S3 puts are atomic. An S3 failure (the endpoint down, a
 connection cut mid-read) raises ``StateStoreError`` naming the table and location; nothing is
 cached, so the same call succeeds once the store is back.
 """

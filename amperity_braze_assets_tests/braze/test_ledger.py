@@ -95,3 +95,25 @@ def test_merges_keep_the_survivor_values_and_drop_the_absorbed(tmp_path):
     view = ledger.compact()
     merged = apply_merges(view, pl.DataFrame({"absorbed": ["old"], "survivor": ["new"]}))
     assert merged.accepted.to_dicts() == [{IDENTIFIER: "new", "x": "1", "y": "n"}]
+
+
+def test_gains_and_segments_fold_in_the_order_they_were_written(tmp_path):
+    def email_after(*writes: str) -> str | None:
+        ledger = Ledger(StateStore(base_path=str(tmp_path / "-".join(writes))), "shard-1")
+        ledger.record_accepted(segment({IDENTIFIER: ["s"], "email": ["x@example.com"]}))
+        ledger.compact()
+        for write in writes:
+            if write == "gain":  # another shard's merge: Braze fills only a missing value
+                ledger.record_gained(segment({IDENTIFIER: ["s"], "email": ["z@example.com"]}))
+            else:  # this shard's sync clears the email
+                ledger.record_accepted(segment({IDENTIFIER: ["s"], "email": [CLEARED]}))
+        return ledger.compact().accepted.row(0, named=True)["email"]
+
+    assert email_after("gain", "clear") is None  # the merge found x: nothing filled; then cleared
+    assert email_after("clear", "gain") == "z@example.com"  # cleared, then the merge filled it
+
+
+def test_a_segment_sets_a_column_the_table_holds_only_nulls_in():
+    base = pl.DataFrame({IDENTIFIER: ["a"], "x": [None]})  # x read back as the Null type
+    out = apply_segments(base, [segment({IDENTIFIER: ["a"], "x": ["1"]})])
+    assert out.rows() == [("a", "1")] and out.schema["x"] == pl.String

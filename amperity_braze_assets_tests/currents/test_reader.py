@@ -152,3 +152,34 @@ def test_sample_is_deterministic(tmp_path):
     assert all(
         (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files_a
     )
+
+
+def test_stacking_unifies_one_kind_and_keeps_clashing_kinds_as_text():
+    from amperity_braze_assets.currents.reader import stack_by_name
+
+    def column(values, dtype) -> pl.DataFrame:
+        return pl.DataFrame({"x": pl.Series(values, dtype=dtype)})
+
+    # One kind: unified as polars does (Avro evolution), never turned into text.
+    lists = stack_by_name([column([[1]], pl.List(pl.Int32)), column([[2]], pl.List(pl.Int64))])
+    assert lists.schema["x"] == pl.List(pl.Int64) and lists["x"].to_list() == [[1], [2]]
+    grown = stack_by_name(
+        [
+            column([{"a": 1}], pl.Struct({"a": pl.Int64})),
+            column([{"a": 2, "b": "n"}], pl.Struct({"a": pl.Int64, "b": pl.String})),
+        ]
+    )
+    assert grown["x"].to_list() == [{"a": 1, "b": None}, {"a": 2, "b": "n"}]
+    enums = stack_by_name([column(["EMAIL"], pl.Categorical), column(["SMS"], pl.String)])
+    assert enums["x"].to_list() == ["EMAIL", "SMS"]
+    # Kinds that clash: text, each value as itself or as JSON.
+    mixed = stack_by_name(
+        [
+            column([5], pl.Int64),
+            column([["p"]], pl.List(pl.String)),
+            column([{"k": 7}], pl.Struct({"k": pl.Int64})),
+            column(["plain"], pl.String),
+            column([None], pl.Null),
+        ]
+    )
+    assert mixed["x"].to_list() == ["5", '["p"]', '{"k":7}', "plain", None]

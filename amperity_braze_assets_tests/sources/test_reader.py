@@ -214,3 +214,26 @@ def test_orders_typed_piece_by_piece_equal_one_read(tmp_path, monkeypatch):
     assert whole.records.height > 250 and whole.rejects.height > 100
     assert pieces.records.equals(whole.records)
     assert pieces.rejects.equals(whole.rejects)
+
+
+def test_pieces_parsed_before_a_failing_piece_still_come_out(monkeypatch):
+    data = b"id,name\n" + b"".join(b"%d,n%d\n" % (i, i) for i in range(300))
+    real_group = reader._group_into_records
+    calls = []
+
+    def group_then_fail(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise pl.exceptions.ComputeError("piece three cannot be cut")
+        return real_group(*args)
+
+    monkeypatch.setattr(reader, "_group_into_records", group_then_fail)
+    pieces = reader.iter_delimited(data, "t.csv", CsvOptions(), chunk_bytes=512)
+    seen = []
+    with pytest.raises(pl.exceptions.ComputeError, match="piece three"):
+        for frame, _ in pieces:
+            seen.append(frame)
+    # Pieces one and two were cut and parsed before the third failed: both come out, in order.
+    assert len(seen) == 2
+    ids = pl.concat(seen)["id"].cast(pl.Int64).to_list()
+    assert ids == list(range(len(ids))) and len(ids) > 50

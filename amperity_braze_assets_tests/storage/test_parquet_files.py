@@ -27,7 +27,12 @@ def flushed(monkeypatch) -> list[str]:
 
 
 def test_state_tables_are_flushed_before_and_after_the_rename(tmp_path, flushed):
-    StateStore(base_path=str(tmp_path)).write("braze/x/accepted.v1", pl.DataFrame({"a": [1]}))
+    store = StateStore(base_path=str(tmp_path))
+    store.write("braze/x/accepted.v1", pl.DataFrame({"a": [0]}))
+    # The file, its folder, and the parents of the two folders the write made (braze/, x/).
+    assert flushed == ["file", "folder", "folder", "folder"]
+    flushed.clear()
+    store.write("braze/x/accepted.v1", pl.DataFrame({"a": [1]}))
     assert flushed == ["file", "folder"]
     assert pl.read_parquet(tmp_path / "braze/x/accepted.v1.parquet")["a"].to_list() == [1]
     assert [p.name for p in (tmp_path / "braze/x").iterdir()] == ["accepted.v1.parquet"]
