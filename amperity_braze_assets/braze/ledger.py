@@ -65,6 +65,7 @@ class Ledger:
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._token = f"{time.time_ns():020d}"
+        self._last_written = 0
 
     def _table(self, suffix: str) -> str:
         return f"braze/{self.name}/{suffix}"
@@ -73,7 +74,9 @@ class Ledger:
         # Names sort in write order: the time of writing, then the ledger's opening and a
         # counter. Segments and gains (written by other shards' syncs) fold in that one order.
         with self._lock:
-            return f"{time.time_ns():020d}-{self._token}-{next(self._counter):08d}"
+            # Never backwards within this ledger, even if the clock is stepped back.
+            self._last_written = max(self._last_written + 1, time.time_ns())
+            return f"{self._last_written:020d}-{self._token}-{next(self._counter):08d}"
 
     # -- writing, batch by batch -------------------------------------------------------------
     def record_accepted(self, segment: pl.DataFrame) -> str | None:

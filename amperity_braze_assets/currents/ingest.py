@@ -12,10 +12,13 @@ such as the project's ``StateStore``):
   arrives runs later (at-least-once delivery) is dropped.
 - ``currents/<table>.v1/compacted``: once ``COMPACT_PARTS`` batch parts of a table pile up,
   they are folded into this one part (with a ``batch_id`` column naming where each row came
-  from) after the batch commits, and their files deleted. Readers skip a batch part whose batch
-  the compacted part holds, so a crash between the rewrite and the deletes reads nothing twice.
+  from) after the batch commits, their files deleted, and ``compacted_batches`` (the batches
+  folded, so the next check reads a small table) rewritten last. Readers skip a batch part
+  whose batch the compacted part holds, so a crash between the rewrite and the deletes reads
+  nothing twice, and the next compaction deletes what it left.
 
-A batch's id is derived from its keys, so retrying the same files overwrites the same parts.
+A batch's id is derived from its keys, so retrying the same files overwrites the same parts
+(a committed batch named again with new files gets a new id instead).
 
 A file that cannot be decoded is quarantined with the reason, and the rest of the batch goes on.
 Quarantine is not forever: a file that was half-written when it was read (a truncated Avro
@@ -30,6 +33,7 @@ the id index are read, extended and replaced.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,6 +58,8 @@ from amperity_braze_assets.currents.tables import (
     OTHER_EVENTS_TABLE,
     table_for_event_type,
 )
+
+log = logging.getLogger(__name__)
 
 LEDGER_STATE = "currents/files.v1"
 # Events in the ``date=`` folder of hour H were queued during H; one that happened more than
@@ -137,6 +143,12 @@ def ids_state(table: str) -> str:
 
 def compacted_state(table: str) -> str:
     return f"currents/{table}.v1/compacted"
+
+
+def folded_state(table: str) -> str:
+    """The batches the compacted part holds (a small table: checking whether to compact reads
+    this, not the compacted part itself)."""
+    return f"currents/{table}.v1/compacted_batches"
 
 
 def batch_id_for(keys: Sequence[str], last_modified: datetime | None = None) -> str:
@@ -231,6 +243,10 @@ def ingest_currents_batch(
     )
     newest = max((b.arrived_at for b in blobs if b.arrived_at), default=None)
     batch_id = batch_id or batch_id_for(todo, newest)
+    if todo and batch_id in set(ledger["batch_id"].to_list()):
+        # A committed batch named again with new work (a run re-executed after a quarantined
+        # file landed): its parts and ids must not be overwritten, so it gets a name of its own.
+        batch_id = batch_id_for([batch_id, *todo], newest)
     now = now or datetime.now(UTC)
 
     by_table: dict[str, dict[str, list[CurrentsBlob]]] = {t: {} for t in EVENT_TABLES}
@@ -275,7 +291,10 @@ def ingest_currents_batch(
         store.write(LEDGER_STATE, updated)  # the commit point
         for table in EVENT_TABLES:
             if figures[table].events_added:
-                compact_currents_table(store, table, updated)
+                try:
+                    compact_currents_table(store, table, updated)
+                except Exception as exc:  # only an optimisation: the batch is committed
+                    log.warning("Compacting %s failed (%s); its parts stay as they are", table, exc)
     return IngestResult(
         batch_id=batch_id,
         files_new=len(todo),
@@ -306,20 +325,22 @@ def _compacted(store: TableStore, table: str) -> tuple[pl.DataFrame | None, set[
 
 def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
     """Every committed row of an event table: the compacted part, then the batch parts it does
-    not hold, oldest batch first."""
+    not hold, oldest batch first.
+
+    The batch parts are read before the compacted part: if a compaction lands in between, the
+    parts it folded are read twice and dropped here since the compacted part holds their batch;
+    read the other way round, parts folded and deleted in between would be missed."""
+    batches = _committed_batches(read_ledger(store), table)
+    parts = {b: part for b in batches if (part := store.read(part_state(table, b))) is not None}
     compacted, folded = _compacted(store, table)
-    parts = [compacted.drop("batch_id")] if compacted is not None and compacted.height else []
-    parts += [
-        part
-        for b in _committed_batches(read_ledger(store), table)
-        if b not in folded and (part := store.read(part_state(table, b))) is not None
-    ]
-    if not parts:
+    stacked = [compacted.drop("batch_id")] if compacted is not None and compacted.height else []
+    stacked += [part for b, part in parts.items() if b not in folded]
+    if not stacked:
         return pl.DataFrame(
             schema=OTHER_EVENTS_SCHEMA if table == OTHER_EVENTS_TABLE else EMPTY_EVENTS_SCHEMA
         )
     # A field that changed type between batches is text in the stacked table, as within one.
-    return stack_by_name(parts)
+    return stack_by_name(stacked)
 
 
 def compact_currents_table(
@@ -331,26 +352,36 @@ def compact_currents_table(
     """Fold a table's committed batch parts into its compacted part once ``min_parts``
     (default ``COMPACT_PARTS``) are pending; returns how many were folded. The rewrite is the
     commit point; the parts are deleted after it (a store without ``delete`` keeps them, and
-    readers skip them)."""
+    readers skip them; a later compaction deletes them)."""
     ledger = read_ledger(store) if ledger is None else ledger
-    compacted, folded = _compacted(store, table)
-    pending = [b for b in _committed_batches(ledger, table) if b not in folded]
-    if len(pending) < (COMPACT_PARTS if min_parts is None else min_parts) or not pending:
+    batches = _committed_batches(ledger, table)
+    listed = store.read(folded_state(table))
+    listed_folded = set(listed["batch_id"].to_list()) if listed is not None else set()
+    if len([b for b in batches if b not in listed_folded]) < (
+        COMPACT_PARTS if min_parts is None else min_parts
+    ):
         return 0
+    compacted, folded = _compacted(store, table)  # the truth; the list may trail it by a crash
+    pending = [b for b in batches if b not in folded]
     parts = [
         part.with_columns(batch_id=pl.lit(b, pl.String))
         for b in pending
         if (part := store.read(part_state(table, b))) is not None
     ]
-    if not parts:
-        return 0
-    store.write(
-        compacted_state(table), stack_by_name([p for p in (compacted, *parts) if p is not None])
-    )
+    if parts:
+        tables = [p for p in (compacted, *parts) if p is not None]
+        store.write(compacted_state(table), stack_by_name(tables))
+    folded_now = folded | set(pending)
+    # Deleted before the list is rewritten: parts a crash left behind stay off the list, so the
+    # next compaction deletes them.
     delete = getattr(store, "delete", None)
     if delete is not None:
-        for b in pending:
+        for b in sorted(folded_now - listed_folded):
             delete(part_state(table, b))
+        store.write(
+            folded_state(table),
+            pl.DataFrame({"batch_id": sorted(folded_now)}, schema={"batch_id": pl.String}),
+        )
     return len(parts)
 
 

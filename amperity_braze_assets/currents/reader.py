@@ -18,6 +18,7 @@ folder) and ``arrived_at`` (the file's last-modified time).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -165,10 +166,11 @@ def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     """Frames stacked by column name, their types unified (a diagonal concat).
 
     Types of one kind unify as polars does (``int`` and ``long``, a list of ints and a list of
-    longs, a record that gained a field). A field whose kinds differ across files (a list in
-    one, a number in another, a record against text: Braze changing a field's type, or a
-    hand-made file) becomes text in every frame: strings as they are, lists and records as JSON
-    text. No event is dropped and the batch goes on; the field is named in a warning.
+    longs, a record that gained a field, enums and text). A field whose kinds differ across
+    files (a list in one, a number in another, a date against a number, a record whose field
+    changed kind: Braze changing a field's type, or a hand-made file) becomes text in every
+    frame: values as their own text, lists and records as JSON text. No event is dropped and the
+    batch goes on; the field is named in a warning.
     """
     if len(frames) == 1:
         return frames[0]
@@ -178,13 +180,17 @@ def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
             if dtype != pl.Null:
                 types.setdefault(name, set()).add(dtype)
     # Checked before stacking: polars' relaxed concat fails on some of these (a list against a
-    # number) and silently mangles others (a record cast to text loses its field names).
-    clashing = {name for name, dtypes in types.items() if len({_kind(t) for t in dtypes}) > 1}
+    # number) and silently mangles others (a record cast to text, a date read as its epoch).
+    clashing = {
+        name
+        for name, dtypes in types.items()
+        if not all(_same_kind(a, b) for a, b in itertools.combinations(dtypes, 2))
+    }
     if not clashing:
         try:
             return pl.concat(frames, how="diagonal_relaxed")
         except (pl.exceptions.SchemaError, pl.exceptions.InvalidOperationError):
-            # Same kinds polars still cannot unify (records whose fields clash): as text too.
+            # Kinds polars still cannot unify (datetimes in two time zones): as text too.
             clashing = {name for name, dtypes in types.items() if len(dtypes) > 1}
     for name in sorted(clashing):
         log.warning(
@@ -203,21 +209,34 @@ def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     )
 
 
-def _kind(dtype: pl.DataType) -> str:
-    if isinstance(dtype, pl.List | pl.Array):
-        return "list"
-    if isinstance(dtype, pl.Struct):
-        return "record"
-    if dtype == pl.Binary:
-        return "bytes"
-    return "scalar"
+def _same_kind(a: pl.DataType, b: pl.DataType) -> bool:
+    """Whether polars unifies two types without losing what the values say: records field by
+    field, lists by their items, and otherwise the same scalar kind."""
+    if a == pl.Null or b == pl.Null:
+        return True
+    if isinstance(a, pl.Struct) and isinstance(b, pl.Struct):
+        other = {f.name: f.dtype for f in b.fields}
+        return all(_same_kind(f.dtype, other[f.name]) for f in a.fields if f.name in other)
+    if isinstance(a, pl.List | pl.Array) and isinstance(b, pl.List | pl.Array):
+        return _same_kind(a.inner, b.inner)
+    return _scalar_kind(a) == _scalar_kind(b)
+
+
+def _scalar_kind(dtype: pl.DataType) -> str:
+    if dtype == pl.String or isinstance(dtype, pl.Categorical | pl.Enum):
+        return "text"
+    if dtype.is_numeric() or dtype == pl.Boolean:
+        return "number"
+    return str(dtype.base_type())  # List, Struct, Binary, Date, Datetime, Time, Duration, ...
 
 
 def _as_text(name: str, dtype: pl.DataType) -> pl.Expr:
     column = pl.col(name)
     if dtype == pl.Binary:
         return column.bin.encode("base64")
-    if _kind(dtype) == "scalar":  # text, numbers, booleans, enums, dates: their own text
+    if isinstance(dtype, pl.Duration):
+        return column.dt.to_string().alias(name)  # ISO 8601, as PT5S
+    if _scalar_kind(dtype) in ("text", "number") or dtype.is_temporal():
         return column.cast(pl.String)
     json = pl.struct(column.alias("v")).struct.json_encode()
     text = json.str.strip_prefix('{"v":').str.strip_suffix("}")

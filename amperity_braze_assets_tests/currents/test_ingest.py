@@ -188,4 +188,23 @@ def test_batch_parts_are_compacted_and_read_once(tmp_path, monkeypatch):
     last_batch = store.read(ingest.compacted_state(opens))["batch_id"][-1]
     assert store.read(ingest.part_state(opens, last_batch)) is not None  # left behind
     assert read_currents_table(store, opens)["id"].to_list() == ["e0", "e1", "e2", "e3", "e4"]
-    assert ingest.compact_currents_table(store, opens, min_parts=1) == 0  # nothing pending
+    # The next compaction folds nothing new and deletes the part the crash left behind.
+    assert ingest.compact_currents_table(store, opens, min_parts=1) == 0
+    assert store.read(ingest.part_state(opens, last_batch)) is None
+    assert read_currents_table(store, opens)["id"].to_list() == ["e0", "e1", "e2", "e3", "e4"]
+
+
+def test_a_committed_batch_named_again_with_new_files_keeps_both(tmp_path):
+    root, store = tmp_path / "currents", StateStore(base_path=str(tmp_path / "state"))
+    source = LocalCurrentsSource(root)
+    complete = avro_bytes(OPEN_V1, [_open("e2")])
+    write_file(root, event_key(offset=0), avro_bytes(OPEN_V1, [_open("e1")]))
+    write_file(root, event_key(offset=1), complete[: len(complete) // 2])  # still uploading
+    keys = [event_key(offset=0), event_key(offset=1)]
+    first = ingest_currents_batch(source, store, keys, batch_id="run-1")
+    assert first.quarantined.height == 1
+    # The same run re-executed (same batch id) once the file landed whole.
+    write_file(root, event_key(offset=1), complete)
+    second = ingest_currents_batch(source, store, keys, batch_id="run-1")
+    assert second.batch_id != "run-1" and second.files_new == 1
+    assert sorted(read_currents_table(store, "currents_email_opens")["id"]) == ["e1", "e2"]

@@ -1,6 +1,6 @@
 """The reader resolves each file by field name and survives what Braze sends."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
@@ -183,3 +183,22 @@ def test_stacking_unifies_one_kind_and_keeps_clashing_kinds_as_text():
         ]
     )
     assert mixed["x"].to_list() == ["5", '["p"]', '{"k":7}', "plain", None]
+    # Kinds polars would unify by losing what the values say: a date read as its epoch, a
+    # number nulled, a record field that turned into a record, list items that turned into
+    # records. All text instead.
+    when = datetime(2025, 6, 1, tzinfo=UTC)
+    for left, right, expected in [
+        (column([5], pl.Int64), column([when], pl.Datetime("us", "UTC")), "5"),
+        (column([5], pl.UInt64), column([when], pl.Datetime("us", "UTC")), "5"),
+        (column([1.5], pl.Float64), column([when], pl.Datetime("us", "UTC")), "1.5"),
+        (column([5], pl.Int64), column([timedelta(seconds=5)], pl.Duration("us")), "5"),
+        (
+            column([{"a": 1}], pl.Struct({"a": pl.Int64})),
+            column([{"a": {"b": 2}}], None),
+            '{"a":1}',
+        ),
+        (column([["p"]], pl.List(pl.String)), column([[{"k": 1}]], None), '["p"]'),
+    ]:
+        stacked = stack_by_name([left, right])
+        assert stacked.schema["x"] == pl.String, (left.schema, right.schema)
+        assert stacked["x"][0] == expected and stacked["x"][1] is not None
