@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 
 import polars as pl
@@ -91,10 +90,10 @@ class Ledger:
     def record_gained(self, rows: pl.DataFrame) -> str | None:
         """Persist values merges gave this ledger's people: ``identifier`` + attribute columns
         (null = nothing gained). Written by another shard's sync, possibly while this ledger's
-        own sync runs, so the name is unique on its own and never touches this ledger's files."""
+        own sync runs: its own folder, named in the same write order as segments."""
         if rows.height == 0:
             return None
-        name = self._table(f"gained.v1/{time.time_ns():020d}-{uuid.uuid4().hex}")  # any writer
+        name = self._table(f"gained.v1/{self._next_sequence()}")
         self.store.write(name, rows)
         return name
 

@@ -65,15 +65,19 @@ def build_sync_assets(
     return assets
 
 
+def _run_shard(context: dg.AssetExecutionContext) -> tuple[int, int] | None:
+    """(this run's shard, the number of shards), or None when the sync runs as one."""
+    if not context.has_partition_key:
+        return None
+    return int(context.partition_key), len(context.assets_def.partitions_def.get_partition_keys())
+
+
 def _ledger(context: dg.AssetExecutionContext, destination: Destination) -> Ledger:
     store: StateStore = context.resources.state_store
-    if context.has_partition_key:
-        shard, shards = (
-            int(context.partition_key),
-            len(context.assets_def.partitions_def.get_partition_keys()),
-        )
-        return Ledger(store, shard_ledger(destination, shard, shards))
-    return Ledger(store, destination.ledger)
+    sharded = _run_shard(context)
+    if sharded is None:
+        return Ledger(store, destination.ledger)
+    return Ledger(store, shard_ledger(destination, *sharded))
 
 
 def shard_ledger(destination: Destination, shard: int, shards: int) -> str:
@@ -84,11 +88,11 @@ def shard_ledger(destination: Destination, shard: int, shards: int) -> str:
 def _hand_off_survivors(context: dg.AssetExecutionContext, destination: Destination):
     """When sharded: merge survivors that live in another shard are recorded in that shard's
     ledger (``Ledger.record_gained``), the rest stay in this one's."""
-    if not context.has_partition_key:
+    sharded = _run_shard(context)
+    if sharded is None:
         return None
     store: StateStore = context.resources.state_store
-    shard = int(context.partition_key)
-    shards = len(context.assets_def.partitions_def.get_partition_keys())
+    shard, shards = sharded
 
     def hand_off(survivors: pl.DataFrame) -> pl.DataFrame:
         owners = stable_shard(survivors[IDENTIFIER], shards)
@@ -113,11 +117,13 @@ def _this_shard(
 ) -> pl.DataFrame:
     """The people of this run's shard: a stable hash of the identifier, the same on every run,
     machine and polars version, so a person's ledger rows always live in one shard."""
-    if not context.has_partition_key:
+    sharded = _run_shard(context)
+    if sharded is None:
         return attributes
-    shards = len(context.assets_def.partitions_def.get_partition_keys())
-    shard = stable_shard(attributes[identifier_column], shards)
-    return attributes.filter(pl.Series(shard == int(context.partition_key)))
+    shard, shards = sharded
+    return attributes.filter(
+        pl.Series(stable_shard(attributes[identifier_column], shards) == shard)
+    )
 
 
 def stable_shard(ids: pl.Series, shards: int):

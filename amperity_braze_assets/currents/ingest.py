@@ -323,6 +323,12 @@ def _compacted(store: TableStore, table: str) -> tuple[pl.DataFrame | None, set[
     return compacted, set(compacted["batch_id"].unique().to_list())
 
 
+def _listed_folded(store: TableStore, table: str) -> set[str]:
+    """The batches on the folded list: folded into the compacted part, their parts deleted."""
+    listed = store.read(folded_state(table))
+    return set(listed["batch_id"].to_list()) if listed is not None else set()
+
+
 def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
     """Every committed row of an event table: the compacted part, then the batch parts it does
     not hold, oldest batch first.
@@ -330,7 +336,9 @@ def read_currents_table(store: TableStore, table: str) -> pl.DataFrame:
     The batch parts are read before the compacted part: if a compaction lands in between, the
     parts it folded are read twice and dropped here since the compacted part holds their batch;
     read the other way round, parts folded and deleted in between would be missed."""
-    batches = _committed_batches(read_ledger(store), table)
+    # Batches on the folded list were deleted after being folded: not asked for one by one.
+    listed = _listed_folded(store, table)
+    batches = [b for b in _committed_batches(read_ledger(store), table) if b not in listed]
     parts = {b: part for b in batches if (part := store.read(part_state(table, b))) is not None}
     compacted, folded = _compacted(store, table)
     stacked = [compacted.drop("batch_id")] if compacted is not None and compacted.height else []
@@ -355,8 +363,7 @@ def compact_currents_table(
     readers skip them; a later compaction deletes them)."""
     ledger = read_ledger(store) if ledger is None else ledger
     batches = _committed_batches(ledger, table)
-    listed = store.read(folded_state(table))
-    listed_folded = set(listed["batch_id"].to_list()) if listed is not None else set()
+    listed_folded = _listed_folded(store, table)
     if len([b for b in batches if b not in listed_folded]) < (
         COMPACT_PARTS if min_parts is None else min_parts
     ):

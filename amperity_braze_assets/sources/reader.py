@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -38,6 +39,8 @@ LINE_COLUMN = "source_line"
 FILE_COLUMN = "source_file"
 RAW_PREVIEW_CHARS = 1_000
 REPLACEMENT_CHAR = "\ufffd"
+# A piece of a delimited file, parsed: its rows, and its reject rows.
+Parsed = tuple[pl.DataFrame, list[dict[str, Any]]]
 
 _TZ_FORMATS = (
     "%Y-%m-%dT%H:%M:%S%:z",
@@ -130,9 +133,7 @@ def _splits_at_newline_bytes(encoding: str) -> bool:
         return False
 
 
-def _parse_pieces(
-    pieces, file: str, options: CsvOptions
-) -> Iterator[tuple[pl.DataFrame, list[dict[str, Any]]]]:
+def _parse_pieces(pieces, file: str, options: CsvOptions) -> Iterator[Parsed]:
     """Parse consecutive pieces of one file. A record still inside quotes at the end of a piece
     (a quoted line break) is carried into the next piece, so records are grouped exactly as if
     the file were read whole.
@@ -154,10 +155,7 @@ def _parse_pieces(
                 raise
             if job is None:
                 break
-            if isinstance(job, tuple):  # the file has no header: its one reject
-                yield job
-                return
-            following = parser.submit(_parse_piece, *job)
+            following = parser.submit(job)
             if parsing is not None:
                 yield parsing.result()
             parsing = following
@@ -167,7 +165,7 @@ def _parse_pieces(
 
 def _parse_piece(
     records: pl.DataFrame, body: pl.DataFrame, header: list[str], file: str, options: CsvOptions
-) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+) -> Parsed:
     frame, piece_rejects = _parse_records(records, body, header, file, options)
     if not frame.height:
         frame = pl.DataFrame(
@@ -176,9 +174,14 @@ def _parse_piece(
     return frame, piece_rejects
 
 
-def _record_pieces(pieces, file: str, options: CsvOptions) -> Iterator[list | tuple]:
-    """Per piece, the arguments of ``_parse_piece`` as a list; or, for a file without a header,
-    the (frame, rejects) tuple that is all it yields."""
+def _headless_file(file: str) -> Parsed:
+    reason = "the file is empty or its first line (the header) is blank"
+    return pl.DataFrame(), [_reject_row(file, 1, None, None, reason, "")]
+
+
+def _record_pieces(pieces, file: str, options: CsvOptions) -> Iterator[Callable[[], Parsed]]:
+    """Per piece, the call that parses it (``_parse_piece``); for a file without a header, one
+    call that gives its one reject."""
     header: list[str] | None = None
     header_text = ""
     carry = pl.DataFrame(schema={"line": pl.Int64, "text": pl.String})
@@ -205,8 +208,7 @@ def _record_pieces(pieces, file: str, options: CsvOptions) -> Iterator[list | tu
         del split
         if header is None:
             if lines.height == 0 or not lines["text"][0].strip():
-                reason = "the file is empty or its first line (the header) is blank"
-                yield pl.DataFrame(), [_reject_row(file, 1, None, None, reason, "")]
+                yield partial(_headless_file, file)
                 return
             header_text = lines["text"][0].removesuffix("\r")
             header = [c.strip() for c in _parse_line(header_text, options)]
@@ -218,7 +220,7 @@ def _record_pieces(pieces, file: str, options: CsvOptions) -> Iterator[list | tu
             records = records.filter(pl.col("line") < open_from)
         else:
             carry = carry.clear()
-        yield [records, body, header, file, options]
+        yield partial(_parse_piece, records, body, header, file, options)
 
 
 def _parse_records(
