@@ -196,7 +196,7 @@ def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
         log.warning(
             "Currents field %r has no common type across files (%s); it is kept as text",
             name,
-            ", ".join(sorted(map(str, types[name]))),
+            "; ".join(sorted(_typed_in(frames, name))),
         )
     return pl.concat(
         [
@@ -207,6 +207,19 @@ def stack_by_name(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
         ],
         how="diagonal_relaxed",
     )
+
+
+def _typed_in(frames: Sequence[pl.DataFrame], name: str) -> set[str]:
+    """Each type the field has, with the first file (``source_key``) that gives it that type."""
+    first: dict[str, str] = {}
+    for frame in frames:
+        dtype = frame.schema.get(name)
+        if dtype is None or dtype == pl.Null or str(dtype) in first:
+            continue
+        keys = frame.get_column("source_key") if "source_key" in frame.columns else None
+        where = f" in {keys[0]}" if keys is not None and keys.len() and keys[0] else ""
+        first[str(dtype)] = f"{dtype}{where}"
+    return set(first.values())
 
 
 def _same_kind(a: pl.DataType, b: pl.DataType) -> bool:

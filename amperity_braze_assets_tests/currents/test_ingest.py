@@ -133,6 +133,8 @@ def test_a_field_that_changes_type_is_kept_as_text_within_and_across_batches(tmp
     assert first.tables["currents_email_opens"].events_added == 2
     assert first.quarantined.height == 0
     assert "'tags' has no common type across files" in caplog.text
+    assert f"Int64 in {event_key(offset=0)}" in caplog.text  # the files are named
+    assert f"List(String) in {event_key(offset=1)}" in caplog.text
     # A later batch where the field is a record: its part stacks onto the earlier one.
     write_file(
         root,
