@@ -2,6 +2,7 @@
 
 amperity-braze sample-data --data-dir DIR --customers N --seed S
 amperity-braze demo [--customers N] [--seed S] [--data-dir DIR]
+amperity-braze explain-match SOURCE:ID SOURCE:ID
 """
 
 from __future__ import annotations
@@ -46,6 +47,65 @@ def _demo(args: argparse.Namespace) -> int:
     from amperity_braze_assets.demo import run_demo
 
     return run_demo(data_dir=args.data_dir, customers=args.customers, seed=args.seed)
+
+
+def _explain_match(args: argparse.Namespace) -> int:
+    """Why two records are, or are not, one person, as the last identity run decided."""
+    import polars as pl
+    from dagster_aws.s3 import S3Resource
+
+    from amperity_braze_assets.config import ConfigError, load_project_config
+    from amperity_braze_assets.identity.assets import ASSIGNMENTS_STATE, MODEL_STATE
+    from amperity_braze_assets.identity.config import parse_reference
+    from amperity_braze_assets.identity.engine import steward_rows
+    from amperity_braze_assets.identity.explain import explain_match
+    from amperity_braze_assets.identity.rules import StewardPairs
+    from amperity_braze_assets.identity.scoring import Model
+    from amperity_braze_assets.settings import load_settings
+    from amperity_braze_assets.storage.state_store import StateStore
+
+    try:
+        first, second = parse_reference(args.first), parse_reference(args.second)
+        settings = load_settings()
+        config = load_project_config(settings, check_files=False)
+    except (ValueError, ConfigError) as exc:
+        print(f"explain-match: {exc}", file=sys.stderr)
+        return 2
+    s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
+    state = StateStore(base_path=settings.state_base, s3=s3)
+    # customer_records lives in the asset storage, laid out as state tables are: <base>/<name>.
+    records = StateStore(base_path=settings.storage_base, s3=s3).read("customer_records")
+    resolved = state.read(ASSIGNMENTS_STATE)
+    model = state.read(MODEL_STATE)
+    if records is None or resolved is None or model is None:
+        print(
+            "explain-match: no identity run found under "
+            f"{settings.storage_base}; materialize customer_records and identity_resolution "
+            "first (e.g. `make demo`), with the same AMPERITY_BRAZE_DATA_DIR.",
+            file=sys.stderr,
+        )
+        return 2
+    keys = records.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String))
+    identity = config.identity
+    steward = StewardPairs(
+        always=steward_rows(keys, identity.steward_pairs("always_merge")),
+        never=steward_rows(keys, identity.steward_pairs("never_merge")),
+    )
+    try:
+        text = explain_match(
+            records,
+            resolved,
+            Model.from_description(model),
+            identity.match_threshold,
+            first,
+            second,
+            steward,
+        )
+    except LookupError as exc:
+        print(f"explain-match: {exc}", file=sys.stderr)
+        return 2
+    print(text)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--customers", type=int, default=5_000)
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=_demo)
+
+    explain = commands.add_parser(
+        "explain-match",
+        help="why two records are, or are not, one person (the last identity run's evidence)",
+        description="Each field's evidence, the weights, the prior and the decision for two "
+        "customer records, and the chain of links when they meet only through others. Reads "
+        "the stored customer_records, identity_resolution and the run's model under "
+        "AMPERITY_BRAZE_DATA_DIR (or AMPERITY_BRAZE_STORAGE_URL).",
+    )
+    explain.add_argument("first", metavar="SOURCE:ID", help="e.g. pos:P00012345")
+    explain.add_argument("second", metavar="SOURCE:ID", help="e.g. web:48213")
+    explain.set_defaults(run=_explain_match)
     return parser
 
 

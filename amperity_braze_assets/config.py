@@ -93,6 +93,8 @@ class ProjectConfig:
     config_dir: Path
     sources: tuple[SourceConfig, ...]
     survivorship: dict[str, Any] | None = None
+    # identity.yaml (an IdentityConfig; defaults when the file is absent)
+    identity: Any = None
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -232,7 +234,15 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    return ProjectConfig(config_dir=config_dir, sources=tuple(sources), survivorship=survivorship)
+    from amperity_braze_assets.identity.config import load_identity_config
+
+    identity = load_identity_config(config_dir, {s.name for s in sources if s.kind == "customers"})
+    return ProjectConfig(
+        config_dir=config_dir,
+        sources=tuple(sources),
+        survivorship=survivorship,
+        identity=identity,
+    )
 
 
 def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:

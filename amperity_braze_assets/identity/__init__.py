@@ -3,7 +3,14 @@
 No Dagster here: the asset that runs it lives elsewhere and reports ``ResolveStats``.
 """
 
-from .engine import ResolveStats, resolve, resolve_with_stats
+from .engine import MATCH_PROBABILITY, Resolution, ResolveStats, resolve, resolve_with_stats
 from .normalize import normalize_records
 
-__all__ = ["ResolveStats", "normalize_records", "resolve", "resolve_with_stats"]
+__all__ = [
+    "MATCH_PROBABILITY",
+    "Resolution",
+    "ResolveStats",
+    "normalize_records",
+    "resolve",
+    "resolve_with_stats",
+]

@@ -1,15 +1,18 @@
-"""The Dagster face of identity resolution: ``identity_resolution`` and its checks.
+"""The Dagster face of identity resolution: ``identity_resolution``, ``match_review`` and their
+checks.
 
 The previous run's assignments are explicit state (``identity/assignments.v1`` in the state
 store), read before and replaced after each run, so ids carry over from run to run whatever
-storage the assets use.
+storage the assets use. The model that decided (``identity/model.v1``: m, u and the prior) is
+kept beside them for ``amperity-braze explain-match``.
 """
 
 import dagster as dg
 import polars as pl
 
 from amperity_braze_assets.config import ProjectConfig
-from amperity_braze_assets.identity import resolve_with_stats
+from amperity_braze_assets.identity import ResolveStats, resolve_with_stats
+from amperity_braze_assets.identity.config import IdentityConfig
 from amperity_braze_assets.identity.features import MATCHED_COLUMNS, matched_columns
 from amperity_braze_assets.identity.records import customer_records as stack_customer_records
 from amperity_braze_assets.metadata import markdown_preview
@@ -19,6 +22,7 @@ from amperity_braze_assets.storage.state_store import StateStore
 
 CUSTOMER360_GROUP = "customer360"
 ASSIGNMENTS_STATE = "identity/assignments.v1"
+MODEL_STATE = "identity/model.v1"
 JITTER_WARN_SHARE = 0.02
 
 
@@ -63,18 +67,34 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
             },
         )
 
-    @dg.asset(
-        name="identity_resolution",
-        group_name=CUSTOMER360_GROUP,
+    identity = config.identity or IdentityConfig()
+
+    @dg.multi_asset(
+        outs={
+            "identity_resolution": dg.AssetOut(
+                group_name=CUSTOMER360_GROUP,
+                kinds={"polars"},
+                description="Every customer source record with its stable amperity_id and the "
+                "match evidence that tied it in (posterior score and probability, rule, the "
+                "record it matched).",
+            ),
+            "match_review": dg.AssetOut(
+                group_name=CUSTOMER360_GROUP,
+                kinds={"polars"},
+                description="The pairs a person should check after this run: the weakest links "
+                "that made people and the strongest pairs that did not link (below the threshold "
+                "or refused by a rule), with each field's evidence. Confirm or correct them with "
+                "never_merge / always_merge in identity.yaml; `amperity-braze explain-match` "
+                "shows one pair in full.",
+            ),
+        },
         ins={"customer_records": matched_input},
-        kinds={"polars"},
-        description="Every customer source record with its stable amperity_id and the match "
-        "evidence that tied it in (score, rule, the record it matched).",
         check_specs=[
             dg.AssetCheckSpec(
                 "identity_jitter_under_2_percent",
                 asset="identity_resolution",
-                description="Share of previously seen records whose amperity_id changed.",
+                description="Share of previously seen records whose amperity_id changed (from "
+                "the second run on).",
             ),
             dg.AssetCheckSpec(
                 "no_supersized_clusters",
@@ -87,45 +107,76 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
         context: dg.AssetExecutionContext, state_store: StateStore, customer_records: pl.DataFrame
     ):
         previous = state_store.read(ASSIGNMENTS_STATE)
-        resolved, stats = resolve_with_stats(
+        run = resolve_with_stats(
             customer_records,
             previous,
             default_region=settings.default_phone_region,
+            match_probability=identity.match_threshold,
+            never_merge=identity.steward_pairs("never_merge"),
+            always_merge=identity.steward_pairs("always_merge"),
+            review_pairs=identity.review_pairs,
             normalized=True,
         )
-        state_store.write(ASSIGNMENTS_STATE, resolved)
-        resolved = with_previous_ids(resolved, previous)
+        stats = run.stats
+        state_store.write(ASSIGNMENTS_STATE, run.output)
+        # explain-match reads the model back: the run's m, u and prior, not a re-estimate.
+        state_store.write(MODEL_STATE, run.model.describe())
+        resolved = with_previous_ids(run.output, previous)
         people = max(stats.people, 1)
-        jitter = stats.jitter if stats.jitter is not None else 0.0
         yield dg.Output(
             resolved,
+            output_name="identity_resolution",
             metadata={
                 "records": dg.MetadataValue.int(stats.records),
                 "people": dg.MetadataValue.int(stats.people),
                 "average_cluster_size": dg.MetadataValue.float(round(stats.records / people, 4)),
                 "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
-                "jitter": dg.MetadataValue.float(round(jitter, 6)),
+                "jitter": dg.MetadataValue.float(round(stats.jitter, 6))
+                if stats.jitter is not None
+                else dg.MetadataValue.text("no previous run"),
                 "ids_changed": dg.MetadataValue.int(stats.ids_changed),
                 "ids_minted": dg.MetadataValue.int(stats.ids_minted),
                 "candidate_pairs": dg.MetadataValue.int(stats.candidate_pairs),
                 "matched_pairs": dg.MetadataValue.int(stats.matched_pairs),
+                "match_threshold": dg.MetadataValue.float(stats.match_threshold),
+                "prior_one_in": dg.MetadataValue.int(
+                    round(1 / max(stats.random_match_probability, 1e-300))
+                ),
+                "links_refused_by_rule": dg.MetadataValue.int(sum(stats.refused_links.values())),
+                "refused_by_rule": dg.MetadataValue.json(stats.refused_links),
+                "clusters_checked": dg.MetadataValue.int(stats.clusters_checked),
                 "clusters_split": dg.MetadataValue.int(stats.clusters_split),
+                "steward_links": dg.MetadataValue.int(stats.steward_links),
                 "seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
                 "preview": markdown_preview(resolved),
             },
         )
-        yield dg.AssetCheckResult(
-            check_name="identity_jitter_under_2_percent",
-            passed=jitter <= JITTER_WARN_SHARE,
-            severity=dg.AssetCheckSeverity.WARN,
+        yield dg.Output(
+            run.review,
+            output_name="match_review",
             metadata={
-                "jitter": dg.MetadataValue.float(round(jitter, 6)),
-                "ids_changed": dg.MetadataValue.int(stats.ids_changed),
-                "previously_seen": dg.MetadataValue.int(stats.previously_seen),
+                "pairs": dg.MetadataValue.int(run.review.height),
+                "weakest_link_probability": dg.MetadataValue.float(
+                    float(run.review.filter(pl.col("linked")).get_column("probability").min() or 1)
+                ),
+                "preview": markdown_preview(
+                    run.review.select(
+                        "kind",
+                        "probability",
+                        "reason",
+                        "source_a",
+                        "record_id_a",
+                        "source_b",
+                        "record_id_b",
+                        "evidence",
+                    )
+                ),
             },
         )
+        yield jitter_check(stats)
         yield dg.AssetCheckResult(
             check_name="no_supersized_clusters",
+            asset_key="identity_resolution",
             passed=stats.supersized_clusters == 0,
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
@@ -135,3 +186,30 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
         )
 
     return [customer_records, identity_resolution]
+
+
+def jitter_check(stats: ResolveStats) -> dg.AssetCheckResult:
+    """Warns when more than 2% of the records seen last run changed id. A first run has nothing
+    to compare: it says so instead of passing on a jitter of 0."""
+    if stats.jitter is None:
+        return dg.AssetCheckResult(
+            check_name="identity_jitter_under_2_percent",
+            asset_key="identity_resolution",
+            passed=True,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="No previous run: jitter is measured from the second run on.",
+            metadata={"jitter": dg.MetadataValue.text("no previous run")},
+        )
+    return dg.AssetCheckResult(
+        check_name="identity_jitter_under_2_percent",
+        asset_key="identity_resolution",
+        passed=stats.jitter <= JITTER_WARN_SHARE,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{stats.ids_changed:,} of {stats.previously_seen:,} records seen last run "
+        f"changed amperity_id ({stats.jitter:.2%}; warns above {JITTER_WARN_SHARE:.0%}).",
+        metadata={
+            "jitter": dg.MetadataValue.float(round(stats.jitter, 6)),
+            "ids_changed": dg.MetadataValue.int(stats.ids_changed),
+            "previously_seen": dg.MetadataValue.int(stats.previously_seen),
+        },
+    )

@@ -63,10 +63,11 @@ def _soundex_codes(features: Features) -> np.ndarray:
 def blocking_keys(features: Features) -> dict[str, np.ndarray]:
     """Named blocking keys as int64 codes per record; -1 puts the record in no block."""
     f = {name: coded.codes for name, coded in features.fields.items()}
+    sound = _soundex_codes(features)
     keys: dict[str, np.ndarray] = {
         "email": f["email"].astype(np.int64),
         "phone": f["phone"].astype(np.int64),
-        "surname_sound+postal": key_codes(_soundex_codes(features), f["postal"]),
+        "surname_sound+postal": key_codes(sound, f["postal"]),
         "given+birthdate": key_codes(f["given_canonical"], f["birth"]),
         "surname+birthdate": key_codes(f["surname"], f["birth"]),
         "address+postal": key_codes(f["address"], f["postal"]),
@@ -80,6 +81,9 @@ def blocking_keys(features: Features) -> dict[str, np.ndarray]:
             np.maximum(features.name_as_given, features.name_as_surname),
         ),
         "email_local+surname": key_codes(f["email_local"], f["surname"]),
+        # Names swapped and mistyped, postal code mistyped: the street and birth date remain.
+        "address+birthdate": key_codes(f["address"], f["birth"]),
+        "surname_sound+birthdate": key_codes(sound, f["birth"]),
     }
     for name, codes in features.fk.items():
         keys[name] = codes.astype(np.int64)

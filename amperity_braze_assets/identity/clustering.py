@@ -1,12 +1,23 @@
-"""Clustering: records joined by strong pairs form one person, with guards.
+"""Clustering: records joined by links form one person, with guards.
 
-Connected components alone are fragile: one wrong pair joins two people, and a chain
-A~B~C can join A and C although they clearly differ. So every component of three or more
-records is checked pair by pair: if any two of its members clearly contradict each other (the
-same hard rules that forbid a pair), or it is larger than a person plausibly is, it is rebuilt
-greedily: strongest pairs first, never joining two groups that contain a contradicting pair,
-never past the size cap. Most components pass the check, so the Python loop only sees the few
-that need it.
+Connected components alone are fragile: one wrong link joins two people, and a chain
+A~B~C can join A and C although they clearly differ. A cluster is only as good as its weakest
+link, so every component of three or more records is checked pair by pair
+(``rules.member_conflicts``: two people by the household rules, however the chain between them
+runs; or an ``sk`` or a steward's ``never_merge`` between them), and a component with a
+conflict is split:
+
+- Records an assertion joins (a shared foreign key, a steward's ``always_merge``) are one unit:
+  their values are one person's aliases, so a record conflicts with a unit only where it
+  conflicts with more of its members than it links to. A hard conflict (an ``sk`` or
+  ``never_merge``) is never crossed, not even by an assertion.
+- The core keeps the units that agree with it: the unit in most conflicts leaves first (of
+  equals, the one most weakly attached by evidence), until no conflict is left; what remains
+  splits along its links, and the units that left are split the same way among themselves. So
+  one odd record leaves, not the people around it.
+
+A component larger than a person plausibly is, is rebuilt greedily under the size cap. Most
+components pass the check, so the Python loops only see the few that need it.
 """
 
 from __future__ import annotations
@@ -18,10 +29,11 @@ import numpy as np
 import polars as pl
 
 from .blocking import block_pairs
+from .rules import HARD
 
 MAX_CLUSTER_SIZE = 40
 # Components up to this size are checked on all member pairs; larger ones only on the
-# contradicting pairs blocking found.
+# conflicting pairs blocking found.
 ALL_PAIRS_LIMIT = 80
 
 
@@ -56,6 +68,119 @@ def connected_components(size: int, left: np.ndarray, right: np.ndarray) -> np.n
             labels = jumped
 
 
+class _Component:
+    """One flagged component: its units, the evidence between them and their conflicts."""
+
+    def __init__(
+        self,
+        nodes: list[int],
+        edges: list[tuple[int, int, float, bool]],
+        conflicts: list[tuple[int, int, int]],
+    ):
+        # Units: records joined by assertions, never across a hard conflict.
+        parent = {node: node for node in nodes}
+        members = {node: {node} for node in nodes}
+        hard: dict[int, set[int]] = {}
+        for a, b, code in conflicts:
+            if code == HARD:
+                hard.setdefault(a, set()).add(b)
+                hard.setdefault(b, set()).add(a)
+
+        def find(node: int) -> int:
+            while parent[node] != node:
+                parent[node] = parent[parent[node]]
+                node = parent[node]
+            return node
+
+        for a, b, _, asserted in sorted(edges, key=lambda edge: (-edge[2], edge[0], edge[1])):
+            if not asserted:
+                continue
+            root_a, root_b = find(a), find(b)
+            if root_a == root_b:
+                continue
+            if any(
+                not hard.get(node, _EMPTY).isdisjoint(members[root_b]) for node in members[root_a]
+            ):
+                continue
+            root, child = (root_a, root_b) if root_a < root_b else (root_b, root_a)
+            parent[child] = root
+            members[root] |= members.pop(child)
+        self.members = members
+        unit = {node: find(node) for node in nodes}
+        # Between two units: links (with the strongest evidence) and conflicts, counted.
+        self.link_weight: dict[int, dict[int, float]] = {}
+        link_count: dict[tuple[int, int], int] = {}
+        for a, b, weight, _ in edges:
+            ua, ub = unit[a], unit[b]
+            if ua == ub:
+                continue
+            for x, y in ((ua, ub), (ub, ua)):
+                row = self.link_weight.setdefault(x, {})
+                row[y] = max(row.get(y, -np.inf), weight)
+            key = (min(ua, ub), max(ua, ub))
+            link_count[key] = link_count.get(key, 0) + 1
+        conflict_count: dict[tuple[int, int], int] = {}
+        hard_units: set[tuple[int, int]] = set()
+        for a, b, code in conflicts:
+            ua, ub = unit[a], unit[b]
+            if ua == ub:
+                continue
+            key = (min(ua, ub), max(ua, ub))
+            conflict_count[key] = conflict_count.get(key, 0) + 1
+            if code == HARD:
+                hard_units.add(key)
+        self.conflicts: dict[int, set[int]] = {}
+        for key, count in conflict_count.items():
+            if key in hard_units or count > link_count.get(key, 0):
+                self.conflicts.setdefault(key[0], set()).add(key[1])
+                self.conflicts.setdefault(key[1], set()).add(key[0])
+
+    def groups(self) -> list[list[int]]:
+        """The records of the component in groups with no conflict inside."""
+        return [
+            sorted(node for unit in group for node in self.members[unit])
+            for group in self._peel(list(self.members))
+        ]
+
+    def _peel(self, units: list[int]) -> list[list[int]]:
+        remaining = set(units)
+        count = {unit: len(self.conflicts.get(unit, _EMPTY) & remaining) for unit in units}
+        left_behind: list[int] = []
+
+        def attachment(unit: int) -> float:
+            return max(
+                (w for other, w in self.link_weight.get(unit, {}).items() if other in remaining),
+                default=-np.inf,
+            )
+
+        while remaining:
+            worst = max(remaining, key=lambda unit: (count[unit], -attachment(unit), unit))
+            if count[worst] == 0:
+                break
+            remaining.discard(worst)
+            left_behind.append(worst)
+            for other in self.conflicts.get(worst, _EMPTY):
+                if other in remaining:
+                    count[other] -= 1
+        groups = []
+        unseen = set(remaining)
+        while unseen:
+            start = min(unseen)
+            unseen.discard(start)
+            group, frontier = [start], [start]
+            while frontier:
+                unit = frontier.pop()
+                for other in self.link_weight.get(unit, {}):
+                    if other in unseen:
+                        unseen.discard(other)
+                        group.append(other)
+                        frontier.append(other)
+            groups.append(group)
+        if left_behind:
+            groups.extend(self._peel(left_behind))
+        return groups
+
+
 def _greedy_rebuild(
     nodes: np.ndarray,
     edge_left: list[int],
@@ -63,10 +188,10 @@ def _greedy_rebuild(
     conflicts: dict[int, set[int]],
     max_size: int,
 ) -> dict[int, int]:
-    """Rebuild flagged components: edges in the given order (strongest first within each
-    component), joining two groups only when no member of one contradicts a member of the
-    other and the result fits the cap. Components are disjoint, so one pass serves them all.
-    Returns each node's new representative (the smallest node of its group)."""
+    """Rebuild components: edges in the given order (strongest first within each component),
+    joining two groups only when no member of one conflicts with a member of the other and the
+    result fits the cap. Components are disjoint, so one pass serves them all. Returns each
+    node's new representative (the smallest node of its group)."""
     parent = {int(node): int(node) for node in nodes}
     group: dict[int, set[int]] = {int(node): {int(node)} for node in nodes}
 
@@ -100,15 +225,17 @@ _EMPTY: frozenset[int] = frozenset()
 def cluster(
     size: int,
     edges: pl.DataFrame,
-    forbidden: pl.DataFrame,
-    is_forbidden: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    conflicts: pl.DataFrame,
+    conflict_codes: Callable[[np.ndarray, np.ndarray], np.ndarray],
     max_cluster_size: int = MAX_CLUSTER_SIZE,
 ) -> ClusterResult:
     """Cluster ``size`` records.
 
-    edges: ``left``, ``right``, ``priority`` (higher first) of the pairs that match.
-    forbidden: ``left``, ``right`` of candidate pairs that must never share a cluster.
-    is_forbidden: scores any further pairs (member pairs of a component) against the same rules.
+    edges: ``left``, ``right``, ``weight`` (evidence, bits), ``asserted`` (an fk or a steward
+    joins them) of the pairs that link.
+    conflicts: ``left``, ``right``, ``code`` (SOFT or HARD) of candidate pairs that may not
+    share a cluster. conflict_codes: the same codes for any further pairs (the member pairs of
+    a component).
     """
     left = edges.get_column("left").to_numpy().astype(np.int64)
     right = edges.get_column("right").to_numpy().astype(np.int64)
@@ -121,21 +248,46 @@ def cluster(
         return ClusterResult(labels, 0, 0, supersized)
     components_checked = int(((sizes >= 3) & (np.arange(size) == labels)).sum())
 
-    # Contradictions inside components: blocked pairs found forbidden, plus every member
-    # pair of components small enough to check exhaustively.
-    forbidden_left = forbidden.get_column("left").to_numpy().astype(np.int64)
-    forbidden_right = forbidden.get_column("right").to_numpy().astype(np.int64)
-    inside = labels[forbidden_left] == labels[forbidden_right]
-    conflict_left = [forbidden_left[inside]]
-    conflict_right = [forbidden_right[inside]]
+    # Conflicts inside components: candidate pairs found conflicting, plus every member pair of
+    # components small enough to check exhaustively.
+    conflict_left = conflicts.get_column("left").to_numpy().astype(np.int64)
+    conflict_right = conflicts.get_column("right").to_numpy().astype(np.int64)
+    conflict_code = conflicts.get_column("code").to_numpy().astype(np.int8)
+    inside = labels[conflict_left] == labels[conflict_right]
+    found_left, found_right, found_code = (
+        [conflict_left[inside]],
+        [conflict_right[inside]],
+        [conflict_code[inside]],
+    )
     checkable = multi & (component_size <= ALL_PAIRS_LIMIT)
     member_left, member_right = block_pairs(np.where(checkable, labels, -1), ALL_PAIRS_LIMIT)
     if member_left.size:
-        contradicts = is_forbidden(member_left, member_right)
-        conflict_left.append(member_left[contradicts])
-        conflict_right.append(member_right[contradicts])
-    conflict_left = np.concatenate(conflict_left)
-    conflict_right = np.concatenate(conflict_right)
+        codes = conflict_codes(member_left, member_right)
+        conflicting = codes > 0
+        found_left.append(member_left[conflicting])
+        found_right.append(member_right[conflicting])
+        found_code.append(codes[conflicting])
+    # A pair found both ways counts once (with its harder code).
+    distinct = (
+        pl.DataFrame(
+            {
+                "left": np.concatenate(found_left),
+                "right": np.concatenate(found_right),
+                "code": np.concatenate(found_code),
+            }
+        )
+        .select(
+            pl.min_horizontal("left", "right").alias("left"),
+            pl.max_horizontal("left", "right").alias("right"),
+            "code",
+        )
+        .group_by("left", "right")
+        .agg(pl.col("code").max())
+        .sort("left", "right")
+    )
+    conflict_left = distinct.get_column("left").to_numpy()
+    conflict_right = distinct.get_column("right").to_numpy()
+    conflict_code = distinct.get_column("code").to_numpy()
     flagged = np.zeros(size, dtype=bool)
     flagged[labels[conflict_left]] = True
     flagged[sizes > max_cluster_size] = True
@@ -143,24 +295,53 @@ def cluster(
     if components_split == 0:
         return ClusterResult(labels, components_checked, 0, supersized)
 
-    nodes = np.flatnonzero(flagged[labels])
     in_flagged = flagged[labels[left]]
     edge_left, edge_right = left[in_flagged], right[in_flagged]
-    priority = edges.get_column("priority").to_numpy()[in_flagged]
-    order = np.lexsort((edge_right, edge_left, -priority, labels[edge_left]))
-    conflict_map: dict[int, set[int]] = {}
-    for a, b in zip(conflict_left.tolist(), conflict_right.tolist(), strict=True):
-        conflict_map.setdefault(a, set()).add(b)
-        conflict_map.setdefault(b, set()).add(a)
-    assignment = _greedy_rebuild(
-        nodes,
-        edge_left[order].tolist(),
-        edge_right[order].tolist(),
-        conflict_map,
-        max_cluster_size,
-    )
+    weight = edges.get_column("weight").to_numpy()[in_flagged]
+    asserted = edges.get_column("asserted").to_numpy()[in_flagged]
+    edges_of: dict[int, list] = {}
+    for a, b, w, f in zip(
+        edge_left.tolist(), edge_right.tolist(), weight.tolist(), asserted.tolist(), strict=True
+    ):
+        edges_of.setdefault(int(labels[a]), []).append((a, b, w, f))
+    conflicts_of: dict[int, list] = {}
+    for a, b, c in zip(
+        conflict_left.tolist(), conflict_right.tolist(), conflict_code.tolist(), strict=True
+    ):
+        conflicts_of.setdefault(int(labels[a]), []).append((a, b, c))
+    nodes = np.flatnonzero(flagged[labels])
+    order = np.argsort(labels[nodes], kind="stable")
+    ordered = nodes[order]
+    bounds = np.flatnonzero(np.r_[True, labels[ordered][1:] != labels[ordered][:-1], True])
     new_labels = labels.copy()
-    new_labels[np.fromiter(assignment.keys(), dtype=np.int64, count=len(assignment))] = np.fromiter(
-        assignment.values(), dtype=np.int64, count=len(assignment)
-    )
+    oversized: list[int] = []
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        label = int(labels[ordered[start]])
+        component = _Component(
+            ordered[start:end].tolist(), edges_of.get(label, []), conflicts_of.get(label, [])
+        )
+        for group in component.groups():
+            new_labels[group] = group[0]
+            if len(group) > max_cluster_size:
+                oversized.extend(group)
+    if oversized:
+        # Too large for one person: rebuilt greedily, strongest (asserted first) under the cap.
+        members = np.asarray(oversized, dtype=np.int64)
+        inside = np.isin(edge_left, members) & (new_labels[edge_left] == new_labels[edge_right])
+        priority = np.where(asserted, weight + 1e6, weight)[inside]
+        a, b = edge_left[inside], edge_right[inside]
+        order = np.lexsort((b, a, -priority, new_labels[a]))
+        hard: dict[int, set[int]] = {}
+        for x, y, c in zip(
+            conflict_left.tolist(), conflict_right.tolist(), conflict_code.tolist(), strict=True
+        ):
+            if c == HARD:
+                hard.setdefault(x, set()).add(y)
+                hard.setdefault(y, set()).add(x)
+        assignment = _greedy_rebuild(
+            members, a[order].tolist(), b[order].tolist(), hard, max_cluster_size
+        )
+        new_labels[np.fromiter(assignment.keys(), dtype=np.int64, count=len(assignment))] = (
+            np.fromiter(assignment.values(), dtype=np.int64, count=len(assignment))
+        )
     return ClusterResult(new_labels, components_checked, components_split, supersized)

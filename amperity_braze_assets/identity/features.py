@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from .coding import Coded, dictionary, map_values, recode
-from .nicknames import CANONICAL_GIVEN_NAME
+from .nicknames import CANONICAL_GIVEN_NAME, FORMAL_NAMES
 from .normalize import normalized_columns
 from .profiling import stage
 from .threads import WORKERS
@@ -27,7 +27,18 @@ FREQUENCY_CAP = 50
 # The normalized columns matching reads; customer_records' others (full_name, address2, state,
 # country, updated_at) are only the customer 360's.
 MATCHED_COLUMNS = frozenset(
-    {"given_name", "surname", "email", "phone", "address", "postal", "city", "gender", "birthdate"}
+    {
+        "given_name",
+        "surname",
+        "email",
+        "phone",
+        "address",
+        "postal",
+        "city",
+        "gender",
+        "birthdate",
+        "generation",
+    }
 )
 
 
@@ -53,6 +64,7 @@ STRING_FIELDS = (
     "city",
     "gender",
     "birth",
+    "generation",
 )
 
 
@@ -93,6 +105,29 @@ class Features:
     # letter, to spot an initial agreeing with a full name without a per-pair Python call.
     given_length: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     given_first: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    # The names ``name_as_given`` and ``name_as_surname`` code, and for each the formal names
+    # it may stand for (``code``, ``formal``; a name stands for itself too): two names agree
+    # as nicknames when they share one, in either field (a swapped JAMES agrees with JIMMY).
+    name_values: pl.Series = field(default_factory=lambda: pl.Series([], dtype=pl.String))
+    name_formal: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"code": pl.Int32, "formal": pl.String})
+    )
+
+
+def _formal_table(values: pl.Series) -> pl.DataFrame:
+    """(code, formal) for each distinct given name and each formal name it may stand for."""
+    names = values.to_list()
+    codes: list[int] = []
+    formals: list[str] = []
+    for code, name in enumerate(names):
+        if name is None:
+            continue
+        for formal in FORMAL_NAMES.get(name, (name,)):
+            codes.append(code)
+            formals.append(formal)
+    return pl.DataFrame(
+        {"code": pl.Series(codes, dtype=pl.Int32), "formal": pl.Series(formals, dtype=pl.String)}
+    )
 
 
 def _field(coded: Coded) -> CodedField:
@@ -187,6 +222,7 @@ def build_features(
         "city": get("city"),
         "gender": get("gender"),
         "birth": birth,
+        "generation": get("generation"),
     }
     fields = {name: _field(by_name[name]) for name in STRING_FIELDS}
     birth_numeric = _per_row(
@@ -220,4 +256,6 @@ def build_features(
             dtype=np.int32,
             count=given_values.len(),
         ),
+        name_values=both.values.cast(pl.String),
+        name_formal=_formal_table(both.values.cast(pl.String)),
     )

@@ -264,3 +264,29 @@ def _canonical_map() -> dict[str, str]:
 
 # Nickname -> canonical given name, chains already followed.
 CANONICAL_GIVEN_NAME: dict[str, str] = _canonical_map()
+
+
+def _formal_names() -> dict[str, frozenset[str]]:
+    """Each known name (upper case) -> the formal names it may stand for, itself included.
+
+    Our table above, plus the ``nicknames`` package's hand-curated English name relations
+    (TEDDY: EDWARD or THEODORE; BECKY: REBECCA; PEGGY: MARGARET), where one nickname may belong
+    to several formal names. A formal name stands for itself only: ALEXANDER and ALEXANDRA stay
+    two names, while ALEX agrees with both.
+    """
+    from nicknames import NickNamer
+
+    formal: dict[str, set[str]] = {}
+    for nickname, name in NICKNAME_PAIRS:
+        formal.setdefault(nickname, {nickname}).add(CANONICAL_GIVEN_NAME.get(name, name))
+        formal.setdefault(name, {name})
+    for name, nicknames in NickNamer().nickname_lookup.items():
+        upper = name.upper()
+        formal.setdefault(upper, {upper})
+        for nickname in nicknames:
+            formal.setdefault(nickname.upper(), {nickname.upper()}).add(upper)
+    return {name: frozenset(names) for name, names in formal.items()}
+
+
+# Name -> the formal names it may stand for (itself included).
+FORMAL_NAMES: dict[str, frozenset[str]] = _formal_names()

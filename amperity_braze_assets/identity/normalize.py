@@ -301,6 +301,35 @@ def fold_text(expr: pl.Expr) -> pl.Expr:
     )
 
 
+# Generational suffixes as one code each: JUNIOR and JR are one, II is a junior too.
+GENERATIONS = {
+    "SR": "SR",
+    "SENIOR": "SR",
+    "JR": "JR",
+    "JUNIOR": "JR",
+    "II": "JR",
+    "2ND": "JR",
+    "III": "III",
+    "3RD": "III",
+    "IV": "IV",
+    "4TH": "IV",
+}
+_GENERATION_PATTERN = r"(?:^|\s)(" + "|".join(GENERATIONS) + r")(?:,|$)"
+
+
+def generation_values(values: pl.Series) -> pl.Series:
+    """The generational suffix a name or suffix field ends with (``Lee Sr.``, ``Notelwood Jr,
+    Russell``, ``III``) as SR, JR, III or IV; null where there is none."""
+    return _evaluate(
+        values.cast(pl.String),
+        lambda e: (
+            fold_text(e)
+            .str.extract(_GENERATION_PATTERN, 1)
+            .replace_strict(GENERATIONS, default=None)
+        ),
+    )
+
+
 def _null_if_junk(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_in(JUNK_TEXT) | expr.is_null()).then(None).otherwise(expr)
 
@@ -326,7 +355,8 @@ def canonical_given_name(expr: pl.Expr) -> pl.Expr:
 
 
 def split_full_name(full_names: pl.Series) -> pl.DataFrame:
-    """(given_name, surname) for each full name: ``Last, First M`` or ``First M Last``.
+    """(given_name, surname) for each full name: ``Last, First M``, ``First M Last`` or a
+    lone ``Last``.
 
     Middle names and initials are dropped; titles and generational suffixes too.
     """
@@ -354,14 +384,16 @@ def split_full_name(full_names: pl.Series) -> pl.DataFrame:
         _null_if_junk(
             pl.when(has_comma)
             .then(pl.col("folded").str.extract(r",\s*([A-Z]+)", 1))
-            .otherwise(tokens.list.first())
+            .when(tokens.list.len() >= 2)
+            .then(tokens.list.first())
+            .otherwise(None)
         ).alias("given_name"),
+        # One word alone is taken as the surname: a given name typed there would conflict
+        # with the person's other records, a surname only weighs against them.
         _null_if_junk(
             pl.when(has_comma)
             .then(pl.col("folded").str.extract(r"^([^,]+),", 1).str.strip_chars())
-            .when(tokens.list.len() >= 2)
-            .then(tokens.list.last())
-            .otherwise(None)
+            .otherwise(tokens.list.last())
         ).alias("surname"),
     ).collect()
 
@@ -796,6 +828,16 @@ def normalized_columns(
         if column in out and not wanted(column):
             del out[column]
 
+    # Jr or Sr: from the suffix tag, else from the end of a surname, full name or given name.
+    if wanted("generation"):
+        found = [
+            map_values(raw(column), generation_values)
+            for column in ("generational_suffix", "surname", "full_name", "given_name")
+            if column in present
+        ]
+        if found:
+            out["generation"] = coalesce(found)
+
     for column in records.columns:
         if column.startswith(("fk_", "sk_")) and wanted(column):
             out[column] = map_values(
@@ -810,13 +852,18 @@ def normalized_columns(
 def normalize_records(records: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
     """The same frame with each tag column replaced by its normalized value (junk -> null).
 
-    ``given_name``/``surname`` are filled from ``full_name`` where missing; ``birthdate`` becomes
-    a ``pl.Date``; ``fk_*``/``sk_*`` keys are trimmed and upper-cased. Missing tag columns are
+    ``given_name``/``surname`` are filled from ``full_name`` where missing; ``generation`` (JR,
+    SR, III, IV) is added where a suffix tag or a name ends with one; ``birthdate`` becomes a
+    ``pl.Date``; ``fk_*``/``sk_*`` keys are trimmed and upper-cased. Missing tag columns are
     left missing.
     """
     coded = normalized_columns(records, default_region)
     frame = records.with_columns([coded[c].decode(c) for c in records.columns if c in coded])
-    added = [c for c in ("given_name", "surname") if c in coded and c not in records.columns]
+    added = [
+        c
+        for c in ("given_name", "surname", "generation")
+        if c in coded and c not in records.columns
+    ]
     if added:
         frame = frame.with_columns([coded[c].decode(c) for c in added])
     return frame

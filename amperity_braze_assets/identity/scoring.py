@@ -10,7 +10,7 @@ SMITHs prove less than two ZBIGNIEWSKIs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,6 +24,8 @@ from .profiling import stage
 from .threads import WORKERS
 
 MISSING = 0  # level 0 in every comparison: a side is null, the field proves nothing
+# Before a run estimates its own: about one pair in a million random pairs is one person.
+DEFAULT_RANDOM_MATCH_PROBABILITY = 1e-6
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,12 @@ class Comparison:
 
 COMPARISONS: tuple[Comparison, ...] = (
     Comparison(
-        "given", ("different", "initial_or_jw80", "jw92", "exact_or_nickname"), "given_canonical"
+        "given",
+        ("different", "initial_or_prefix", "typo", "exact_or_nickname"),
+        "given_canonical",
     ),
-    Comparison("surname", ("different", "jw80", "jw92", "exact"), "surname"),
-    Comparison("birth", ("different", "one_digit_or_swapped", "exact"), "birth"),
+    Comparison("surname", ("different", "jw80", "typo_or_jw92", "exact"), "surname"),
+    Comparison("birth", ("different", "two_digits", "one_digit_or_swapped", "exact"), "birth"),
     Comparison("email", ("different", "same_local_or_jw92", "exact"), "email"),
     Comparison("phone", ("different", "one_digit", "exact"), "phone"),
     Comparison("address", ("different", "token_set85", "exact"), "address"),
@@ -53,6 +57,8 @@ _JARO_WINKLER = distance.JaroWinkler.normalized_similarity
 # rapidfuzz's own token-set ratio (0..100): a native scorer, so cpdist never calls back into
 # Python per pair.
 _TOKEN_SET = fuzz.token_set_ratio
+# Optimal string alignment: edits, each swap of two neighbours counting as one.
+_OSA = distance.OSA.distance
 
 
 def _similarity(
@@ -114,8 +120,10 @@ def _string_levels(
     scorer: Callable,
     exact: np.ndarray | None = None,
     deduplicate: bool = True,
+    typo_level: int | None = None,
 ) -> np.ndarray:
-    """Level per pair: 0 missing, 1 different, 2.. one per threshold passed, top = exact."""
+    """Level per pair: 0 missing, 1 different, 2.. one per threshold passed, top = exact;
+    with ``typo_level``, values one edit apart reach at least that level."""
     code_left = coded.codes[left]
     code_right = coded.codes[right]
     present = (code_left >= 0) & (code_right >= 0)
@@ -133,6 +141,18 @@ def _string_levels(
         for threshold in thresholds:
             passed += scores >= threshold
         levels[index] = 1 + passed
+        if typo_level is not None:
+            # One keyboard slip (a letter changed, dropped, added or two swapped) is a typo
+            # whatever Jaro-Winkler says of a short name: ROY/RXY, JOEL/JOLE.
+            below = index[levels[index] < typo_level]
+            # Two- and one-letter values are one edit from too much (AL/ED, J/K).
+            length = coded.values.str.len_chars().fill_null(0).to_numpy()
+            below = below[(length[code_left[below]] >= 3) & (length[code_right[below]] >= 3)]
+            if below.size:
+                slips = _similarity(
+                    coded, code_left[below], code_right[below], _OSA, deduplicate, 1
+                )
+                levels[below[slips <= 1]] = typo_level
     levels[exact] = len(thresholds) + 2
     return levels
 
@@ -150,19 +170,135 @@ def _digit_differences(left: np.ndarray, right: np.ndarray, digits: int) -> np.n
 
 
 def _numeric_levels(
-    left: np.ndarray, right: np.ndarray, digits: int, also_near: np.ndarray | None = None
+    left: np.ndarray,
+    right: np.ndarray,
+    digits: int,
+    also_near: np.ndarray | None = None,
+    two_digit_level: bool = False,
 ) -> np.ndarray:
-    """0 missing, 1 different, 2 one digit off (or ``also_near``), 3 equal."""
+    """0 missing, 1 different, then (with ``two_digit_level``) two digits off, then one digit
+    off (or ``also_near``), top equal."""
     present = (left >= 0) & (right >= 0)
+    top = 4 if two_digit_level else 3
     levels = np.where(present, 1, MISSING).astype(np.int8)
-    levels[present & (left == right)] = 3
+    levels[present & (left == right)] = top
     index = np.flatnonzero(levels == 1)
     if index.size:
-        near = _digit_differences(left[index], right[index], digits) <= 1
+        differences = _digit_differences(left[index], right[index], digits)
+        near = differences <= 1
         if also_near is not None:
             near |= also_near[index]
-        levels[index[near]] = 2
+        if two_digit_level:
+            levels[index[differences == 2]] = 2
+        levels[index[near]] = top - 1
     return levels
+
+
+def _share_formal(features: Features, codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
+    """Whether two names (codes of ``features.name_values``) may stand for one formal name
+    (TEDDY and THEODORE), per pair."""
+    pairs = pl.DataFrame(
+        {
+            "pair": np.arange(codes_a.size, dtype=np.int64),
+            "code": codes_a.astype(np.int32),
+            "other": codes_b.astype(np.int32),
+        }
+    )
+    formal = features.name_formal
+    shared = (
+        pairs.join(formal, on="code")
+        .join(formal.rename({"code": "other"}), on=["other", "formal"], how="semi")
+        .get_column("pair")
+        .unique()
+        .to_numpy()
+    )
+    agree = np.zeros(codes_a.size, dtype=bool)
+    agree[shared] = True
+    return agree
+
+
+# What turns a given name into its other-gender form (PAUL+A, LOUIS+E, DANIEL+LE, PAUL+INE).
+GENDERED_ENDINGS = ["A", "E", "LE", "NE", "INE", "INA", "ETTE", "ELLE", "IA"]
+
+
+def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Given-name levels: exact or a nickname (BOB/ROBERT, TEDDY/THEODORE); a typo (one edit,
+    or two in names of eight letters or more); an initial or a prefix (J/JOHN, CHRIS/
+    CHRISTOPHER); else different. Names that only look alike are different: MICHAEL/MICHELLE,
+    PAUL/PAULA, DANIEL/DANIELLE are two people, as twins and spouses are. Distinct name pairs are judged once."""
+    names = features.name_as_given
+    name_left, name_right = names[left], names[right]
+    present = (name_left >= 0) & (name_right >= 0)
+    levels = np.where(present, 1, MISSING).astype(np.int8)
+    canonical = features.fields["given_canonical"].codes
+    levels[present & (canonical[left] == canonical[right])] = 4
+    rest = np.flatnonzero(levels == 1)
+    if rest.size == 0:
+        return levels
+    keys = (name_left[rest].astype(np.int64) << 32) | name_right[rest].astype(np.int64)
+    distinct, inverse = factorize(keys)
+    code_a = (distinct >> 32).astype(np.int64)
+    code_b = (distinct & 0xFFFFFFFF).astype(np.int64)
+    nickname = _share_formal(features, code_a, code_b)
+    values = features.name_values
+    first = values.gather(pl.Series(code_a.astype(np.uint32)))
+    second = values.gather(pl.Series(code_b.astype(np.uint32)))
+    edits = process.cpdist(
+        first.to_list(), second.to_list(), scorer=_OSA, workers=-1, score_cutoff=2
+    )
+    a, b = pl.col("a"), pl.col("b")
+    a_first = a.str.len_chars() <= b.str.len_chars()
+    shorter = pl.when(a_first).then(a).otherwise(b)
+    longer = pl.when(a_first).then(b).otherwise(a)
+    # A name and its other-gender form look like a typo or a prefix but are two names:
+    # PAUL/PAULA, LOUIS/LOUISE, DANIEL/DANIELLE, MARIO/MARIA.
+    suffixed = longer.str.starts_with(shorter) & longer.str.slice(shorter.str.len_chars()).is_in(
+        GENDERED_ENDINGS
+    )
+    o_and_a = (
+        (a.str.len_chars() == b.str.len_chars())
+        & (a.str.head(-1) == b.str.head(-1))
+        & pl.concat_str(a.str.tail(1), b.str.tail(1)).is_in(["OA", "AO"])
+    )
+    frame = pl.DataFrame({"a": first, "b": second}).select(
+        shorter.str.len_chars().alias("short"),
+        (longer.str.len_chars() - shorter.str.len_chars()).alias("extra"),
+        longer.str.starts_with(shorter).alias("prefix"),
+        (a.str.head(1) == b.str.head(1)).alias("same_first"),
+        (suffixed | o_and_a).alias("gendered"),
+    )
+    short = frame.get_column("short").to_numpy()
+    gendered = frame.get_column("gendered").to_numpy()
+    typo = (((edits <= 1) & (short >= 3)) | ((edits <= 2) & (short >= 8))) & ~gendered
+    initial = (short == 1) & frame.get_column("same_first").to_numpy()
+    # A short name starting a longer one: SAM/SAMANTHA, CHRIS/CHRISTOPHER (not DANIEL/DANIELLE).
+    prefix = (
+        frame.get_column("prefix").to_numpy()
+        & (short >= 3)
+        & (short <= 5)
+        & (frame.get_column("extra").to_numpy() >= 2)
+        & ~gendered
+    )
+    judged = np.where(nickname, 4, np.where(typo, 3, np.where(initial | prefix, 2, 1)))
+    levels[rest] = judged[inverse].astype(np.int8)
+    return levels
+
+
+def _names_agree(features: Features, codes_a: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
+    """Whether two names (codes of ``features.name_values``, from either field) are one name
+    but for a typo (Jaro-Winkler 0.92, or one edit) or a nickname; distinct pairs once."""
+    keys = (codes_a.astype(np.int64) << 32) | codes_b.astype(np.int64)
+    distinct, inverse = factorize(keys)
+    code_a, code_b = distinct >> 32, distinct & 0xFFFFFFFF
+    values = features.name_values
+    first = values.gather(pl.Series(code_a.astype(np.uint32))).to_list()
+    second = values.gather(pl.Series(code_b.astype(np.uint32))).to_list()
+    similar = process.cpdist(first, second, scorer=_JARO_WINKLER, workers=-1) >= 0.92
+    slips = process.cpdist(first, second, scorer=_OSA, workers=-1, score_cutoff=1) <= 1
+    length = values.str.len_chars().fill_null(0).to_numpy()
+    short = np.minimum(length[code_a], length[code_b])
+    agree = similar | (slips & (short >= 3)) | _share_formal(features, code_a, code_b)
+    return agree[inverse]
 
 
 # Below this many pairs the comparisons run one after another: threads would cost more than
@@ -182,34 +318,23 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
     out = np.zeros((left.size, len(COMPARISONS)), dtype=np.int8)
 
     def given() -> None:
-        # Given name: nicknames agree exactly; an initial agrees with a name it starts.
-        coded = f["given"]
-        canonical = f["given_canonical"]
-        canonical_equal = canonical.codes[left] == canonical.codes[right]
-        levels = _string_levels(coded, left, right, (0.80, 0.92), _JARO_WINKLER, canonical_equal)
-        gl = coded.codes[left]
-        gr = coded.codes[right]
-        maybe_initial = (levels == 1) & (gl >= 0) & (gr >= 0)
-        if maybe_initial.any():
-            index = np.flatnonzero(maybe_initial)
-            a, b = gl[index], gr[index]
-            length, first = features.given_length, features.given_first
-            initial = ((length[a] == 1) | (length[b] == 1)) & (first[a] == first[b])
-            levels[index[initial]] = 2
-        out[:, 0] = levels
+        out[:, 0] = _given_levels(features, left, right)
 
     def surname() -> None:
-        out[:, 1] = _string_levels(f["surname"], left, right, (0.80, 0.92), _JARO_WINKLER)
+        out[:, 1] = _string_levels(
+            f["surname"], left, right, (0.80, 0.92), _JARO_WINKLER, typo_level=3
+        )
 
     def birth() -> None:
-        # Birthdate: one mistyped digit, or day and month swapped (DD/MM read as MM/DD).
+        # Birthdate: one mistyped digit, or day and month swapped (DD/MM read as MM/DD); two
+        # digits off is neither agreement nor conflict.
         birth_left = features.birth_numeric[left]
         birth_right = features.birth_numeric[right]
         swapped = (birth_left // 10000 == birth_right // 10000) & (
             (birth_left // 100 % 100 == birth_right % 100)
             & (birth_left % 100 == birth_right // 100 % 100)
         )
-        out[:, 2] = _numeric_levels(birth_left, birth_right, 8, swapped)
+        out[:, 2] = _numeric_levels(birth_left, birth_right, 8, swapped, two_digit_level=True)
 
     def email() -> None:
         # Email: exact, or the same mailbox name at another domain / with a typo.
@@ -246,7 +371,8 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
             for lane in running:
                 lane.result()
 
-    # Given name and surname typed into each other's field: both agree, crosswise.
+    # Given name and surname typed into each other's field: both agree, crosswise (exactly,
+    # or each within a typo: GRAHAM-JONES AMELUA is AMELIA GRAHAM-JONES).
     as_given, as_surname = features.name_as_given, features.name_as_surname
     swapped = (
         (as_given[left] >= 0)
@@ -256,17 +382,43 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
     )
     out[swapped, 0] = 4
     out[swapped, 1] = 4
+    maybe = np.flatnonzero(
+        ((out[:, 0] == 1) | (out[:, 1] == 1))
+        & (out[:, 0] != MISSING)
+        & (out[:, 1] != MISSING)
+        & ~swapped
+    )
+    if maybe.size:
+        a, b = left[maybe], right[maybe]
+        crosswise = _names_agree(features, as_given[a], as_surname[b]) & _names_agree(
+            features, as_surname[a], as_given[b]
+        )
+        out[maybe[crosswise], 0] = 3
+        out[maybe[crosswise], 1] = 3
     return out
 
 
 @dataclass
 class Model:
-    """Fellegi-Sunter parameters: per comparison, m and u for each level (index 0 unused)."""
+    """Fellegi-Sunter parameters: per comparison, m and u for each level (index 0 unused), and
+    the prior: the probability that two records drawn at random are one person."""
 
     m: list[np.ndarray]
     u: list[np.ndarray]
-    match_share: float  # EM's estimate of the share of candidate pairs that are matches
     iterations: int
+    # Set by ``estimate_prior`` once pairs are weighed; a random pair of a million records
+    # matches about once in a million tries, of ten million once in ten million.
+    random_match_probability: float = DEFAULT_RANDOM_MATCH_PROBABILITY
+    estimated: bool = False  # m and u came from this data, not from the defaults
+    # Set by the run (``rules.twin_pattern_is_a_typo``): in this data a different given name
+    # beside the same birth date, surname and home is a typo, not a twin.
+    twins_are_typos: bool = False
+
+    @property
+    def prior_bits(self) -> float:
+        """The prior as log2 odds: the match weight a pair starts from."""
+        p = self.random_match_probability
+        return float(np.log2(p / (1.0 - p)))
 
     def level_weights(self) -> list[np.ndarray]:
         weights = []
@@ -277,6 +429,8 @@ class Model:
         return weights
 
     def describe(self) -> pl.DataFrame:
+        """One row per comparison level: m, u and the weight in bits; the prior as its own
+        row (comparison ``prior``, weight = log2 prior odds). What ``explain-match`` reads back."""
         rows = []
         for comparison, m, u, w in zip(
             COMPARISONS, self.m, self.u, self.level_weights(), strict=True
@@ -291,7 +445,51 @@ class Model:
                         "weight": float(w[level]),
                     }
                 )
+        rows.append(
+            {
+                "comparison": "prior",
+                "level": "estimated" if self.estimated else "default",
+                "m": float(self.random_match_probability),
+                "u": 1.0 - float(self.random_match_probability),
+                "weight": self.prior_bits,
+            }
+        )
+        rows.append(
+            {
+                "comparison": "twin_pattern",
+                "level": "typo" if self.twins_are_typos else "twins",
+                "m": float(self.twins_are_typos),
+                "u": 0.0,
+                "weight": 0.0,
+            }
+        )
         return pl.DataFrame(rows)
+
+    @classmethod
+    def from_description(cls, table: pl.DataFrame) -> Model:
+        """The model ``describe`` wrote (a run's state), read back."""
+        m = [np.zeros(len(c.levels) + 1) for c in COMPARISONS]
+        u = [np.zeros(len(c.levels) + 1) for c in COMPARISONS]
+        index = {c.name: i for i, c in enumerate(COMPARISONS)}
+        prior, estimated, twins_are_typos = DEFAULT_RANDOM_MATCH_PROBABILITY, False, False
+        for row in table.iter_rows(named=True):
+            if row["comparison"] == "prior":
+                prior, estimated = row["m"], row["level"] == "estimated"
+                continue
+            if row["comparison"] == "twin_pattern":
+                twins_are_typos = row["level"] == "typo"
+                continue
+            column = index[row["comparison"]]
+            level = COMPARISONS[column].levels.index(row["level"]) + 1
+            m[column][level], u[column][level] = row["m"], row["u"]
+        return cls(
+            m=m,
+            u=u,
+            iterations=0,
+            random_match_probability=prior,
+            estimated=estimated,
+            twins_are_typos=twins_are_typos,
+        )
 
 
 # Parameters typical of consumer records, used when a run has too few records or pairs for the
@@ -299,7 +497,7 @@ class Model:
 DEFAULT_M: tuple[tuple[float, ...], ...] = (
     (0.0, 0.02, 0.05, 0.08, 0.85),
     (0.0, 0.02, 0.04, 0.06, 0.88),
-    (0.0, 0.03, 0.07, 0.90),
+    (0.0, 0.03, 0.02, 0.05, 0.90),
     (0.0, 0.15, 0.05, 0.80),
     (0.0, 0.15, 0.05, 0.80),
     (0.0, 0.15, 0.10, 0.75),
@@ -310,7 +508,7 @@ DEFAULT_M: tuple[tuple[float, ...], ...] = (
 DEFAULT_U: tuple[tuple[float, ...], ...] = (
     (0.0, 0.90, 0.07, 0.02, 0.01),
     (0.0, 0.95, 0.035, 0.01, 0.005),
-    (0.0, 0.995, 0.0049, 0.0001),
+    (0.0, 0.975, 0.02, 0.0049, 0.0001),
     (0.0, 0.99998, 1e-5, 1e-6),
     (0.0, 0.99998, 1e-5, 1e-6),
     (0.0, 0.999, 0.0009, 0.0001),
@@ -318,14 +516,12 @@ DEFAULT_U: tuple[tuple[float, ...], ...] = (
     (0.0, 0.98, 0.005, 0.015),
     (0.0, 0.5, 0.5),
 )
-DEFAULT_MATCH_SHARE = 0.3
 
 
 def default_model() -> Model:
     return Model(
-        m=[np.asarray(m) for m in DEFAULT_M],
-        u=[np.asarray(u) for u in DEFAULT_U],
-        match_share=DEFAULT_MATCH_SHARE,
+        m=[np.asarray(m, dtype=np.float64) for m in DEFAULT_M],
+        u=[np.asarray(u, dtype=np.float64) for u in DEFAULT_U],
         iterations=0,
     )
 
@@ -411,11 +607,17 @@ def _em_session(
 
 # The least chance a true match shows any level of any comparison.
 M_FLOOR = 0.003
+# The least chance that one person's two records differ in a contact or place field: people
+# move (one in ten a year in the US), change phones and keep several mailboxes. Data whose
+# matches rarely show it (records of one snapshot) would otherwise make a move a veto.
+CHANGE_FLOOR = 0.05
+_CHANGES = ("email", "phone", "address", "postal", "city")
 
 
-def _floored(m: np.ndarray) -> np.ndarray:
+def _floored(m: np.ndarray, different: float = M_FLOOR) -> np.ndarray:
     out = m.copy()
     out[1:] = np.maximum(out[1:], M_FLOOR)
+    out[1] = max(out[1], different)
     out[1:] /= out[1:].sum()
     out[MISSING] = 0.0
     return out
@@ -433,9 +635,9 @@ def estimate_m(
     blocking key, so they look nothing like random pairs and EM calls everything a match. So,
     as Splink does, each session takes the pairs that agree on one set of fields and estimates
     m only for the other fields: pairs with the same name and birthdate teach how often
-    matches share contact details, pairs with the same email, phone or foreign key teach how
-    often matches share names and birthdates. Then, with m and u fixed, EM over all candidates
-    gives the share of matches among them.
+    matches share contact details, pairs with the same email or foreign key teach how often
+    matches share names and birthdates. A shared phone does not open the second session: the
+    people of one household share it, and would teach that matches often differ in name.
     """
     m = [np.asarray(values, dtype=np.float64).copy() for values in DEFAULT_M]
     names = {c.name: i for i, c in enumerate(COMPARISONS)}
@@ -446,9 +648,7 @@ def estimate_m(
     same_identity = np.ones(levels.shape[0], dtype=bool)
     for column in identity:
         same_identity &= levels[:, column] == top[column]
-    same_contact = (levels[:, names["email"]] == top[names["email"]]) | (
-        levels[:, names["phone"]] == top[names["phone"]]
-    )
+    same_contact = levels[:, names["email"]] == top[names["email"]]
     if has_fk is not None:
         same_contact |= has_fk
     iterations = 0
@@ -461,22 +661,70 @@ def estimate_m(
     # Without a floor, a level EM never saw among matches (a different phone) gets m ~ 0 and
     # vetoes a pair with -30 bits; then 1% of edited records moves m to 0.01, the veto drops
     # to -7 bits and thousands of untouched records change clusters between runs.
-    m = [_floored(values) for values in m]
+    m = [
+        _floored(values, CHANGE_FLOOR if c.name in _CHANGES else M_FLOOR)
+        for c, values in zip(COMPARISONS, m, strict=True)
+    ]
+    return Model(m=m, u=u, iterations=iterations, estimated=True)
 
-    # The share of matches among all candidates, every parameter fixed.
-    columns = list(range(len(COMPARISONS)))
-    table, counts = _pattern_table(levels, columns)
-    log_m, log_u = _log_likelihoods(table, columns, m, u)
-    share = 0.5
-    for _ in range(200):
-        odds = np.clip(np.log(1 - share) + log_u - np.log(share) - log_m, -700, 700)
-        updated = float((counts / (1.0 + np.exp(odds))).sum() / counts.sum())
-        updated = min(max(updated, 1e-6), 1 - 1e-6)
-        if abs(updated - share) < 1e-7:
-            share = updated
-            break
-        share = updated
-    return Model(m=m, u=u, match_share=share, iterations=iterations)
+
+_INDEX = {c.name: i for i, c in enumerate(COMPARISONS)}
+GIVEN, SURNAME, BIRTH, EMAIL, PHONE, ADDRESS, POSTAL, CITY, GENDER = (
+    _INDEX[name]
+    for name in (
+        "given",
+        "surname",
+        "birth",
+        "email",
+        "phone",
+        "address",
+        "postal",
+        "city",
+        "gender",
+    )
+)
+TOP = tuple(len(c.levels) for c in COMPARISONS)
+
+
+def _parts(
+    model: Model,
+    features: Features,
+    levels: np.ndarray,
+    left: np.ndarray,
+    use_frequencies: bool,
+) -> Iterator[tuple[int, np.ndarray]]:
+    """(comparison, bits per pair) for each comparison in turn.
+
+    Exact agreement weighs log2(m / f), f the share of records holding the agreed value: two
+    SMITHs prove less than two ZBIGNIEWSKIs, a birthday shared by forty people less than an
+    email shared by two. Place is counted once: a street address that agrees already says the
+    postal code and city agree, and a postal code the city, so those agreements add nothing
+    more; and a street that differs already says the move, so a postal code and city that
+    differ with it add nothing against.
+    """
+    address, postal = levels[:, ADDRESS], levels[:, POSTAL]
+    address_agrees = address >= 2
+    implied = {POSTAL: address_agrees, CITY: address_agrees | (postal == TOP[POSTAL])}
+    # A move changes street, postal code and city at once: one disagreement, counted once.
+    moved = {POSTAL: address == 1, CITY: (address == 1) | (postal == 1)}
+    for column, (comparison, level_weight) in enumerate(
+        zip(COMPARISONS, model.level_weights(), strict=True)
+    ):
+        level = levels[:, column]
+        part = level_weight[level].astype(np.float32)
+        if comparison.frequency_field is not None and use_frequencies:
+            coded = features.fields[comparison.frequency_field]
+            top = TOP[column]
+            exact = np.flatnonzero(level == top)
+            if exact.size:
+                codes = coded.codes[left[exact]]
+                frequency = np.maximum(coded.frequency[np.maximum(codes, 0)], 1e-9)
+                part[exact] = np.log2(max(float(model.m[column][top]), 1e-9) / frequency)
+        if column in implied:
+            agreeing = implied[column] & (level >= 2)
+            part[agreeing] = np.minimum(part[agreeing], 0.0)
+            part[moved[column] & (level == 1)] = 0.0
+        yield column, part
 
 
 def pair_weights(
@@ -484,98 +732,24 @@ def pair_weights(
     features: Features,
     levels: np.ndarray,
     left: np.ndarray,
-    right: np.ndarray,
     use_frequencies: bool = True,
-    random_u: list[np.ndarray] | None = None,
 ) -> np.ndarray:
-    """Match weight in bits per pair (log2 Bayes factor, prior excluded). Exact agreement on a
-    value is adjusted by how rare that value is against the average value: log2(u_avg / tf)."""
+    """Match weight in bits per pair: the log2 Bayes factor, prior excluded (float64)."""
     weights = np.zeros(levels.shape[0], dtype=np.float64)
-    for column, (comparison, level_weight) in enumerate(
-        zip(COMPARISONS, model.level_weights(), strict=True)
-    ):
-        level = levels[:, column]
-        weights += level_weight[level]
-        if comparison.frequency_field is None or not use_frequencies:
-            continue
-        coded = features.fields[comparison.frequency_field]
-        top = len(comparison.levels)
-        exact = np.flatnonzero(level == top)
-        if exact.size == 0:
-            continue
-        codes = coded.codes[left[exact]]
-        frequency = np.maximum(coded.frequency[np.maximum(codes, 0)], 1e-9)
-        # Replace the average exact-agreement u with this value's own frequency.
-        average = random_u[column][top] if random_u is not None else coded.agreement_probability
-        weights[exact] += np.log2(max(average, 1e-9) / frequency)
+    for _, part in _parts(model, features, levels, left, use_frequencies):
+        weights += part
     return weights
 
 
-# Evidence (bits) besides name and birthdate above which one differing birthdate is forgiven.
-FORGIVE_BIRTH_BITS = 20.0
-_REST = ("surname", "email", "phone", "address", "postal", "city")
-
-
-def rest_weights(model: Model, levels: np.ndarray) -> np.ndarray:
-    """Per pair, the bits of evidence from the fields other than given name and birthdate."""
-    index = {c.name: i for i, c in enumerate(COMPARISONS)}
-    level_weights = model.level_weights()
-    out = np.zeros(levels.shape[0], dtype=np.float64)
-    for name in _REST:
-        column = index[name]
-        out += level_weights[column][levels[:, column]]
-    return out
-
-
-def hard_rules(
+def weight_parts(
+    model: Model,
     features: Features,
     levels: np.ndarray,
     left: np.ndarray,
-    right: np.ndarray,
-    rest_weight: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(forced, forbidden, forced_by, contradicts) per pair.
-
-    contradicts: what two members of one cluster may not do; for now the same as forbidden
-    (a looser test, ignoring missing birthdates, cost more precision than it won recall).
-
-    forced: an ``fk`` agrees, so the records are one person whatever else differs.
-    forbidden: an ``sk`` differs; or, while no email agrees, the birthdates clearly differ or the
-    given names clearly differ without the same birthdate. The latter is the household guard: people who share a phone, an address and
-    a surname but not a first name or a birthday are relatives, not one person, however much
-    address evidence piles up.
-    """
-    forced = np.zeros(left.size, dtype=bool)
-    forced_by = np.full(left.size, "", dtype=object)
-    for name, codes in features.fk.items():
-        agree = (codes[left] >= 0) & (codes[left] == codes[right])
-        forced_by[agree & ~forced] = name
-        forced |= agree
-    forbidden = np.zeros(left.size, dtype=bool)
-    for codes in features.sk.values():
-        forbidden |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
-    given_differs = levels[:, 0] == 1
-    birth_differs = levels[:, 2] == 1
-    birth_agrees = levels[:, 2] == 3
-    email_agrees = levels[:, 3] == 3
-    # A clearly different first name is forgiven only with the very same birthdate (a typo'd
-    # or unlisted nickname); twins are the accepted casualty of that.
-    guard = ((given_differs & ~birth_agrees) | birth_differs) & ~email_agrees & ~forced
-    if rest_weight is not None:
-        # One birthdate that differs (a mistyped or scrambled date) is forgiven when all else
-        # agrees strongly: given name and surname agree, the address agrees, no email or phone
-        # differs, and the fields besides name and birthdate bring FORGIVE_BIRTH_BITS. A
-        # household's members differ in given name too, so they stay apart; a Jr/Sr pair
-        # sharing name, address and phone is the accepted casualty.
-        forgiven = (
-            birth_differs
-            & (levels[:, 0] >= 3)
-            & (levels[:, 1] >= 3)
-            & (levels[:, 5] >= 2)
-            & (levels[:, 3] != 1)
-            & (levels[:, 4] != 1)
-            & (rest_weight >= FORGIVE_BIRTH_BITS)
-        )
-        guard &= ~forgiven
-    contradicts = forbidden | guard
-    return forced & ~forbidden, forbidden | guard, forced_by, contradicts
+    use_frequencies: bool = True,
+) -> np.ndarray:
+    """The bits each comparison adds, pairs x comparisons, for explaining a few pairs."""
+    out = np.zeros(levels.shape, dtype=np.float64)
+    for column, part in _parts(model, features, levels, left, use_frequencies):
+        out[:, column] = part
+    return out

@@ -157,9 +157,12 @@ def test_one_mistyped_birthdate_is_forgiven_when_all_else_agrees():
     records = pl.DataFrame(
         [
             ("pos", "a", "Melissa", "Lanzotti", "24 Balfour Crescent", "2064", "1981-08-28"),
-            ("web", "b", "Melissa", "Lanzotti", "24 Balfour Cres", "2064", "1908-01-03"),
+            # The same year, day and month scrambled: within a generation, so a typo.
+            ("web", "b", "Melissa", "Lanzotti", "24 Balfour Cres", "2064", "1983-01-03"),
             # A household member: another first name and birthdate at the same address.
             ("web", "c", "Joel", "Lanzotti", "24 Balfour Crescent", "2064", "1979-02-11"),
+            # The same name at the same address, born a generation earlier: Melissa's mother.
+            ("web", "d", "Melissa", "Lanzotti", "24 Balfour Crescent", "2064", "1956-04-19"),
         ],
         schema=COLUMNS,
         orient="row",
@@ -168,6 +171,7 @@ def test_one_mistyped_birthdate_is_forgiven_when_all_else_agrees():
     ids = dict(zip(result["record_id"], result["amperity_id"], strict=True))
     assert ids["a"] == ids["b"]
     assert ids["c"] != ids["a"]
+    assert ids["d"] != ids["a"] and ids["d"] != ids["c"]
 
 
 def test_given_name_and_surname_swapped_are_compared():

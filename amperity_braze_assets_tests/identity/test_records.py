@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+import dagster as dg
 import numpy as np
 import polars as pl
 from polars.testing import assert_frame_equal
@@ -20,6 +21,11 @@ from amperity_braze_assets.sources.reader import read_source
 from amperity_braze_assets_tests.conftest import make_settings
 
 
+def _output_and_stats(*args, **kwargs):
+    run = resolve_with_stats(*args, **kwargs)
+    return run.output, run.stats
+
+
 def _raw_sources(tmp_path) -> tuple[list[pl.DataFrame], object]:
     generate_sample_data(
         tmp_path, customers=6_000, seed=5, reference_time=datetime(2026, 6, 1, tzinfo=UTC)
@@ -36,8 +42,8 @@ def test_resolving_customer_records_equals_resolving_the_raw_records(tmp_path):
     frames, config = _raw_sources(tmp_path)
     records = customer_records(frames)
 
-    from_raw, raw_stats = resolve_with_stats(identity_records(frames))
-    from_records, stats = resolve_with_stats(records, normalized=True)
+    from_raw, raw_stats = _output_and_stats(identity_records(frames))
+    from_records, stats = _output_and_stats(records, normalized=True)
 
     assert stats.records > 8_000 and stats.candidate_pairs == raw_stats.candidate_pairs
     assert_frame_equal(from_records, from_raw)
@@ -107,7 +113,9 @@ def test_identity_reads_only_matched_columns_and_names_split_from_full_name(tmp_
     )
     config = dataclasses.replace(config, sources=full_name_only)
     identity_asset = next(
-        a for a in build_identity_assets(config, settings) if a.key.path == ["identity_resolution"]
+        a
+        for a in build_identity_assets(config, settings)
+        if dg.AssetKey("identity_resolution") in a.keys
     )
     (records_input,) = [
         i for i in identity_asset.node_def.input_defs if i.name == "customer_records"

@@ -16,6 +16,11 @@ COLUMNS = [
 ]
 
 
+def _output_and_stats(*args, **kwargs):
+    run = resolve_with_stats(*args, **kwargs)
+    return run.output, run.stats
+
+
 def _records(rows: list[tuple]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=COLUMNS, orient="row")
 
@@ -65,7 +70,7 @@ ANNA = [
 
 
 def test_same_person_merges_and_people_stay_apart():
-    result, stats = resolve_with_stats(_records(JOHN + ANNA))
+    result, stats = _output_and_stats(_records(JOHN + ANNA))
     assert result.height == 4
     assert _id_of(result, "p1") == _id_of(result, "w1")
     assert _id_of(result, "p2") == _id_of(result, "l2")
@@ -134,7 +139,7 @@ def test_chain_through_a_sparse_record_is_cut():
             "1990-06-06",
         ),
     ]
-    result, stats = resolve_with_stats(_records(chain))
+    result, stats = _output_and_stats(_records(chain))
     assert _id_of(result, "a") != _id_of(result, "c")
     assert stats.clusters_split == 1
     assert result.get_column("amperity_id").n_unique() == 2
@@ -206,7 +211,7 @@ def test_resolve_is_deterministic():
 
 
 def test_ids_survive_additions_and_deletions():
-    first, _ = resolve_with_stats(_records(JOHN + ANNA))
+    first, _ = _output_and_stats(_records(JOHN + ANNA))
     new_person = (
         "web",
         "w9",
@@ -219,7 +224,7 @@ def test_ids_survive_additions_and_deletions():
         "1999-09-09",
     )
     johns_new = ("loyalty", "l1", "Jon", "Smith", "john.smith@gmail.com", None, None, None, None)
-    second, stats = resolve_with_stats(
+    second, stats = _output_and_stats(
         _records(JOHN + ANNA[:1] + [new_person, johns_new]), previous=first
     )
     assert _id_of(second, "p1") == _id_of(first, "p1")
@@ -247,7 +252,7 @@ def test_on_merge_the_larger_cluster_keeps_its_id():
         "10001",
         "1980-03-05",
     )
-    second, stats = resolve_with_stats(_records(JOHN + [lone, bridge]), previous=first)
+    second, stats = _output_and_stats(_records(JOHN + [lone, bridge]), previous=first)
     assert second.get_column("amperity_id").n_unique() == 1
     assert _id_of(second, "p3") == _id_of(first, "p1")
     assert stats.ids_changed == 1 and stats.jitter == pytest.approx(1 / 3)

@@ -1,0 +1,296 @@
+"""Why two records are, or are not, one person: each field's evidence, the prior, the rules and
+the decision, and the chain of links when the two meet only through other records.
+
+``explain_match`` is what ``amperity-braze explain-match SOURCE:ID SOURCE:ID`` prints. It
+scores the pair again with the model the last run kept (``identity/model.v1``) over the stored
+``customer_records``, so value frequencies are the run's own. The hysteresis that keeps a
+borderline pair where the previous run put it is not part of the explanation.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from .blocking import blocking_keys
+from .features import Features, build_features
+from .rules import NO_STEWARD, REFUSALS, StewardPairs, member_conflicts, pair_rules
+from .scoring import COMPARISONS, MISSING, Model, comparison_levels, weight_parts
+
+# The value each comparison shows, from the coded fields.
+_SHOWN_FIELD = {
+    "given": "given",
+    "surname": "surname",
+    "birth": "birth",
+    "email": "email",
+    "phone": "phone",
+    "address": "address",
+    "postal": "postal",
+    "city": "city",
+    "gender": "gender",
+}
+
+
+def _level_name(column: int, level: int) -> str:
+    return "missing" if level == MISSING else COMPARISONS[column].levels[level - 1]
+
+
+def evidence_text(
+    features: Features, model: Model, left: np.ndarray, right: np.ndarray
+) -> list[str]:
+    """Per pair, each present field's level and bits: ``given exact_or_nickname +5.1; ...``."""
+    if left.size == 0:
+        return []
+    levels = comparison_levels(features, left, right)
+    parts = weight_parts(model, features, levels, left, use_frequencies=model.estimated)
+    texts = []
+    for row in range(left.size):
+        items = [
+            f"{c.name} {_level_name(column, int(levels[row, column]))} {parts[row, column]:+.1f}"
+            for column, c in enumerate(COMPARISONS)
+            if levels[row, column] != MISSING
+        ]
+        texts.append("; ".join(items))
+    return texts
+
+
+@dataclass
+class PairVerdict:
+    """One pair scored as the run scores it."""
+
+    levels: np.ndarray  # per comparison
+    parts: np.ndarray  # bits per comparison
+    bayes_bits: float
+    posterior_bits: float
+    probability: float
+    refusal: str
+    forced_by: str
+    linked: bool
+
+
+def _probability(bits: float) -> float:
+    return float(1.0 / (1.0 + 2.0 ** (-np.clip(bits, -60, 60))))
+
+
+def score_pairs(
+    features: Features,
+    model: Model,
+    left: np.ndarray,
+    right: np.ndarray,
+    threshold: float,
+    steward: StewardPairs = NO_STEWARD,
+) -> list[PairVerdict]:
+    levels = comparison_levels(features, left, right)
+    parts = weight_parts(model, features, levels, left, use_frequencies=model.estimated)
+    verdicts = pair_rules(features, levels, left, right, steward, model.twins_are_typos)
+    threshold_bits = float(np.log2(threshold / (1 - threshold)))
+    fk_names = list(features.fk)
+    out = []
+    for row in range(left.size):
+        bayes = float(parts[row].sum())
+        posterior = bayes + model.prior_bits
+        forced_by = int(verdicts.forced_by[row])
+        refused = int(verdicts.refused[row])
+        forced = bool(verdicts.forced[row])
+        out.append(
+            PairVerdict(
+                levels=levels[row],
+                parts=parts[row],
+                bayes_bits=bayes,
+                posterior_bits=posterior,
+                probability=_probability(posterior),
+                refusal=REFUSALS[refused],
+                forced_by=(
+                    "steward: always merge"
+                    if forced_by < 0
+                    else (fk_names[forced_by - 1] if forced_by > 0 else "")
+                ),
+                linked=forced or (refused == 0 and posterior >= threshold_bits),
+            )
+        )
+    return out
+
+
+def _value(features: Features, field: str, row: int) -> str:
+    coded = features.fields[field]
+    code = int(coded.codes[row])
+    return "" if code < 0 else str(coded.values[code])
+
+
+def _shared_keys(features: Features, a: int, b: int) -> list[str]:
+    return [
+        name for name, key in blocking_keys(features).items() if key[a] >= 0 and key[a] == key[b]
+    ]
+
+
+def _widest_path(members: np.ndarray, links: dict[tuple[int, int], float], a: int, b: int):
+    """The chain of links from a to b whose weakest link is strongest (members are rows)."""
+    neighbours: dict[int, list[tuple[int, float]]] = {int(m): [] for m in members}
+    for (x, y), probability in links.items():
+        neighbours[x].append((y, probability))
+        neighbours[y].append((x, probability))
+    best = {a: 1.0}
+    came_from: dict[int, int] = {}
+    heap = [(-1.0, a)]
+    while heap:
+        width, node = heapq.heappop(heap)
+        width = -width
+        if node == b:
+            break
+        if width < best.get(node, 0.0):
+            continue
+        for other, probability in neighbours[node]:
+            candidate = min(width, probability)
+            if candidate > best.get(other, 0.0):
+                best[other] = candidate
+                came_from[other] = node
+                heapq.heappush(heap, (-candidate, other))
+    if b not in came_from:
+        return None
+    path = [b]
+    while path[-1] != a:
+        path.append(came_from[path[-1]])
+    return path[::-1]
+
+
+def _row_of(keys: pl.DataFrame, reference: tuple[str, str]) -> int:
+    found = keys.with_row_index("row").filter(
+        (pl.col("source") == reference[0]) & (pl.col("record_id") == reference[1])
+    )
+    if found.height == 0:
+        raise LookupError(
+            f"{reference[0]}:{reference[1]} is not among the stored customer records; check the "
+            "source name and record id (as in identity_resolution), or materialize "
+            "customer_records again."
+        )
+    return int(found.get_column("row")[0])
+
+
+def explain_match(
+    records: pl.DataFrame,
+    resolved: pl.DataFrame,
+    model: Model,
+    threshold: float,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    steward: StewardPairs = NO_STEWARD,
+) -> str:
+    """The explanation of two records (``customer_records`` rows, already normalized) as text.
+
+    resolved: the last run's ``identity_resolution`` (for the cluster each record is in)."""
+    records = records.with_columns(
+        pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String)
+    )
+    keys = records.select("source", "record_id")
+    a, b = _row_of(keys, first), _row_of(keys, second)
+    features = build_features(records, normalized=True)
+    verdict = score_pairs(features, model, np.array([a]), np.array([b]), threshold, steward)[0]
+    name_a, name_b = f"{first[0]}:{first[1]}", f"{second[0]}:{second[1]}"
+    shown = [
+        (_value(features, _SHOWN_FIELD[c.name], a), _value(features, _SHOWN_FIELD[c.name], b))
+        for c in COMPARISONS
+    ]
+    width = max(16, len(name_a), len(name_b), *(len(v) for pair in shown for v in pair)) + 2
+    lines = [
+        f"explain-match {name_a} {name_b}",
+        "",
+        f"{'field':<10}{name_a:<{width}}{name_b:<{width}}{'level':<22}{'bits':>8}",
+    ]
+    for column, comparison in enumerate(COMPARISONS):
+        level = int(verdict.levels[column])
+        value_a, value_b = shown[column]
+        lines.append(
+            f"{comparison.name:<10}{value_a:<{width}}{value_b:<{width}}"
+            f"{_level_name(column, level):<22}{verdict.parts[column]:>+8.2f}"
+        )
+    for name in features.fk:
+        codes = features.fk[name]
+        agree = codes[a] >= 0 and codes[a] == codes[b]
+        lines.append(f"{name:<10}{'agree: one person' if agree else 'no agreement':<{width}}")
+    prior = model.random_match_probability
+    threshold_bits = float(np.log2(threshold / (1 - threshold)))
+    shared = _shared_keys(features, a, b)
+    lines += [
+        "",
+        f"evidence (Bayes factor)            {verdict.bayes_bits:>+8.2f} bits",
+        f"prior: two random records are one person 1 in {1 / prior:,.0f}"
+        f"{' (estimated from this data)' if model.estimated else ' (default)'}"
+        f"   {model.prior_bits:>+8.2f} bits",
+        f"found by blocking on: {', '.join(shared) if shared else 'no shared key'}",
+        f"posterior                          {verdict.posterior_bits:>+8.2f} bits"
+        f" = probability {verdict.probability:.6f}",
+        f"threshold                          {threshold_bits:>+8.2f} bits = {threshold}",
+    ]
+    if verdict.forced_by:
+        lines.append(f"assertion: {verdict.forced_by} links them whatever the evidence")
+    if verdict.refusal:
+        lines.append(f"rule: refused ({verdict.refusal})")
+    decision = "LINK" if verdict.linked else "NO LINK"
+    lines.append(f"decision for this pair: {decision}")
+    lines.append("")
+    lines.extend(_outcome(features, model, threshold, steward, keys, resolved, a, b, verdict))
+    return "\n".join(lines)
+
+
+def _outcome(features, model, threshold, steward, keys, resolved, a, b, verdict) -> list[str]:
+    """What the run made of the pair: one person (directly or through a chain), or two."""
+    ids = keys.join(
+        resolved.select(
+            pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String), "amperity_id"
+        ),
+        on=["source", "record_id"],
+        how="left",
+        maintain_order="left",
+    ).get_column("amperity_id")
+    id_a, id_b = ids[a], ids[b]
+    if id_a is None or id_b is None:
+        return ["outcome: not in the last run's identity_resolution; materialize it again."]
+    if id_a != id_b:
+        lines = [f"outcome: two people ({id_a} and {id_b})"]
+        if verdict.linked:
+            lines.append(
+                "  the pair links on its own, but the cluster check kept them apart: "
+                + _conflict_between(features, model, steward, keys, ids, id_a, id_b)
+            )
+        return lines
+    if verdict.linked:
+        return [f"outcome: one person ({id_a}), linked directly"]
+    members = np.flatnonzero((ids == id_a).to_numpy())
+    left, right = np.triu_indices(members.size, k=1)
+    scored = score_pairs(features, model, members[left], members[right], threshold, steward)
+    links = {
+        (int(members[i]), int(members[j])): s.probability if not s.forced_by else 1.0
+        for i, j, s in zip(left, right, scored, strict=True)
+        if s.linked
+    }
+    path = _widest_path(members, links, a, b)
+    lines = [f"outcome: one person ({id_a}), through other records"]
+    if path is None:
+        lines.append("  no chain of links joins them now (the run's hysteresis kept them together)")
+        return lines
+    for x, y in zip(path, path[1:], strict=False):
+        key = (min(x, y), max(x, y))
+        lines.append(
+            f"  {keys['source'][x]}:{keys['record_id'][x]} -> "
+            f"{keys['source'][y]}:{keys['record_id'][y]}  probability {links[key]:.6f}"
+        )
+    return lines
+
+
+def _conflict_between(features, model, steward, keys, ids, id_a, id_b) -> str:
+    rows_a = np.flatnonzero((ids == id_a).to_numpy())
+    rows_b = np.flatnonzero((ids == id_b).to_numpy())
+    left = np.repeat(rows_a, rows_b.size)
+    right = np.tile(rows_b, rows_a.size)
+    levels = comparison_levels(features, left, right)
+    conflicts = member_conflicts(features, levels, left, right, steward, model.twins_are_typos) > 0
+    if not conflicts.any():
+        return "the records joined other people first (size cap or stronger links)"
+    x, y = int(left[conflicts][0]), int(right[conflicts][0])
+    return (
+        f"{keys['source'][x]}:{keys['record_id'][x]} and "
+        f"{keys['source'][y]}:{keys['record_id'][y]} are two people"
+    )

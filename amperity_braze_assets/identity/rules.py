@@ -1,0 +1,271 @@
+"""Rules no match weight overrules: what links two records whatever their score, what keeps
+them apart, and how much independent evidence a link needs.
+
+A weight adds evidence field by field as if the fields were independent. For the people who
+look most alike they are not: a household shares its surname, street, phone and postal code,
+twins their birthday too, and namesakes a name that proves nothing by itself. So beside the
+weight a link must pass these rules:
+
+- **Conflicts refuse a link.** Given names that clearly differ (not a nickname, an initial or a
+  typo) are two people, however much else agrees: relatives share everything else. Only an
+  exact email with the birth date and surname forgives it (a nickname our table lacks), or data
+  without households, where a name that differs beside the same birth date, surname and home
+  is a typo, not a twin (``twin_pattern_is_a_typo`` measures which the data is). Birth
+  dates a generation apart, or names that say Jr and Sr, are two people. Other differing birth dates are forgiven only
+  where the full name and an address, email or phone agree and no email or phone differs.
+  Different emails link only where the full name agrees.
+- **Support.** A link needs two independent identifying agreements among the full name, birth
+  date, email, phone and street address (a name part alone or a postal code counts half), or an
+  exact email. Name alone, or a birth date with a surname, a postal code or a given
+  name, never links, at any weight.
+- **Assertions.** A foreign key that agrees links (an ``sk`` that differs still separates), and a
+  steward's ``always_merge`` links against every rule but their own ``never_merge``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .features import Features
+from .scoring import ADDRESS, BIRTH, EMAIL, GIVEN, PHONE, POSTAL, SURNAME, TOP
+
+# Why a pair was refused, by code (0: not refused). Order is precedence: the first that applies.
+REFUSALS: tuple[str, ...] = (
+    "",
+    "separation key differs",
+    "steward: never merge",
+    "a generation apart (Jr/Sr, or birth dates)",
+    "given names conflict",
+    "birth dates conflict",
+    "emails differ without the full name",
+    "too little identifying evidence",
+)
+(
+    SEPARATION_KEY,
+    NEVER_MERGE,
+    GENERATION_GAP,
+    GIVEN_CONFLICT,
+    BIRTH_CONFLICT,
+    EMAIL_CONFLICT,
+    NO_SUPPORT,
+) = range(1, 8)
+# member_conflicts codes, as clustering reads them.
+SOFT, HARD = 1, 2
+# Birth years this far apart are a parent and a child sharing a name, not a typo.
+GENERATION_YEARS = 15
+
+
+def pair_keys(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """One uint64 per unordered pair of row numbers: (low << 32) | high."""
+    low = np.minimum(left, right).astype(np.uint64)
+    high = np.maximum(left, right).astype(np.uint64)
+    return (low << np.uint64(32)) | high
+
+
+@dataclass(frozen=True)
+class StewardPairs:
+    """A steward's overrides as pair keys over the run's row numbers (sorted, distinct)."""
+
+    always: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+    never: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
+
+    def always_left_right(self) -> tuple[np.ndarray, np.ndarray]:
+        return (self.always >> np.uint64(32)).astype(np.int64), (
+            self.always & np.uint64(0xFFFFFFFF)
+        ).astype(np.int64)
+
+    def never_left_right(self) -> tuple[np.ndarray, np.ndarray]:
+        return (self.never >> np.uint64(32)).astype(np.int64), (
+            self.never & np.uint64(0xFFFFFFFF)
+        ).astype(np.int64)
+
+
+NO_STEWARD = StewardPairs()
+
+
+@dataclass
+class Verdicts:
+    """Per pair: forced links, and the refusal that applies (``REFUSALS`` code, 0 = none)."""
+
+    forced: np.ndarray  # bool
+    forced_by: np.ndarray  # int16: 0 none, 1.. the fk in ``features.fk`` order, -1 a steward
+    refused: np.ndarray  # int8
+
+
+def _member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
+    if table.size == 0:
+        return np.zeros(keys.size, dtype=bool)
+    position = np.minimum(np.searchsorted(table, keys), table.size - 1)
+    return table[position] == keys
+
+
+# At most this share of the pairs of different people who share a home and a surname share a
+# birthday too (twins; far fewer in real populations). What ``twin_pattern_is_a_typo`` assumes.
+TWIN_RATE = 0.1
+# Fewer pairs of that pattern than this say nothing about the data: they are taken as twins.
+TWIN_PATTERN_EVIDENCE = 30
+
+
+def twin_pattern_is_a_typo(levels: np.ndarray, match_probability: float) -> tuple[bool, int, int]:
+    """Whether, in this data, a given name that conflicts while the birth date, surname and
+    address or phone agree is a data-entry error rather than a twin. (answer, B, D)
+
+    Where people share homes, the pairs that agree on all of that but the given name (B) are
+    few beside those that differ in birth date too (D, the households): twins are at most
+    ``TWIN_RATE`` of D, so B holds up to TWIN_RATE * D twins. Only where those could be no
+    more than 1 - match_probability of B (a data set with no households, whose records had
+    given names replaced, FEBRL's kind) is the pattern one person.
+    """
+    given, surname, birth = levels[:, GIVEN], levels[:, SURNAME], levels[:, BIRTH]
+    home = (levels[:, ADDRESS] >= 2) | (levels[:, PHONE] == TOP[PHONE])
+    household = (given == 1) & (surname >= 3) & home
+    same_birthday = int((household & (birth == TOP[BIRTH])).sum())
+    apart = int((household & (birth == 1)).sum())
+    if same_birthday < TWIN_PATTERN_EVIDENCE:
+        return False, same_birthday, apart
+    twins = TWIN_RATE * apart / same_birthday
+    return twins <= 1.0 - match_probability, same_birthday, apart
+
+
+def _facts(
+    features: Features,
+    levels: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    twins_are_typos: bool = False,
+) -> dict:
+    """The agreements and conflicts the rules read, each a bool per pair."""
+    given, surname, birth = levels[:, GIVEN], levels[:, SURNAME], levels[:, BIRTH]
+    email, phone, address = levels[:, EMAIL], levels[:, PHONE], levels[:, ADDRESS]
+    email_exact = email == TOP[EMAIL]
+    name_agrees = (given >= 3) & (surname >= 3)
+    birth_left, birth_right = features.birth_numeric[left], features.birth_numeric[right]
+    # A year typed wrong keeps the day and month: 1918-07-01 and 1981-07-01 are one date.
+    year_typo = (birth == 2) & (birth_left % 10000 == birth_right % 10000)
+    generation = features.fields["generation"].codes
+    gap = (
+        (birth >= 1)
+        & (birth <= 2)
+        & ~year_typo
+        & (np.abs(birth_left // 10000 - birth_right // 10000) >= GENERATION_YEARS)
+    ) | (
+        (generation[left] >= 0) & (generation[right] >= 0) & (generation[left] != generation[right])
+    )
+    home = (address >= 2) | (phone == TOP[PHONE])
+    given_conflict = (
+        (given == 1)
+        & ~(email_exact & (birth >= 3) & (surname >= 3))
+        & ~(twins_are_typos & (birth == TOP[BIRTH]) & (surname >= 3) & home)
+    )
+    birth_conflict = (birth == 1) & ~(
+        name_agrees
+        & ((address >= 2) | email_exact | (phone == TOP[PHONE]))
+        & (email != 1)
+        & (phone != 1)
+    )
+    # Support in half units: each identifying agreement counts two, a name part alone or a
+    # postal code (without the street) one. Two units link; so a birth date needs a full name,
+    # a contact, an address, or both a name part and the postal code.
+    full_name = (given >= 2) & (surname >= 3)
+    half_units = (
+        2 * full_name.astype(np.int8)
+        + 2 * (birth >= 3)
+        + 2 * email_exact
+        + 2 * (phone == TOP[PHONE])
+        + 2 * (address >= 2)
+        + ((given >= 3) & ~full_name)
+        + ((surname >= 3) & ~full_name)
+        + ((levels[:, POSTAL] == TOP[POSTAL]) & (address < 2))
+    )
+    # An exact email is one mailbox: enough alone (a newsletter sign-up with nothing else),
+    # unless the given names conflict.
+    supported = (half_units >= 4) | (email_exact & (given != 1))
+    separated = np.zeros(left.size, dtype=bool)
+    for codes in features.sk.values():
+        separated |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
+    # Two emails are two mailboxes of one person only where the full name says so; a record
+    # with a surname alone and another email is as likely the person's spouse.
+    email_conflict = (email == 1) & ~full_name
+    return {
+        "email_without_name": email_conflict,
+        "gap": gap,
+        "given_conflict": given_conflict,
+        "birth_conflict": birth_conflict,
+        "email_conflict": email == 1,
+        "supported": supported,
+        "separated": separated,
+    }
+
+
+def _forced_by(
+    features: Features, left: np.ndarray, right: np.ndarray, always: np.ndarray
+) -> np.ndarray:
+    forced_by = np.zeros(left.size, dtype=np.int16)
+    for index, codes in enumerate(features.fk.values(), start=1):
+        agree = (codes[left] >= 0) & (codes[left] == codes[right])
+        forced_by[agree & (forced_by == 0)] = index
+    forced_by[always] = -1
+    return forced_by
+
+
+def pair_rules(
+    features: Features,
+    levels: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    steward: StewardPairs = NO_STEWARD,
+    twins_are_typos: bool = False,
+) -> Verdicts:
+    """The rules for candidate pairs (see the module's description)."""
+    keys = pair_keys(left, right)
+    always = _member(keys, steward.always)
+    never = _member(keys, steward.never)
+    facts = _facts(features, levels, left, right, twins_are_typos)
+    forced_by = _forced_by(features, left, right, always)
+    refused = np.zeros(left.size, dtype=np.int8)
+    # Lowest precedence first, so that the first rule that applies is the one left standing.
+    refused[~facts["supported"]] = NO_SUPPORT
+    refused[facts["email_without_name"]] = EMAIL_CONFLICT
+    refused[facts["birth_conflict"]] = BIRTH_CONFLICT
+    refused[facts["given_conflict"]] = GIVEN_CONFLICT
+    refused[facts["gap"]] = GENERATION_GAP
+    # A foreign key asserts one person: it overrides what the data says, not an sk.
+    refused[forced_by > 0] = 0
+    refused[facts["separated"]] = SEPARATION_KEY
+    refused[always] = 0
+    refused[never] = NEVER_MERGE
+    forced = (forced_by != 0) & (refused == 0)
+    return Verdicts(forced=forced, forced_by=forced_by, refused=refused)
+
+
+def member_conflicts(
+    features: Features,
+    levels: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    steward: StewardPairs = NO_STEWARD,
+    twins_are_typos: bool = False,
+) -> np.ndarray:
+    """Which pairs may not share a cluster, however a chain of links joins them: int8 per pair,
+    0 none, ``SOFT`` or ``HARD`` (as ``clustering`` reads them).
+
+    Looser than what refuses a direct link, since records of one person drift apart through
+    the ones between them (an old address here, a typo'd birth date there): two members
+    conflict (soft) when they are two people by the household rules (given names that
+    conflict, birth dates a generation apart) or when both birth date and email differ; a
+    pair a foreign key or a steward links never does. An ``sk`` that differs or a steward's
+    ``never_merge`` is a hard conflict, which even an assertion does not cross.
+    """
+    keys = pair_keys(left, right)
+    always = _member(keys, steward.always)
+    never = _member(keys, steward.never)
+    facts = _facts(features, levels, left, right, twins_are_typos)
+    forced_by = _forced_by(features, left, right, always)
+    drifted = (
+        facts["given_conflict"] | facts["gap"] | (facts["birth_conflict"] & facts["email_conflict"])
+    )
+    codes = np.where(drifted & (forced_by == 0), SOFT, 0).astype(np.int8)
+    codes[(facts["separated"] & ~always) | never] = HARD
+    return codes

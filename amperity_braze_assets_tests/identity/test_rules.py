@@ -1,0 +1,315 @@
+"""The evidence and rules that keep strangers apart: term frequency, the prior, disagreement,
+the support rule, conflicts, chains and a steward's overrides. Each test builds the pattern it
+names and asserts the decision, the figure or the refusal the rule gives."""
+
+import numpy as np
+import polars as pl
+import pytest
+
+from amperity_braze_assets.identity import resolve, resolve_with_stats
+from amperity_braze_assets.identity.features import build_features
+from amperity_braze_assets.identity.prior import estimate_prior
+from amperity_braze_assets.identity.rules import (
+    BIRTH_CONFLICT,
+    EMAIL_CONFLICT,
+    GENERATION_GAP,
+    GIVEN_CONFLICT,
+    NO_SUPPORT,
+    REFUSALS,
+    pair_rules,
+)
+from amperity_braze_assets.identity.scoring import (
+    COMPARISONS,
+    comparison_levels,
+    default_model,
+    weight_parts,
+)
+
+COLUMNS = [
+    "source",
+    "record_id",
+    "given_name",
+    "surname",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "postal",
+    "birthdate",
+]
+
+
+def _frame(rows: list[tuple]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=COLUMNS, orient="row")
+
+
+def _ids(result: pl.DataFrame) -> dict[str, str]:
+    return dict(zip(result["record_id"], result["amperity_id"], strict=True))
+
+
+def _verdict(rows: list[tuple]) -> tuple[str, dict[str, str]]:
+    """The rule's verdict on the first two rows and each field's level."""
+    features = build_features(_frame(rows))
+    left, right = np.array([0]), np.array([1])
+    levels = comparison_levels(features, left, right)
+    refused = pair_rules(features, levels, left, right).refused[0]
+    named = {
+        c.name: ("missing" if level == 0 else c.levels[level - 1])
+        for c, level in zip(COMPARISONS, levels[0], strict=True)
+    }
+    return REFUSALS[refused], named
+
+
+# -- 1. Evidence that scales with the data --------------------------------------------------
+
+
+def test_agreeing_on_a_rare_value_weighs_more_than_on_a_common_one():
+    """Term frequency: 'Taylor' shared by many records proves less than 'Wisniewski'."""
+    rng = np.random.default_rng(3)
+    n = 2_000
+    surnames = np.where(np.arange(n) < 400, "Taylor", [f"Name{i}" for i in range(n)])
+    surnames[-2:] = "Wiśniewski"
+    frame = pl.DataFrame(
+        {
+            "source": ["s"] * n,
+            "record_id": [str(i) for i in range(n)],
+            "surname": surnames,
+            "given_name": rng.choice(["Anna", "Paul", "Maria", "John"], n),
+        }
+    )
+    features = build_features(frame)
+    model = default_model()
+    left, right = np.array([0, n - 2]), np.array([1, n - 1])  # two Taylors, two Wiśniewskis
+    levels = comparison_levels(features, left, right)
+    parts = weight_parts(model, features, levels, left, use_frequencies=True)
+    surname = [c.name for c in COMPARISONS].index("surname")
+    taylor, wisniewski = parts[0, surname], parts[1, surname]
+    # log2(m / f): f = 400/2000 for Taylor, 2/2000 for Wiśniewski.
+    assert taylor == pytest.approx(np.log2(model.m[surname][-1] / 0.2), abs=0.01)
+    assert wisniewski == pytest.approx(np.log2(model.m[surname][-1] / 0.001), abs=0.01)
+    assert wisniewski - taylor == pytest.approx(np.log2(200), abs=0.01)
+
+
+def test_the_prior_falls_as_the_records_grow():
+    """The same share of duplicates among 10x the records: the prior is 10x smaller."""
+    for records in (100_000, 1_000_000):
+        # One true pair per ten records, each with overwhelming evidence; some noise pairs.
+        weights = np.concatenate([np.full(records // 10, 60.0), np.full(records, -10.0)])
+        prior = estimate_prior(weights, asserted=0, records=records)
+        expected = (records // 10) / (records * (records - 1) / 2)
+        assert prior == pytest.approx(expected, rel=0.01)
+
+
+def test_asserted_pairs_count_as_matches_in_the_prior():
+    assert estimate_prior(np.zeros(0), asserted=500, records=10_000) == pytest.approx(
+        500 / (10_000 * 9_999 / 2), rel=0.01
+    )
+
+
+def test_the_prior_decides_a_pair_found_by_a_weak_key_at_scale():
+    """Same birth date and postal code, nothing else agreeing: no link, whatever the size."""
+    verdict, levels = _verdict(
+        [
+            ("a", "1", "Paul", "Green", None, None, None, None, "10001", "1990-07-26"),
+            ("b", "2", "Michael", "Taylor", None, None, None, None, "10001", "1990-07-26"),
+        ]
+    )
+    assert levels["birth"] == "exact" and levels["postal"] == "exact"
+    assert verdict == REFUSALS[GIVEN_CONFLICT]
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        # birth date and surname (Michael / John Taylor, given names missing on one side)
+        ("b", "2", None, "Taylor", None, None, None, None, None, "1990-07-26"),
+        # birth date and postal code
+        ("b", "2", None, None, None, None, None, None, "10001", "1990-07-26"),
+        # birth date and a given name
+        ("b", "2", "Paul", None, None, None, None, None, None, "1990-07-26"),
+        # the full name alone (namesakes), with nothing else to compare
+        ("b", "2", "Paul", "Taylor", None, None, None, None, None, None),
+    ],
+    ids=["birth+surname", "birth+postal", "birth+given", "name alone"],
+)
+def test_name_alone_or_birth_date_plus_one_value_never_links(second):
+    first = ("a", "1", "Paul", "Taylor", None, None, None, None, "10001", "1990-07-26")
+    verdict, _ = _verdict([first, second])
+    assert verdict == REFUSALS[NO_SUPPORT]
+    result = resolve(_frame([first, second]))
+    assert result["amperity_id"].n_unique() == 2
+
+
+def test_a_rare_name_alone_never_links_namesakes():
+    """Namesakes with a rare name (a high weight) in two cities: still two people."""
+    rows = [
+        ("a", "1", "Zbigniew", "Wiśniewski", "zw@a.pl", "604-555-0101", "1 Main St", "Vancouver", "V6B 1A1", None),
+        ("b", "2", "Zbigniew", "Wisniewski", "zbig@b.com", "206-555-0199", "9 Pine St", "Seattle", "98101", None),
+    ]  # fmt: skip
+    verdict, levels = _verdict(rows)
+    assert levels["given"] == "exact_or_nickname" and levels["surname"] == "exact"
+    assert verdict == REFUSALS[NO_SUPPORT]
+    assert resolve(_frame(rows))["amperity_id"].n_unique() == 2
+
+
+def test_disagreement_is_evidence_against():
+    """A different email, phone and address each take bits away; a move counts once."""
+    rows = [
+        ("a", "1", "Ashley", "Harris", "ash@a.com", "604-872-0101", "1 Main St", "Vancouver", "V6B 1A1", "1990-01-01"),
+        ("b", "2", "Ashley", "Harris", "harris@b.com", "206-633-0199", "9 Pine St", "Seattle", "98101", "1990-01-01"),
+    ]  # fmt: skip
+    features = build_features(_frame(rows))
+    left, right = np.array([0]), np.array([1])
+    levels = comparison_levels(features, left, right)
+    parts = weight_parts(default_model(), features, levels, left, use_frequencies=False)[0]
+    names = [c.name for c in COMPARISONS]
+    for field in ("email", "phone", "address"):
+        assert parts[names.index(field)] < 0, field
+    # Street, postal code and city all differ: one move, counted on the street alone.
+    assert parts[names.index("postal")] == 0 and parts[names.index("city")] == 0
+
+
+def test_twins_do_not_merge():
+    """Same birth date, surname, address and phone; a different given name: two people."""
+    rows = [
+        ("a", "1", "Emma", "Novak", "emma.n@a.com", "312-555-7000", "5 Elm St", "Chicago", "60601", "2001-04-09"),
+        ("b", "2", "Olivia", "Novak", "liv@b.com", "312-555-7000", "5 Elm Street", "Chicago", "60601", "2001-04-09"),
+    ]  # fmt: skip
+    verdict, levels = _verdict(rows)
+    assert levels["birth"] == "exact" and levels["given"] == "different"
+    assert verdict == REFUSALS[GIVEN_CONFLICT]
+    assert resolve(_frame(rows))["amperity_id"].n_unique() == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "level"),
+    [
+        ("Robert", "Bob", "exact_or_nickname"),
+        ("Theodore", "Teddy", "exact_or_nickname"),
+        ("Ignatius", "Ignatuis", "typo"),
+        ("Micheal", "Michael", "typo"),
+        ("J", "John", "initial_or_prefix"),
+        ("Gus", "Gustavo", "initial_or_prefix"),
+        ("Marg", "Margaret", "initial_or_prefix"),
+        ("Michael", "Michelle", "different"),
+        ("Daniel", "Danielle", "different"),
+        ("Paul", "Paula", "different"),
+        ("Mario", "Maria", "different"),
+        ("Emma", "Olivia", "different"),
+    ],
+)
+def test_given_names_conflict_unless_nickname_initial_or_typo(first, second, level):
+    rows = [
+        ("a", "1", first, "Novak", None, None, None, None, None, None),
+        ("b", "2", second, "Novak", None, None, None, None, None, None),
+    ]
+    _, levels = _verdict(rows)
+    assert levels["given"] == level
+
+
+def test_a_generation_apart_is_two_people():
+    """Jr and Sr: same name, address and phone, born 28 years apart."""
+    rows = [
+        ("a", "1", "John", "Carter", None, "312-555-7000", "5 Elm St", "Chicago", "60601", "1958-03-14"),
+        ("b", "2", "John", "Carter", None, "312-555-7000", "5 Elm St", "Chicago", "60601", "1986-11-02"),
+    ]  # fmt: skip
+    verdict, _ = _verdict(rows)
+    assert verdict == REFUSALS[GENERATION_GAP]
+
+
+def test_a_differing_birth_date_needs_the_name_and_a_place_or_contact():
+    forgiven = [
+        ("a", "1", "Nora", "Quill", None, None, "8 Oak Ave", "Denver", "80202", "1981-08-28"),
+        ("b", "2", "Nora", "Quill", None, None, "8 Oak Avenue", "Denver", "80202", "1983-01-03"),
+    ]
+    assert _verdict(forgiven)[0] == ""
+    not_forgiven = [
+        ("a", "1", "Nora", "Quill", None, None, "8 Oak Ave", "Denver", "80202", "1981-08-28"),
+        ("b", "2", "Nora", "Quill", None, None, "3 Elm St", "Boulder", "80301", "1983-01-03"),
+    ]
+    assert _verdict(not_forgiven)[0] == REFUSALS[BIRTH_CONFLICT]
+
+
+def test_different_emails_need_the_full_name():
+    rows = [
+        ("a", "1", None, "Decker", "aria@a.com", "305-555-8746", "16 Grant Blvd", "Miami", "33157", None),
+        ("b", "2", "Patricia", "Decker", "patricia@b.com", "305-555-8746", "16 Grant Blvd", "Miami", "33157", None),
+    ]  # fmt: skip
+    assert _verdict(rows)[0] == REFUSALS[EMAIL_CONFLICT]
+
+
+def test_an_exact_email_alone_links():
+    rows = [
+        ("news", "1", None, None, "Kim.Lee@Fastmail.com", None, None, None, None, None),
+        ("web", "2", "Kim", "Lee", "kim.lee@fastmail.com", "206-555-0100", None, None, None, None),
+    ]
+    assert _verdict(rows)[0] == ""
+    assert resolve(_frame(rows))["amperity_id"].n_unique() == 1
+
+
+def test_a_shared_family_email_does_not_merge_spouses():
+    rows = [
+        ("a", "1", "Mark", "Olsen", "theolsens@mail.com", None, "4 Bay Rd", "Tampa", "33602", "1970-02-02"),
+        ("b", "2", "Karen", "Olsen", "theolsens@mail.com", None, "4 Bay Rd", "Tampa", "33602", "1972-06-30"),
+    ]  # fmt: skip
+    assert _verdict(rows)[0] == REFUSALS[GIVEN_CONFLICT]
+
+
+def test_names_swapped_with_a_typo_or_a_nickname_agree():
+    rows = [
+        ("a", "1", "Amelia", "Graham-Jones", None, None, "5 Mcgivern Cres", None, "2163", "1990-06-19"),
+        ("b", "2", "Graham-Jones", "Amelua", None, None, "5 Mcgivern Cres", None, "2163", "1990-06-19"),
+        ("c", "3", "Jimmy", "Calhurst", None, None, "1 First St", None, "70847", None),
+        ("d", "4", "Calhurst", "James", None, None, "1 First St", None, "70847", None),
+    ]  # fmt: skip
+    features = build_features(_frame(rows))
+    levels = comparison_levels(features, np.array([0, 2]), np.array([1, 3]))
+    assert (levels[:, 0] >= 3).all() and (levels[:, 1] >= 3).all()
+
+
+def test_precision_holds_as_the_same_population_grows():
+    """Namesakes sharing a birth date and a common surname grow with the data; the prior
+    keeps them apart at every size while true duplicates keep linking."""
+    rng = np.random.default_rng(11)
+
+    def population(people: int) -> tuple[pl.DataFrame, np.ndarray]:
+        given = rng.choice(["JOHN", "MICHAEL", "PAUL", "DAVID", "JAMES", "ROBERT"], people)
+        surname = rng.choice(["TAYLOR", "SMITH", "JONES", "BROWN"], people)
+        birth = rng.integers(0, 365 * 60, people)
+        email = np.array([f"p{i}@mail.com" for i in range(people)])
+        person = np.arange(people)
+        twice = rng.random(people) < 0.3  # a second record for 30% of people
+        rows = np.concatenate([person, person[twice]])
+        frame = pl.DataFrame(
+            {
+                "source": ["s"] * rows.size,
+                "record_id": [str(i) for i in range(rows.size)],
+                "given_name": given[rows],
+                "surname": surname[rows],
+                "email": email[rows],
+                "birthdate": pl.Series(birth[rows] - 365 * 80).cast(pl.Date).cast(pl.String),
+            }
+        )
+        return frame, rows
+
+    precision = []
+    for people in (4_000, 40_000):
+        frame, person = population(people)
+        result = resolve_with_stats(frame).output
+        clusters = result["amperity_id"].to_numpy()
+        same_cluster = pl.DataFrame({"c": clusters, "p": person})
+        pairs = (
+            same_cluster.group_by("c")
+            .len()
+            .select((pl.col("len") * (pl.col("len") - 1) / 2).sum())
+            .item()
+        )
+        right = (
+            same_cluster.group_by("c", "p")
+            .len()
+            .select((pl.col("len") * (pl.col("len") - 1) / 2).sum())
+            .item()
+        )
+        precision.append(right / pairs)
+    assert min(precision) >= 0.999
+    assert abs(precision[0] - precision[1]) <= 0.005
