@@ -1,13 +1,15 @@
 """A deterministic, vectorized generator of realistically messy customer data.
 
-`generate_sample_data(data_dir, customers, seed)` invents `customers` people and writes what
-three systems of one retailer would export about them, plus their orders and the ground truth:
+`generate_sample_data(data_dir, customers, seed, profile=...)` invents `customers` people and
+writes what three systems of one retailer would export about them, plus their orders and the
+ground truth:
 
     sources/pos/pos_customers.csv         store tills, comma-separated, UPPER CASE habits
     sources/web/web_accounts.parquet      web-shop accounts, typed columns
     sources/loyalty/loyalty_members.csv   loyalty programme, semicolon-separated
     sources/orders/orders.csv             orders keyed by (customer_source, customer_id)
     truth/sample_truth.parquet            which person each written customer row belongs to
+    truth/relations.parquet               pairs of different persons built to look alike
     truth/summary.json                    the returned summary, with paths relative to data_dir
 
 The truth has one row per written customer row, corrupt ones included: `source`, `record_id`
@@ -23,18 +25,52 @@ phone and date formats, placeholder junk, a store phone typed for many customers
 moved, households that share a phone and an address but are different people, duplicate
 registrations) and has a few deliberately corrupt lines so quarantine can be shown.
 
+Two profiles. "classic" is the original population, byte for byte what the generator wrote
+before profiles existed: uniform birth dates 1940-2006, ~2,100 surnames and ~470 given names
+with a mild Zipf skew, households of two, movers who change only their address. Identity
+resolution finds it easy. "realistic" (the default) adds what real customer files have:
+
+- birth dates over adult ages 18-90 at the reference time, weighted to 25-65, so that at 1M
+  persons ~40 share each date; placeholder birth dates (1900-01-01, 1970-01-01, ...) on a few
+  records;
+- names with realistic frequency: Smith ~1% of people, the top ten surnames ~6%, the top ten
+  given names of each gender ~18%, and a long tail of ~270,000 invented rare surnames (at 1M
+  persons ~20% have a surname held by five people or fewer); names with diacritics (Wiśniewski,
+  Łukasz, Søren, Nguyễn), apostrophes, spaces and hyphens, which the tills write without
+  accents and the loyalty export now and then garbles (MÃ¼ller);
+- namesakes: pairs forced to share given name and surname and nothing else (on top of the
+  ones chance makes); twins: same birth date, surname, address and home phone, their own given
+  names (sometimes alike: Daniel and Danielle) and emails; households of three and four beside
+  the pairs, a quarter of them giving one email address for two members; Jr/Sr pairs: same
+  name, address and phone, born 25-30 years apart, Jr/Sr sometimes written after the surname;
+- movers whose record in one source has the old address and the old phone but the same email;
+- work email addresses (first.last@employer) in one source for some people in two or more.
+
+truth/relations.parquet has `person_a` < `person_b` (person ids) and `kind`: `namesake`,
+`twin`, `household` (members of one household: same address and phone), `shared_email` (a
+household pair that also gives one email address) or `jr_sr`; one row per pair, with its most
+specific kind. It lists the pairs the generator built, not the namesakes chance makes (at 1M
+persons those are about a million pairs; group the persons by name to find them). The classic
+profile writes it too, with its household pairs, but its summary does not list it, so that
+summary.json stays byte for byte the original; the realistic summary also has `profile` and
+the number of relations per kind.
+
 How it is built: every random draw comes from one `numpy.random.default_rng(seed)`, in a fixed
 order, and every per-row transformation is a numpy or polars column operation, never a Python
-loop over rows. Dates are relative to a reference time drawn from the seed, not today's date, so
-the same seed gives byte-identical files.
+loop over rows (Python loops only run over the name lists, once per process). The realistic
+profile's extra draws are made only in its own code paths, so the classic profile's stream of
+draws, and its files, are unchanged. Dates are relative to a reference time drawn from the
+seed, not today's date, so the same seed gives byte-identical files.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +80,8 @@ from amperity_braze_assets import sample_names as names
 
 SOURCES = ("pos", "web", "loyalty")
 POS, WEB, LOYALTY = 0, 1, 2
+PROFILES = ("realistic", "classic")
+RELATION_KINDS = ("namesake", "twin", "household", "shared_email", "jr_sr")
 
 # Share of persons present in each source before the "at least one source" fix-up; the fix-up
 # lifts them to roughly 60% / 55% / 35%.
@@ -67,6 +105,39 @@ _DAY_SECONDS = 86_400
 _BIRTH_START = (datetime(1940, 1, 1, tzinfo=UTC) - _EPOCH).days
 _BIRTH_END = (datetime(2006, 12, 31, tzinfo=UTC) - _EPOCH).days
 
+# The realistic profile's populations, as shares of persons (pairs and households are counted
+# per person, so 0.004 twin pairs per person puts 0.8% of persons in a twin pair).
+_LARGE_HOUSEHOLD_RATE = 0.008  # households of 3-4 persons, on top of the pairs above
+_LARGE_HOUSEHOLD_FOUR = 0.45  # share of the large households that have four members
+_SHARED_EMAIL_RATE = 0.25  # households whose first two members give one email address
+_TWIN_PAIR_RATE = 0.004
+_SIMILAR_TWIN_NAMES = 0.3  # twins named alike (Daniel and Danielle, Mary and Maria)
+_JR_SR_PAIR_RATE = 0.003  # father and son of the same name at one address
+_NAMESAKE_PAIR_RATE = 0.015  # pairs forced to share a full name, on top of chance ones
+_WORK_EMAIL_RATE = 0.06  # persons who give a work address in one source (if in two or more)
+_ACCENTED_SHARE = 0.15  # bearers of Garcia, Muller, ... who write García, Müller
+
+# Ages at the reference time, as (age, relative weight), interpolated per year of age: few
+# customers under 22 or over 80, most between 25 and 65.
+_AGE_WEIGHTS = (
+    (18, 0.35), (22, 0.75), (25, 1.0), (35, 1.1), (50, 1.05), (65, 0.8), (75, 0.45),
+    (85, 0.15), (90, 0.06),
+)  # fmt: skip
+_YEAR_DAYS = 365.2425
+
+# Name frequency by rank as (rank, percent of people), interpolated on log-log scales. The
+# surname anchors follow the US Census surname list (Smith 0.83%, the 10th 0.35%, the 100th
+# 0.075%, the 1000th 0.009%) and continue into the invented tail; normalised, the top surname
+# holds ~1% of people and the top ten ~6%. Given names are ranked within each gender; the top
+# ten of each hold ~18%.
+_SURNAME_RANK_PERCENT = (
+    (1, 0.83), (10, 0.35), (100, 0.075), (1_000, 0.009), (10_000, 0.0008), (300_000, 0.00002),
+)  # fmt: skip
+_GIVEN_RANK_PERCENT = ((1, 2.4), (10, 1.0), (50, 0.45), (100, 0.2), (300, 0.04), (1_000, 0.005))
+# Invented tail surnames are numbered through their syllable combinations with this stride
+# (coprime with the number of combinations), so that neighbouring ranks do not share syllables.
+_TAIL_STRIDE = 104_729
+
 
 @dataclass(frozen=True)
 class _SourceRecords:
@@ -75,6 +146,63 @@ class _SourceRecords:
     person_index: np.ndarray  # 0-based index into the persons table
     is_duplicate: np.ndarray  # the second registration of a person in this source
     uses_old_address: np.ndarray  # the person moved; this record has the address before
+    # realistic profile: this record has the person's work email instead (None in classic)
+    uses_work_email: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The names a profile draws from, indexed like the persons' given_idx and surname_idx."""
+
+    given: pl.Series
+    given_gender: np.ndarray  # "M" or "F" per given name
+    surnames: pl.Series
+    # as they go into email addresses: lower case ASCII letters only
+    given_email: pl.Series
+    surname_email: pl.Series
+    # realistic profile only (None in classic): draw weights (given names within their gender),
+    # spellings without diacritics, spellings garbled by a wrong code page, and which names
+    # have anything beyond ASCII
+    given_weights: np.ndarray | None = None
+    surname_weights: np.ndarray | None = None
+    given_folded: pl.Series | None = None
+    given_mojibake: pl.Series | None = None
+    given_non_ascii: np.ndarray | None = None
+    surname_folded: pl.Series | None = None
+    surname_mojibake: pl.Series | None = None
+    surname_non_ascii: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """Per-source rates of the realistic profile's record variations (shares of records)."""
+
+    fold_accents: float  # diacritics dropped (Müller -> Muller), of records with such a name
+    mojibake: float  # UTF-8 read as Windows-1252 (Müller -> MÃ¼ller), same base
+    generation_suffix: float  # Jr / Sr written after the surname, of those persons' records
+    placeholder_birthdate: float  # 1900-01-01 and the like instead of the birth date
+
+
+# Tills cannot type accents; the web shop keeps what people type; the loyalty export went
+# through a code-page conversion now and then.
+_REALISTIC_EXTRAS = {
+    "pos": _Extras(
+        fold_accents=0.85, mojibake=0.0, generation_suffix=0.4, placeholder_birthdate=0.008
+    ),
+    "web": _Extras(
+        fold_accents=0.05, mojibake=0.0, generation_suffix=0.2, placeholder_birthdate=0.002
+    ),
+    "loyalty": _Extras(
+        fold_accents=0.3, mojibake=0.08, generation_suffix=0.3, placeholder_birthdate=0.004
+    ),
+}
+
+
+@dataclass(frozen=True)
+class _Profile:
+    name: str
+    vocabulary: _Vocabulary
+    extras: dict[str, _Extras] | None  # None: the classic profile, no extra variations
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,12 +428,458 @@ def _make_persons(rng: np.random.Generator, n: int) -> pl.DataFrame:
             *[pl.Series("old_" + key, values) for key, values in old_address.items()],
         ]
     )
-    return persons.with_columns(_make_emails(rng, persons))
+    return persons.with_columns(_make_emails(rng, persons, _classic_vocabulary()))
+
+
+def _adult_birth_days(rng: np.random.Generator, n: int, reference_day: int) -> np.ndarray:
+    """Birth days (days since 1970) of adults aged 18-90 at the reference day, see _AGE_WEIGHTS."""
+    ages = np.arange(18, 91)
+    anchor_age, anchor_weight = zip(*_AGE_WEIGHTS, strict=True)
+    age = ages[_draw(rng, n, np.interp(ages, anchor_age, anchor_weight))] + rng.random(n)
+    return _days_before(reference_day, age)
+
+
+def _days_before(reference_day: int, years) -> np.ndarray:
+    """The day `years` (fractional, array or scalar) before the reference day, rounded back."""
+    return reference_day - np.ceil(np.asarray(years) * _YEAR_DAYS).astype(np.int64)
+
+
+def _make_realistic_persons(
+    rng: np.random.Generator, n: int, reference: int
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The realistic profile's people, and the pairs of them that look alike (relations).
+
+    On top of the classic profile's people: names with realistic frequencies, birth dates over
+    an adult age range, larger households (some sharing one email address), twins, Jr/Sr pairs,
+    forced namesakes, an old phone beside the old address, and work emails. The groups are
+    carved from one permutation, so nobody is in two of them.
+    """
+    vocabulary = _realistic_vocabulary()
+    male_pool = np.flatnonzero(vocabulary.given_gender == "M")
+    female_pool = np.flatnonzero(vocabulary.given_gender == "F")
+    male_weights = vocabulary.given_weights[male_pool]
+    female_weights = vocabulary.given_weights[female_pool]
+
+    def pick_given(gender_code: np.ndarray) -> np.ndarray:
+        # a given name drawn by frequency from the person's gender (either for "other")
+        count = len(gender_code)
+        male = male_pool[_draw(rng, count, male_weights)]
+        female = female_pool[_draw(rng, count, female_weights)]
+        coin = rng.random(count) < 0.5
+        return np.where(
+            gender_code == 0,
+            male,
+            np.where(gender_code == 1, female, np.where(coin, male, female)),
+        )
+
+    gender = _draw(rng, n, [0.49, 0.50, 0.01])  # 0 male, 1 female, 2 other
+    given_idx = pick_given(gender)
+    surname_idx = _draw(rng, n, vocabulary.surname_weights)
+    reference_day = reference // _DAY_SECONDS
+    birth_day = _adult_birth_days(rng, n, reference_day)
+    address = _random_addresses(rng, n)
+    old_address = _random_addresses(rng, n)
+    phone_exchange = rng.integers(200, 1000, size=n)
+    phone_line = rng.integers(0, 10_000, size=n)
+    old_exchange = rng.integers(200, 1000, size=n)
+    old_line = rng.integers(0, 10_000, size=n)
+    generation = np.full(n, 0, dtype=np.int8)  # 0 none, 1 Sr, 2 Jr
+
+    def move_in(people: np.ndarray, hosts: np.ndarray) -> None:
+        # `people` live with `hosts`: same address and home phone
+        for key in address:
+            address[key][people] = address[key][hosts]
+        phone_exchange[people] = phone_exchange[hosts]
+        phone_line[people] = phone_line[hosts]
+
+    # The groups, disjoint: household heads and their members, twins, Jr/Sr, namesakes.
+    pair_count = int(round(n * _HOUSEHOLD_PAIR_RATE))
+    large_count = int(round(n * _LARGE_HOUSEHOLD_RATE))
+    sizes = np.concatenate(
+        [np.full(pair_count, 2), 3 + (rng.random(large_count) < _LARGE_HOUSEHOLD_FOUR)]
+    ).astype(np.int64)
+    twin_count = int(round(n * _TWIN_PAIR_RATE))
+    jr_sr_count = int(round(n * _JR_SR_PAIR_RATE))
+    namesake_count = int(round(n * _NAMESAKE_PAIR_RATE))
+    order = rng.permutation(n)
+    bounds = np.cumsum(
+        [len(sizes), int((sizes - 1).sum())] + [twin_count] * 2 + [jr_sr_count] * 2
+        + [namesake_count] * 2
+    )  # fmt: skip
+    assert bounds[-1] <= n
+    heads, members, twin_a, twin_b, senior, junior, namesake_a, namesake_b = np.split(
+        order[: bounds[-1]], bounds[:-1]
+    )
+
+    # Households: members 1.. of household h move in with its head; the first member is the
+    # head's partner (usually the same surname), further members are grown children.
+    household_count = len(sizes)
+    owner = np.repeat(np.arange(household_count), sizes - 1)
+    position = np.arange(len(members)) - np.repeat(np.cumsum(sizes - 1) - (sizes - 1), sizes - 1)
+    position += 1
+    move_in(members, heads[owner])
+    same_surname = rng.random(len(members)) < np.where(position == 1, 0.8, 0.9)
+    surname_idx[members[same_surname]] = surname_idx[heads[owner[same_surname]]]
+    large = sizes[owner] > 2
+    # In a large household the head is 45-70 and the partner within five years of the head;
+    # children are born 22-36 years after the head, and are adults.
+    large_heads = heads[sizes > 2]
+    birth_day[large_heads] = np.minimum(
+        birth_day[large_heads], _days_before(reference_day, rng.uniform(45, 70, len(large_heads)))
+    )
+    partner = members[large & (position == 1)]
+    birth_day[partner] = np.clip(
+        birth_day[heads[owner[large & (position == 1)]]]
+        + np.round(rng.uniform(-5, 5, len(partner)) * _YEAR_DAYS).astype(np.int64),
+        _days_before(reference_day, 90.99),
+        _days_before(reference_day, 18),
+    )
+    children = members[position >= 2]
+    born = birth_day[heads[owner[position >= 2]]] + np.round(
+        rng.uniform(22, 36, len(children)) * _YEAR_DAYS
+    ).astype(np.int64)
+    birth_day[children] = np.minimum(
+        born, _days_before(reference_day, rng.uniform(18, 22, len(children)))
+    )
+    # Everyone in a household has a given name of their own: redraw the clashes until none is
+    # left (sorting puts the head first among equal names, so the head keeps theirs).
+    everyone = np.concatenate([heads, members])
+    household_of = np.concatenate([np.arange(household_count), owner])
+    not_head = np.concatenate([np.zeros(len(heads), bool), np.ones(len(members), bool)])
+    while True:
+        names_now = given_idx[everyone]
+        by_name = np.lexsort((not_head, names_now, household_of))
+        clash = np.zeros(len(everyone), bool)
+        clash[by_name[1:]] = (household_of[by_name[1:]] == household_of[by_name[:-1]]) & (
+            names_now[by_name[1:]] == names_now[by_name[:-1]]
+        )
+        if not clash.any():
+            break
+        given_idx[everyone[clash]] = pick_given(gender[everyone[clash]])
+
+    # Twins: same birth date, surname, address and phone; different given names, sometimes
+    # names that differ by a letter or two.
+    birth_day[twin_b] = birth_day[twin_a]
+    surname_idx[twin_b] = surname_idx[twin_a]
+    move_in(twin_b, twin_a)
+    given_position = {g: i for i, g in enumerate(vocabulary.given)}
+    similar = np.array(
+        [[given_position[a], given_position[b]] for a, b in names.SIMILAR_GIVEN_NAMES]
+    )
+    alike = np.flatnonzero(rng.random(twin_count) < _SIMILAR_TWIN_NAMES)
+    pair = similar[rng.integers(0, len(similar), len(alike))]
+    flip = rng.random(len(alike)) < 0.5
+    given_idx[twin_a[alike]] = np.where(flip, pair[:, 1], pair[:, 0])
+    given_idx[twin_b[alike]] = np.where(flip, pair[:, 0], pair[:, 1])
+    for twin in (twin_a[alike], twin_b[alike]):
+        gender[twin] = np.where(vocabulary.given_gender[given_idx[twin]] == "M", 0, 1)
+    clash = given_idx[twin_b] == given_idx[twin_a]
+    while clash.any():
+        given_idx[twin_b[clash]] = pick_given(gender[twin_b[clash]])
+        clash = given_idx[twin_b] == given_idx[twin_a]
+
+    # Jr and Sr: father and son of one name at one address, born 25-30 years apart.
+    gender[senior] = gender[junior] = 0
+    given_idx[senior] = male_pool[_draw(rng, jr_sr_count, male_weights)]
+    given_idx[junior] = given_idx[senior]
+    surname_idx[junior] = surname_idx[senior]
+    move_in(junior, senior)
+    birth_day[junior] = _days_before(reference_day, rng.uniform(18, 55, jr_sr_count))
+    birth_day[senior] = birth_day[junior] - np.round(
+        rng.uniform(25, 30, jr_sr_count) * _YEAR_DAYS
+    ).astype(np.int64)
+    generation[senior], generation[junior] = 1, 2
+
+    # Namesakes: the same full name and nothing else. Their birth dates, addresses and phones
+    # were drawn independently; the rare exact coincidences are nudged apart.
+    gender[namesake_b] = gender[namesake_a]
+    given_idx[namesake_b] = given_idx[namesake_a]
+    surname_idx[namesake_b] = surname_idx[namesake_a]
+    same_day = namesake_b[birth_day[namesake_b] == birth_day[namesake_a]]
+    # towards the middle of the age range, so the nudged date stays within it
+    older = birth_day[same_day] < _days_before(reference_day, 50)
+    birth_day[same_day] += np.where(older, 1, -1) * rng.integers(1, 3650, len(same_day))
+    same_place = np.ones(namesake_count, bool)
+    for key in ("house_no", "street_idx", "city_idx", "zip_tail"):  # units and suffixes aside
+        same_place &= address[key][namesake_b] == address[key][namesake_a]
+    address["house_no"][namesake_b[same_place]] += 1
+    same_phone = (phone_exchange[namesake_b] == phone_exchange[namesake_a]) & (
+        phone_line[namesake_b] == phone_line[namesake_a]
+    )
+    phone_line[namesake_b[same_phone]] = (phone_line[namesake_b[same_phone]] + 1) % 10_000
+
+    household_id = np.full(n, -1, dtype=np.int64)
+    household_id[heads] = np.arange(household_count)
+    household_id[members] = owner
+    for a, b in ((twin_a, twin_b), (senior, junior)):
+        start = int(household_id.max()) + 1
+        household_id[a] = household_id[b] = start + np.arange(len(a))
+
+    area_code = np.array([int(c[3]) for c in names.CITIES])
+    phone = area_code[address["city_idx"]] * 10_000_000 + phone_exchange * 10_000 + phone_line
+    old_phone = area_code[old_address["city_idx"]] * 10_000_000 + old_exchange * 10_000 + old_line
+    persons = pl.DataFrame(
+        [
+            pl.Series("person_id", np.arange(1, n + 1, dtype=np.int64)),
+            vocabulary.given.gather(given_idx).alias("given"),
+            pl.Series("given_idx", given_idx.astype(np.int64)),
+            pl.Series("surname_idx", surname_idx.astype(np.int64)),
+            vocabulary.surnames.gather(surname_idx).alias("surname"),
+            _take(["M", "F", "O"], gender).alias("gender"),
+            pl.Series("birth_date", birth_day.astype(np.int32)).cast(pl.Date),
+            pl.Series("phone", phone.astype(np.int64)).cast(pl.String),
+            pl.Series("household_id", household_id),
+            _set_null(_take(["", "Sr", "Jr"], generation), generation == 0).alias("generation"),
+            *_address_columns(address),
+            *[pl.Series("old_" + key, values) for key, values in old_address.items()],
+            pl.Series("old_phone", old_phone.astype(np.int64)),
+        ]
+    )
+    emails = _make_emails(rng, persons, vocabulary)
+
+    # A quarter of households give one address for the first two members: the head's.
+    first_members = members[position == 1]
+    sharing = rng.random(household_count) < _SHARED_EMAIL_RATE
+    local, domain = emails["email_local"].clone(), emails["email_domain"].clone()
+    local.scatter(first_members[sharing], local.gather(heads[sharing]))
+    domain.scatter(first_members[sharing], domain.gather(heads[sharing]))
+    shares_email = sharing & local.gather(heads).is_not_null().to_numpy()
+
+    # Work addresses (first.last@employer or flast@employer), unique like personal ones.
+    has_work = np.flatnonzero(rng.random(n) < _WORK_EMAIL_RATE)
+    first = vocabulary.given_email.gather(given_idx[has_work])
+    last = vocabulary.surname_email.gather(surname_idx[has_work])
+    dotted = rng.random(len(has_work)) < 0.65
+    work_local = _patch(first.str.head(1) + last, dotted, (first + "." + last).filter(dotted))
+    work_domain = _take(
+        [d for d, _ in names.WORK_EMAIL_DOMAINS],
+        _draw(rng, len(has_work), [w for _, w in names.WORK_EMAIL_DOMAINS]),
+    )
+    work_local = _unique_local_parts(rng, work_local, work_domain)
+    nothing = pl.repeat(None, n, dtype=pl.String, eager=True)
+    persons = persons.with_columns(
+        local.alias("email_local"),
+        domain.alias("email_domain"),
+        nothing.clone().scatter(has_work, work_local).alias("work_email_local"),
+        nothing.clone().scatter(has_work, work_domain).alias("work_email_domain"),
+    )
+
+    # Relations: every pair inside a household, twins, Jr/Sr, namesakes.
+    slots = np.full((household_count, 3), -1, dtype=np.int64)
+    slots[owner, position - 1] = members
+    slots = np.column_stack([heads, slots])
+    firsts, seconds, kinds = [], [], []
+    for i in range(4):
+        for j in range(i + 1, 4):
+            both = (slots[:, i] >= 0) & (slots[:, j] >= 0)
+            firsts.append(slots[both, i])
+            seconds.append(slots[both, j])
+            kind = np.full(int(both.sum()), "household", dtype=object)
+            if (i, j) == (0, 1):
+                kind[shares_email[both]] = "shared_email"
+            kinds.append(kind)
+    for a, b, kind in (
+        (twin_a, twin_b, "twin"),
+        (senior, junior, "jr_sr"),
+        (namesake_a, namesake_b, "namesake"),
+    ):
+        firsts.append(a)
+        seconds.append(b)
+        kinds.append(np.full(len(a), kind, dtype=object))
+    relations = _relations_frame(
+        np.concatenate(firsts), np.concatenate(seconds), np.concatenate(kinds)
+    )
+    return persons, relations
+
+
+_RELATIONS_SCHEMA = {"person_a": pl.Int64, "person_b": pl.Int64, "kind": pl.String}
+
+
+def _relations_frame(first: np.ndarray, second: np.ndarray, kind: np.ndarray) -> pl.DataFrame:
+    """Pairs of person indices as person ids, the smaller first, sorted."""
+    return pl.DataFrame(
+        {
+            "person_a": np.minimum(first, second).astype(np.int64) + 1,
+            "person_b": np.maximum(first, second).astype(np.int64) + 1,
+            "kind": pl.Series(kind.tolist(), dtype=pl.String),
+        },
+        schema=_RELATIONS_SCHEMA,
+    ).sort("person_a", "person_b")
+
+
+def _household_relations(persons: pl.DataFrame) -> pl.DataFrame:
+    """The classic profile's relations: its households are pairs, so one row per household."""
+    pairs = (
+        persons.filter(pl.col("household_id") >= 0)
+        .group_by("household_id")
+        .agg(
+            pl.col("person_id").min().alias("person_a"), pl.col("person_id").max().alias("person_b")
+        )
+    )
+    return (
+        pairs.select("person_a", "person_b", kind=pl.lit("household"))
+        .cast(_RELATIONS_SCHEMA)
+        .sort("person_a", "person_b")
+    )
+
+
+# Letters that Unicode decomposition does not take apart into a base letter and a mark.
+_TRANSLITERATION = str.maketrans(
+    {"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "ı": "i",
+     "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "þ": "th", "Þ": "Th"}
+)  # fmt: skip
+
+
+def _ascii_fold(name: str) -> str:
+    """The name without diacritics, as a till or an old system writes it (Łukasz -> Lukasz)."""
+    decomposed = unicodedata.normalize("NFKD", name.translate(_TRANSLITERATION))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _mojibake(name: str) -> str:
+    """The name's UTF-8 bytes read as Windows-1252, as a careless export does (Müller -> MÃ¼ller)."""
+    return name.encode("utf-8").decode("cp1252", errors="replace")
 
 
 def _email_name(name: str) -> str:
     """How a name goes into an email address: lower case, letters only (O'Brien -> obrien)."""
-    return "".join(c for c in name.lower() if "a" <= c <= "z")
+    return "".join(c for c in _ascii_fold(name).lower() if "a" <= c <= "z")
+
+
+def _rank_weights(ranks: np.ndarray, anchors) -> np.ndarray:
+    """Share of people per name rank, interpolated between (rank, percent) anchors in log-log."""
+    anchor_rank, anchor_percent = (np.array(v, dtype=float) for v in zip(*anchors, strict=True))
+    return np.exp(np.interp(np.log(ranks), np.log(anchor_rank), np.log(anchor_percent)))
+
+
+@functools.cache
+def _classic_vocabulary() -> _Vocabulary:
+    given = [g for g, _ in names.GIVEN_NAMES]
+    return _Vocabulary(
+        given=pl.Series(given, dtype=pl.String),
+        given_gender=np.array([gender for _, gender in names.GIVEN_NAMES]),
+        surnames=pl.Series(list(names.SURNAMES), dtype=pl.String),
+        given_email=pl.Series([_email_name(g) for g in given], dtype=pl.String),
+        surname_email=pl.Series([_email_name(s) for s in names.SURNAMES], dtype=pl.String),
+    )
+
+
+def _invented_surnames() -> pl.Series:
+    """Every onset + vowel + middle + ending combination, in a scrambled but fixed order."""
+    parts = (
+        names.TAIL_SURNAME_ONSETS,
+        names.TAIL_SURNAME_VOWELS,
+        names.TAIL_SURNAME_MIDDLES,
+        names.TAIL_SURNAME_ENDINGS,
+    )
+    total = int(np.prod([len(p) for p in parts]))
+    combination = (np.arange(total, dtype=np.int64) * _TAIL_STRIDE) % total
+    pieces = []
+    for number, part in enumerate(parts):
+        pieces.append(_take(part, combination % len(part)).alias(f"p{number}"))
+        combination //= len(part)
+    return pl.DataFrame(pieces).select(pl.concat_str(pl.all())).to_series()
+
+
+@functools.cache
+def _realistic_vocabulary() -> _Vocabulary:
+    """More names than classic, each with a share of people: a heavy head and a long tail.
+
+    Given names: the classic list (ranked within gender), then international names (with
+    diacritics, hyphens and apostrophes) and invented rare ones. Surnames: the common US list,
+    accented spellings of some of them (García, Müller), international, punctuated and
+    hyphenated names, then ~270,000 invented rare names.
+    """
+    given_rows = (
+        list(names.GIVEN_NAMES)
+        + list(names.INTERNATIONAL_GIVEN_NAMES)
+        + list(names.INVENTED_GIVEN_NAMES)
+    )
+    given = [g for g, _ in given_rows]
+    gender = np.array([g for _, g in given_rows])
+    # Rank within gender: the classic names in list order, international names spread over
+    # ranks 150-600 and invented ones from rank 260 on, so both stay rare.
+    group = np.repeat(
+        [0, 1, 2],
+        [
+            len(names.GIVEN_NAMES),
+            len(names.INTERNATIONAL_GIVEN_NAMES),
+            len(names.INVENTED_GIVEN_NAMES),
+        ],
+    )
+    rank = np.zeros(len(given))
+    for g in ("M", "F"):
+        for number, (start, step) in enumerate(((1, 1), (150, 8), (260, 1))):
+            rows = np.flatnonzero((gender == g) & (group == number))
+            rank[rows] = start + step * np.arange(len(rows))
+    given_weights = _rank_weights(rank, _GIVEN_RANK_PERCENT)
+    for g in ("M", "F"):
+        given_weights[gender == g] /= given_weights[gender == g].sum()
+
+    common = list(names.COMMON_SURNAMES)
+    common_weight = _rank_weights(np.arange(1, len(common) + 1), _SURNAME_RANK_PERCENT)
+    weight_of = dict(zip(common, common_weight, strict=True))
+
+    def spread(count: int, start: int, step: int) -> np.ndarray:
+        return _rank_weights(start + step * np.arange(count), _SURNAME_RANK_PERCENT)
+
+    accented = [name for name, _ in names.ACCENTED_SURNAMES]
+    accented_weight = np.where(
+        [bool(ascii_name) for _, ascii_name in names.ACCENTED_SURNAMES],
+        [
+            _ACCENTED_SHARE * weight_of.get(ascii_name, 0.0)
+            for _, ascii_name in names.ACCENTED_SURNAMES
+        ],
+        spread(len(accented), 300, 25),
+    )
+    head = common + accented + list(names.PUNCTUATED_SURNAMES) + list(names.HYPHENATED_SURNAMES)
+    head_weight = np.concatenate(
+        [
+            common_weight,
+            accented_weight,
+            spread(len(names.PUNCTUATED_SURNAMES), 400, 30),
+            spread(len(names.HYPHENATED_SURNAMES), 1500, 40),
+        ]
+    )
+    tail = _invented_surnames()
+    tail = tail.filter(tail.is_first_distinct() & ~tail.is_in(head))
+    tail_weight = _rank_weights(np.arange(len(tail)) + 1001.0, _SURNAME_RANK_PERCENT)
+    surnames = pl.concat([pl.Series(head, dtype=pl.String), tail])
+    surname_weights = np.concatenate([head_weight, tail_weight])
+
+    def folded(values: list[str], rest: pl.Series | None = None):
+        # The invented tail is plain ASCII: its folded and garbled spellings are itself.
+        non_ascii = np.array([not v.isascii() for v in values])
+        series = [
+            pl.Series([f(v) for v in values], dtype=pl.String) for f in (_ascii_fold, _mojibake)
+        ]
+        if rest is not None:
+            series = [pl.concat([s, rest]) for s in series]
+            non_ascii = np.concatenate([non_ascii, np.zeros(len(rest), dtype=bool)])
+        return series[0], series[1], non_ascii
+
+    given_folded, given_mojibake, given_non_ascii = folded(given)
+    surname_folded, surname_mojibake, surname_non_ascii = folded(head, tail)
+    return _Vocabulary(
+        given=pl.Series(given, dtype=pl.String),
+        given_gender=gender,
+        surnames=surnames,
+        given_email=pl.Series([_email_name(g) for g in given], dtype=pl.String),
+        surname_email=pl.concat(
+            [
+                pl.Series([_email_name(s) for s in head], dtype=pl.String),
+                tail.str.to_lowercase(),
+            ]
+        ),
+        given_weights=given_weights,
+        surname_weights=surname_weights / surname_weights.sum(),
+        given_folded=given_folded,
+        given_mojibake=given_mojibake,
+        given_non_ascii=given_non_ascii,
+        surname_folded=surname_folded,
+        surname_mojibake=surname_mojibake,
+        surname_non_ascii=surname_non_ascii,
+    )
 
 
 # Email local-part patterns as (first piece, separator, second piece, suffix) with their weights.
@@ -322,7 +896,9 @@ _EMAIL_PATTERNS = (
 )
 
 
-def _make_emails(rng: np.random.Generator, persons: pl.DataFrame) -> pl.DataFrame:
+def _make_emails(
+    rng: np.random.Generator, persons: pl.DataFrame, vocabulary: _Vocabulary
+) -> pl.DataFrame:
     """Emails derived from the names (first.last, flast, first_last99, ...), unique per person.
 
     Returns the columns `email_local` and `email_domain`, both null for people without email.
@@ -332,11 +908,10 @@ def _make_emails(rng: np.random.Generator, persons: pl.DataFrame) -> pl.DataFram
     n = persons.height
     given_idx = persons["given_idx"].to_numpy()
     surname_idx = persons["surname_idx"].to_numpy()
-    given_names = [_email_name(g) for g, _ in names.GIVEN_NAMES]
     pieces = {
-        "first": _take(given_names, given_idx),
-        "last": _take([_email_name(s) for s in names.SURNAMES], surname_idx),
-        "initial": _take([g[:1] for g in given_names], given_idx),
+        "first": vocabulary.given_email.gather(given_idx),
+        "last": vocabulary.surname_email.gather(surname_idx),
+        "initial": vocabulary.given_email.str.head(1).gather(given_idx),
         "number": pl.Series(rng.integers(1, 100, size=n)).cast(pl.String).str.zfill(2),
         "year": persons["birth_date"].dt.year().cast(pl.String),
         "": pl.repeat("", n, dtype=pl.String, eager=True),
@@ -360,10 +935,25 @@ def _make_emails(rng: np.random.Generator, persons: pl.DataFrame) -> pl.DataFram
     local = pl.DataFrame(parts).select(pl.concat_str(pl.all())).to_series()
     domain_weights = [w for _, w in names.EMAIL_DOMAINS]
     domain = _take([d for d, _ in names.EMAIL_DOMAINS], _draw(rng, n, domain_weights))
+    local = _unique_local_parts(rng, local, domain)
 
-    # Mail providers hand out each address once. Later holders of a taken address get a random
-    # number appended (james.smith482@), redrawn until every address is unique; each round is a
-    # hash pass and touches only the few repeats, so this converges in a handful of rounds.
+    no_email = rng.random(n) < _NO_EMAIL_RATE
+    return pl.DataFrame(
+        [
+            _set_null(local, no_email).alias("email_local"),
+            _set_null(domain, no_email).alias("email_domain"),
+        ]
+    )
+
+
+def _unique_local_parts(rng: np.random.Generator, local: pl.Series, domain: pl.Series) -> pl.Series:
+    """`local` with numbers appended where `local@domain` repeats, so every address is unique.
+
+    Mail providers hand out each address once. Later holders of a taken address get a random
+    number appended (james.smith482@), redrawn until every address is unique; each round is a
+    hash pass and touches only the few repeats, so this converges in a handful of rounds.
+    """
+    n = len(local)
     address = pl.DataFrame({"l": local, "d": domain}).select(pl.concat_str(["l", pl.lit("@"), "d"]))
     address = address.to_series()
     while True:
@@ -381,14 +971,7 @@ def _make_emails(rng: np.random.Generator, persons: pl.DataFrame) -> pl.DataFram
         suffix = pl.Series(rng.integers(2, 1000, size=repeat_count)).cast(pl.String)
         local = _patch(local, repeat, local.filter(repeat) + suffix)
         address = _patch(address, repeat, local.filter(repeat) + "@" + domain.filter(repeat))
-
-    no_email = rng.random(n) < _NO_EMAIL_RATE
-    return pl.DataFrame(
-        [
-            _set_null(local, no_email).alias("email_local"),
-            _set_null(domain, no_email).alias("email_domain"),
-        ]
-    )
+    return local
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,8 +979,14 @@ def _make_emails(rng: np.random.Generator, persons: pl.DataFrame) -> pl.DataFram
 # --------------------------------------------------------------------------------------------
 
 
-def _assign_records(rng: np.random.Generator, n: int) -> list[_SourceRecords]:
-    """Source membership (1-3 sources each), duplicate registrations and movers, per source."""
+def _assign_records(
+    rng: np.random.Generator, n: int, has_work_email: np.ndarray | None = None
+) -> list[_SourceRecords]:
+    """Source membership (1-3 sources each), duplicate registrations and movers, per source.
+
+    With `has_work_email` (realistic profile), those of these persons who are in two sources
+    or more give their work address in one of them (not on a record with the old address).
+    """
     member = rng.random((n, 3)) < _SOURCE_BASE_RATES
     nowhere = ~member.any(axis=1)
     fallback = _draw(rng, n, _SOURCE_BASE_RATES)
@@ -412,6 +1001,9 @@ def _assign_records(rng: np.random.Generator, n: int) -> list[_SourceRecords]:
     duplicate_source = np.where(member[:, POS], POS, random_member_source())
     is_mover = rng.random(n) < _MOVER_RATE
     old_address_source = random_member_source()
+    if has_work_email is not None:
+        has_work_email = has_work_email & (member.sum(axis=1) >= 2)
+        work_email_source = random_member_source()
 
     records = []
     for source in (POS, WEB, LOYALTY):
@@ -428,9 +1020,20 @@ def _assign_records(rng: np.random.Generator, n: int) -> list[_SourceRecords]:
                 np.zeros(len(duplicates), bool),
             ]
         )
+        uses_work = None
+        if has_work_email is not None:
+            first = has_work_email[members] & (work_email_source[members] == source)
+            uses_work = np.concatenate(
+                [first & ~uses_old[: len(members)], np.zeros(len(duplicates), bool)]
+            )
         shuffle = rng.permutation(len(person_index))
         records.append(
-            _SourceRecords(person_index[shuffle], is_duplicate[shuffle], uses_old[shuffle])
+            _SourceRecords(
+                person_index[shuffle],
+                is_duplicate[shuffle],
+                uses_old[shuffle],
+                None if uses_work is None else uses_work[shuffle],
+            )
         )
     return records
 
@@ -462,22 +1065,35 @@ class _Messiness:
 
 
 def _base_records(persons: pl.DataFrame, records: _SourceRecords) -> pl.DataFrame:
-    """The true values of each record's person, with the old address where the person moved."""
-    old_keys = [c for c in persons.columns if c.startswith("old_")]
+    """The true values of each record's person, with the old address where the person moved.
+
+    Realistic profile: a mover's old record has the old phone too, and the records chosen for
+    it carry the person's work email instead of the personal one.
+    """
+    old_keys = [c for c in persons.columns if c.startswith("old_") and c != "old_phone"]
     base = persons[records.person_index].with_columns(
         pl.Series("is_duplicate", records.is_duplicate)
     )
     uses_old = records.uses_old_address
     old_address = {key[4:]: base[key].filter(uses_old).to_numpy() for key in old_keys}
     old_columns = _address_columns(old_address)
-    return base.with_columns([_patch(base[c.name], uses_old, c) for c in old_columns]).drop(
+    base = base.with_columns([_patch(base[c.name], uses_old, c) for c in old_columns]).drop(
         old_keys
     )
+    if "old_phone" not in persons.columns:  # the classic profile
+        return base
+    work = records.uses_work_email
+    return base.with_columns(
+        _patch(base["phone"], uses_old, base["old_phone"].filter(uses_old).cast(pl.String)),
+        _patch(base["email_local"], work, base["work_email_local"].filter(work)),
+        _patch(base["email_domain"], work, base["work_email_domain"].filter(work)),
+    ).drop("old_phone", "work_email_local", "work_email_domain")
 
 
-def _nickname_table() -> tuple[pl.Series, np.ndarray, np.ndarray]:
+@functools.cache
+def _nickname_table(given_names: tuple[str, ...]) -> tuple[pl.Series, np.ndarray, np.ndarray]:
     """Nicknames grouped by formal name: (nicknames, first index per given name, count)."""
-    given_position = {g: i for i, (g, _) in enumerate(names.GIVEN_NAMES)}
+    given_position = {g: i for i, g in enumerate(given_names)}
     pairs = sorted(
         (
             (given_position[formal], nick)
@@ -488,7 +1104,7 @@ def _nickname_table() -> tuple[pl.Series, np.ndarray, np.ndarray]:
     )
     nicknames = pl.Series([nick for _, nick in pairs], dtype=pl.String)
     formal = np.array([g for g, _ in pairs])
-    count = np.bincount(formal, minlength=len(names.GIVEN_NAMES))
+    count = np.bincount(formal, minlength=len(given_names))
     start = np.concatenate([[0], np.cumsum(count)[:-1]])
     return nicknames, start, count
 
@@ -514,6 +1130,63 @@ def _set_null(column: pl.Series, mask: np.ndarray) -> pl.Series:
     )
 
 
+def _spelling_variants(
+    rng: np.random.Generator,
+    base: pl.DataFrame,
+    given: pl.Series,
+    surname: pl.Series,
+    nicknamed: np.ndarray,
+    vocabulary: _Vocabulary,
+    extras: _Extras,
+) -> tuple[pl.Series, pl.Series]:
+    """Realistic profile: accents dropped or garbled, Jr and Sr written after the surname.
+
+    One draw per record decides for both names, as one system handles both: a till that cannot
+    type accents folds the given name and the surname alike.
+    """
+    n = base.height
+    draw = rng.random(n)
+    fold = draw < extras.fold_accents
+    garble = (draw >= extras.fold_accents) & (draw < extras.fold_accents + extras.mojibake)
+    given_idx = base["given_idx"].to_numpy()
+    surname_idx = base["surname_idx"].to_numpy()
+    given_special = vocabulary.given_non_ascii[given_idx] & ~nicknamed
+    surname_special = vocabulary.surname_non_ascii[surname_idx]
+    for rows, table in ((given_special & fold, vocabulary.given_folded),
+                        (given_special & garble, vocabulary.given_mojibake)):  # fmt: skip
+        given = _patch(given, rows, table.gather(given_idx[rows]))
+    for rows, table in ((surname_special & fold, vocabulary.surname_folded),
+                        (surname_special & garble, vocabulary.surname_mojibake)):  # fmt: skip
+        surname = _patch(surname, rows, table.gather(surname_idx[rows]))
+
+    generation = base["generation"]
+    suffixed = generation.is_not_null().to_numpy() & (rng.random(n) < extras.generation_suffix)
+    style = _draw(rng, int(suffixed.sum()), [5, 2, 1, 2])
+    is_junior = (generation.filter(suffixed) == "Jr").to_numpy()
+    suffix = _patch(
+        _take(names.SENIOR_SUFFIXES, style),
+        is_junior,
+        _take(names.JUNIOR_SUFFIXES, style[is_junior]),
+    )
+    surname = _patch(surname, suffixed, surname.filter(suffixed) + suffix)
+    return given, surname
+
+
+def _recorded_birth_dates(
+    rng: np.random.Generator, base: pl.DataFrame, extras: _Extras | None
+) -> pl.Series:
+    """The birth dates as a source holds them: placeholders on a few records (realistic)."""
+    dates = base["birth_date"]
+    if extras is None:
+        return dates
+    placeholder = rng.random(base.height) < extras.placeholder_birthdate
+    choices = pl.Series(
+        [date.fromisoformat(d) for d, _ in names.PLACEHOLDER_BIRTH_DATES], dtype=pl.Date
+    )
+    weights = [w for _, w in names.PLACEHOLDER_BIRTH_DATES]
+    return _patch(dates, placeholder, choices.gather(_draw(rng, int(placeholder.sum()), weights)))
+
+
 def _typo_series(
     values: pl.Series, rng: np.random.Generator, position_from_end: bool = False
 ) -> pl.Series:
@@ -533,14 +1206,19 @@ def _typo_series(
 
 
 def _messy_people_fields(
-    rng: np.random.Generator, base: pl.DataFrame, rates: _Messiness
+    rng: np.random.Generator,
+    base: pl.DataFrame,
+    rates: _Messiness,
+    vocabulary: _Vocabulary,
+    extras: _Extras | None = None,
 ) -> dict[str, pl.Series]:
     """Given name, surname, email and phone as one source would hold them.
 
     Returns Series `given`, `surname`, `email`, `phone` (10 digits or null) and `junk_phone`
     (a placeholder or null). The order of the variations mirrors how errors happen: the customer
-    says a nickname, the clerk mistypes or swaps the fields, the system stores the case it likes,
-    whitespace sneaks in, fields are left empty.
+    says a nickname, the system drops or garbles accents (realistic profile), a Jr or Sr is
+    written after the surname (realistic), the clerk mistypes or swaps the fields, the system
+    stores the case it likes, whitespace sneaks in, fields are left empty.
     """
     n = base.height
     # re-registrations drift more from the first record
@@ -548,7 +1226,7 @@ def _messy_people_fields(
 
     given = base["given"]
     surname = base["surname"]
-    nicknames, nick_start, nick_count = _nickname_table()
+    nicknames, nick_start, nick_count = _nickname_table(tuple(vocabulary.given))
     given_idx = base["given_idx"].to_numpy()
     nick_pick = nick_start[given_idx] + np.floor(rng.random(n) * nick_count[given_idx]).astype(
         np.int64
@@ -556,6 +1234,8 @@ def _messy_people_fields(
     # about one name in four has a nickname, so scale the rate to stay a share of all records
     use_nick = (nick_count[given_idx] > 0) & (rng.random(n) < rates.nickname * 4 * duplicate_boost)
     given = _patch(given, use_nick, nicknames.gather(nick_pick[use_nick]))
+    if extras is not None:
+        given, surname = _spelling_variants(rng, base, given, surname, use_nick, vocabulary, extras)
 
     given = _patch(
         given, rng.random(n) < rates.name_typo * duplicate_boost, lambda v: _typo_series(v, rng)
@@ -766,6 +1446,7 @@ def _write_pos(
     records: _SourceRecords,
     reference: int,
     path: Path,
+    profile: _Profile,
 ) -> pl.DataFrame:
     """Store tills: UPPER CASE habits, mixed phone formats, a store phone typed for many."""
     rates = _Messiness(
@@ -776,7 +1457,8 @@ def _write_pos(
     )  # fmt: skip
     base = _base_records(persons, records)
     n = base.height
-    messy = _messy_people_fields(rng, base, rates)
+    extras = profile.extras["pos"] if profile.extras else None
+    messy = _messy_people_fields(rng, base, rates, profile.vocabulary, extras)
     corruption = _corrupt_rows(
         rng, n, ("extra_unquoted_field", "invalid_utf8", "empty_primary_key")
     )
@@ -812,7 +1494,8 @@ def _write_pos(
     )
 
     # The tills wrote "M/D/YY" for a while after a software change.
-    dob = _strftime(base["birth_date"], "%m/%d/%Y", "%-m/%-d/%y", rng.random(n) < 0.12)
+    birth_date = _recorded_birth_dates(rng, base, extras)
+    dob = _strftime(birth_date, "%m/%d/%Y", "%-m/%-d/%y", rng.random(n) < 0.12)
     dob = _set_null(dob, rng.random(n) < rates.missing_birthdate)
     updated = _seconds_to_datetime(reference - rng.integers(0, 5 * 365 * _DAY_SECONDS, size=n))
 
@@ -854,6 +1537,7 @@ def _write_web(
     records: _SourceRecords,
     reference: int,
     path: Path,
+    profile: _Profile,
 ) -> pl.DataFrame:
     """Web-shop accounts: typed parquet, full names in several orders, E.164-ish phones."""
     rates = _Messiness(
@@ -864,7 +1548,8 @@ def _write_web(
     )  # fmt: skip
     base = _base_records(persons, records)
     n = base.height
-    messy = _messy_people_fields(rng, base, rates)
+    extras = profile.extras["web"] if profile.extras else None
+    messy = _messy_people_fields(rng, base, rates, profile.vocabulary, extras)
     account_id = _increasing_ids(rng, n, 100_000, 12)
     created = reference - rng.integers(30 * _DAY_SECONDS, 8 * 365 * _DAY_SECONDS, size=n)
     updated = created + (rng.random(n) * (reference - created)).astype(np.int64)
@@ -919,7 +1604,8 @@ def _write_web(
     )
 
     birth_date = _set_null(
-        base["birth_date"].dt.strftime("%Y-%m-%d"), rng.random(n) < rates.missing_birthdate
+        _recorded_birth_dates(rng, base, extras).dt.strftime("%Y-%m-%d"),
+        rng.random(n) < rates.missing_birthdate,
     )
     web = pl.DataFrame(
         [
@@ -954,6 +1640,7 @@ def _write_loyalty(
     records: _SourceRecords,
     reference: int,
     path: Path,
+    profile: _Profile,
 ) -> pl.DataFrame:
     """Loyalty programme: semicolon-separated, European-style dates, one address line."""
     rates = _Messiness(
@@ -964,7 +1651,8 @@ def _write_loyalty(
     )  # fmt: skip
     base = _base_records(persons, records)
     n = base.height
-    messy = _messy_people_fields(rng, base, rates)
+    extras = profile.extras["loyalty"] if profile.extras else None
+    messy = _messy_people_fields(rng, base, rates, profile.vocabulary, extras)
     corruption = _corrupt_rows(rng, n, ("too_few_fields", "empty_primary_key"))
     reason = corruption.to_numpy()
     member_no = _prefixed_ids(
@@ -983,7 +1671,8 @@ def _write_loyalty(
     plus4 = rng.random(n) < 0.08
     zip4 = pl.Series(rng.integers(0, 10_000, int(plus4.sum()))).cast(pl.String).str.zfill(4)
     postal = _patch(base["zip"], plus4, base["zip"].filter(plus4) + "-" + zip4)
-    birthday = _strftime(base["birth_date"], "%d.%m.%Y", "%b %-d %Y", rng.random(n) < 0.3)
+    birth_date = _recorded_birth_dates(rng, base, extras)
+    birthday = _strftime(birth_date, "%d.%m.%Y", "%b %-d %Y", rng.random(n) < 0.3)
     birthday = _set_null(birthday, rng.random(n) < rates.missing_birthdate)
     points = np.floor(np.exp(rng.normal(6.5, 1.5, size=n))).astype(np.int64)
     tier = np.searchsorted([1_000, 5_000, 20_000], points, side="right")
@@ -1095,15 +1784,23 @@ def generate_sample_data(
     customers: int = 10_000,
     seed: int = 42,
     reference_time: datetime | None = None,
+    *,
+    profile: str = "realistic",
 ) -> dict:
     """Write the sample sources, orders and ground truth under `data_dir`; return a summary.
 
-    Same `customers`, `seed` and `reference_time` give byte-identical files. Dates count back
-    from `reference_time` (the demo passes today, so recency figures look alive); without it the
-    reference is drawn from the seed. The summary holds the number of persons, records and
-    corrupt rows per source, the number of orders, the reference time the dates are relative
-    to, and the paths written.
+    Same `customers`, `seed`, `reference_time` and `profile` give byte-identical files. Dates
+    count back from `reference_time` (the demo passes today, so recency figures look alive);
+    without it the reference is drawn from the seed. `profile` is "realistic" (the default) or
+    "classic" (the original, easier population; its files are byte for byte what the
+    generator wrote before profiles existed). The summary holds the number of persons, records
+    and corrupt rows per source, the number of orders, the reference time the dates are
+    relative to, and the paths written; realistic adds the profile and the relations per kind.
     """
+    if profile not in PROFILES:
+        raise ValueError(
+            f"unknown profile {profile!r}: valid profiles are {', '.join(map(repr, PROFILES))}"
+        )
     if customers < 1:
         raise ValueError("customers must be at least 1")
     data_dir = Path(data_dir)
@@ -1119,18 +1816,32 @@ def generate_sample_data(
         "orders": data_dir / "sources" / "orders" / "orders.csv",
         "truth": data_dir / "truth" / "sample_truth.parquet",
     }
+    relations_path = data_dir / "truth" / "relations.parquet"
 
-    persons = _make_persons(rng, customers)
-    pos_records, web_records, loyalty_records = _assign_records(rng, customers)
+    if profile == "classic":
+        settings = _Profile(profile, _classic_vocabulary(), None)
+        persons = _make_persons(rng, customers)
+        relations = _household_relations(persons)
+        records = _assign_records(rng, customers)
+    else:
+        settings = _Profile(profile, _realistic_vocabulary(), _REALISTIC_EXTRAS)
+        persons, relations = _make_realistic_persons(rng, customers, reference)
+        records = _assign_records(
+            rng, customers, persons["work_email_local"].is_not_null().to_numpy()
+        )
+    pos_records, web_records, loyalty_records = records
     truth = pl.concat(
         [
-            _write_pos(rng, persons, pos_records, reference, paths["pos"]),
-            _write_web(rng, persons, web_records, reference, paths["web"]),
-            _write_loyalty(rng, persons, loyalty_records, reference, paths["loyalty"]),
+            _write_pos(rng, persons, pos_records, reference, paths["pos"], settings),
+            _write_web(rng, persons, web_records, reference, paths["web"], settings),
+            _write_loyalty(rng, persons, loyalty_records, reference, paths["loyalty"], settings),
         ]
     )
+    households = int(persons["household_id"].max() + 1)
+    del persons, records  # the largest frames: free them before the orders are built
     paths["truth"].parent.mkdir(parents=True, exist_ok=True)
     truth.write_parquet(paths["truth"], statistics=True)
+    relations.write_parquet(relations_path, statistics=True)
     order_count, corrupt_orders = _write_orders(rng, truth, customers, reference, paths["orders"])
 
     per_source = truth.group_by("source").agg(
@@ -1144,10 +1855,20 @@ def generate_sample_data(
         "records": {s: int(records.get(s, 0)) for s in SOURCES},
         "orders": order_count,
         "corrupt_rows": {**{s: int(corrupt.get(s, 0)) for s in SOURCES}, "orders": corrupt_orders},
-        "households": int(persons["household_id"].max() + 1),
+        "households": households,
         "reference_time": datetime.fromtimestamp(reference, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "paths": {k: str(p) for k, p in paths.items()},
     }
+    if profile != "classic":
+        # The classic summary stays byte for byte the original, which did not have these.
+        paths["relations"] = relations_path
+        kinds = dict(relations.group_by("kind").len().iter_rows())
+        summary = {
+            "profile": profile,
+            **summary,
+            "relations": {k: int(kinds.get(k, 0)) for k in RELATION_KINDS},
+            "paths": {k: str(p) for k, p in paths.items()},
+        }
     relative = {**summary, "paths": {k: str(p.relative_to(data_dir)) for k, p in paths.items()}}
     (data_dir / "truth" / "summary.json").write_text(json.dumps(relative, indent=2) + "\n")
     return summary

@@ -138,6 +138,9 @@ _REAL_SURNAMES = _unique(
     """
 )
 
+# The common surnames alone, most common first (the realistic profile gives them frequencies).
+COMMON_SURNAMES: tuple[str, ...] = _REAL_SURNAMES
+
 # Syllables that build plausible but rare surnames, so that the long tail of the surname
 # distribution is wide (as in a real customer base) without shipping a 100k-name list.
 _SURNAME_HEADS = (
@@ -537,3 +540,262 @@ JUNK_EMAILS: tuple[str, ...] = (
     "no@email.com",
 )
 JUNK_PHONES: tuple[str, ...] = ("0000000000", "555-555-5555", "N/A", "1111111111", "999-999-9999")
+
+
+# --------------------------------------------------------------------------------------------
+# The "realistic" profile's extra lists. The classic profile uses only the lists above, so
+# adding here never changes its output.
+# --------------------------------------------------------------------------------------------
+
+# Given names written with diacritics, hyphens or apostrophes, or from outside the US top
+# lists, as (name, gender). They sit in the rare part of the distribution.
+INTERNATIONAL_GIVEN_NAMES: tuple[tuple[str, str], ...] = tuple(
+    [
+        (name, "M")
+        for name in _unique(
+            """
+            José Jesús Ramón Andrés Martín Joaquín Iñaki Óscar Rubén Sebastián Tomás Nicolás
+            Julián Héctor André François Jérôme Loïc Noël Jürgen Björn Søren Jørgen Åke Łukasz
+            Paweł Michał Wojciech Krzysztof Grzegorz Jiří Tomáš Dušan Đorđe Mehmet Çağan Oğuz
+            Seán Ciarán Pádraig Eoin Minh Quốc Thắng Jean-Luc Jean-Pierre Kwabena Oluwaseun
+            Chukwuemeka Hyun-woo Ji-hoon D'Andre Rafał Zoltán Gábor
+            """
+        )
+    ]
+    + [
+        (name, "F")
+        for name in _unique(
+            """
+            María Sofía Lucía Inés Mónica Verónica Begoña Ángela Zoë Chloé Renée Noémie Hélène
+            Agnès Anaïs Sigrún Åsa Małgorzata Agnieszka Katarzyna Bożena Żaneta Zuzana Tereza
+            Siobhán Aoife Niamh Saoirse Ayşe Özlem Gül Thảo Ngọc Hương Anne-Marie Mary-Kate
+            Marie-Claire Ji-yeon Adaeze Oluwakemi Désirée Mireille Ilse Dagný Paula Julia Carla
+            D'Asia Ka'Mya
+            """
+        )
+    ]
+)
+
+# Rare invented given names, as in the long tail of any customer base: head + tail syllables.
+_GIVEN_HEADS = "Ja Ka Bra Jay Ky Ta Ry Da Ze Ca Tre De Ma Kei Lo Ro Tra Ke Ny Ja'".split()
+_MALE_GIVEN_TAILS = "den son lin ron vin quan dell rick mir ton ric lan vion shawn".split()
+_FEMALE_GIVEN_TAILS = "lyn lee ana ella ia isha ara ette elle ina ya nae riah lani".split()
+INVENTED_GIVEN_NAMES: tuple[tuple[str, str], ...] = tuple(
+    dict.fromkeys(
+        [(head + tail, "M") for tail, head in itertools.product(_MALE_GIVEN_TAILS, _GIVEN_HEADS)]
+        + [
+            (head + tail, "F")
+            for tail, head in itertools.product(_FEMALE_GIVEN_TAILS, _GIVEN_HEADS)
+        ]
+    )
+)
+
+# Given names that differ by a letter or two, or only in gender; twins are sometimes given
+# such a pair. Both names of every pair are in GIVEN_NAMES or INTERNATIONAL_GIVEN_NAMES.
+SIMILAR_GIVEN_NAMES: tuple[tuple[str, str], ...] = (
+    ("Daniel", "Danielle"),
+    ("Mary", "Maria"),
+    ("Michael", "Michelle"),
+    ("Eric", "Erica"),
+    ("Christian", "Christina"),
+    ("Patrick", "Patricia"),
+    ("Joseph", "Josephine"),
+    ("Brian", "Bryan"),
+    ("Steven", "Stephen"),
+    ("Mark", "Marc"),
+    ("Philip", "Phillip"),
+    ("Ann", "Anna"),
+    ("Sara", "Sarah"),
+    ("Kristen", "Kristin"),
+    ("Caitlin", "Kaitlyn"),
+    ("Alexander", "Alexis"),
+    ("Victor", "Victoria"),
+    ("Gabriel", "Gabriela"),
+    ("Adrian", "Adriana"),
+    ("Paul", "Paula"),
+    ("Julian", "Julia"),
+    ("Carl", "Carla"),
+    ("Nathan", "Nathaniel"),
+)
+
+# Surnames with diacritics as (spelling, the ASCII spelling in the common list or ""). Where
+# there is an ASCII spelling, some of its bearers write the name with the accents.
+ACCENTED_SURNAMES: tuple[tuple[str, str], ...] = (
+    ("García", "Garcia"),
+    ("Rodríguez", "Rodriguez"),
+    ("Martínez", "Martinez"),
+    ("Hernández", "Hernandez"),
+    ("López", "Lopez"),
+    ("González", "Gonzalez"),
+    ("Pérez", "Perez"),
+    ("Sánchez", "Sanchez"),
+    ("Ramírez", "Ramirez"),
+    ("Gómez", "Gomez"),
+    ("Díaz", "Diaz"),
+    ("Muñoz", "Munoz"),
+    ("Jiménez", "Jimenez"),
+    ("Álvarez", "Alvarez"),
+    ("Gutiérrez", "Gutierrez"),
+    ("Fernández", "Fernandez"),
+    ("Núñez", "Nunez"),
+    ("Peña", "Pena"),
+    ("Vásquez", "Vasquez"),
+    ("Domínguez", "Dominguez"),
+    ("Nguyễn", "Nguyen"),
+    ("Trần", "Tran"),
+    ("Lê", "Le"),
+    ("Phạm", "Pham"),
+    ("Huỳnh", "Huynh"),
+    ("Müller", "Muller"),
+    ("Schäfer", "Schafer"),
+    ("Wójcik", "Wojcik"),
+    ("Kamiński", "Kaminski"),
+    ("Dąbrowski", "Dabrowski"),
+    ("Zieliński", "Zielinski"),
+    ("Szymański", "Szymanski"),
+    ("Kozłowski", "Kozlowski"),
+    ("Wiśniewski", ""),
+    ("Woźniak", ""),
+    ("Wróbel", ""),
+    ("Król", ""),
+    ("Jørgensen", ""),
+    ("Søndergaard", ""),
+    ("Østergaard", ""),
+    ("Åberg", ""),
+    ("Björk", ""),
+    ("Ström", ""),
+    ("Öztürk", ""),
+    ("Yılmaz", ""),
+    ("Çelik", ""),
+    ("Doğan", ""),
+    ("Şahin", ""),
+    ("Dvořák", ""),
+    ("Horváth", ""),
+    ("Kovačević", ""),
+    ("Jovanović", ""),
+    ("Petrović", ""),
+    ("Đorđević", ""),
+    ("Ibáñez", ""),
+    ("Köhler", ""),
+    ("Krüger", ""),
+    ("Groß", ""),
+    ("Weiß", ""),
+    ("Lefèvre", ""),
+    ("Bélanger", ""),
+    ("Côté", ""),
+    ("Gagné", ""),
+    ("Lévesque", ""),
+    ("Thériault", ""),
+    ("Mäkinen", ""),
+    ("Häkkinen", ""),
+    ("Ó Briain", ""),
+)
+
+# ASCII surnames with apostrophes, spaces or unusual capitals, which normalisation must survive.
+PUNCTUATED_SURNAMES: tuple[str, ...] = (
+    "O'Connell",
+    "O'Sullivan",
+    "O'Malley",
+    "O'Hara",
+    "D'Angelo",
+    "D'Souza",
+    "DiMaggio",
+    "McAllister",
+    "MacDonald",
+    "MacKenzie",
+    "De La Cruz",
+    "Dela Rosa",
+    "Van der Berg",
+    "Van Dyke",
+    "St. John",
+    "Le Blanc",
+    "Da Silva",
+    "Dos Santos",
+    "Del Toro",
+    "Al-Sayed",
+)
+
+# Double-barrelled surnames.
+HYPHENATED_SURNAMES: tuple[str, ...] = (
+    "Smith-Jones",
+    "Garcia-Lopez",
+    "García-López",
+    "Taylor-Brown",
+    "Martínez-Rivera",
+    "Lee-Chen",
+    "Johnson-Williams",
+    "Rodriguez-Perez",
+    "Miller-Davis",
+    "Hernández-Ortiz",
+    "Jones-Evans",
+    "Moore-Jackson",
+    "White-Thompson",
+    "Clark-Lewis",
+    "Young-Allen",
+    "Nguyen-Tran",
+    "Kim-Park",
+    "Scott-King",
+    "Wright-Hill",
+    "Adams-Baker",
+    "Ruiz-Torres",
+    "Cruz-Reyes",
+    "Morales-Ortiz",
+    "Ramos-Gomez",
+    "Lewis-Robinson",
+    "Bennett-Gray",
+    "Hughes-Price",
+    "Ross-Foster",
+    "Bell-Coleman",
+    "Fisher-Hayes",
+)
+
+# Syllables for the long tail of rare surnames: onset + vowel + middle + ending gives some
+# 270,000 invented names (Braikerstein, Schouski), so that even at millions of persons many
+# surnames are held by a handful of people. The generator builds them (see sample_data).
+TAIL_SURNAME_ONSETS: tuple[str, ...] = tuple(
+    "B Br C Ch Cr D Dr F Fr G Gr H J K Kr L M N P Pr R S Sch Sh St T Tr V W Z".split()
+)
+TAIL_SURNAME_VOWELS: tuple[str, ...] = tuple("a e i o u ai ei ou".split())
+TAIL_SURNAME_MIDDLES: tuple[str, ...] = ("",) + tuple(
+    "l r n m s t d k v b g lin ren dan mor ker ber tel ven sar kov hol".split()
+)
+TAIL_SURNAME_ENDINGS: tuple[str, ...] = tuple(
+    """
+    son sen man mann er ner ley ton ford berg stein ski sky ez es ov ova enko ic ich ini elli
+    ato ado ard au eau ian yan oglu ovich ak ek ik am an en in on un ing ings well wood field
+    by worth ridge more land
+    """.split()
+)
+
+# Jr and Sr as written after a surname, in the generator's order of preference.
+JUNIOR_SUFFIXES: tuple[str, ...] = (" Jr", " Jr.", ", Jr.", " JR")
+SENIOR_SUFFIXES: tuple[str, ...] = (" Sr", " Sr.", ", Sr.", " SR")
+
+# (domain, weight): employers' mail domains, for the work addresses some people give.
+WORK_EMAIL_DOMAINS: tuple[tuple[str, float], ...] = (
+    ("acme-corp.com", 6.0),
+    ("globex.com", 5.0),
+    ("initech.com", 4.0),
+    ("contoso.com", 4.0),
+    ("fabrikam.com", 3.0),
+    ("northwind-traders.com", 3.0),
+    ("adventure-works.com", 2.0),
+    ("tailspin-toys.com", 2.0),
+    ("litware.com", 2.0),
+    ("proseware.com", 1.5),
+    ("wideworld-importers.com", 1.5),
+    ("state-university.edu", 3.0),
+    ("mercy-health.org", 2.0),
+    ("county-schools.org", 2.0),
+    ("first-national-bank.com", 1.5),
+    ("city-transit.gov", 1.0),
+)
+
+# Birth dates that forms and clerks put in when the customer gives none, with weights.
+PLACEHOLDER_BIRTH_DATES: tuple[tuple[str, float], ...] = (
+    ("1900-01-01", 5.0),
+    ("1970-01-01", 3.0),
+    ("1901-01-01", 1.0),
+    ("2000-01-01", 1.0),
+    ("1950-01-01", 1.0),
+)
