@@ -11,10 +11,11 @@ conflict is split:
   their values are one person's aliases, so a record conflicts with a unit only where it
   conflicts with more of its members than it links to. A hard conflict (an ``sk`` or
   ``never_merge``) is never crossed, not even by an assertion.
-- The core keeps the units that agree with it: the unit in most conflicts leaves first (of
-  equals, the one most weakly attached by evidence), until no conflict is left; what remains
-  splits along its links, and the units that left are split the same way among themselves. So
-  one odd record leaves, not the people around it.
+- The component is rebuilt from its strongest links down: two groups join along a link only
+  when nothing in one conflicts with anything in the other. So the core is what the strongest
+  evidence says, and a record at odds with it (joined only through a chain) stays out: Jr's
+  records join Jr, Sr's join Sr, and the one record that could be either goes where its
+  strongest link is.
 
 A component larger than a person plausibly is, is rebuilt greedily under the size cap. Most
 components pass the check, so the Python loops only see the few that need it.
@@ -136,49 +137,41 @@ class _Component:
                 self.conflicts.setdefault(key[1], set()).add(key[0])
 
     def groups(self) -> list[list[int]]:
-        """The records of the component in groups with no conflict inside."""
+        """The records of the component in groups with no conflict inside: units joined along
+        their links, strongest first, never two groups with a conflict between them."""
+        parent = {unit: unit for unit in self.members}
+        group = {unit: {unit} for unit in self.members}
+
+        def find(unit: int) -> int:
+            while parent[unit] != unit:
+                parent[unit] = parent[parent[unit]]
+                unit = parent[unit]
+            return unit
+
+        links = sorted(
+            (
+                (weight, a, b)
+                for a, row in self.link_weight.items()
+                for b, weight in row.items()
+                if a < b
+            ),
+            key=lambda link: (-link[0], link[1], link[2]),
+        )
+        for _, a, b in links:
+            root_a, root_b = find(a), find(b)
+            if root_a == root_b:
+                continue
+            group_a, group_b = group[root_a], group[root_b]
+            if any(not self.conflicts.get(u, _EMPTY).isdisjoint(group_b) for u in group_a):
+                continue
+            root, child = (root_a, root_b) if root_a < root_b else (root_b, root_a)
+            parent[child] = root
+            group[root] = group_a | group_b
+            del group[child]
         return [
-            sorted(node for unit in group for node in self.members[unit])
-            for group in self._peel(list(self.members))
+            sorted(node for unit in units for node in self.members[unit])
+            for units in group.values()
         ]
-
-    def _peel(self, units: list[int]) -> list[list[int]]:
-        remaining = set(units)
-        count = {unit: len(self.conflicts.get(unit, _EMPTY) & remaining) for unit in units}
-        left_behind: list[int] = []
-
-        def attachment(unit: int) -> float:
-            return max(
-                (w for other, w in self.link_weight.get(unit, {}).items() if other in remaining),
-                default=-np.inf,
-            )
-
-        while remaining:
-            worst = max(remaining, key=lambda unit: (count[unit], -attachment(unit), unit))
-            if count[worst] == 0:
-                break
-            remaining.discard(worst)
-            left_behind.append(worst)
-            for other in self.conflicts.get(worst, _EMPTY):
-                if other in remaining:
-                    count[other] -= 1
-        groups = []
-        unseen = set(remaining)
-        while unseen:
-            start = min(unseen)
-            unseen.discard(start)
-            group, frontier = [start], [start]
-            while frontier:
-                unit = frontier.pop()
-                for other in self.link_weight.get(unit, {}):
-                    if other in unseen:
-                        unseen.discard(other)
-                        group.append(other)
-                        frontier.append(other)
-            groups.append(group)
-        if left_behind:
-            groups.extend(self._peel(left_behind))
-        return groups
 
 
 def _greedy_rebuild(

@@ -1,7 +1,7 @@
 """``identity.yaml``: the match threshold and a data steward's overrides.
 
 ```yaml
-match_threshold: 0.95          # the probability a pair needs to link (0 < p < 1)
+match_threshold: 0.8           # the probability a pair needs to link (0.5 < p < 1)
 review_pairs: 100              # match_review lists this many pairs of each kind
 never_merge:                   # pairs of source:record_id that are two people
   - [pos:P00012345, web:48213]
@@ -84,7 +84,7 @@ def load_identity_config(config_dir: Path, customer_sources: set[str]) -> Identi
     if not isinstance(raw, dict):
         raise ConfigError(
             f"{path}: expected a mapping (match_threshold, review_pairs, never_merge, "
-            "always_merge), e.g.\nmatch_threshold: 0.95\nnever_merge:\n  - [pos:P1, web:7]"
+            "always_merge), e.g.\nmatch_threshold: 0.8\nnever_merge:\n  - [pos:P1, web:7]"
         )
     try:
         config = IdentityConfig.model_validate(raw)
@@ -100,7 +100,7 @@ def load_identity_config(config_dir: Path, customer_sources: set[str]) -> Identi
             elif where.startswith("match_threshold"):
                 problems.append(
                     f"{path}: match_threshold: {error['msg']}; give a probability above 0.5 "
-                    "and below 1, e.g. 0.95 (higher merges fewer pairs)."
+                    "and below 1, e.g. 0.8 (higher merges fewer pairs)."
                 )
             else:
                 problems.append(

@@ -35,6 +35,7 @@ from .scoring import (
     Model,
     comparison_levels,
     default_model,
+    estimate_identifier_shares,
     estimate_m,
     estimate_u,
     pair_weights,
@@ -43,9 +44,9 @@ from .stable_ids import assign_ids, jitter
 
 # The default match threshold, a posterior probability: chosen on bench/identity.py's
 # generated data (never on held-out data), where it sits on the flat top of F1 at every size.
-MATCH_PROBABILITY = 0.95
+MATCH_PROBABILITY = 0.8
 # Below these counts the data cannot support estimates; the defaults are used instead.
-MIN_RECORDS_FOR_ESTIMATES = 5_000
+MIN_RECORDS_FOR_ESTIMATES = 2_000
 MIN_PAIRS_FOR_ESTIMATES = 1_000
 RANDOM_PAIRS_FOR_U = 200_000
 
@@ -236,6 +237,8 @@ def resolve_with_stats(
     with stage("estimate"):
         model = _model_for(features, levels, left, right, size)
     with stage("weights+rules"):
+        if model.estimated:
+            model.same_person_share = estimate_identifier_shares(model, levels)
         weights = pair_weights(model, features, levels, left, use_frequencies=model.estimated)
         model.twins_are_typos = twin_pattern_is_a_typo(levels, match_probability)[0]
         verdicts = pair_rules(features, levels, left, right, steward, model.twins_are_typos)

@@ -77,6 +77,7 @@ class CodedField:
     # distinct emails, phones and addresses cost gigabytes; only scored pairs are fetched.
     values: pl.Series
     frequency: np.ndarray  # float64 per code: share of non-null records holding the value
+    present: int = 1  # records holding a value
 
     def strings(self, codes: np.ndarray) -> list[str]:
         """The values of ``codes`` (all present, >= 0) as Python strings."""
@@ -137,6 +138,7 @@ def _field(coded: Coded) -> CodedField:
         codes=coded.codes.astype(np.int32, copy=False),
         values=coded.values.cast(pl.String),
         frequency=counts.astype(np.float64) / total,
+        present=total,
     )
 
 

@@ -266,6 +266,91 @@ def _canonical_map() -> dict[str, str]:
 CANONICAL_GIVEN_NAME: dict[str, str] = _canonical_map()
 
 
+# Nicknames of other languages a North American or European customer base uses (upper case, no
+# accents), which the English data set lacks: (nickname, formal name).
+WORLD_NICKNAMES: tuple[tuple[str, str], ...] = (
+    # Spanish and Portuguese
+    ("PEPE", "JOSE"), ("CHEPE", "JOSE"), ("ZE", "JOSE"), ("CHEMA", "JOSE MARIA"),
+    ("CHUY", "JESUS"), ("CHUCHO", "JESUS"), ("PACO", "FRANCISCO"), ("PANCHO", "FRANCISCO"),
+    ("CHICO", "FRANCISCO"), ("CURRO", "FRANCISCO"), ("NACHO", "IGNACIO"), ("MEMO", "GUILLERMO"),
+    ("LALO", "EDUARDO"), ("BETO", "ALBERTO"), ("BETO", "ROBERTO"), ("TONO", "ANTONIO"),
+    ("TONI", "ANTONIO"), ("QUIQUE", "ENRIQUE"), ("KIKE", "ENRIQUE"), ("RAFA", "RAFAEL"),
+    ("FITO", "ADOLFO"), ("GOYO", "GREGORIO"), ("LUCHO", "LUIS"), ("POLO", "LEOPOLDO"),
+    ("CHALO", "GONZALO"), ("CHAVA", "SALVADOR"), ("CHAVO", "SALVADOR"), ("NANDO", "FERNANDO"),
+    ("LUPE", "GUADALUPE"), ("LUPITA", "GUADALUPE"), ("LOLA", "DOLORES"), ("CHARO", "ROSARIO"),
+    ("CONCHA", "CONCEPCION"), ("CONCHITA", "CONCEPCION"), ("MAITE", "MARIA TERESA"),
+    ("MARU", "MARIA EUGENIA"), ("PILI", "PILAR"), ("CHELO", "CONSUELO"), ("CHAYO", "ROSARIO"),
+    ("NENA", "MAGDALENA"), ("PAQUITA", "FRANCISCA"), ("PEPA", "JOSEFA"), ("PEPITA", "JOSEFA"),
+    ("MERCHE", "MERCEDES"), ("MECHE", "MERCEDES"), ("INMA", "INMACULADA"), ("MARISOL", "MARIA SOLEDAD"),
+    # Russian and Ukrainian
+    ("SASHA", "ALEXANDER"), ("SASHA", "ALEXANDRA"), ("SASHA", "ALEKSANDR"), ("SASHA", "ALEKSANDRA"),
+    ("SHURA", "ALEXANDER"), ("DIMA", "DMITRI"), ("DIMA", "DMITRY"), ("DIMA", "DMITRIY"),
+    ("MITYA", "DMITRI"), ("MISHA", "MIKHAIL"), ("MISHA", "MICHAEL"), ("KOLYA", "NIKOLAI"),
+    ("KOLYA", "NIKOLAY"), ("VOLODYA", "VLADIMIR"), ("VOVA", "VLADIMIR"), ("SEREZHA", "SERGEI"),
+    ("SERYOZHA", "SERGEI"), ("SEREZHA", "SERGEY"), ("LYOSHA", "ALEXEI"), ("ALYOSHA", "ALEXEI"),
+    ("LYOSHA", "ALEKSEY"), ("VANYA", "IVAN"), ("PETYA", "PYOTR"), ("PETYA", "PETR"),
+    ("PASHA", "PAVEL"), ("GRISHA", "GRIGORY"), ("BORYA", "BORIS"), ("YURA", "YURI"),
+    ("YURA", "YURIY"), ("ZHENYA", "EVGENY"), ("ZHENYA", "EVGENIA"), ("ZHENYA", "YEVGENIY"),
+    ("SLAVA", "VYACHESLAV"), ("SLAVA", "STANISLAV"), ("TOLYA", "ANATOLY"), ("KOSTYA", "KONSTANTIN"),
+    ("VITYA", "VIKTOR"), ("ANDRYUSHA", "ANDREI"), ("LYONYA", "LEONID"), ("NATASHA", "NATALIA"),
+    ("NATASHA", "NATALYA"), ("KATYA", "EKATERINA"), ("KATYA", "YEKATERINA"), ("MASHA", "MARIA"),
+    ("MASHA", "MARIYA"), ("LENA", "ELENA"), ("LENA", "YELENA"), ("TANYA", "TATIANA"),
+    ("TANYA", "TATYANA"), ("OLYA", "OLGA"), ("ANYA", "ANNA"), ("SVETA", "SVETLANA"),
+    ("NADYA", "NADEZHDA"), ("GALYA", "GALINA"), ("LYUDA", "LYUDMILA"), ("MILA", "LYUDMILA"),
+    ("IRA", "IRINA"), ("YULYA", "YULIA"), ("DASHA", "DARIA"), ("DASHA", "DARYA"),
+    ("NASTYA", "ANASTASIA"), ("NASTYA", "ANASTASIYA"), ("KSYUSHA", "KSENIA"), ("VERA", "VERONIKA"),
+    ("LARA", "LARISA"), ("TOMA", "TAMARA"), ("VALYA", "VALENTINA"), ("ZOYA", "ZOYA"),
+    # Polish
+    ("KASIA", "KATARZYNA"), ("GOSIA", "MALGORZATA"), ("MALGOSIA", "MALGORZATA"), ("BASIA", "BARBARA"),
+    ("OLA", "ALEKSANDRA"), ("ASIA", "JOANNA"), ("ANIA", "ANNA"), ("MAGDA", "MAGDALENA"),
+    ("MARYSIA", "MARIA"), ("ZOSIA", "ZOFIA"), ("GRAZYNKA", "GRAZYNA"), ("EWKA", "EWA"),
+    ("AGA", "AGNIESZKA"), ("KRYSIA", "KRYSTYNA"), ("DOROTKA", "DOROTA"), ("ELA", "ELZBIETA"),
+    ("TOMEK", "TOMASZ"), ("KUBA", "JAKUB"), ("STAS", "STANISLAW"), ("STASZEK", "STANISLAW"),
+    ("WOJTEK", "WOJCIECH"), ("BARTEK", "BARTLOMIEJ"), ("JUREK", "JERZY"), ("FRANEK", "FRANCISZEK"),
+    ("KRZYS", "KRZYSZTOF"), ("KRZYSIEK", "KRZYSZTOF"), ("PIOTREK", "PIOTR"), ("MICHALEK", "MICHAL"),
+    ("ZBYSZEK", "ZBIGNIEW"), ("MIETEK", "MIECZYSLAW"), ("JANEK", "JAN"), ("ANTEK", "ANTONI"),
+    ("ROMEK", "ROMAN"), ("LUKASZEK", "LUKASZ"), ("MACIEK", "MACIEJ"), ("MAREK", "MAREK"),
+    # Italian
+    ("BEPPE", "GIUSEPPE"), ("PEPPE", "GIUSEPPE"), ("PINO", "GIUSEPPE"), ("PEPPINO", "GIUSEPPE"),
+    ("GIANNI", "GIOVANNI"), ("NINO", "ANTONINO"), ("NINO", "GIOVANNI"), ("SANDRO", "ALESSANDRO"),
+    ("ALE", "ALESSANDRO"), ("ENZO", "VINCENZO"), ("TONINO", "ANTONIO"), ("LELE", "GABRIELE"),
+    ("GIGI", "LUIGI"), ("MIMMO", "DOMENICO"), ("TOTO", "SALVATORE"), ("TURI", "SALVATORE"),
+    ("CICCIO", "FRANCESCO"), ("FRANCO", "FRANCESCO"), ("MAURI", "MAURIZIO"), ("BICE", "BEATRICE"),
+    ("PINA", "GIUSEPPINA"), ("GIUSY", "GIUSEPPINA"), ("FRANCI", "FRANCESCA"), ("VALE", "VALENTINA"),
+    ("ROBY", "ROBERTO"),
+    # French
+    ("MANU", "EMMANUEL"), ("MANU", "EMMANUELLE"), ("NICO", "NICOLAS"), ("SEB", "SEBASTIEN"),
+    ("STEPH", "STEPHANE"), ("STEPH", "STEPHANIE"), ("ISA", "ISABELLE"), ("VAL", "VALERIE"),
+    ("DOMI", "DOMINIQUE"), ("JEANNOT", "JEAN"), ("JOJO", "JOSEPH"), ("JOJO", "JOSEPHINE"),
+    ("GUIGUI", "GUILLAUME"), ("FANFAN", "FRANCOISE"), ("FLO", "FLORENCE"), ("FLO", "FLORIAN"),
+    ("CAMI", "CAMILLE"), ("JB", "JEAN BAPTISTE"), ("MARIO", "MARIUS"),
+    # German and Dutch
+    ("SEPP", "JOSEF"), ("JUPP", "JOSEF"), ("HANSI", "HANS"), ("HANS", "JOHANNES"), ("UWE", "UWE"),
+    ("ULI", "ULRICH"), ("GABI", "GABRIELE"), ("STEFFI", "STEFANIE"), ("BASTI", "SEBASTIAN"),
+    ("ANDI", "ANDREAS"), ("FRITZ", "FRIEDRICH"), ("HEINZ", "HEINRICH"), ("KLAUS", "NIKOLAUS"),
+    ("RESI", "THERESIA"), ("LIESL", "ELISABETH"), ("GRETE", "MARGARETE"), ("GRETCHEN", "MARGARETE"),
+    ("JOOP", "JOHANNES"), ("JAN", "JOHANNES"), ("KEES", "CORNELIS"), ("PIET", "PIETER"),
+    ("KLAAS", "NICOLAAS"), ("HENK", "HENDRIK"), ("JOKE", "JOHANNA"), ("TRUUS", "GEERTRUIDA"),
+    ("RIA", "MARIA"), ("MIEKE", "MARIA"), ("WIM", "WILLEM"), ("GERT", "GERARDUS"),
+    # Scandinavian and others
+    ("LASSE", "LARS"), ("NISSE", "NILS"), ("KALLE", "KARL"), ("PELLE", "PER"), ("JENS", "JOHANNES"),
+    ("BIRGIT", "BIRGITTA"), ("STINA", "KRISTINA"), ("KIKI", "KRISTINA"),
+    ("SOREN", "SOREN"), ("SEAN", "JOHN"), ("SEAMUS", "JAMES"), ("PADDY", "PATRICK"),
+    ("TERRI", "THERESA"), ("TERRI", "TERESA"), ("TESS", "THERESA"), ("BET", "ELIZABETH"),
+    ("MANOLO", "MANUEL"), ("MANU", "MANUEL"), ("MAGGI", "MARGARET"), ("MICK", "MICHAEL"),
+    # One name, many spellings
+    ("MOHAMED", "MUHAMMAD"), ("MOHAMMED", "MUHAMMAD"), ("MOHAMMAD", "MUHAMMAD"),
+    ("MOHAMAD", "MUHAMMAD"), ("MUHAMED", "MUHAMMAD"), ("MOHAMMAD", "MUHAMMED"),
+    ("SARA", "SARAH"), ("HANNA", "HANNAH"), ("JON", "JOHN"), ("STEVEN", "STEPHEN"),
+    ("JONATHON", "JONATHAN"), ("JEFFERY", "JEFFREY"), ("CATHERINE", "KATHERINE"),
+    ("KATHRYN", "KATHERINE"), ("CATHERINE", "CATHARINE"), ("ALLISON", "ALISON"),
+    ("ANN", "ANNE"), ("PHILLIP", "PHILIP"), ("BRIAN", "BRYAN"), ("SEAN", "SHAWN"),
+    ("SHAWN", "SHAUN"), ("ERIC", "ERIK"), ("CARL", "KARL"), ("MARC", "MARK"),
+    ("NICHOLAS", "NICOLAS"), ("ISABEL", "ISABELLE"), ("ISABELLA", "ISABELLE"),
+    ("GEOFFREY", "JEFFREY"), ("ELISABETH", "ELIZABETH"), ("SOFIA", "SOPHIA"),
+)  # fmt: skip
+
+
 def _formal_names() -> dict[str, frozenset[str]]:
     """Each known name (upper case) -> the formal names it may stand for, itself included.
 
@@ -280,11 +365,22 @@ def _formal_names() -> dict[str, frozenset[str]]:
     for nickname, name in NICKNAME_PAIRS:
         formal.setdefault(nickname, {nickname}).add(CANONICAL_GIVEN_NAME.get(name, name))
         formal.setdefault(name, {name})
-    for name, nicknames in NickNamer().nickname_lookup.items():
-        upper = name.upper()
-        formal.setdefault(upper, {upper})
-        for nickname in nicknames:
-            formal.setdefault(nickname.upper(), {nickname.upper()}).add(upper)
+    for nickname, name in WORLD_NICKNAMES:
+        formal.setdefault(nickname, {nickname}).add(name)
+        formal.setdefault(name, {name})
+    # The data set lists some relations both ways (ROBERT has BILL, BILL has ROBERT): of such
+    # a pair the longer name is the formal one, so that ROBERT and WILLIAM, both formal names
+    # BILL may stand for, do not become each other's nicknames through it.
+    relations = {
+        (name.upper(), nickname.upper())
+        for name, nicknames in NickNamer().nickname_lookup.items()
+        for nickname in nicknames
+    }
+    for name, nickname in relations:
+        if (nickname, name) in relations and (len(nickname), nickname) > (len(name), name):
+            continue
+        formal.setdefault(name, {name})
+        formal.setdefault(nickname, {nickname}).add(name)
     return {name: frozenset(names) for name, names in formal.items()}
 
 

@@ -29,6 +29,16 @@ TAG_COLUMNS: tuple[str, ...] = tuple(
 
 JUNK_TEXT = (
     "",
+    "CASH",
+    "CASH CUSTOMER",
+    "CUSTOMER CASH",
+    "WALK IN",
+    "WALKIN",
+    "VALUED CUSTOMER",
+    "CUSTOMER VALUED",
+    "CUSTOMER, VALUED",
+    "STORE CUSTOMER",
+    "IN STORE",
     "NA",
     "N A",
     "NONE",
@@ -371,8 +381,18 @@ def split_full_name(full_names: pl.Series) -> pl.DataFrame:
         .str.strip_chars(" ,")
     )
     frame = (
-        pl.LazyFrame({"full_name": fold_accents(full_names.cast(pl.String))})
+        pl.LazyFrame({"full_name": fold_accents(repair_mojibake(full_names))})
         .select(folded.alias("folded"))
+        # "CASH CUSTOMER", "CUSTOMER, VALUED", "WALK IN": no name at all, not two names.
+        .with_columns(
+            pl.when(
+                pl.col("folded").is_in(JUNK_TEXT)
+                | pl.col("folded").str.replace_all(",", "").is_in(JUNK_TEXT)
+            )
+            .then(None)
+            .otherwise(pl.col("folded"))
+            .alias("folded")
+        )
         .with_columns(
             pl.col("folded").str.contains(",").alias("has_comma"),
             pl.col("folded").str.replace_all(",", "").str.split(" ").alias("tokens"),
@@ -637,6 +657,25 @@ def _evaluate(values: pl.Series, expr_of) -> pl.Series:
     return frame.select(expr_of(pl.col("value")).alias(values.name)).collect().to_series()
 
 
+# Bytes of UTF-8 read as Windows-1252 (MÃ¼ller, JosÃ©, Ã‰ric): the lead bytes of two-byte
+# letters as they then appear.
+_MOJIBAKE = r"[ÃÂÅÄÐÑÎÏ][\u0080-\u00BF\u2018-\u203A\u20AC\u0152\u0153\u0160\u0161\u0178\u017D\u017E\u02C6\u02DC]"
+
+
+def repair_mojibake(values: pl.Series) -> pl.Series:
+    """Text that went through a wrong encoding repaired (MÃ¼ller -> Müller, with ftfy), on
+    the few values that show it; the rest untouched."""
+    values = values.cast(pl.String)
+    broken = np.flatnonzero(values.str.contains(_MOJIBAKE).fill_null(False).to_numpy())
+    if broken.size == 0:
+        return values
+    import ftfy
+
+    index = pl.Series(broken.astype(np.uint32))
+    repaired = [ftfy.fix_text(text) for text in values.gather(index).to_list()]
+    return values.scatter(index, pl.Series(repaired, dtype=pl.String))
+
+
 def fold_accents(values: pl.Series) -> pl.Series:
     """Accents folded (é -> e) on the values that are not plain ASCII; the rest untouched."""
     non_ascii = np.flatnonzero((values.str.len_bytes() != values.str.len_chars()).to_numpy())
@@ -724,7 +763,16 @@ def parse_birthdate_values(values: pl.Series, today: dt.date | None = None) -> p
 
 
 def _name_values(values: pl.Series) -> pl.Series:
-    return _evaluate(values.cast(pl.String), normalize_name)
+    return _evaluate(repair_mojibake(values), normalize_name)
+
+
+def _given_name_values(values: pl.Series) -> pl.Series:
+    """A given name without the middle initials typed after it (``Jerome G.``, ``Sandra P``),
+    as a full name's split drops them."""
+    return _evaluate(
+        repair_mojibake(values),
+        lambda e: normalize_name(e).str.replace(r"^(\S+(?:\s\S{2,})*)(?:\s\S)+$", "${1}"),
+    )
 
 
 def normalized_columns(
@@ -803,10 +851,10 @@ def normalized_columns(
             is_us = np.full(coded.codes.size, region == "US")
         out["postal"] = choose(is_us, as_us, as_other)
 
-    for column in ("given_name", "surname"):
+    for column, function in (("given_name", _given_name_values), ("surname", _name_values)):
         if column in present and wanted(column):
             with stage(f"normalize {column}"):
-                out[column] = map_values(raw(column), _name_values)
+                out[column] = map_values(raw(column), function)
     if "full_name" in present and (
         wanted("full_name") or wanted("given_name") or wanted("surname")
     ):

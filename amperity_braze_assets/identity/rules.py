@@ -13,11 +13,12 @@ weight a link must pass these rules:
   is a typo, not a twin (``twin_pattern_is_a_typo`` measures which the data is). Birth
   dates a generation apart, or names that say Jr and Sr, are two people. Other differing birth dates are forgiven only
   where the full name and an address, email or phone agree and no email or phone differs.
-  Different emails link only where the full name agrees.
+  Different emails link only where the given name agrees.
 - **Support.** A link needs two independent identifying agreements among the full name, birth
   date, email, phone and street address (a name part alone or a postal code counts half), or an
-  exact email. Name alone, or a birth date with a surname, a postal code or a given
-  name, never links, at any weight.
+  exact email; and one of them must be the person's own (a given name, a birth date, an email),
+  not only the home's (a surname, street and phone are the household's). Name alone, or a
+  birth date with a surname, a postal code or a given name, never links, at any weight.
 - **Assertions.** A foreign key that agrees links (an ``sk`` that differs still separates), and a
   steward's ``always_merge`` links against every rule but their own ``never_merge``.
 """
@@ -39,7 +40,7 @@ REFUSALS: tuple[str, ...] = (
     "a generation apart (Jr/Sr, or birth dates)",
     "given names conflict",
     "birth dates conflict",
-    "emails differ without the full name",
+    "emails differ without the given name",
     "too little identifying evidence",
 )
 (
@@ -153,6 +154,10 @@ def _facts(
     ) | (
         (generation[left] >= 0) & (generation[right] >= 0) & (generation[left] != generation[right])
     )
+    # JR on one record and no suffix on the other, the same name at the same home: as likely
+    # the father as the son, unless a birth date or an email says which.
+    one_suffix = (generation[left] >= 0) != (generation[right] >= 0)
+    gap |= one_suffix & (given >= 3) & (birth < 3) & (email < 3)
     home = (address >= 2) | (phone == TOP[PHONE])
     given_conflict = (
         (given == 1)
@@ -165,14 +170,16 @@ def _facts(
         & (email != 1)
         & (phone != 1)
     )
-    # Support in half units: each identifying agreement counts two, a name part alone or a
-    # postal code (without the street) one. Two units link; so a birth date needs a full name,
+    # Support in half units: each identifying agreement counts two (an email typo too), a
+    # name part alone, a mailbox name at another domain or a postal code (without the street)
+    # one. Two units link; so a birth date needs a full name,
     # a contact, an address, or both a name part and the postal code.
     full_name = (given >= 2) & (surname >= 3)
     half_units = (
         2 * full_name.astype(np.int8)
         + 2 * (birth >= 3)
-        + 2 * email_exact
+        + 2 * (email >= 3)
+        + (email == 2)
         + 2 * (phone == TOP[PHONE])
         + 2 * (address >= 2)
         + ((given >= 3) & ~full_name)
@@ -181,13 +188,20 @@ def _facts(
     )
     # An exact email is one mailbox: enough alone (a newsletter sign-up with nothing else),
     # unless the given names conflict.
-    supported = (half_units >= 4) | (email_exact & (given != 1))
+    # A given name at the same home or phone is a person, not a household (whose members share
+    # the surname, not the given name; Jr and Sr are told apart by birth date and suffix).
+    # And something of the person, not only of the home: a given name, a birth date or an
+    # email. A surname, a street and a phone are a household's as much as one member's.
+    personal = (given >= 2) | (birth >= 3) | (email >= 3)
+    supported = (
+        (half_units >= 4) | (email_exact & (given != 1)) | ((given >= 3) & home)
+    ) & personal
     separated = np.zeros(left.size, dtype=bool)
     for codes in features.sk.values():
         separated |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
-    # Two emails are two mailboxes of one person only where the full name says so; a record
+    # Two emails are two mailboxes of one person only where the given name says so; a record
     # with a surname alone and another email is as likely the person's spouse.
-    email_conflict = (email == 1) & ~full_name
+    email_conflict = (email == 1) & ~(given >= 3)
     return {
         "email_without_name": email_conflict,
         "gap": gap,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -20,6 +20,7 @@ from rapidfuzz import distance, fuzz, process
 
 from .coding import factorize
 from .features import CodedField, Features
+from .nicknames import FORMAL_NAMES
 from .profiling import stage
 from .threads import WORKERS
 
@@ -45,7 +46,7 @@ COMPARISONS: tuple[Comparison, ...] = (
     ),
     Comparison("surname", ("different", "jw80", "typo_or_jw92", "exact"), "surname"),
     Comparison("birth", ("different", "two_digits", "one_digit_or_swapped", "exact"), "birth"),
-    Comparison("email", ("different", "same_local_or_jw92", "exact"), "email"),
+    Comparison("email", ("different", "same_local_part", "typo", "exact"), "email"),
     Comparison("phone", ("different", "one_digit", "exact"), "phone"),
     Comparison("address", ("different", "token_set85", "exact"), "address"),
     Comparison("postal", ("different", "exact"), "postal"),
@@ -252,15 +253,22 @@ def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np
     longer = pl.when(a_first).then(b).otherwise(a)
     # A name and its other-gender form look like a typo or a prefix but are two names:
     # PAUL/PAULA, LOUIS/LOUISE, DANIEL/DANIELLE, MARIO/MARIA.
-    suffixed = longer.str.starts_with(shorter) & longer.str.slice(shorter.str.len_chars()).is_in(
-        GENDERED_ENDINGS
-    )
+    ending = longer.str.slice(shorter.str.len_chars())
+    # ERICAA is ERICA typed with a doubled letter, not a name of its own.
+    doubled = ending == shorter.str.tail(1)
+    suffixed = longer.str.starts_with(shorter) & ending.is_in(GENDERED_ENDINGS) & ~doubled
     o_and_a = (
         (a.str.len_chars() == b.str.len_chars())
         & (a.str.head(-1) == b.str.head(-1))
         & pl.concat_str(a.str.tail(1), b.str.tail(1)).is_in(["OA", "AO"])
     )
+    known = pl.Series(list(FORMAL_NAMES), dtype=pl.String)
     frame = pl.DataFrame({"a": first, "b": second}).select(
+        shorter.is_in(known.implode()).alias("known"),
+        # JI and JI WOO, SU and SU BIN: a given name of several words and its first word.
+        (longer.str.contains(" ") & (longer.str.split(" ").list.first() == shorter)).alias(
+            "first_word"
+        ),
         shorter.str.len_chars().alias("short"),
         (longer.str.len_chars() - shorter.str.len_chars()).alias("extra"),
         longer.str.starts_with(shorter).alias("prefix"),
@@ -268,7 +276,8 @@ def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np
         (suffixed | o_and_a).alias("gendered"),
     )
     short = frame.get_column("short").to_numpy()
-    gendered = frame.get_column("gendered").to_numpy()
+    # Only a real name has another-gender form: PAIG is PAIGE mistyped, PAUL is not PAULA.
+    gendered = frame.get_column("gendered").to_numpy() & frame.get_column("known").to_numpy()
     typo = (((edits <= 1) & (short >= 3)) | ((edits <= 2) & (short >= 8))) & ~gendered
     initial = (short == 1) & frame.get_column("same_first").to_numpy()
     # A short name starting a longer one: SAM/SAMANTHA, CHRIS/CHRISTOPHER (not DANIEL/DANIELLE).
@@ -278,7 +287,7 @@ def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np
         & (short <= 5)
         & (frame.get_column("extra").to_numpy() >= 2)
         & ~gendered
-    )
+    ) | frame.get_column("first_word").to_numpy()
     judged = np.where(nickname, 4, np.where(typo, 3, np.where(initial | prefix, 2, 1)))
     levels[rest] = judged[inverse].astype(np.int8)
     return levels
@@ -297,7 +306,17 @@ def _names_agree(features: Features, codes_a: np.ndarray, codes_b: np.ndarray) -
     slips = process.cpdist(first, second, scorer=_OSA, workers=-1, score_cutoff=1) <= 1
     length = values.str.len_chars().fill_null(0).to_numpy()
     short = np.minimum(length[code_a], length[code_b])
-    agree = similar | (slips & (short >= 3)) | _share_formal(features, code_a, code_b)
+    # LO and LO RUSSO: one word of a name of several.
+    within = (
+        pl.DataFrame({"a": first, "b": second}, schema={"a": pl.String, "b": pl.String})
+        .select(
+            pl.col("a").str.split(" ").list.contains(pl.col("b"))
+            | pl.col("b").str.split(" ").list.contains(pl.col("a"))
+        )
+        .to_series()
+        .to_numpy()
+    )
+    agree = similar | (slips & (short >= 3)) | within | _share_formal(features, code_a, code_b)
     return agree[inverse]
 
 
@@ -321,9 +340,29 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
         out[:, 0] = _given_levels(features, left, right)
 
     def surname() -> None:
-        out[:, 1] = _string_levels(
-            f["surname"], left, right, (0.80, 0.92), _JARO_WINKLER, typo_level=3
-        )
+        coded = f["surname"]
+        levels = _string_levels(coded, left, right, (0.80, 0.92), _JARO_WINKLER, typo_level=3)
+        # A double surname written in full in one record and shortened in the other (CRUZ /
+        # CRUZ MARTINEZ, GRAHAM JONES / JONES): one surname, as a typo is.
+        below = np.flatnonzero((levels == 1) | (levels == 2))
+        if below.size:
+            keys = (coded.codes[left[below]].astype(np.int64) << 32) | coded.codes[
+                right[below]
+            ].astype(np.int64)
+            distinct, inverse = factorize(keys)
+            a = coded.values.gather(pl.Series((distinct >> 32).astype(np.uint32)))
+            b = coded.values.gather(pl.Series((distinct & 0xFFFFFFFF).astype(np.uint32)))
+            part = (
+                pl.DataFrame({"a": a, "b": b})
+                .select(
+                    pl.col("a").str.split(" ").list.contains(pl.col("b"))
+                    | pl.col("b").str.split(" ").list.contains(pl.col("a"))
+                )
+                .to_series()
+                .to_numpy()
+            )
+            levels[below[part[inverse]]] = 3
+        out[:, 1] = levels
 
     def birth() -> None:
         # Birthdate: one mistyped digit, or day and month swapped (DD/MM read as MM/DD); two
@@ -337,14 +376,31 @@ def comparison_levels(features: Features, left: np.ndarray, right: np.ndarray) -
         out[:, 2] = _numeric_levels(birth_left, birth_right, 8, swapped, two_digit_level=True)
 
     def email() -> None:
-        # Email: exact, or the same mailbox name at another domain / with a typo.
+        # Email: exact; a typo of it, one edit (caatherine.morin49@, @hotmail.co) but not a dot
+        # or dash left out (monica.diaz@ and monicadiaz@ are two namesakes' mailboxes); the
+        # same mailbox name at another domain (weaker: jsmith@ is many people's).
         coded = f["email"]
         local = f["email_local"]
         el = coded.codes[left]
         er = coded.codes[right]
-        levels = _string_levels(coded, left, right, (0.92,), _JARO_WINKLER)
+        levels = _string_levels(coded, left, right, (), _JARO_WINKLER)  # 0, 1, 2 = exact
+        levels[levels == 2] = 4
+        fuzzy = np.flatnonzero(levels == 1)
+        if fuzzy.size:
+            keys = (el[fuzzy].astype(np.int64) << 32) | er[fuzzy].astype(np.int64)
+            distinct, inverse = factorize(keys)
+            a = coded.values.gather(pl.Series((distinct >> 32).astype(np.uint32)))
+            b = coded.values.gather(pl.Series((distinct & 0xFFFFFFFF).astype(np.uint32)))
+            edits = process.cpdist(
+                a.to_list(), b.to_list(), scorer=_OSA, workers=-1, score_cutoff=1
+            )
+            separators_only = (
+                a.str.replace_all(r"[._\-]", "") == b.str.replace_all(r"[._\-]", "")
+            ).to_numpy()
+            typo = (edits <= 1) & ~separators_only
+            levels[fuzzy[typo[inverse]]] = 3
         same_local = (local.codes[left] == local.codes[right]) & (el >= 0) & (er >= 0) & (el != er)
-        levels[same_local] = 2
+        levels[same_local & (levels < 3)] = 2
         out[:, 3] = levels
 
     def phone() -> None:
@@ -413,6 +469,9 @@ class Model:
     # Set by the run (``rules.twin_pattern_is_a_typo``): in this data a different given name
     # beside the same birth date, surname and home is a typo, not a twin.
     twins_are_typos: bool = False
+    # Per identifier (email, phone, address): the share of the pairs agreeing on one value that
+    # are one person (``estimate_identifier_shares``); 0 reads agreement as names are read.
+    same_person_share: dict[str, float] = field(default_factory=dict)
 
     @property
     def prior_bits(self) -> float:
@@ -454,6 +513,16 @@ class Model:
                 "weight": self.prior_bits,
             }
         )
+        for name, share in self.same_person_share.items():
+            rows.append(
+                {
+                    "comparison": "same_person_share",
+                    "level": name,
+                    "m": float(share),
+                    "u": 0.0,
+                    "weight": 0.0,
+                }
+            )
         rows.append(
             {
                 "comparison": "twin_pattern",
@@ -472,12 +541,16 @@ class Model:
         u = [np.zeros(len(c.levels) + 1) for c in COMPARISONS]
         index = {c.name: i for i, c in enumerate(COMPARISONS)}
         prior, estimated, twins_are_typos = DEFAULT_RANDOM_MATCH_PROBABILITY, False, False
+        shares: dict[str, float] = {}
         for row in table.iter_rows(named=True):
             if row["comparison"] == "prior":
                 prior, estimated = row["m"], row["level"] == "estimated"
                 continue
             if row["comparison"] == "twin_pattern":
                 twins_are_typos = row["level"] == "typo"
+                continue
+            if row["comparison"] == "same_person_share":
+                shares[row["level"]] = row["m"]
                 continue
             column = index[row["comparison"]]
             level = COMPARISONS[column].levels.index(row["level"]) + 1
@@ -489,6 +562,7 @@ class Model:
             random_match_probability=prior,
             estimated=estimated,
             twins_are_typos=twins_are_typos,
+            same_person_share=shares,
         )
 
 
@@ -498,7 +572,7 @@ DEFAULT_M: tuple[tuple[float, ...], ...] = (
     (0.0, 0.02, 0.05, 0.08, 0.85),
     (0.0, 0.02, 0.04, 0.06, 0.88),
     (0.0, 0.03, 0.02, 0.05, 0.90),
-    (0.0, 0.15, 0.05, 0.80),
+    (0.0, 0.15, 0.03, 0.02, 0.80),
     (0.0, 0.15, 0.05, 0.80),
     (0.0, 0.15, 0.10, 0.75),
     (0.0, 0.10, 0.90),
@@ -509,7 +583,7 @@ DEFAULT_U: tuple[tuple[float, ...], ...] = (
     (0.0, 0.90, 0.07, 0.02, 0.01),
     (0.0, 0.95, 0.035, 0.01, 0.005),
     (0.0, 0.975, 0.02, 0.0049, 0.0001),
-    (0.0, 0.99998, 1e-5, 1e-6),
+    (0.0, 0.99998, 1e-5, 1e-6, 1e-6),
     (0.0, 0.99998, 1e-5, 1e-6),
     (0.0, 0.999, 0.0009, 0.0001),
     (0.0, 0.999, 0.001),
@@ -686,6 +760,37 @@ GIVEN, SURNAME, BIRTH, EMAIL, PHONE, ADDRESS, POSTAL, CITY, GENDER = (
 TOP = tuple(len(c.levels) for c in COMPARISONS)
 
 
+# The identifiers whose agreement is read as "how many strangers hold this value": a value held
+# by a few records is mostly one person's (an email on three of their records), unlike a name.
+IDENTIFIERS = ("email", "phone", "address")
+
+
+def _strangers_frequency(frequency: np.ndarray, present: int, share: float) -> np.ndarray:
+    """The chance that another record holding the value is someone else: of the other records
+    that hold it, the share ``1 - share`` are strangers (``share``: of pairs agreeing on such a
+    value, how many are one person). Never below one stranger in a hundred records holding it."""
+    others = np.maximum(frequency * present - 1.0, 0.0) / max(present - 1, 1)
+    return np.maximum(others * (1.0 - share), 0.01 / max(present, 1))
+
+
+def estimate_identifier_shares(model: Model, levels: np.ndarray) -> dict[str, float]:
+    """Per identifier, the share of candidate pairs agreeing on it that are one person: those
+    whose full name agrees too, over the chance a match's full name agrees (from m). Strangers
+    rarely share both, so the ratio estimates how often a shared value is one person's."""
+    name_agrees = (levels[:, GIVEN] == TOP[GIVEN]) & (levels[:, SURNAME] == TOP[SURNAME])
+    both_named = (levels[:, GIVEN] != MISSING) & (levels[:, SURNAME] != MISSING)
+    match_name = float(model.m[GIVEN][TOP[GIVEN]] * model.m[SURNAME][TOP[SURNAME]])
+    shares = {}
+    for name in IDENTIFIERS:
+        column = _INDEX[name]
+        agree = (levels[:, column] == TOP[column]) & both_named
+        if agree.sum() < 100 or match_name <= 0:
+            continue
+        observed = float(name_agrees[agree].mean())
+        shares[name] = min(max(observed / match_name, 0.0), 0.99)
+    return shares
+
+
 def _parts(
     model: Model,
     features: Features,
@@ -718,7 +823,11 @@ def _parts(
             exact = np.flatnonzero(level == top)
             if exact.size:
                 codes = coded.codes[left[exact]]
-                frequency = np.maximum(coded.frequency[np.maximum(codes, 0)], 1e-9)
+                frequency = coded.frequency[np.maximum(codes, 0)]
+                share = model.same_person_share.get(comparison.name)
+                if share is not None:
+                    frequency = _strangers_frequency(frequency, coded.present, share)
+                frequency = np.maximum(frequency, 1e-9)
                 part[exact] = np.log2(max(float(model.m[column][top]), 1e-9) / frequency)
         if column in implied:
             agreeing = implied[column] & (level >= 2)

@@ -135,3 +135,25 @@ def test_soundex():
     assert soundex("ROBERT") == "R163"
     assert soundex("RUPERT") == "R163"
     assert soundex("ASHCRAFT") == "A261"
+
+
+def test_junk_full_names_mojibake_and_suffixes():
+    from amperity_braze_assets.identity.normalize import normalize_records
+
+    frame = pl.DataFrame(
+        {
+            "source": ["a"] * 5,
+            "record_id": [str(i) for i in range(5)],
+            "full_name": [
+                "CASH CUSTOMER",
+                "CUSTOMER, VALUED",
+                "MÃ¼ller, JosÃ©",
+                "Lee Sr.",
+                "Ann B Lo",
+            ],
+        }
+    )
+    out = normalize_records(frame)
+    assert out["given_name"].to_list() == [None, None, "JOSE", None, "ANN"]
+    assert out["surname"].to_list() == [None, None, "MULLER", "LEE", "LO"]
+    assert out["generation"].to_list() == [None, None, None, "SR", None]

@@ -313,3 +313,194 @@ def test_precision_holds_as_the_same_population_grows():
         precision.append(right / pairs)
     assert min(precision) >= 0.999
     assert abs(precision[0] - precision[1]) <= 0.005
+
+
+# -- 2. Chains are checked -------------------------------------------------------------------
+
+
+def _clusters(size, edges, conflicts):
+    """Labels from ``cluster`` for hand-made links (a, b, bits, asserted) and conflicts."""
+    from amperity_braze_assets.identity.clustering import cluster
+
+    edge_frame = pl.DataFrame(
+        edges, schema=["left", "right", "weight", "asserted"], orient="row"
+    ).with_columns(pl.col("left", "right").cast(pl.Int64))
+    conflict_frame = pl.DataFrame(
+        conflicts, schema=["left", "right", "code"], orient="row"
+    ).with_columns(pl.col("left", "right").cast(pl.Int64), pl.col("code").cast(pl.Int8))
+
+    def no_more(a, b):
+        return np.zeros(a.size, dtype=np.int8)
+
+    return cluster(size, edge_frame, conflict_frame, no_more)
+
+
+def test_a_chain_is_cut_at_its_weakest_link_and_the_core_stays():
+    """A-B-C agree strongly; D hangs on C by a weak link and contradicts A. D leaves."""
+    result = _clusters(
+        4, [(0, 1, 30.0, False), (1, 2, 25.0, False), (2, 3, 6.0, False)], [(0, 3, 1)]
+    )
+    labels = result.labels
+    assert labels[0] == labels[1] == labels[2] != labels[3]
+    assert result.components_split == 1
+
+
+def test_a_record_that_could_be_either_goes_where_its_strongest_link_is():
+    """Jr (0) and Sr (1) conflict; a record without suffix (2) links to both, more strongly to
+    Sr (same email); Sr's other record (3) links to Sr. The split keeps Jr apart, whole."""
+    result = _clusters(
+        4,
+        [(0, 2, 18.0, False), (1, 2, 31.0, False), (1, 3, 28.0, False)],
+        [(0, 1, 1)],
+    )
+    labels = result.labels
+    assert labels[1] == labels[2] == labels[3] != labels[0]
+
+
+def test_records_an_fk_joins_move_as_one():
+    """A foreign key joins Chelsea's records although one has another given name (a replaced
+    value, as FEBRL has); a fourth record agreeing with her other three is not thrown out for
+    conflicting with that one."""
+    columns = [*COLUMNS, "fk_card"]
+    rows = [
+        ("a", "1", "Chelsea", "Colquhoun", None, None, "22 Tillyard Dr", "Noarlunga", "2800", "1969-02-20", "428"),
+        ("a", "2", "Natalie", "Colquhoun", None, None, "22 Tillyard Dr", "Noarlunga", "2800", "1969-02-20", "428"),
+        ("a", "3", "Chelsea", "Colquhoun", None, None, "22 Tillyaryd Dr", "Noarlunga", "2800", "1969-02-20", "428"),
+        ("a", "4", "Chelsea", "Colquhoun", None, None, "22 Tillyard Dr", "Noarlunga", "2800", "1969-02-20", "408"),
+    ]  # fmt: skip
+    result = resolve(pl.DataFrame(rows, schema=columns, orient="row"))
+    assert result["amperity_id"].n_unique() == 1
+
+
+def test_households_decide_whether_a_replaced_given_name_is_a_twin():
+    """The same birth date, surname and home with another given name is a twin where the data
+    has households, a typo where it has none; the data says which."""
+    from amperity_braze_assets.identity.rules import twin_pattern_is_a_typo
+
+    names = [c.name for c in COMPARISONS]
+    top = {c.name: len(c.levels) for c in COMPARISONS}
+
+    def pairs(count: int, birth: int) -> np.ndarray:
+        levels = np.zeros((count, len(COMPARISONS)), dtype=np.int8)
+        levels[:, names.index("given")] = 1
+        levels[:, names.index("surname")] = top["surname"]
+        levels[:, names.index("address")] = top["address"]
+        levels[:, names.index("birth")] = birth
+        return levels
+
+    twin_like = pairs(300, top["birth"])
+    no_households = np.concatenate([twin_like, pairs(20, 1)])
+    households = np.concatenate([twin_like, pairs(5_000, 1)])
+    assert twin_pattern_is_a_typo(no_households, 0.95)[0]
+    assert not twin_pattern_is_a_typo(households, 0.95)[0]
+    # Too few such pairs to tell: twins.
+    assert not twin_pattern_is_a_typo(pairs(10, top["birth"]), 0.95)[0]
+
+
+def test_jr_and_sr_are_two_people():
+    rows = [
+        ("a", "1", "John", "Carter Jr", None, None, "5 Elm St", "Chicago", "60601", None),
+        ("b", "2", "John", "Carter, Sr.", None, None, "5 Elm St", "Chicago", "60601", None),
+        ("c", "3", "John", "Carter", None, None, "5 Elm St", "Chicago", "60601", None),
+        ("d", "4", "John", "Carter", "jc@mail.com", None, "5 Elm St", "Chicago", "60601", None),
+        ("e", "5", "John", "Carter Jr", "jc@mail.com", None, None, None, None, None),
+    ]  # fmt: skip
+    features = build_features(_frame(rows))
+    left, right = np.array([0, 0, 4]), np.array([1, 2, 3])
+    refused = pair_rules(features, comparison_levels(features, left, right), left, right).refused
+    # Jr against Sr; Jr against a bare John Carter at his home (the father as likely as him);
+    # Jr against a John Carter with the same email: one person.
+    assert [REFUSALS[code] for code in refused] == [
+        REFUSALS[GENERATION_GAP],
+        REFUSALS[GENERATION_GAP],
+        "",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "level"),
+    [
+        ("caatherine.morin49@rogers.com", "catherine.morin49@rogers.com", "typo"),
+        ("johnoxdale@hotmail.co", "johnoxdale@hotmail.com", "typo"),
+        ("monica.diaz@yahoo.com", "monicadiaz@yahoo.com", "different"),
+        ("paulshah@yahoo.com", "paulshah@aol.com", "same_local_part"),
+        ("jacobwilson@icloud.com", "jacobwilson583@icloud.com", "different"),
+    ],
+)
+def test_email_typos_are_told_from_look_alike_mailboxes(first, second, level):
+    _, levels = _verdict(
+        [
+            ("a", "1", None, None, first, None, None, None, None, None),
+            ("b", "2", None, None, second, None, None, None, None, None),
+        ]
+    )
+    assert levels["email"] == level
+
+
+def test_a_double_surname_and_its_first_part_agree():
+    _, levels = _verdict(
+        [
+            ("a", "1", "Fernando", "Cruz Martínez", None, None, None, None, None, None),
+            ("b", "2", "Fernando", "Cruz", None, None, None, None, None, None),
+        ]
+    )
+    assert levels["surname"] == "typo_or_jw92"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "level"),
+    [
+        ("Sasha", "Alexander", "exact_or_nickname"),
+        ("Dima", "Dmitri", "exact_or_nickname"),
+        ("Chuy", "Jesús", "exact_or_nickname"),
+        ("Robert", "William", "different"),  # both BILL's, not each other's
+        ("Jerome G.", "Jerome", "exact_or_nickname"),  # a middle initial dropped
+        ("Ji", "Ji Woo", "initial_or_prefix"),
+        ("Paig", "Paige", "typo"),  # not a name of its own, so a typo
+        ("Ericaa", "Erica", "typo"),
+    ],
+)
+def test_given_names_across_languages_initials_and_typos(first, second, level):
+    _, levels = _verdict(
+        [
+            ("a", "1", first, "Novak", None, None, None, None, None, None),
+            ("b", "2", second, "Novak", None, None, None, None, None, None),
+        ]
+    )
+    assert levels["given"] == level
+
+
+def test_a_shared_identifier_counts_the_strangers_who_hold_it_not_the_records():
+    """An email on three records of one person is no weaker than one on two: what counts is
+    how likely another holder is a stranger, estimated from how often the full name agrees."""
+    from amperity_braze_assets.identity.scoring import (
+        IDENTIFIERS,
+        estimate_identifier_shares,
+        weight_parts,
+    )
+
+    n = 6_000
+    rng = np.random.default_rng(5)
+    person = np.arange(n) // 2  # two records per person
+    given = rng.choice(["ANNA", "PAUL", "MARIA", "JOHN", "LI", "OMAR"], n // 2)[person]
+    surname = np.array([f"S{i}" for i in range(n // 2)])[person]
+    email = np.array([f"p{i}@mail.com" for i in range(n // 2)])[person]
+    frame = pl.DataFrame(
+        {
+            "source": ["s"] * n,
+            "record_id": [str(i) for i in range(n)],
+            "given_name": given,
+            "surname": surname,
+            "email": email,
+        }
+    )
+    features = build_features(frame)
+    left, right = np.arange(0, n, 2), np.arange(1, n, 2)
+    levels = comparison_levels(features, left, right)
+    model = default_model()
+    plain = weight_parts(model, features, levels, left)[:, 3]
+    model.same_person_share = estimate_identifier_shares(model, levels)
+    assert set(model.same_person_share) <= set(IDENTIFIERS)
+    assert model.same_person_share["email"] > 0.9
+    corrected = weight_parts(model, features, levels, left)[:, 3]
+    assert (corrected > plain + 3).all()
