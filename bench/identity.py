@@ -548,6 +548,12 @@ def main() -> None:
         default=2_000_000,
         help="Splink is not started above this many records (it does not finish on this machine)",
     )
+    parser.add_argument(
+        "--jitter-max-records",
+        type=int,
+        default=2_000_000,
+        help="the jitter re-run (two resolves) is skipped above this many records",
+    )
     parser.add_argument("--worker", choices=["resolve", "splink", "jitter"], help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--region", default="US", help=argparse.SUPPRESS)
@@ -610,7 +616,11 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
             if tool == "resolve":
                 print("  resolve stats:", json.dumps(report["stats"]), flush=True)
-        if not args.skip_jitter and dataset not in ("febrl3", "febrl4", "retail"):
+        if (
+            not args.skip_jitter
+            and dataset not in ("febrl3", "febrl4", "retail")
+            and truth.height <= args.jitter_max_records
+        ):
             report, peak = run_worker("jitter", folder, region)
             jitter_rows.append({"dataset": name, **report, "peak_rss_gb": peak})
             print(json.dumps(jitter_rows[-1]), flush=True)

@@ -97,10 +97,10 @@ def _stage_identity(ctx: dict) -> int:
     from amperity_braze_assets.identity.features import matched_columns
 
     columns = matched_columns(pl.read_parquet_schema(ctx["path"]("customer_records")))
-    identity, stats = resolve_with_stats(ctx["read"]("customer_records", columns), normalized=True)
-    ctx["write"]("identity_resolution", identity)
-    ctx["extra"]["people"] = stats.people
-    return identity.height
+    run = resolve_with_stats(ctx["read"]("customer_records", columns), normalized=True)
+    ctx["write"]("identity_resolution", run.output)
+    ctx["extra"]["people"] = run.stats.people
+    return run.output.height
 
 
 def _stage_customer_360(ctx: dict) -> int:
