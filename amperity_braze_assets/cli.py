@@ -57,8 +57,8 @@ def _explain_match(args: argparse.Namespace) -> int:
     from amperity_braze_assets.config import ConfigError, load_project_config
     from amperity_braze_assets.identity.assets import ASSIGNMENTS_STATE, MODEL_STATE
     from amperity_braze_assets.identity.config import parse_reference
-    from amperity_braze_assets.identity.engine import steward_rows
     from amperity_braze_assets.identity.explain import explain_match
+    from amperity_braze_assets.identity.features import matched_columns
     from amperity_braze_assets.identity.rules import StewardPairs
     from amperity_braze_assets.identity.scoring import Model
     from amperity_braze_assets.settings import load_settings
@@ -73,33 +73,37 @@ def _explain_match(args: argparse.Namespace) -> int:
         return 2
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
     state = StateStore(base_path=settings.state_base, s3=s3)
-    # customer_records lives in the asset storage, laid out as state tables are: <base>/<name>.
-    records = StateStore(base_path=settings.storage_base, s3=s3).read("customer_records")
+    # customer_records is an asset file, laid out as the I/O manager writes it: <base>/<key>.
+    assets = StateStore(base_path=settings.storage_base, s3=s3)
+    records = assets.read("customer_records")
     resolved = state.read(ASSIGNMENTS_STATE)
-    model = state.read(MODEL_STATE)
-    if records is None or resolved is None or model is None:
+    model_table = state.read(MODEL_STATE)
+    if records is None or resolved is None or model_table is None:
         print(
-            "explain-match: no identity run found under "
-            f"{settings.storage_base}; materialize customer_records and identity_resolution "
-            "first (e.g. `make demo`), with the same AMPERITY_BRAZE_DATA_DIR.",
+            "explain-match: no identity run found (customer_records under "
+            f"{settings.storage_base}, the run's state under {settings.state_base}); materialize "
+            "customer_records and identity_resolution first (e.g. `make demo`), with the same "
+            "AMPERITY_BRAZE_DATA_DIR.",
             file=sys.stderr,
         )
         return 2
+    records = records.select(matched_columns(records.columns))
     keys = records.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String))
     identity = config.identity
-    steward = StewardPairs(
-        always=steward_rows(keys, identity.steward_pairs("always_merge")),
-        never=steward_rows(keys, identity.steward_pairs("never_merge")),
+    steward = StewardPairs.for_records(
+        keys, identity.steward_pairs("always_merge"), identity.steward_pairs("never_merge")
     )
+    model, run = Model.from_description(model_table)
     try:
         text = explain_match(
             records,
             resolved,
-            Model.from_description(model),
-            identity.match_threshold,
+            model,
+            run,
             first,
             second,
             steward,
+            configured_threshold=identity.match_threshold,
         )
     except LookupError as exc:
         print(f"explain-match: {exc}", file=sys.stderr)

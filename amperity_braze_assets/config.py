@@ -13,12 +13,15 @@ import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import yaml
 
 from amperity_braze_assets.settings import Settings
+
+if TYPE_CHECKING:  # identity.config imports this module's helpers: no import at run time
+    from amperity_braze_assets.identity.config import IdentityConfig
 from amperity_braze_assets.sources.tags import (
     CUSTOMER_TAGS,
     KEY_TAGS,
@@ -93,8 +96,8 @@ class ProjectConfig:
     config_dir: Path
     sources: tuple[SourceConfig, ...]
     survivorship: dict[str, Any] | None = None
-    # identity.yaml (an IdentityConfig; defaults when the file is absent)
-    identity: Any = None
+    # identity.yaml (defaults when the file is absent)
+    identity: IdentityConfig | None = None
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:

@@ -193,6 +193,7 @@ def _heldout():
 
 
 RECORDS_PER_PERSON = 1.56  # about what both generators make
+HELDOUT_PART = 1_000_000  # people per held-out generator call
 
 
 def dataset_name(dataset: str, size: int | None) -> str:
@@ -218,11 +219,39 @@ def prepare(dataset: str, size: int | None) -> Path:
         generator = _heldout()
         scenario = "three_sources" if dataset == "heldout" else "retail_exports"
         persons = round(size / RECORDS_PER_PERSON) if dataset == "heldout" else 3_300
-        records, truth, relations = generator.generate(persons, seed=20261204, scenario=scenario)
-        relations = relations.select(
-            pl.col("person_a").cast(pl.String), pl.col("person_b").cast(pl.String), "kind"
+        # The generator holds about 2.4 GB per million people: beyond a million, populations of
+        # a million are made with their own seeds and stacked (ids prefixed), so that ten
+        # million records fit this machine. Look-alikes across parts still arise by chance.
+        parts = []
+        for part, start in enumerate(range(0, persons, HELDOUT_PART)):
+            count = min(HELDOUT_PART, persons - start)
+            frames = generator.generate(count, seed=20261204 + part, scenario=scenario)
+            if persons > HELDOUT_PART:
+                prefix = f"p{part}-"
+                frames = (
+                    frames[0].with_columns(prefix + pl.col("record_id")),
+                    frames[1].with_columns(
+                        prefix + pl.col("record_id"), prefix + pl.col("person").cast(pl.String)
+                    ),
+                    frames[2].with_columns(
+                        prefix + pl.col("person_a").cast(pl.String),
+                        prefix + pl.col("person_b").cast(pl.String),
+                    ),
+                )
+            parts.append(frames)
+        records = pl.concat([frames[0] for frames in parts])
+        truth = pl.concat([frames[1] for frames in parts]).select(
+            "source", "record_id", pl.col("person").cast(pl.String)
         )
-        truth = truth.select("source", "record_id", pl.col("person").cast(pl.String))
+        relations = pl.concat(
+            [
+                frames[2].select(
+                    pl.col("person_a").cast(pl.String), pl.col("person_b").cast(pl.String), "kind"
+                )
+                for frames in parts
+            ]
+        )
+        del parts
     else:
         records, truth = load_febrl(dataset)
     records.write_parquet(folder / "records.parquet")
@@ -499,6 +528,19 @@ def merged_relations(predicted: pl.DataFrame, truth: pl.DataFrame, relations: pl
     }
 
 
+def prepared(dataset: str, size: int | None) -> Path:
+    """The dataset's folder, written by a subprocess: generating ten million records in this
+    process would make it large, and Linux passes a process's peak memory on to the children
+    it starts, so every worker's peak would read as the generator's."""
+    folder = WORK_DIR / dataset_name(dataset, size)
+    if not (folder / "records.parquet").exists():
+        command = [sys.executable, __file__, "--worker", "prepare", "--dataset", dataset]
+        if size is not None:
+            command += ["--size", str(size)]
+        subprocess.run(command, check=True)
+    return folder
+
+
 def run_worker(
     kind: str, folder: Path, region: str, budget_seconds: float | None = None
 ) -> tuple[dict | None, float]:
@@ -554,13 +596,20 @@ def main() -> None:
         default=2_000_000,
         help="the jitter re-run (two resolves) is skipped above this many records",
     )
-    parser.add_argument("--worker", choices=["resolve", "splink", "jitter"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--worker", choices=["resolve", "splink", "jitter", "prepare"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--dataset", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--region", default="US", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--report", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.worker == "prepare":
+        prepare(args.dataset, args.size)
+        return
     if args.worker:
         if args.worker == "resolve":
             report = worker_resolve(args.folder, args.out, args.region)
@@ -582,7 +631,7 @@ def main() -> None:
     rows = []
     jitter_rows = []
     for dataset, size, region in runs:
-        folder = prepare(dataset, size)
+        folder = prepared(dataset, size)
         truth = pl.read_parquet(folder / "truth.parquet")
         relations = pl.read_parquet(folder / "relations.parquet")
         name = f"{dataset} {truth.height:,}"

@@ -3,11 +3,11 @@
 No Dagster here: the asset that runs it lives elsewhere and reports ``ResolveStats``.
 """
 
-from .engine import MATCH_PROBABILITY, Resolution, ResolveStats, resolve, resolve_with_stats
+from .engine import MATCH_THRESHOLD, Resolution, ResolveStats, resolve, resolve_with_stats
 from .normalize import normalize_records
 
 __all__ = [
-    "MATCH_PROBABILITY",
+    "MATCH_THRESHOLD",
     "Resolution",
     "ResolveStats",
     "normalize_records",

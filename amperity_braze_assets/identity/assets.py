@@ -111,7 +111,7 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
             customer_records,
             previous,
             default_region=settings.default_phone_region,
-            match_probability=identity.match_threshold,
+            match_threshold=identity.match_threshold,
             never_merge=identity.steward_pairs("never_merge"),
             always_merge=identity.steward_pairs("always_merge"),
             review_pairs=identity.review_pairs,
@@ -120,7 +120,16 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
         stats = run.stats
         state_store.write(ASSIGNMENTS_STATE, run.output)
         # explain-match reads the model back: the run's m, u and prior, not a re-estimate.
-        state_store.write(MODEL_STATE, run.model.describe())
+        state_store.write(
+            MODEL_STATE,
+            run.model.describe(
+                {
+                    "records": stats.records,
+                    "match_threshold": stats.match_threshold,
+                    "run": stats.run,
+                }
+            ),
+        )
         resolved = with_previous_ids(run.output, previous)
         people = max(stats.people, 1)
         yield dg.Output(

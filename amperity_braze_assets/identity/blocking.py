@@ -123,17 +123,38 @@ def block_pairs(key: np.ndarray, cap: int) -> tuple[np.ndarray, np.ndarray]:
     return rows[left].astype(np.int64), rows[right].astype(np.int64)
 
 
+def block_cap(name: str, max_block_size: int = MAX_BLOCK_SIZE) -> int:
+    """The largest block of a key whose pairs are compared."""
+    # A foreign key is an assertion, not a guess: its blocks get a far looser cap, kept only
+    # so that one junk key cannot make the run quadratic.
+    cap = max_block_size * 10 if name.startswith("fk_") else max_block_size
+    return min(cap, TIGHT_BLOCK_SIZE.get(name, cap))
+
+
+def keys_that_compare(
+    features: Features, left: np.ndarray, right: np.ndarray, max_block_size: int = MAX_BLOCK_SIZE
+) -> list[list[str]]:
+    """Per pair, the blocking keys that make it a candidate: shared, in a block within the
+    key's cap. A pair with none is never compared (what explain-match reports)."""
+    found: list[list[str]] = [[] for _ in range(left.size)]
+    for name, key in blocking_keys(features).items():
+        shared = (key[left] >= 0) & (key[left] == key[right])
+        if not shared.any():
+            continue
+        values, counts = np.unique(key[key >= 0], return_counts=True)
+        size = counts[np.searchsorted(values, key[left[shared]])]
+        for index in np.flatnonzero(shared)[size <= block_cap(name, max_block_size)]:
+            found[index].append(name)
+    return found
+
+
 def candidate_pairs(
     features: Features, max_block_size: int = MAX_BLOCK_SIZE
 ) -> tuple[np.ndarray, np.ndarray]:
     """Distinct pairs (left < right, sorted, row indices as int64) sharing at least one key."""
     packed = []
     for name, key in blocking_keys(features).items():
-        # A foreign key is an assertion, not a guess: its blocks get a far looser cap, kept
-        # only so that one junk key cannot make the run quadratic.
-        cap = max_block_size * 10 if name.startswith("fk_") else max_block_size
-        cap = min(cap, TIGHT_BLOCK_SIZE.get(name, cap))
-        left, right = block_pairs(key, cap)
+        left, right = block_pairs(key, block_cap(name, max_block_size))
         if left.size:
             packed.append((left.astype(np.uint64) << np.uint64(32)) | right.astype(np.uint64))
     if not packed:

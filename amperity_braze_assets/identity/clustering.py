@@ -42,7 +42,7 @@ ALL_PAIRS_LIMIT = 80
 class ClusterResult:
     labels: np.ndarray  # int64 per record: a representative row of its cluster
     components_checked: int
-    components_split: int
+    components_split: int  # components a conflict split in two or more
     supersized: int  # components larger than the size cap before the guard
 
 
@@ -284,8 +284,7 @@ def cluster(
     flagged = np.zeros(size, dtype=bool)
     flagged[labels[conflict_left]] = True
     flagged[sizes > max_cluster_size] = True
-    components_split = int(flagged.sum())
-    if components_split == 0:
+    if not flagged.any():
         return ClusterResult(labels, components_checked, 0, supersized)
 
     in_flagged = flagged[labels[left]]
@@ -293,27 +292,39 @@ def cluster(
     weight = edges.get_column("weight").to_numpy()[in_flagged]
     asserted = edges.get_column("asserted").to_numpy()[in_flagged]
     edges_of: dict[int, list] = {}
-    for a, b, w, f in zip(
-        edge_left.tolist(), edge_right.tolist(), weight.tolist(), asserted.tolist(), strict=True
+    for label, a, b, w, f in zip(
+        labels[edge_left].tolist(),
+        edge_left.tolist(),
+        edge_right.tolist(),
+        weight.tolist(),
+        asserted.tolist(),
+        strict=True,
     ):
-        edges_of.setdefault(int(labels[a]), []).append((a, b, w, f))
+        edges_of.setdefault(label, []).append((a, b, w, f))
     conflicts_of: dict[int, list] = {}
-    for a, b, c in zip(
-        conflict_left.tolist(), conflict_right.tolist(), conflict_code.tolist(), strict=True
+    for label, a, b, c in zip(
+        labels[conflict_left].tolist(),
+        conflict_left.tolist(),
+        conflict_right.tolist(),
+        conflict_code.tolist(),
+        strict=True,
     ):
-        conflicts_of.setdefault(int(labels[a]), []).append((a, b, c))
+        conflicts_of.setdefault(label, []).append((a, b, c))
     nodes = np.flatnonzero(flagged[labels])
     order = np.argsort(labels[nodes], kind="stable")
     ordered = nodes[order]
     bounds = np.flatnonzero(np.r_[True, labels[ordered][1:] != labels[ordered][:-1], True])
     new_labels = labels.copy()
     oversized: list[int] = []
+    components_split = 0
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         label = int(labels[ordered[start]])
         component = _Component(
             ordered[start:end].tolist(), edges_of.get(label, []), conflicts_of.get(label, [])
         )
-        for group in component.groups():
+        groups = component.groups()
+        components_split += len(groups) > 1
+        for group in groups:
             new_labels[group] = group[0]
             if len(group) > max_cluster_size:
                 oversized.extend(group)

@@ -24,10 +24,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from amperity_braze_assets.config import ConfigError, load_yaml
 
-from .engine import MATCH_PROBABILITY
-from .review import REVIEW_PAIRS
-
 IDENTITY_FILE = "identity.yaml"
+# The default match threshold, a posterior probability: chosen on bench/identity.py's data
+# (its generators and FEBRL, never a held-out set), where F1 is flat from 0.5 to 0.95 with
+# precision unchanged; 0.8 keeps every link at four to one or better.
+MATCH_THRESHOLD = 0.8
+# Pairs match_review lists of each kind.
+REVIEW_PAIRS = 100
 
 RecordRef = Annotated[str, Field(description="source:record_id")]
 
@@ -48,7 +51,7 @@ class IdentityConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    match_threshold: float = Field(default=MATCH_PROBABILITY, gt=0.5, lt=1.0)
+    match_threshold: float = Field(default=MATCH_THRESHOLD, gt=0.5, lt=1.0)
     review_pairs: int = Field(default=REVIEW_PAIRS, ge=0, le=10_000)
     never_merge: list[tuple[RecordRef, RecordRef]] = Field(default_factory=list)
     always_merge: list[tuple[RecordRef, RecordRef]] = Field(default_factory=list)

@@ -18,18 +18,21 @@ import polars as pl
 from .blocking import MAX_BLOCK_SIZE, candidate_pairs, random_pairs
 from .clustering import MAX_CLUSTER_SIZE, cluster
 from .coding import dictionary
+from .config import MATCH_THRESHOLD, REVIEW_PAIRS
 from .features import FREQUENCY_CAP, Features, build_features
 from .prior import estimate_prior
 from .profiling import stage
-from .review import REVIEW_PAIRS, Candidates, review_table
+from .review import Candidates, review_table
 from .rules import (
     HARD,
+    HYSTERESIS_BITS,
     REFUSALS,
     StewardPairs,
     member_conflicts,
     pair_keys,
     pair_rules,
     twin_pattern_is_a_typo,
+    unpack_pairs,
 )
 from .scoring import (
     Model,
@@ -42,9 +45,6 @@ from .scoring import (
 )
 from .stable_ids import assign_ids, jitter
 
-# The default match threshold, a posterior probability: chosen on bench/identity.py's
-# generated data (never on held-out data), where it sits on the flat top of F1 at every size.
-MATCH_PROBABILITY = 0.8
 # Below these counts the data cannot support estimates; the defaults are used instead.
 MIN_RECORDS_FOR_ESTIMATES = 2_000
 MIN_PAIRS_FOR_ESTIMATES = 1_000
@@ -56,7 +56,7 @@ OUTPUT_SCHEMA = {
     "amperity_id": pl.String,
     "id_created_run": pl.Int64,
     "match_score": pl.Float64,
-    "match_probability": pl.Float64,
+    "match_threshold": pl.Float64,
     "match_rule": pl.String,
     "matched_source": pl.String,
     "matched_record_id": pl.String,
@@ -82,7 +82,7 @@ class ResolveStats:
     ids_minted: int = 0
     run: int = 0
     random_match_probability: float = 0.0
-    match_threshold: float = MATCH_PROBABILITY
+    match_threshold: float = MATCH_THRESHOLD
     em_iterations: int = 0
     # Pairs whose weight cleared the threshold but a rule refused, by rule.
     refused_links: dict[str, int] = field(default_factory=dict)
@@ -104,12 +104,6 @@ class Resolution:
     model: Model
 
 
-# Bits added to a pair whose records shared a cluster in the previous run, and taken from a pair
-# whose records were apart: a borderline pair keeps last run's decision unless the evidence moved
-# by more than this, so re-estimated parameters do not reshuffle untouched people (jitter).
-HYSTERESIS_BITS = 4.0
-
-
 def _hysteresis(
     keys: pl.DataFrame, previous: pl.DataFrame, left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
@@ -129,40 +123,18 @@ def _hysteresis(
     return np.where(seen, np.where(same, HYSTERESIS_BITS, -HYSTERESIS_BITS), 0.0)
 
 
-def steward_rows(keys: pl.DataFrame, pairs: list[tuple[str, str, str, str]]) -> np.ndarray:
-    """Pair keys (``rules.pair_keys``) of the steward pairs (source, record_id, source,
-    record_id) whose two records are both in this run; sorted, distinct."""
-    if not pairs:
-        return np.zeros(0, dtype=np.uint64)
-    rows = keys.with_row_index("row")
-    wanted = pl.DataFrame(
-        pairs, schema=["source_a", "record_id_a", "source_b", "record_id_b"], orient="row"
-    )
-    found = wanted.join(
-        rows.rename({"source": "source_a", "record_id": "record_id_a", "row": "row_a"}),
-        on=["source_a", "record_id_a"],
-    ).join(
-        rows.rename({"source": "source_b", "record_id": "record_id_b", "row": "row_b"}),
-        on=["source_b", "record_id_b"],
-    )
-    found = found.filter(pl.col("row_a") != pl.col("row_b"))
-    packed = pair_keys(
-        found.get_column("row_a").to_numpy().astype(np.int64),
-        found.get_column("row_b").to_numpy().astype(np.int64),
-    )
-    return np.unique(packed)
-
-
 def _with_pairs(
     left: np.ndarray, right: np.ndarray, extra: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Candidates plus the packed pairs ``extra`` (steward pairs blocking may not find)."""
+    """Candidates plus the packed pairs ``extra`` that blocking did not find (a steward's
+    always_merge pairs); the few extras go at the end, the candidates are not sorted again."""
     if extra.size == 0:
         return left, right
-    packed = np.union1d(pair_keys(left, right), extra)
-    return (packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(
-        np.int64
-    )
+    packed = pair_keys(left, right)
+    position = np.minimum(np.searchsorted(packed, extra), max(packed.size - 1, 0))
+    missing = extra if packed.size == 0 else extra[packed[position] != extra]
+    extra_left, extra_right = unpack_pairs(missing)
+    return np.concatenate([left, extra_left]), np.concatenate([right, extra_right])
 
 
 def _model_for(
@@ -192,7 +164,7 @@ def resolve_with_stats(
     previous: pl.DataFrame | None = None,
     *,
     default_region: str = "US",
-    match_probability: float = MATCH_PROBABILITY,
+    match_threshold: float = MATCH_THRESHOLD,
     never_merge: list[tuple[str, str, str, str]] | None = None,
     always_merge: list[tuple[str, str, str, str]] | None = None,
     max_cluster_size: int = MAX_CLUSTER_SIZE,
@@ -201,9 +173,10 @@ def resolve_with_stats(
     review_pairs: int = REVIEW_PAIRS,
     normalized: bool = False,
 ) -> Resolution:
-    """Resolve records to people; see ``resolve``.
+    """Resolve records to people (see ``resolve``): the output, the run's figures, the review
+    table and the model, as a ``Resolution``.
 
-    ``match_probability``: the posterior a pair needs to link. ``never_merge`` and
+    ``match_threshold``: the posterior probability a pair needs to link. ``never_merge`` and
     ``always_merge``: a steward's pairs as (source, record_id, source, record_id); honoured
     whatever the evidence (never wins over always, and over foreign keys). ``normalized=True``:
     the records are ``normalize_records`` output and are not normalized again."""
@@ -217,10 +190,8 @@ def resolve_with_stats(
     size = records.height
     keys = records.select("source", "record_id")
     if size == 0:
-        return _empty(started, match_probability)
-    steward = StewardPairs(
-        always=steward_rows(keys, always_merge or []), never=steward_rows(keys, never_merge or [])
-    )
+        return _empty(started, match_threshold)
+    steward = StewardPairs.for_records(keys, always_merge or [], never_merge or [])
 
     with stage("features"):
         features = build_features(
@@ -240,29 +211,31 @@ def resolve_with_stats(
         if model.estimated:
             model.same_person_share = estimate_identifier_shares(model, levels)
         weights = pair_weights(model, features, levels, left, use_frequencies=model.estimated)
-        model.twins_are_typos = twin_pattern_is_a_typo(levels, match_probability)[0]
+        model.twins_are_typos = twin_pattern_is_a_typo(levels, match_threshold)
         verdicts = pair_rules(features, levels, left, right, steward, model.twins_are_typos)
         open_pairs = ~verdicts.forced & (verdicts.refused == 0)
         model.random_match_probability = estimate_prior(
             weights[open_pairs], int(verdicts.forced.sum()), size
         )
         weights += model.prior_bits
-        if previous is not None and previous.height:
-            weights += _hysteresis(keys, previous, left, right)
-        threshold = float(np.log2(match_probability / (1.0 - match_probability)))
-        above = weights >= threshold
+        # What the run decides adds last run's decision (hysteresis); what it reports (the
+        # review, explain-match) is the evidence and the prior alone.
+        carried = (
+            _hysteresis(keys, previous, left, right)
+            if previous is not None and previous.height
+            else np.zeros(left.size, dtype=np.float64)
+        )
+        threshold = float(np.log2(match_threshold / (1.0 - match_threshold)))
+        above = (weights + carried) >= threshold
         matched = verdicts.forced | (above & (verdicts.refused == 0))
         refused_counts = np.bincount(
             verdicts.refused[above & ~verdicts.forced], minlength=len(REFUSALS)
         )
-        contradicts = member_conflicts(
-            features, levels, left, right, steward, model.twins_are_typos
-        )
         review = Candidates.select(
-            left, right, weights, matched, verdicts.forced, verdicts.refused, review_pairs
+            left, right, weights, carried, matched, verdicts.forced, verdicts.refused, review_pairs
         )
     edge_left, edge_right = left[matched], right[matched]
-    edge_weight = weights[matched]
+    edge_weight = weights[matched] + carried[matched]
     edge_rule = verdicts.forced_by[matched]
     # The audit names the strongest link into each record's cluster, assertions first.
     edge_priority = np.where(verdicts.forced[matched], edge_weight + 1e6, edge_weight)
@@ -274,22 +247,21 @@ def resolve_with_stats(
             "asserted": verdicts.forced[matched],
         }
     )
-    conflicting = contradicts > 0
-    never_left, never_right = steward.never_left_right()
+    conflicting = verdicts.conflict > 0
+    never_left, never_right = unpack_pairs(steward.never)
     conflicts = pl.DataFrame(
         {
             "left": np.concatenate([left[conflicting], never_left]),
             "right": np.concatenate([right[conflicting], never_right]),
             "code": np.concatenate(
-                [contradicts[conflicting], np.full(never_left.size, HARD, dtype=np.int8)]
+                [verdicts.conflict[conflicting], np.full(never_left.size, HARD, dtype=np.int8)]
             ),
         }
     )
     candidate_count = int(left.size)
     # Ten million records give tens of millions of candidate pairs: from here on only the
     # matched and the contradicting ones are needed.
-    del left, right, weights, levels, verdicts, matched, contradicts, above, open_pairs
-    del conflicting
+    del left, right, weights, carried, levels, verdicts, matched, above, open_pairs, conflicting
 
     def conflict_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return member_conflicts(
@@ -348,7 +320,7 @@ def resolve_with_stats(
                 "amperity_id": assignment.ids.get_column("amperity_id").gather(at),
                 "id_created_run": assignment.ids.get_column("id_created_run").gather(at),
                 "match_score": score_series,
-                "match_probability": (1.0 / (1.0 + (2.0 ** (-score_series.clip(-60, 60))))),
+                "match_threshold": (1.0 / (1.0 + (2.0 ** (-score_series.clip(-60, 60))))),
                 "match_rule": pl.Series(["singleton", *rule_names], dtype=pl.String).gather(
                     pl.Series(rule.astype(np.uint32))
                 ),
@@ -360,7 +332,7 @@ def resolve_with_stats(
             schema=OUTPUT_SCHEMA,
         )
     with stage("review"):
-        review_frame = review_table(review.finish(features, model, labels, keys, assignment))
+        review_frame = review_table(review.finish(features, model, labels, keys, assignment.ids))
     share, changed, seen = jitter(output, previous)
     cluster_sizes = output.group_by("amperity_id").len().get_column("len")
     stats = ResolveStats(
@@ -379,7 +351,7 @@ def resolve_with_stats(
         ids_minted=assignment.minted,
         run=assignment.run,
         random_match_probability=model.random_match_probability,
-        match_threshold=match_probability,
+        match_threshold=match_threshold,
         em_iterations=model.iterations,
         refused_links={
             REFUSALS[code]: int(count) for code, count in enumerate(refused_counts) if code
@@ -393,7 +365,7 @@ def resolve_with_stats(
 def resolve(records: pl.DataFrame, previous: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per input record: ``source``, ``record_id``, its person's ``amperity_id`` and the
     evidence (``match_score``: the posterior log2 odds of the strongest link into its cluster,
-    ``match_probability`` the same as a probability, ``match_rule``,
+    ``match_threshold`` the same as a probability, ``match_rule``,
     ``matched_source``/``matched_record_id``: the record at its other end). Ids in ``previous``
     (an earlier output) persist. The run's figures come with ``resolve_with_stats``."""
     return resolve_with_stats(records, previous).output

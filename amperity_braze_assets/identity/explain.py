@@ -2,9 +2,12 @@
 the decision, and the chain of links when the two meet only through other records.
 
 ``explain_match`` is what ``amperity-braze explain-match SOURCE:ID SOURCE:ID`` prints. It
-scores the pair again with the model the last run kept (``identity/model.v1``) over the stored
-``customer_records``, so value frequencies are the run's own. The hysteresis that keeps a
-borderline pair where the previous run put it is not part of the explanation.
+scores the pair again with the model and the threshold the last run kept
+(``identity/model.v1``) over the stored ``customer_records``, so value frequencies are the
+run's own, and says when the records or the settings changed since. A pair blocking never put
+side by side is never linked, whatever its evidence, and the explanation says so. The hysteresis
+that keeps a borderline pair where the previous run put it (``rules.HYSTERESIS_BITS``) is not
+added: the explanation names it where it could have decided.
 """
 
 from __future__ import annotations
@@ -15,23 +18,17 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from .blocking import blocking_keys
+from .blocking import keys_that_compare
 from .features import Features, build_features
-from .rules import NO_STEWARD, REFUSALS, StewardPairs, member_conflicts, pair_rules
+from .rules import (
+    HYSTERESIS_BITS,
+    NO_STEWARD,
+    REFUSALS,
+    StewardPairs,
+    member_conflicts,
+    pair_rules,
+)
 from .scoring import COMPARISONS, MISSING, Model, comparison_levels, weight_parts
-
-# The value each comparison shows, from the coded fields.
-_SHOWN_FIELD = {
-    "given": "given",
-    "surname": "surname",
-    "birth": "birth",
-    "email": "email",
-    "phone": "phone",
-    "address": "address",
-    "postal": "postal",
-    "city": "city",
-    "gender": "gender",
-}
 
 
 def _level_name(column: int, level: int) -> str:
@@ -68,6 +65,7 @@ class PairVerdict:
     probability: float
     refusal: str
     forced_by: str
+    compared_by: list[str]  # the blocking keys that made it a candidate (none: never compared)
     linked: bool
 
 
@@ -83,9 +81,11 @@ def score_pairs(
     threshold: float,
     steward: StewardPairs = NO_STEWARD,
 ) -> list[PairVerdict]:
+    """Each pair's evidence, rules and decision, hysteresis aside."""
     levels = comparison_levels(features, left, right)
     parts = weight_parts(model, features, levels, left, use_frequencies=model.estimated)
     verdicts = pair_rules(features, levels, left, right, steward, model.twins_are_typos)
+    compared_by = keys_that_compare(features, left, right)
     threshold_bits = float(np.log2(threshold / (1 - threshold)))
     fk_names = list(features.fk)
     out = []
@@ -95,6 +95,7 @@ def score_pairs(
         forced_by = int(verdicts.forced_by[row])
         refused = int(verdicts.refused[row])
         forced = bool(verdicts.forced[row])
+        steward_link = forced and forced_by < 0
         out.append(
             PairVerdict(
                 levels=levels[row],
@@ -108,7 +109,12 @@ def score_pairs(
                     if forced_by < 0
                     else (fk_names[forced_by - 1] if forced_by > 0 else "")
                 ),
-                linked=forced or (refused == 0 and posterior >= threshold_bits),
+                compared_by=compared_by[row],
+                linked=steward_link
+                or (
+                    bool(compared_by[row])
+                    and (forced or (refused == 0 and posterior >= threshold_bits))
+                ),
             )
         )
     return out
@@ -118,12 +124,6 @@ def _value(features: Features, field: str, row: int) -> str:
     coded = features.fields[field]
     code = int(coded.codes[row])
     return "" if code < 0 else str(coded.values[code])
-
-
-def _shared_keys(features: Features, a: int, b: int) -> list[str]:
-    return [
-        name for name, key in blocking_keys(features).items() if key[a] >= 0 and key[a] == key[b]
-    ]
 
 
 def _widest_path(members: np.ndarray, links: dict[tuple[int, int], float], a: int, b: int):
@@ -173,32 +173,40 @@ def explain_match(
     records: pl.DataFrame,
     resolved: pl.DataFrame,
     model: Model,
-    threshold: float,
+    run: dict[str, float],
     first: tuple[str, str],
     second: tuple[str, str],
     steward: StewardPairs = NO_STEWARD,
+    configured_threshold: float | None = None,
 ) -> str:
     """The explanation of two records (``customer_records`` rows, already normalized) as text.
 
-    resolved: the last run's ``identity_resolution`` (for the cluster each record is in)."""
+    resolved: the last run's ``identity_resolution`` (the cluster each record is in); model and
+    run: what the run kept (``Model.from_description``); configured_threshold: what
+    identity.yaml says now, to warn when it changed since the run."""
     records = records.with_columns(
         pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String)
     )
     keys = records.select("source", "record_id")
     a, b = _row_of(keys, first), _row_of(keys, second)
+    threshold = float(run.get("match_threshold", configured_threshold or 0.8))
     features = build_features(records, normalized=True)
     verdict = score_pairs(features, model, np.array([a]), np.array([b]), threshold, steward)[0]
     name_a, name_b = f"{first[0]}:{first[1]}", f"{second[0]}:{second[1]}"
-    shown = [
-        (_value(features, _SHOWN_FIELD[c.name], a), _value(features, _SHOWN_FIELD[c.name], b))
-        for c in COMPARISONS
-    ]
+    lines = [f"explain-match {name_a} {name_b}", ""]
+    if "records" in run and int(run["records"]) != records.height:
+        lines.append(
+            f"note: the last identity run saw {int(run['records']):,} records, customer_records "
+            f"now holds {records.height:,}: materialize identity_resolution again for its view."
+        )
+    if configured_threshold is not None and abs(configured_threshold - threshold) > 1e-12:
+        lines.append(
+            f"note: identity.yaml now says match_threshold {configured_threshold}; the last run "
+            f"used {threshold}, shown here."
+        )
+    shown = [(_value(features, c.name, a), _value(features, c.name, b)) for c in COMPARISONS]
     width = max(16, len(name_a), len(name_b), *(len(v) for pair in shown for v in pair)) + 2
-    lines = [
-        f"explain-match {name_a} {name_b}",
-        "",
-        f"{'field':<10}{name_a:<{width}}{name_b:<{width}}{'level':<22}{'bits':>8}",
-    ]
+    lines.append(f"{'field':<10}{name_a:<{width}}{name_b:<{width}}{'level':<22}{'bits':>8}")
     for column, comparison in enumerate(COMPARISONS):
         level = int(verdict.levels[column])
         value_a, value_b = shown[column]
@@ -212,14 +220,17 @@ def explain_match(
         lines.append(f"{name:<10}{'agree: one person' if agree else 'no agreement':<{width}}")
     prior = model.random_match_probability
     threshold_bits = float(np.log2(threshold / (1 - threshold)))
-    shared = _shared_keys(features, a, b)
     lines += [
         "",
         f"evidence (Bayes factor)            {verdict.bayes_bits:>+8.2f} bits",
-        f"prior: two random records are one person 1 in {1 / prior:,.0f}"
-        f"{' (estimated from this data)' if model.estimated else ' (default)'}"
+        f"prior: two random records are one person 1 in {1 / prior:,.0f} (this run's)"
         f"   {model.prior_bits:>+8.2f} bits",
-        f"found by blocking on: {', '.join(shared) if shared else 'no shared key'}",
+        "compared because they share: "
+        + (
+            ", ".join(verdict.compared_by)
+            if verdict.compared_by
+            else "no blocking key (within its block cap): never compared"
+        ),
         f"posterior                          {verdict.posterior_bits:>+8.2f} bits"
         f" = probability {verdict.probability:.6f}",
         f"threshold                          {threshold_bits:>+8.2f} bits = {threshold}",
@@ -228,6 +239,11 @@ def explain_match(
         lines.append(f"assertion: {verdict.forced_by} links them whatever the evidence")
     if verdict.refusal:
         lines.append(f"rule: refused ({verdict.refusal})")
+    if not verdict.refusal and abs(verdict.posterior_bits - threshold_bits) < HYSTERESIS_BITS:
+        lines.append(
+            f"note: within {HYSTERESIS_BITS:.0f} bits of the threshold, where the previous "
+            "run's decision for the pair (hysteresis) is added to keep ids steady"
+        )
     decision = "LINK" if verdict.linked else "NO LINK"
     lines.append(f"decision for this pair: {decision}")
     lines.append("")
@@ -288,7 +304,10 @@ def _conflict_between(features, model, steward, keys, ids, id_a, id_b) -> str:
     levels = comparison_levels(features, left, right)
     conflicts = member_conflicts(features, levels, left, right, steward, model.twins_are_typos) > 0
     if not conflicts.any():
-        return "the records joined other people first (size cap or stronger links)"
+        return (
+            "no member of one conflicts with the other: the last run's hysteresis, the size "
+            "cap or stronger links elsewhere kept them apart"
+        )
     x, y = int(left[conflicts][0]), int(right[conflicts][0])
     return (
         f"{keys['source'][x]}:{keys['record_id'][x]} and "

@@ -20,6 +20,13 @@ from .normalize import normalized_columns
 from .profiling import stage
 from .threads import WORKERS
 
+# FORMAL_NAMES as a table (name, formal), to join the distinct names of a run against.
+FORMAL_TABLE = pl.DataFrame(
+    [(name, formal) for name, formals in FORMAL_NAMES.items() for formal in formals],
+    schema={"name": pl.String, "formal": pl.String},
+    orient="row",
+)
+
 # A value shared by more records than this is a store phone, a shared inbox or a placeholder:
 # it proves nothing about identity, so it is treated as missing for matching.
 FREQUENCY_CAP = 50
@@ -102,10 +109,6 @@ class Features:
     name_as_surname: np.ndarray
     fk: dict[str, np.ndarray] = field(default_factory=dict)  # int32 codes, -1 = null
     sk: dict[str, np.ndarray] = field(default_factory=dict)
-    # Per distinct given name (indexed like ``fields["given"].values``): its length and first
-    # letter, to spot an initial agreeing with a full name without a per-pair Python call.
-    given_length: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
-    given_first: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
     # The names ``name_as_given`` and ``name_as_surname`` code, and for each the formal names
     # it may stand for (``code``, ``formal``; a name stands for itself too): two names agree
     # as nicknames when they share one, in either field (a swapped JAMES agrees with JIMMY).
@@ -116,19 +119,14 @@ class Features:
 
 
 def _formal_table(values: pl.Series) -> pl.DataFrame:
-    """(code, formal) for each distinct given name and each formal name it may stand for."""
-    names = values.to_list()
-    codes: list[int] = []
-    formals: list[str] = []
-    for code, name in enumerate(names):
-        if name is None:
-            continue
-        for formal in FORMAL_NAMES.get(name, (name,)):
-            codes.append(code)
-            formals.append(formal)
-    return pl.DataFrame(
-        {"code": pl.Series(codes, dtype=pl.Int32), "formal": pl.Series(formals, dtype=pl.String)}
+    """(code, formal) for each distinct name and each formal name it may stand for (itself
+    too, so that every name has a row)."""
+    names = pl.DataFrame({"name": values}).with_row_index("code")
+    known = FORMAL_TABLE.join(names, on="name").select(pl.col("code").cast(pl.Int32), "formal")
+    itself = names.filter(pl.col("name").is_not_null()).select(
+        pl.col("code").cast(pl.Int32), pl.col("name").alias("formal")
     )
+    return pl.concat([known, itself]).unique()
 
 
 def _field(coded: Coded) -> CodedField:
@@ -242,7 +240,6 @@ def build_features(
     as_surname = both.codes[given.values.len() :]
     name_as_given = _per_row(given, as_given).astype(np.int32)
     name_as_surname = _per_row(surname, as_surname).astype(np.int32)
-    given_values = given.values.cast(pl.String)
     return Features(
         size=size,
         fields=fields,
@@ -252,12 +249,6 @@ def build_features(
         name_as_surname=name_as_surname,
         fk={c: coded[c].codes for c in keys if c.startswith("fk_") and c in coded},
         sk={c: coded[c].codes for c in keys if c.startswith("sk_") and c in coded},
-        given_length=given_values.str.len_chars().fill_null(0).to_numpy().astype(np.int32),
-        given_first=np.fromiter(
-            (ord(value[0]) if value else 0 for value in given_values.fill_null("").to_list()),
-            dtype=np.int32,
-            count=given_values.len(),
-        ),
         name_values=both.values.cast(pl.String),
         name_formal=_formal_table(both.values.cast(pl.String)),
     )

@@ -11,14 +11,16 @@ weight a link must pass these rules:
   exact email with the birth date and surname forgives it (a nickname our table lacks), or data
   without households, where a name that differs beside the same birth date, surname and home
   is a typo, not a twin (``twin_pattern_is_a_typo`` measures which the data is). Birth
-  dates a generation apart, or names that say Jr and Sr, are two people. Other differing birth dates are forgiven only
-  where the full name and an address, email or phone agree and no email or phone differs.
-  Different emails link only where the given name agrees.
+  dates a generation apart, or names that say Jr and Sr (or Jr on one record only, with
+  nothing but the name and home to go on), are two people. Other differing birth dates are
+  forgiven only where the full name and an address, email or phone agree and no email or phone
+  differs. Different emails link only where the given name agrees.
 - **Support.** A link needs two independent identifying agreements among the full name, birth
-  date, email, phone and street address (a name part alone or a postal code counts half), or an
-  exact email; and one of them must be the person's own (a given name, a birth date, an email),
-  not only the home's (a surname, street and phone are the household's). Name alone, or a
-  birth date with a surname, a postal code or a given name, never links, at any weight.
+  date, email, phone and street address (a name part alone, a mailbox name at another domain
+  or a postal code counts half; an initial nothing), or an exact email, or a given name at the same
+  home; and one of them must be the person's own (a given name, a birth date, an email), not
+  only the home's (a surname, street and phone are the household's). Name alone, or a birth
+  date with a surname, a postal code or a given name, never links, at any weight.
 - **Assertions.** A foreign key that agrees links (an ``sk`` that differs still separates), and a
   steward's ``always_merge`` links against every rule but their own ``never_merge``.
 """
@@ -28,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import polars as pl
 
 from .features import Features
 from .scoring import ADDRESS, BIRTH, EMAIL, GIVEN, PHONE, POSTAL, SURNAME, TOP
@@ -52,8 +55,12 @@ REFUSALS: tuple[str, ...] = (
     EMAIL_CONFLICT,
     NO_SUPPORT,
 ) = range(1, 8)
-# member_conflicts codes, as clustering reads them.
+# Conflict codes, as clustering reads them.
 SOFT, HARD = 1, 2
+# Bits added to a pair whose records shared a cluster in the previous run, and taken from a pair
+# whose records were apart: a borderline pair keeps last run's decision unless the evidence moved
+# by more than this, so re-estimated parameters do not reshuffle untouched people (jitter).
+HYSTERESIS_BITS = 4.0
 # Birth years this far apart are a parent and a child sharing a name, not a typo.
 GENERATION_YEARS = 15
 
@@ -65,6 +72,13 @@ def pair_keys(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return (low << np.uint64(32)) | high
 
 
+def unpack_pairs(packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pair_keys`` back to (left, right) row numbers."""
+    return (packed >> np.uint64(32)).astype(np.int64), (packed & np.uint64(0xFFFFFFFF)).astype(
+        np.int64
+    )
+
+
 @dataclass(frozen=True)
 class StewardPairs:
     """A steward's overrides as pair keys over the run's row numbers (sorted, distinct)."""
@@ -72,15 +86,41 @@ class StewardPairs:
     always: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
     never: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.uint64))
 
-    def always_left_right(self) -> tuple[np.ndarray, np.ndarray]:
-        return (self.always >> np.uint64(32)).astype(np.int64), (
-            self.always & np.uint64(0xFFFFFFFF)
-        ).astype(np.int64)
+    @classmethod
+    def for_records(
+        cls,
+        keys: pl.DataFrame,
+        always_merge: list[tuple[str, str, str, str]],
+        never_merge: list[tuple[str, str, str, str]],
+    ) -> StewardPairs:
+        """The pairs (source, record_id, source, record_id) whose two records are both among
+        ``keys`` (``source``, ``record_id``, in row order)."""
+        return cls(always=_rows_of(keys, always_merge), never=_rows_of(keys, never_merge))
 
-    def never_left_right(self) -> tuple[np.ndarray, np.ndarray]:
-        return (self.never >> np.uint64(32)).astype(np.int64), (
-            self.never & np.uint64(0xFFFFFFFF)
-        ).astype(np.int64)
+
+def _rows_of(keys: pl.DataFrame, pairs: list[tuple[str, str, str, str]]) -> np.ndarray:
+    if not pairs:
+        return np.zeros(0, dtype=np.uint64)
+    rows = keys.select(
+        pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String)
+    ).with_row_index("row")
+    wanted = pl.DataFrame(
+        pairs, schema=["source_a", "record_id_a", "source_b", "record_id_b"], orient="row"
+    )
+    found = wanted.join(
+        rows.rename({"source": "source_a", "record_id": "record_id_a", "row": "row_a"}),
+        on=["source_a", "record_id_a"],
+    ).join(
+        rows.rename({"source": "source_b", "record_id": "record_id_b", "row": "row_b"}),
+        on=["source_b", "record_id_b"],
+    )
+    found = found.filter(pl.col("row_a") != pl.col("row_b"))
+    return np.unique(
+        pair_keys(
+            found.get_column("row_a").to_numpy().astype(np.int64),
+            found.get_column("row_b").to_numpy().astype(np.int64),
+        )
+    )
 
 
 NO_STEWARD = StewardPairs()
@@ -88,11 +128,13 @@ NO_STEWARD = StewardPairs()
 
 @dataclass
 class Verdicts:
-    """Per pair: forced links, and the refusal that applies (``REFUSALS`` code, 0 = none)."""
+    """Per pair: forced links, the refusal that applies (``REFUSALS`` code, 0 = none) and
+    whether the two may share a cluster at all (``conflict``: 0, ``SOFT`` or ``HARD``)."""
 
     forced: np.ndarray  # bool
     forced_by: np.ndarray  # int16: 0 none, 1.. the fk in ``features.fk`` order, -1 a steward
     refused: np.ndarray  # int8
+    conflict: np.ndarray  # int8
 
 
 def _member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
@@ -109,15 +151,15 @@ TWIN_RATE = 0.1
 TWIN_PATTERN_EVIDENCE = 30
 
 
-def twin_pattern_is_a_typo(levels: np.ndarray, match_probability: float) -> tuple[bool, int, int]:
+def twin_pattern_is_a_typo(levels: np.ndarray, match_threshold: float) -> bool:
     """Whether, in this data, a given name that conflicts while the birth date, surname and
-    address or phone agree is a data-entry error rather than a twin. (answer, B, D)
+    address or phone agree is a data-entry error rather than a twin.
 
-    Where people share homes, the pairs that agree on all of that but the given name (B) are
-    few beside those that differ in birth date too (D, the households): twins are at most
-    ``TWIN_RATE`` of D, so B holds up to TWIN_RATE * D twins. Only where those could be no
-    more than 1 - match_probability of B (a data set with no households, whose records had
-    given names replaced, FEBRL's kind) is the pattern one person.
+    Where people share homes, the pairs that agree on all of that but the given name are few
+    beside those that differ in birth date too (the households): twins are at most
+    ``TWIN_RATE`` of the households, so the first hold up to that many twins. Only where those
+    could be no more than 1 - match_threshold of them (a data set with no households, whose
+    records had given names replaced: FEBRL's kind) is the pattern one person.
     """
     given, surname, birth = levels[:, GIVEN], levels[:, SURNAME], levels[:, BIRTH]
     home = (levels[:, ADDRESS] >= 2) | (levels[:, PHONE] == TOP[PHONE])
@@ -125,9 +167,8 @@ def twin_pattern_is_a_typo(levels: np.ndarray, match_probability: float) -> tupl
     same_birthday = int((household & (birth == TOP[BIRTH])).sum())
     apart = int((household & (birth == 1)).sum())
     if same_birthday < TWIN_PATTERN_EVIDENCE:
-        return False, same_birthday, apart
-    twins = TWIN_RATE * apart / same_birthday
-    return twins <= 1.0 - match_probability, same_birthday, apart
+        return False
+    return TWIN_RATE * apart / same_birthday <= 1.0 - match_threshold
 
 
 def _facts(
@@ -135,80 +176,86 @@ def _facts(
     levels: np.ndarray,
     left: np.ndarray,
     right: np.ndarray,
-    twins_are_typos: bool = False,
-) -> dict:
+    twins_are_typos: bool,
+) -> dict[str, np.ndarray]:
     """The agreements and conflicts the rules read, each a bool per pair."""
     given, surname, birth = levels[:, GIVEN], levels[:, SURNAME], levels[:, BIRTH]
     email, phone, address = levels[:, EMAIL], levels[:, PHONE], levels[:, ADDRESS]
     email_exact = email == TOP[EMAIL]
-    name_agrees = (given >= 3) & (surname >= 3)
+    phone_exact = phone == TOP[PHONE]
+    home = (address >= 2) | phone_exact
+    # The full name: a given name (exact, nickname or typo; an initial is only a name part)
+    # and the surname.
+    full_name = (given >= 3) & (surname >= 3)
+
     birth_left, birth_right = features.birth_numeric[left], features.birth_numeric[right]
     # A year typed wrong keeps the day and month: 1918-07-01 and 1981-07-01 are one date.
     year_typo = (birth == 2) & (birth_left % 10000 == birth_right % 10000)
     generation = features.fields["generation"].codes
-    gap = (
+    generation_left, generation_right = generation[left], generation[right]
+    a_generation_apart = (
         (birth >= 1)
         & (birth <= 2)
         & ~year_typo
         & (np.abs(birth_left // 10000 - birth_right // 10000) >= GENERATION_YEARS)
-    ) | (
-        (generation[left] >= 0) & (generation[right] >= 0) & (generation[left] != generation[right])
-    )
+    ) | ((generation_left >= 0) & (generation_right >= 0) & (generation_left != generation_right))
     # JR on one record and no suffix on the other, the same name at the same home: as likely
     # the father as the son, unless a birth date or an email says which.
-    one_suffix = (generation[left] >= 0) != (generation[right] >= 0)
-    gap |= one_suffix & (given >= 3) & (birth < 3) & (email < 3)
-    home = (address >= 2) | (phone == TOP[PHONE])
+    one_suffix = (generation_left >= 0) != (generation_right >= 0)
+    a_generation_apart |= one_suffix & (given >= 3) & (birth < 3) & (email < 3)
+
     given_conflict = (
         (given == 1)
         & ~(email_exact & (birth >= 3) & (surname >= 3))
         & ~(twins_are_typos & (birth == TOP[BIRTH]) & (surname >= 3) & home)
     )
     birth_conflict = (birth == 1) & ~(
-        name_agrees
-        & ((address >= 2) | email_exact | (phone == TOP[PHONE]))
-        & (email != 1)
-        & (phone != 1)
+        full_name & ((address >= 2) | email_exact | phone_exact) & (email != 1) & (phone != 1)
     )
-    # Support in half units: each identifying agreement counts two (an email typo too), a
-    # name part alone, a mailbox name at another domain or a postal code (without the street)
-    # one. Two units link; so a birth date needs a full name,
-    # a contact, an address, or both a name part and the postal code.
-    full_name = (given >= 2) & (surname >= 3)
+    emails_differ = email == 1
+    # Two mailboxes are one person's only where the given name says so; a record with a
+    # surname alone and another email is as likely the person's spouse.
+    emails_differ_without_given = emails_differ & (given < 3)
+
+    # Support in half units: each identifying agreement counts two (an email typo too); a name
+    # part alone, a mailbox name at another domain or a postal code without the street one; an
+    # initial nothing (J SMITH is a surname and a letter).
+    # Two units link: a birth date needs a full name, a contact or an address, or both a name
+    # part and the postal code.
     half_units = (
         2 * full_name.astype(np.int8)
         + 2 * (birth >= 3)
         + 2 * (email >= 3)
         + (email == 2)
-        + 2 * (phone == TOP[PHONE])
+        + 2 * phone_exact
         + 2 * (address >= 2)
         + ((given >= 3) & ~full_name)
         + ((surname >= 3) & ~full_name)
         + ((levels[:, POSTAL] == TOP[POSTAL]) & (address < 2))
     )
-    # An exact email is one mailbox: enough alone (a newsletter sign-up with nothing else),
-    # unless the given names conflict.
-    # A given name at the same home or phone is a person, not a household (whose members share
-    # the surname, not the given name; Jr and Sr are told apart by birth date and suffix).
     # And something of the person, not only of the home: a given name, a birth date or an
     # email. A surname, a street and a phone are a household's as much as one member's.
-    personal = (given >= 2) | (birth >= 3) | (email >= 3)
+    personal = (given >= 3) | (birth >= 3) | (email >= 3)
     supported = (
-        (half_units >= 4) | (email_exact & (given != 1)) | ((given >= 3) & home)
+        (half_units >= 4)
+        # An exact email is one mailbox: enough alone (a newsletter sign-up), unless the given
+        # names conflict.
+        | (email_exact & (given != 1))
+        # A given name at the same home or phone is a person: a household's members share
+        # the surname, not the given name (Jr and Sr are told apart above).
+        | ((given >= 3) & home)
     ) & personal
+
     separated = np.zeros(left.size, dtype=bool)
     for codes in features.sk.values():
         separated |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
-    # Two emails are two mailboxes of one person only where the given name says so; a record
-    # with a surname alone and another email is as likely the person's spouse.
-    email_conflict = (email == 1) & ~(given >= 3)
     return {
-        "email_without_name": email_conflict,
-        "gap": gap,
-        "given_conflict": given_conflict,
-        "birth_conflict": birth_conflict,
-        "email_conflict": email == 1,
         "supported": supported,
+        "emails_differ": emails_differ,
+        "emails_differ_without_given": emails_differ_without_given,
+        "birth_conflict": birth_conflict,
+        "given_conflict": given_conflict,
+        "a_generation_apart": a_generation_apart,
         "separated": separated,
     }
 
@@ -232,26 +279,43 @@ def pair_rules(
     steward: StewardPairs = NO_STEWARD,
     twins_are_typos: bool = False,
 ) -> Verdicts:
-    """The rules for candidate pairs (see the module's description)."""
-    keys = pair_keys(left, right)
-    always = _member(keys, steward.always)
-    never = _member(keys, steward.never)
+    """The rules for pairs (see the module's description), and whether each pair may share a
+    cluster when a chain of links joins them.
+
+    The second is looser than what refuses a direct link, since records of one person drift
+    apart through the ones between them (an old address here, a typo'd birth date there): two
+    members conflict (``SOFT``) when they are two people by the household rules (given names
+    that conflict, a generation apart) or when both birth date and email differ; a pair a
+    foreign key or a steward links never does. An ``sk`` that differs or a steward's
+    ``never_merge`` is ``HARD``: even an assertion does not cross it.
+    """
+    packed = pair_keys(left, right)
+    always = _member(packed, steward.always)
+    never = _member(packed, steward.never)
     facts = _facts(features, levels, left, right, twins_are_typos)
     forced_by = _forced_by(features, left, right, always)
     refused = np.zeros(left.size, dtype=np.int8)
     # Lowest precedence first, so that the first rule that applies is the one left standing.
     refused[~facts["supported"]] = NO_SUPPORT
-    refused[facts["email_without_name"]] = EMAIL_CONFLICT
+    refused[facts["emails_differ_without_given"]] = EMAIL_CONFLICT
     refused[facts["birth_conflict"]] = BIRTH_CONFLICT
     refused[facts["given_conflict"]] = GIVEN_CONFLICT
-    refused[facts["gap"]] = GENERATION_GAP
+    refused[facts["a_generation_apart"]] = GENERATION_GAP
     # A foreign key asserts one person: it overrides what the data says, not an sk.
     refused[forced_by > 0] = 0
     refused[facts["separated"]] = SEPARATION_KEY
     refused[always] = 0
     refused[never] = NEVER_MERGE
     forced = (forced_by != 0) & (refused == 0)
-    return Verdicts(forced=forced, forced_by=forced_by, refused=refused)
+
+    two_people = (
+        facts["given_conflict"]
+        | facts["a_generation_apart"]
+        | (facts["birth_conflict"] & facts["emails_differ"])
+    )
+    conflict = np.where(two_people & (forced_by == 0), SOFT, 0).astype(np.int8)
+    conflict[(facts["separated"] & ~always) | never] = HARD
+    return Verdicts(forced=forced, forced_by=forced_by, refused=refused, conflict=conflict)
 
 
 def member_conflicts(
@@ -262,24 +326,5 @@ def member_conflicts(
     steward: StewardPairs = NO_STEWARD,
     twins_are_typos: bool = False,
 ) -> np.ndarray:
-    """Which pairs may not share a cluster, however a chain of links joins them: int8 per pair,
-    0 none, ``SOFT`` or ``HARD`` (as ``clustering`` reads them).
-
-    Looser than what refuses a direct link, since records of one person drift apart through
-    the ones between them (an old address here, a typo'd birth date there): two members
-    conflict (soft) when they are two people by the household rules (given names that
-    conflict, birth dates a generation apart) or when both birth date and email differ; a
-    pair a foreign key or a steward links never does. An ``sk`` that differs or a steward's
-    ``never_merge`` is a hard conflict, which even an assertion does not cross.
-    """
-    keys = pair_keys(left, right)
-    always = _member(keys, steward.always)
-    never = _member(keys, steward.never)
-    facts = _facts(features, levels, left, right, twins_are_typos)
-    forced_by = _forced_by(features, left, right, always)
-    drifted = (
-        facts["given_conflict"] | facts["gap"] | (facts["birth_conflict"] & facts["email_conflict"])
-    )
-    codes = np.where(drifted & (forced_by == 0), SOFT, 0).astype(np.int8)
-    codes[(facts["separated"] & ~always) | never] = HARD
-    return codes
+    """``pair_rules(...).conflict``: whether each pair may share a cluster (0, SOFT, HARD)."""
+    return pair_rules(features, levels, left, right, steward, twins_are_typos).conflict

@@ -264,7 +264,11 @@ def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np
     )
     known = pl.Series(list(FORMAL_NAMES), dtype=pl.String)
     frame = pl.DataFrame({"a": first, "b": second}).select(
-        shorter.is_in(known.implode()).alias("known"),
+        # Only real names have other-gender forms: PAIG is PAIGE mistyped, PAUL is not PAULA.
+        (
+            (suffixed & shorter.is_in(known.implode()))
+            | (o_and_a & (a.is_in(known.implode()) | b.is_in(known.implode())))
+        ).alias("gendered"),
         # JI and JI WOO, SU and SU BIN: a given name of several words and its first word.
         (longer.str.contains(" ") & (longer.str.split(" ").list.first() == shorter)).alias(
             "first_word"
@@ -273,11 +277,9 @@ def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np
         (longer.str.len_chars() - shorter.str.len_chars()).alias("extra"),
         longer.str.starts_with(shorter).alias("prefix"),
         (a.str.head(1) == b.str.head(1)).alias("same_first"),
-        (suffixed | o_and_a).alias("gendered"),
     )
     short = frame.get_column("short").to_numpy()
-    # Only a real name has another-gender form: PAIG is PAIGE mistyped, PAUL is not PAULA.
-    gendered = frame.get_column("gendered").to_numpy() & frame.get_column("known").to_numpy()
+    gendered = frame.get_column("gendered").to_numpy()
     typo = (((edits <= 1) & (short >= 3)) | ((edits <= 2) & (short >= 8))) & ~gendered
     initial = (short == 1) & frame.get_column("same_first").to_numpy()
     # A short name starting a longer one: SAM/SAMANTHA, CHRIS/CHRISTOPHER (not DANIEL/DANIELLE).
@@ -487,83 +489,76 @@ class Model:
             weights.append(w)
         return weights
 
-    def describe(self) -> pl.DataFrame:
-        """One row per comparison level: m, u and the weight in bits; the prior as its own
-        row (comparison ``prior``, weight = log2 prior odds). What ``explain-match`` reads back."""
+    def describe(self, run: dict[str, float] | None = None) -> pl.DataFrame:
+        """The model as a table, kept as state for ``explain-match``: one ``level`` row per
+        comparison level (m, u, weight in bits); the ``prior`` (value: the probability two
+        random records are one person); whether m and u came from the data (``m_and_u``); each
+        identifier's ``same_person_share``; the ``twin_pattern`` reading; and ``run`` facts
+        (records, match_threshold, run number) so that a reader can tell it reads the run's."""
         rows = []
         for comparison, m, u, w in zip(
             COMPARISONS, self.m, self.u, self.level_weights(), strict=True
         ):
             for level, name in enumerate(comparison.levels, start=1):
-                rows.append(
-                    {
-                        "comparison": comparison.name,
-                        "level": name,
-                        "m": float(m[level]),
-                        "u": float(u[level]),
-                        "weight": float(w[level]),
-                    }
-                )
+                rows.append(("level", comparison.name, name, m[level], u[level], w[level], None))
+        rows.append(("prior", "", "", None, None, self.prior_bits, self.random_match_probability))
         rows.append(
-            {
-                "comparison": "prior",
-                "level": "estimated" if self.estimated else "default",
-                "m": float(self.random_match_probability),
-                "u": 1.0 - float(self.random_match_probability),
-                "weight": self.prior_bits,
-            }
+            ("m_and_u", "", "estimated" if self.estimated else "default", None, None, None, None)
         )
         for name, share in self.same_person_share.items():
-            rows.append(
-                {
-                    "comparison": "same_person_share",
-                    "level": name,
-                    "m": float(share),
-                    "u": 0.0,
-                    "weight": 0.0,
-                }
-            )
+            rows.append(("same_person_share", name, "", None, None, None, share))
         rows.append(
-            {
-                "comparison": "twin_pattern",
-                "level": "typo" if self.twins_are_typos else "twins",
-                "m": float(self.twins_are_typos),
-                "u": 0.0,
-                "weight": 0.0,
-            }
+            (
+                "twin_pattern",
+                "",
+                "typo" if self.twins_are_typos else "twins",
+                None,
+                None,
+                None,
+                None,
+            )
         )
-        return pl.DataFrame(rows)
+        for name, value in (run or {}).items():
+            rows.append(("run", name, "", None, None, None, value))
+        return pl.DataFrame(
+            rows,
+            schema={
+                "kind": pl.String,
+                "comparison": pl.String,
+                "level": pl.String,
+                "m": pl.Float64,
+                "u": pl.Float64,
+                "weight": pl.Float64,
+                "value": pl.Float64,
+            },
+            orient="row",
+        )
 
     @classmethod
-    def from_description(cls, table: pl.DataFrame) -> Model:
-        """The model ``describe`` wrote (a run's state), read back."""
+    def from_description(cls, table: pl.DataFrame) -> tuple[Model, dict[str, float]]:
+        """The model and the run facts ``describe`` wrote, read back."""
         m = [np.zeros(len(c.levels) + 1) for c in COMPARISONS]
         u = [np.zeros(len(c.levels) + 1) for c in COMPARISONS]
         index = {c.name: i for i, c in enumerate(COMPARISONS)}
-        prior, estimated, twins_are_typos = DEFAULT_RANDOM_MATCH_PROBABILITY, False, False
-        shares: dict[str, float] = {}
+        model = cls(m=m, u=u, iterations=0)
+        run: dict[str, float] = {}
         for row in table.iter_rows(named=True):
-            if row["comparison"] == "prior":
-                prior, estimated = row["m"], row["level"] == "estimated"
-                continue
-            if row["comparison"] == "twin_pattern":
-                twins_are_typos = row["level"] == "typo"
-                continue
-            if row["comparison"] == "same_person_share":
-                shares[row["level"]] = row["m"]
-                continue
-            column = index[row["comparison"]]
-            level = COMPARISONS[column].levels.index(row["level"]) + 1
-            m[column][level], u[column][level] = row["m"], row["u"]
-        return cls(
-            m=m,
-            u=u,
-            iterations=0,
-            random_match_probability=prior,
-            estimated=estimated,
-            twins_are_typos=twins_are_typos,
-            same_person_share=shares,
-        )
+            kind = row["kind"]
+            if kind == "level":
+                column = index[row["comparison"]]
+                level = COMPARISONS[column].levels.index(row["level"]) + 1
+                m[column][level], u[column][level] = row["m"], row["u"]
+            elif kind == "prior":
+                model.random_match_probability = row["value"]
+            elif kind == "m_and_u":
+                model.estimated = row["level"] == "estimated"
+            elif kind == "same_person_share":
+                model.same_person_share[row["comparison"]] = row["value"]
+            elif kind == "twin_pattern":
+                model.twins_are_typos = row["level"] == "typo"
+            elif kind == "run":
+                run[row["comparison"]] = row["value"]
+        return model, run
 
 
 # Parameters typical of consumer records, used when a run has too few records or pairs for the

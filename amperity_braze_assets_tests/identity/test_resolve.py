@@ -238,7 +238,7 @@ def test_ids_survive_additions_and_deletions():
 
 
 def test_on_merge_the_larger_cluster_keeps_its_id():
-    lone = ("pos", "p3", "J", "Smith", None, "917-555-4444", None, None, None)
+    lone = ("pos", "p3", "John", "Smith", None, "917-555-4444", None, None, None)
     first = resolve(_records(JOHN + [lone]))
     assert _id_of(first, "p3") != _id_of(first, "p1")
     bridge = (
