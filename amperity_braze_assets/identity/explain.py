@@ -217,7 +217,7 @@ def explain_match(
     for name in features.fk:
         codes = features.fk[name]
         agree = codes[a] >= 0 and codes[a] == codes[b]
-        lines.append(f"{name:<10}{'agree: one person' if agree else 'no agreement':<{width}}")
+        lines.append(f"{name + ' ':<10}{'agree: one person' if agree else 'no agreement'}")
     prior = model.random_match_probability
     threshold_bits = float(np.log2(threshold / (1 - threshold)))
     lines += [

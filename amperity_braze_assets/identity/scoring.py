@@ -277,11 +277,21 @@ def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np
         (longer.str.len_chars() - shorter.str.len_chars()).alias("extra"),
         longer.str.starts_with(shorter).alias("prefix"),
         (a.str.head(1) == b.str.head(1)).alias("same_first"),
+        # DB for DEBORAH, JO for JOHN: two letters the longer name holds, in order, from its
+        # first; an abbreviation, as an initial is.
+        (
+            (shorter.str.len_chars() == 2)
+            & longer.str.contains(
+                pl.concat_str(pl.lit("^"), shorter.str.head(1), pl.lit(".*"), shorter.str.tail(1))
+            )
+        ).alias("abbreviation"),
     )
     short = frame.get_column("short").to_numpy()
     gendered = frame.get_column("gendered").to_numpy()
     typo = (((edits <= 1) & (short >= 3)) | ((edits <= 2) & (short >= 8))) & ~gendered
-    initial = (short == 1) & frame.get_column("same_first").to_numpy()
+    initial = ((short == 1) & frame.get_column("same_first").to_numpy()) | frame.get_column(
+        "abbreviation"
+    ).to_numpy()
     # A short name starting a longer one: SAM/SAMANTHA, CHRIS/CHRISTOPHER (not DANIEL/DANIELLE).
     prefix = (
         frame.get_column("prefix").to_numpy()

@@ -521,6 +521,8 @@ def test_a_double_surname_and_its_first_part_agree():
         ("Robert", "William", "different"),  # both BILL's, not each other's
         ("Jerome G.", "Jerome", "exact_or_nickname"),  # a middle initial dropped
         ("Ji", "Ji Woo", "initial_or_prefix"),
+        ("Db", "Deborah", "initial_or_prefix"),  # an abbreviation
+        ("Bo", "Deborah", "different"),
         ("Paig", "Paige", "typo"),  # not a name of its own, so a typo
         ("Ericaa", "Erica", "typo"),
     ],
