@@ -3,7 +3,7 @@
 Connected components alone are fragile: one wrong link joins two people, and a chain
 A~B~C can join A and C although they clearly differ. A cluster is only as good as its weakest
 link, so every component of three or more records is checked pair by pair
-(``rules.member_conflicts``: two people by the household rules, however the chain between them
+(``rules.pair_rules``' conflicts: two people by the household rules, however the chain between them
 runs; or an ``sk`` or a steward's ``never_merge`` between them), and a component with a
 conflict is split:
 

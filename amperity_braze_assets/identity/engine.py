@@ -28,7 +28,6 @@ from .rules import (
     HYSTERESIS_BITS,
     REFUSALS,
     StewardPairs,
-    member_conflicts,
     pair_keys,
     pair_rules,
     twin_pattern_is_a_typo,
@@ -264,9 +263,8 @@ def resolve_with_stats(
     del left, right, weights, carried, levels, verdicts, matched, above, open_pairs, conflicting
 
     def conflict_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return member_conflicts(
-            features, comparison_levels(features, a, b), a, b, steward, model.twins_are_typos
-        )
+        levels = comparison_levels(features, a, b)
+        return pair_rules(features, levels, a, b, steward, model.twins_are_typos).conflict
 
     with stage("cluster"):
         clusters = cluster(size, edges, conflicts, conflict_codes, max_cluster_size)

@@ -25,7 +25,6 @@ from .rules import (
     NO_STEWARD,
     REFUSALS,
     StewardPairs,
-    member_conflicts,
     pair_rules,
 )
 from .scoring import COMPARISONS, MISSING, Model, comparison_levels, weight_parts
@@ -302,7 +301,8 @@ def _conflict_between(features, model, steward, keys, ids, id_a, id_b) -> str:
     left = np.repeat(rows_a, rows_b.size)
     right = np.tile(rows_b, rows_a.size)
     levels = comparison_levels(features, left, right)
-    conflicts = member_conflicts(features, levels, left, right, steward, model.twins_are_typos) > 0
+    verdicts = pair_rules(features, levels, left, right, steward, model.twins_are_typos)
+    conflicts = verdicts.conflict > 0
     if not conflicts.any():
         return (
             "no member of one conflicts with the other: the last run's hysteresis, the size "

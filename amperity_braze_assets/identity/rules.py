@@ -316,15 +316,3 @@ def pair_rules(
     conflict = np.where(two_people & (forced_by == 0), SOFT, 0).astype(np.int8)
     conflict[(facts["separated"] & ~always) | never] = HARD
     return Verdicts(forced=forced, forced_by=forced_by, refused=refused, conflict=conflict)
-
-
-def member_conflicts(
-    features: Features,
-    levels: np.ndarray,
-    left: np.ndarray,
-    right: np.ndarray,
-    steward: StewardPairs = NO_STEWARD,
-    twins_are_typos: bool = False,
-) -> np.ndarray:
-    """``pair_rules(...).conflict``: whether each pair may share a cluster (0, SOFT, HARD)."""
-    return pair_rules(features, levels, left, right, steward, twins_are_typos).conflict

@@ -15,19 +15,8 @@ from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
 from amperity_braze_assets_tests.conftest import make_settings
+from amperity_braze_assets_tests.identity.helpers import records_frame
 
-COLUMNS = [
-    "source",
-    "record_id",
-    "given_name",
-    "surname",
-    "email",
-    "phone",
-    "address",
-    "city",
-    "postal",
-    "birthdate",
-]
 PEOPLE = [
     # Jane, three records: web and pos share the email, loyalty shares only the phone with pos.
     ("web", "w1", "Jane", "Okafor", "jane.okafor@fastmail.com", None, None, None, None, None),
@@ -52,11 +41,11 @@ def _project(tmp_path, identity_yaml: str | None = None):
 
 
 def _materialize(settings, config, rows, instance):
-    records = normalize_records(pl.DataFrame(rows, schema=COLUMNS, orient="row"))
+    normalized = normalize_records(records_frame(rows))
     storage = settings.storage_base
     ParquetIOManager(base_path=storage)  # the layout below is the I/O manager's
     (settings.data_dir / "storage").mkdir(parents=True, exist_ok=True)
-    records.write_parquet(f"{storage}/customer_records.parquet")
+    normalized.write_parquet(f"{storage}/customer_records.parquet")
     assets = build_identity_assets(config, settings)
     identity = next(a for a in assets if dg.AssetKey("identity_resolution") in a.keys)
     # customer_records as stored by its asset: read through the I/O manager, as a run does.
@@ -71,7 +60,7 @@ def _materialize(settings, config, rows, instance):
     )
 
 
-def _ids(settings) -> dict[str, str]:
+def _stored_ids(settings) -> dict[str, str]:
     frame = pl.read_parquet(f"{settings.storage_base}/identity_resolution.parquet")
     return dict(zip(frame["record_id"], frame["amperity_id"], strict=True))
 
@@ -86,7 +75,7 @@ def test_people_twins_and_the_review_table(tmp_path):
     with dg.instance_for_test() as instance:
         result = _materialize(settings, config, PEOPLE, instance)
     assert result.success
-    ids = _ids(settings)
+    ids = _stored_ids(settings)
     assert ids["w1"] == ids["p1"] == ids["l1"]
     assert ids["p2"] != ids["p1"]  # the twin
     assert ids["p3"] == ids["w3"] and ids["w4"] not in (ids["p1"], ids["p3"])
@@ -151,7 +140,7 @@ always_merge:
     with dg.instance_for_test() as instance:
         for _ in range(2):
             result = _materialize(settings, config, PEOPLE, instance)
-            ids = _ids(settings)
+            ids = _stored_ids(settings)
             assert ids["p3"] != ids["w3"]  # one email, yet kept apart
             assert ids["p1"] == ids["p2"]  # the steward says one person, despite the names
     metadata = result.asset_materializations_for_node("identity_resolution")[0].metadata
@@ -175,7 +164,7 @@ def test_a_higher_threshold_links_fewer_pairs(tmp_path):
         settings, config = _project(tmp_path / str(threshold), f"match_threshold: {threshold}\n")
         with dg.instance_for_test() as instance:
             _materialize(settings, config, rows, instance)
-        ids = _ids(settings)
+        ids = _stored_ids(settings)
         linked[threshold] = ids["a"] == ids["b"]
     assert linked == {0.6: True, 0.999999999: False}
 

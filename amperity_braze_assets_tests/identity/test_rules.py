@@ -24,32 +24,12 @@ from amperity_braze_assets.identity.scoring import (
     default_model,
     weight_parts,
 )
-
-COLUMNS = [
-    "source",
-    "record_id",
-    "given_name",
-    "surname",
-    "email",
-    "phone",
-    "address",
-    "city",
-    "postal",
-    "birthdate",
-]
-
-
-def _frame(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=COLUMNS, orient="row")
-
-
-def _ids(result: pl.DataFrame) -> dict[str, str]:
-    return dict(zip(result["record_id"], result["amperity_id"], strict=True))
+from amperity_braze_assets_tests.identity.helpers import COLUMNS, ids_by_record, records_frame
 
 
 def _verdict(rows: list[tuple]) -> tuple[str, dict[str, str]]:
     """The rule's verdict on the first two rows and each field's level."""
-    features = build_features(_frame(rows))
+    features = build_features(records_frame(rows))
     left, right = np.array([0]), np.array([1])
     levels = comparison_levels(features, left, right)
     refused = pair_rules(features, levels, left, right).refused[0]
@@ -136,7 +116,7 @@ def test_name_alone_or_birth_date_plus_one_value_never_links(second):
     first = ("a", "1", "Paul", "Taylor", None, None, None, None, "10001", "1990-07-26")
     verdict, _ = _verdict([first, second])
     assert verdict == REFUSALS[NO_SUPPORT]
-    result = resolve(_frame([first, second]))
+    result = resolve(records_frame([first, second]))
     assert result["amperity_id"].n_unique() == 2
 
 
@@ -149,7 +129,7 @@ def test_a_rare_name_alone_never_links_namesakes():
     verdict, levels = _verdict(rows)
     assert levels["given"] == "exact_or_nickname" and levels["surname"] == "exact"
     assert verdict == REFUSALS[NO_SUPPORT]
-    assert resolve(_frame(rows))["amperity_id"].n_unique() == 2
+    assert resolve(records_frame(rows))["amperity_id"].n_unique() == 2
 
 
 def test_disagreement_is_evidence_against():
@@ -158,7 +138,7 @@ def test_disagreement_is_evidence_against():
         ("a", "1", "Ashley", "Harris", "ash@a.com", "604-872-0101", "1 Main St", "Vancouver", "V6B 1A1", "1990-01-01"),
         ("b", "2", "Ashley", "Harris", "harris@b.com", "206-633-0199", "9 Pine St", "Seattle", "98101", "1990-01-01"),
     ]  # fmt: skip
-    features = build_features(_frame(rows))
+    features = build_features(records_frame(rows))
     left, right = np.array([0]), np.array([1])
     levels = comparison_levels(features, left, right)
     parts = weight_parts(default_model(), features, levels, left, use_frequencies=False)[0]
@@ -178,7 +158,7 @@ def test_twins_do_not_merge():
     verdict, levels = _verdict(rows)
     assert levels["birth"] == "exact" and levels["given"] == "different"
     assert verdict == REFUSALS[GIVEN_CONFLICT]
-    assert resolve(_frame(rows))["amperity_id"].n_unique() == 2
+    assert resolve(records_frame(rows))["amperity_id"].n_unique() == 2
 
 
 @pytest.mark.parametrize(
@@ -250,7 +230,7 @@ def test_an_exact_email_alone_links():
         ("web", "2", "Kim", "Lee", "kim.lee@fastmail.com", "206-555-0100", None, None, None, None),
     ]
     assert _verdict(rows)[0] == ""
-    assert resolve(_frame(rows))["amperity_id"].n_unique() == 1
+    assert resolve(records_frame(rows))["amperity_id"].n_unique() == 1
 
 
 def test_a_shared_family_email_does_not_merge_spouses():
@@ -268,7 +248,7 @@ def test_names_swapped_with_a_typo_or_a_nickname_agree():
         ("c", "3", "Jimmy", "Calhurst", None, None, "1 First St", None, "70847", None),
         ("d", "4", "Calhurst", "James", None, None, "1 First St", None, "70847", None),
     ]  # fmt: skip
-    features = build_features(_frame(rows))
+    features = build_features(records_frame(rows))
     levels = comparison_levels(features, np.array([0, 2]), np.array([1, 3]))
     assert (levels[:, 0] >= 3).all() and (levels[:, 1] >= 3).all()
 
@@ -470,7 +450,7 @@ def test_jr_and_sr_are_two_people():
         ("d", "4", "John", "Carter", "jc@mail.com", None, "5 Elm St", "Chicago", "60601", None),
         ("e", "5", "John", "Carter Jr", "jc@mail.com", None, None, None, None, None),
     ]  # fmt: skip
-    features = build_features(_frame(rows))
+    features = build_features(records_frame(rows))
     left, right = np.array([0, 0, 4]), np.array([1, 2, 3])
     refused = pair_rules(features, comparison_levels(features, left, right), left, right).refused
     # Jr against Sr; Jr against a bare John Carter at his home (the father as likely as him);
@@ -657,18 +637,18 @@ def test_data_without_households_reads_a_replaced_given_name_as_a_typo():
         ("c", f"c{i}", f"Given{chr(65 + i % 26)}x", f"Fam{i}", f"f{i}@m.com", None, None, None, None, None)
         for i in range(2_000)
     ]  # fmt: skip
-    run = resolve_with_stats(_frame(rows + filler))
+    run = resolve_with_stats(records_frame(rows + filler))
     assert run.model.twins_are_typos
-    ids = _ids(run.output)
+    ids = ids_by_record(run.output)
     assert sum(ids[f"a{i}"] == ids[f"b{i}"] for i in range(40)) == 40
     # Add households (a given name and birth date apart at each home): twins again.
     households = [
         ("d", f"d{i}", "Marcus", "Quill" + "abcdefghijklmnopqrstuvwxyzabcdefghijklmn"[i % 40], None, None, f"{i % 40 + 1} Lake Rd", None, f"80{200 + i % 40}", f"19{10 + i % 30}-11-2{i % 10}")
         for i in range(500)
     ]  # fmt: skip
-    run = resolve_with_stats(_frame(rows + filler + households))
+    run = resolve_with_stats(records_frame(rows + filler + households))
     assert not run.model.twins_are_typos
-    ids = _ids(run.output)
+    ids = ids_by_record(run.output)
     assert sum(ids[f"a{i}"] == ids[f"b{i}"] for i in range(40)) == 0
 
 
@@ -683,9 +663,9 @@ def test_steward_overrides_beat_keys():
         ("d", "4", "Ann", "Lee", "al@x.com", None, None, None, None, None, None, "S2"),
     ]  # fmt: skip
     frame = pl.DataFrame(rows, schema=columns, orient="row")
-    plain = _ids(resolve(frame))
+    plain = ids_by_record(resolve(frame))
     assert plain["1"] == plain["2"] and plain["3"] != plain["4"]
-    steered = _ids(
+    steered = ids_by_record(
         resolve_with_stats(
             frame, never_merge=[("a", "1", "b", "2")], always_merge=[("c", "3", "d", "4")]
         ).output
