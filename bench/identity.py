@@ -227,16 +227,17 @@ def prepare(dataset: str, size: int | None) -> Path:
             count = min(HELDOUT_PART, persons - start)
             frames = generator.generate(count, seed=20261204 + part, scenario=scenario)
             if persons > HELDOUT_PART:
-                prefix = f"p{part}-"
+
+                def prefixed(*columns: str, part: int = part) -> list[pl.Expr]:
+                    return [
+                        pl.concat_str(pl.lit(f"p{part}-"), pl.col(c).cast(pl.String)).alias(c)
+                        for c in columns
+                    ]
+
                 frames = (
-                    frames[0].with_columns(prefix + pl.col("record_id")),
-                    frames[1].with_columns(
-                        prefix + pl.col("record_id"), prefix + pl.col("person").cast(pl.String)
-                    ),
-                    frames[2].with_columns(
-                        prefix + pl.col("person_a").cast(pl.String),
-                        prefix + pl.col("person_b").cast(pl.String),
-                    ),
+                    frames[0].with_columns(prefixed("record_id")),
+                    frames[1].with_columns(prefixed("record_id", "person")),
+                    frames[2].with_columns(prefixed("person_a", "person_b")),
                 )
             parts.append(frames)
         records = pl.concat([frames[0] for frames in parts])
@@ -528,6 +529,16 @@ def merged_relations(predicted: pl.DataFrame, truth: pl.DataFrame, relations: pl
     }
 
 
+def own_peak_gb() -> float:
+    """This process's peak resident memory since it started its program (VmHWM): unlike
+    ru_maxrss, not raised by the memory of the process that started it."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024 / 1024
+    return 0.0
+
+
 def prepared(dataset: str, size: int | None) -> Path:
     """The dataset's folder, written by a subprocess: generating ten million records in this
     process would make it large, and Linux passes a process's peak memory on to the children
@@ -545,7 +556,8 @@ def run_worker(
     kind: str, folder: Path, region: str, budget_seconds: float | None = None
 ) -> tuple[dict | None, float]:
     """Run one worker subprocess; return its report (None if it ran out of its time budget)
-    and its peak RSS in GB."""
+    and its peak resident memory in GiB (its own, ``own_peak_gb``; ru_maxrss where it was
+    stopped, which may include this process's memory at the start)."""
     out = folder / f"{kind}_clusters.parquet"
     report = folder / f"{kind}_report.json"
     report.unlink(missing_ok=True)
@@ -564,8 +576,8 @@ def run_worker(
         time.sleep(0.5)
     if status != 0:
         raise RuntimeError(f"{kind} worker failed on {folder.name} (status {status})")
-    peak_gb = usage.ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
-    return json.loads(report.read_text()), peak_gb
+    reported = json.loads(report.read_text())
+    return reported, reported.get("peak_gb", usage.ru_maxrss / 1024 / 1024)
 
 
 def main() -> None:
@@ -617,7 +629,7 @@ def main() -> None:
             report = worker_splink(args.folder, args.out, args.region)
         else:
             report = worker_jitter(args.folder, args.region)
-        args.report.write_text(json.dumps(report))
+        args.report.write_text(json.dumps({**report, "peak_gb": own_peak_gb()}))
         return
 
     runs: list[tuple[str, int | None, str]] = []
