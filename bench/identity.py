@@ -220,8 +220,9 @@ def prepare(dataset: str, size: int | None) -> Path:
         scenario = "three_sources" if dataset == "heldout" else "retail_exports"
         persons = round(size / RECORDS_PER_PERSON) if dataset == "heldout" else 3_300
         # The generator holds about 2.4 GB per million people: beyond a million, populations of
-        # a million are made with their own seeds and stacked (ids prefixed), so that ten
-        # million records fit this machine. Look-alikes across parts still arise by chance.
+        # a million are made with their own seeds and stacked (ids prefixed, mailboxes kept
+        # apart), so that ten million records fit this machine. Look-alikes across parts still
+        # arise by chance: names, birth dates, streets and phones repeat.
         parts = []
         for part, start in enumerate(range(0, persons, HELDOUT_PART)):
             count = min(HELDOUT_PART, persons - start)
@@ -234,8 +235,20 @@ def prepare(dataset: str, size: int | None) -> Path:
                         for c in columns
                     ]
 
+                # Each part makes its people's emails unique, not across parts: a mailbox is
+                # one person's, so each part's get their own (placeholders stay as they are).
+                email = pl.col("email")
+                own_mailbox = (
+                    pl.when(
+                        email.is_not_null()
+                        & ~email.str.to_lowercase().is_in(list(generator.PLACEHOLDER_EMAILS))
+                    )
+                    .then(email.str.replace("@", f".p{part}@", literal=True))
+                    .otherwise(email)
+                    .alias("email")
+                )
                 frames = (
-                    frames[0].with_columns(prefixed("record_id")),
+                    frames[0].with_columns(prefixed("record_id")).with_columns(own_mailbox),
                     frames[1].with_columns(prefixed("record_id", "person")),
                     frames[2].with_columns(prefixed("person_a", "person_b")),
                 )
