@@ -55,13 +55,17 @@ def _explain_match(args: argparse.Namespace) -> int:
     from dagster_aws.s3 import S3Resource
 
     from amperity_braze_assets.config import ConfigError, load_project_config
-    from amperity_braze_assets.identity.assets import ASSIGNMENTS_STATE, MODEL_STATE
+    from amperity_braze_assets.identity.assets import (
+        ASSIGNMENTS_STATE,
+        MODEL_STATE,
+        matched_record_columns,
+    )
     from amperity_braze_assets.identity.config import parse_reference
     from amperity_braze_assets.identity.explain import explain_match
-    from amperity_braze_assets.identity.features import matched_columns
     from amperity_braze_assets.identity.rules import StewardPairs
     from amperity_braze_assets.identity.scoring import Model
     from amperity_braze_assets.settings import load_settings
+    from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
     from amperity_braze_assets.storage.state_store import StateStore
 
     try:
@@ -73,11 +77,14 @@ def _explain_match(args: argparse.Namespace) -> int:
         return 2
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
     state = StateStore(base_path=settings.state_base, s3=s3)
-    # customer_records is an asset file, laid out as the I/O manager writes it: <base>/<key>.
-    assets = StateStore(base_path=settings.storage_base, s3=s3)
-    records = assets.read("customer_records")
     resolved = state.read(ASSIGNMENTS_STATE)
     model_table = state.read(MODEL_STATE)
+    try:
+        records = ParquetIOManager(base_path=settings.storage_base, s3=s3).read_asset(
+            "customer_records", matched_record_columns(config)
+        )
+    except FileNotFoundError:
+        records = None
     if records is None or resolved is None or model_table is None:
         print(
             "explain-match: no identity run found (customer_records under "
@@ -87,7 +94,6 @@ def _explain_match(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    records = records.select(matched_columns(records.columns))
     keys = records.select(pl.col("source").cast(pl.String), pl.col("record_id").cast(pl.String))
     identity = config.identity
     steward = StewardPairs.for_records(

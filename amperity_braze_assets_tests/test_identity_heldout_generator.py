@@ -21,23 +21,7 @@ heldout = importlib.util.module_from_spec(_SPEC)
 sys.modules[_SPEC.name] = heldout  # dataclasses look their module up while the class is built
 _SPEC.loader.exec_module(heldout)
 
-TAGS = [
-    "source",
-    "record_id",
-    "given_name",
-    "surname",
-    "full_name",
-    "email",
-    "phone",
-    "address",
-    "address2",
-    "city",
-    "state",
-    "postal",
-    "country",
-    "birthdate",
-    "gender",
-]
+TAGS = list(heldout._TAGS)
 KINDS = {"namesake", "household", "twin", "shared_email"}
 
 

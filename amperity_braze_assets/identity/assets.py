@@ -37,16 +37,23 @@ def with_previous_ids(resolved: pl.DataFrame, previous: pl.DataFrame | None) -> 
     return resolved.join(earlier, on=["source", "record_id"], how="left", maintain_order="left")
 
 
-def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
-    raw_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
-    # Resolution reads only the columns it matches on: at ten million records the others
-    # (full names, second address lines, timestamps) are gigabytes it would hold for nothing.
-    # Every matched field is asked for (the reader skips absent ones): given_name and surname
-    # exist even when sources only tag full_name, since normalizing splits it.
+def matched_record_columns(config: ProjectConfig) -> list[str]:
+    """The customer_records columns resolution reads (what the asset asks its I/O manager for,
+    and explain-match reads): the record key, the matched fields and every fk/sk column.
+
+    At ten million records the others (full names, second address lines, timestamps) are
+    gigabytes held for nothing. Every matched field is asked for (the reader skips absent
+    ones): given_name and surname exist even when sources only tag full_name, since
+    normalizing splits it."""
     record_columns = ["source", "record_id", *sorted(MATCHED_COLUMNS)] + [
         column_for_tag(tag) for s in config.customer_sources for tag in s.columns.values()
     ]
-    matched_input = dg.AssetIn(metadata={"columns": matched_columns(dict.fromkeys(record_columns))})
+    return matched_columns(dict.fromkeys(record_columns))
+
+
+def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
+    raw_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
+    matched_input = dg.AssetIn(metadata={"columns": matched_record_columns(config)})
 
     @dg.asset(
         name="customer_records",

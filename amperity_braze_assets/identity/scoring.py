@@ -218,6 +218,8 @@ def _share_formal(features: Features, codes_a: np.ndarray, codes_b: np.ndarray) 
     return agree
 
 
+# The names the nickname tables know: only these have other-gender forms.
+_KNOWN_NAMES = pl.Series(list(FORMAL_NAMES), dtype=pl.String)
 # What turns a given name into its other-gender form (PAUL+A, LOUIS+E, DANIEL+LE, PAUL+INE).
 GENDERED_ENDINGS = ["A", "E", "LE", "NE", "INE", "INA", "ETTE", "ELLE", "IA"]
 
@@ -262,13 +264,12 @@ def _given_levels(features: Features, left: np.ndarray, right: np.ndarray) -> np
         & (a.str.head(-1) == b.str.head(-1))
         & pl.concat_str(a.str.tail(1), b.str.tail(1)).is_in(["OA", "AO"])
     )
-    known = pl.Series(list(FORMAL_NAMES), dtype=pl.String)
+    known = _KNOWN_NAMES.implode()
     frame = pl.DataFrame({"a": first, "b": second}).select(
         # Only real names have other-gender forms: PAIG is PAIGE mistyped, PAUL is not PAULA.
-        (
-            (suffixed & shorter.is_in(known.implode()))
-            | (o_and_a & (a.is_in(known.implode()) | b.is_in(known.implode())))
-        ).alias("gendered"),
+        ((suffixed & shorter.is_in(known)) | (o_and_a & (a.is_in(known) | b.is_in(known)))).alias(
+            "gendered"
+        ),
         # JI and JI WOO, SU and SU BIN: a given name of several words and its first word.
         (longer.str.contains(" ") & (longer.str.split(" ").list.first() == shorter)).alias(
             "first_word"

@@ -71,6 +71,11 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
         return self._read(self._location(asset_key), columns)
 
+    def read_asset(self, key: str, columns: list[str] | None = None) -> pl.DataFrame:
+        """An unpartitioned asset's stored table (or some of its columns), outside a run: what
+        a command line tool reads from the same storage the runs write."""
+        return self._read(self._location(dg.AssetKey(key)), columns)
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _write(self, frame: pl.DataFrame | pl.LazyFrame, location: str) -> int:
