@@ -23,10 +23,14 @@ from amperity_braze_assets.settings import Settings
 if TYPE_CHECKING:  # identity.config imports this module's helpers: no import at run time
     from amperity_braze_assets.identity.config import IdentityConfig
 from amperity_braze_assets.sources.tags import (
+    BUYER_TAGS,
     CUSTOMER_TAGS,
+    IDENTIFYING_BUYER_TAGS,
     KEY_TAGS,
+    LINE_TAGS,
     REQUIRED_TRANSACTION_TAGS,
     SOURCE_KINDS,
+    TIME_TAGS,
     TRANSACTION_TAGS,
     column_for_tag,
 )
@@ -44,9 +48,47 @@ SOURCE_KEYS = {
     "customer_source",
     "description",
     "attributes",
+    "where",
+    "formats",
+    "max_reject_share",
+    "max_row_drop",
+    "phone_region",
+    "exclude_statuses",
 }
 CSV_KEYS = {"delimiter", "encoding", "quote"}
 FORMATS = ("csv", "parquet")
+TOP_LEVEL_KEYS = ("sources", "survivorship", "money")
+MONEY_KEYS = ("reporting_currency", "rates_file")
+DEFAULT_RATES_FILE = "currency_rates.csv"
+# A source whose rejected share of rows passes this stops the run before anything reaches
+# Braze: a wrong encoding or a changed export format quarantines many rows, not a few.
+DEFAULT_MAX_REJECT_SHARE = 0.01
+# ... and so does one whose row count falls by more than this against its last good run.
+DEFAULT_MAX_ROW_DROP = 0.2
+# Order states that are not spend (``status`` tag), unless ``exclude_statuses`` says otherwise:
+# Shopify's financial statuses and the usual words of other platforms.
+DEFAULT_EXCLUDE_STATUSES = (
+    "refunded",
+    "voided",
+    "void",
+    "cancelled",
+    "canceled",
+    "pending",
+    "failed",
+    "expired",
+    "declined",
+    "abandoned",
+)
+AGGREGATES = (
+    "most_recent",
+    "first_by_priority",
+    "most_frequent",
+    "max",
+    "min",
+    "sum",
+    "any",
+    "all",
+)
 
 
 class ConfigError(ValueError):
@@ -76,7 +118,19 @@ class SourceConfig:
     customer_source: str | None = None
     # untagged columns carried into the customer 360 as person attributes: column -> name
     attributes: dict[str, str] = field(default_factory=dict)
+    # how a person's records combine into one value, per attribute name (default most_recent)
+    attribute_aggregates: dict[str, str] = field(default_factory=dict)
     config_file: str = ""
+    # a read-only SQL condition over the file's own columns: rows it rejects are not read
+    where: str | None = None
+    # original column -> strftime formats tried before the built-in timestamp formats
+    formats: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
+    max_row_drop: float = DEFAULT_MAX_ROW_DROP
+    # the region of phone numbers written without a country code, when a record has no country
+    phone_region: str | None = None
+    # order states (``status`` tag) that are not spend, compared case-insensitively
+    exclude_statuses: tuple[str, ...] = DEFAULT_EXCLUDE_STATUSES
 
     @property
     def asset_name(self) -> str:
@@ -86,9 +140,32 @@ class SourceConfig:
     def rejects_asset_name(self) -> str:
         return f"raw_{self.name}_rejects"
 
+    @property
+    def lines_asset_name(self) -> str:
+        return f"raw_{self.name}_lines"
+
+    @property
+    def buyers_asset_name(self) -> str:
+        return f"raw_{self.name}_buyers"
+
     def column_map(self) -> dict[str, str]:
         """Original column -> common column name."""
         return {column: column_for_tag(tag) for column, tag in self.columns.items()}
+
+    @property
+    def has_buyers(self) -> bool:
+        """A transaction source whose orders name their buyer by contact (email, name...): each
+        order's buyer is a customer record keyed by the order id."""
+        return self.kind == "transactions" and any(t in BUYER_TAGS for t in self.columns.values())
+
+    @property
+    def has_lines(self) -> bool:
+        return self.kind == "transactions" and any(t in LINE_TAGS for t in self.columns.values())
+
+    @property
+    def records_asset_name(self) -> str:
+        """The table of this source's customer records (its raw table, or its buyers)."""
+        return self.buyers_asset_name if self.kind == "transactions" else self.asset_name
 
 
 @dataclass(frozen=True)
@@ -98,6 +175,7 @@ class ProjectConfig:
     survivorship: dict[str, Any] | None = None
     # identity.yaml (defaults when the file is absent)
     identity: IdentityConfig | None = None
+    money: MoneyConfig = field(default_factory=lambda: MoneyConfig())
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -112,6 +190,23 @@ class ProjectConfig:
     @property
     def transaction_sources(self) -> tuple[SourceConfig, ...]:
         return tuple(s for s in self.sources if s.kind == "transactions")
+
+    @property
+    def record_sources(self) -> tuple[SourceConfig, ...]:
+        """The sources that give customer records: customer sources, and transaction sources
+        whose buyers are named by contact."""
+        return tuple(s for s in self.sources if s.kind == "customers" or s.has_buyers)
+
+
+@dataclass(frozen=True)
+class MoneyConfig:
+    """``money:`` in sources.yaml: every amount is converted to ``reporting_currency`` through
+    ``rates`` (currency -> units of the reporting currency per unit). Without it, amounts in
+    more than one currency stop the run: two currencies are never added."""
+
+    reporting_currency: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)
+    rates_file: str | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -194,18 +289,22 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
             "e.g.\nsources:\n  pos:\n    kind: customers\n    files: sources/pos/*.csv\n"
             "    primary_key: CUST_NO\n    columns: {FIRST_NM: given-name}"
         )
-    unknown_top = set(raw) - {"sources", "survivorship"}
+    unknown_top = set(raw) - set(TOP_LEVEL_KEYS)
     errors: list[str] = []
     if unknown_top:
         errors.append(
-            f"{path}: unknown top-level key(s) {sorted(unknown_top, key=str)}; allowed: sources, survivorship."
+            f"{path}: unknown top-level key(s) {sorted(unknown_top, key=str)}"
+            f"{_suggest(sorted(unknown_top, key=str)[0], TOP_LEVEL_KEYS)}; allowed: "
+            f"{', '.join(TOP_LEVEL_KEYS)}."
         )
     sources: list[SourceConfig] = []
     for name, definition in raw["sources"].items():
-        try:
-            sources.append(_parse_source(path, name, definition))
-        except ConfigError as exc:
-            errors.append(str(exc))
+        source, source_errors = _parse_source(path, name, definition)
+        errors.extend(source_errors)
+        if source is not None:
+            sources.append(source)
+    money, money_errors = _parse_money(path, raw.get("money"), config_dir)
+    errors.extend(money_errors)
     names = {s.name for s in sources}
     attribute_owner: dict[str, str] = {}
     for source in sources:
@@ -224,48 +323,115 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
             )
         if check_files:
             errors.extend(_check_source_files(path, source, settings))
-    if errors:
-        raise ConfigError("Invalid configuration:\n- " + "\n- ".join(errors))
     survivorship = raw.get("survivorship")
+    record_sources = {s.name for s in sources if s.kind == "customers" or s.has_buyers}
     if survivorship is not None and not isinstance(survivorship, dict):
-        raise ConfigError(f"{path}: 'survivorship' must be a mapping (source_priority, ...).")
-    from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
+        errors.append(f"{path}: 'survivorship' must be a mapping (source_priority, ...).")
+    else:
+        from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
 
-    try:  # checked here so that every later reader of the rules gets valid ones
-        parse_survivorship_rules(
-            survivorship, {s.name for s in sources if s.kind == "customers"}, str(path)
-        )
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from exc
+        try:  # checked here so that every later reader of the rules gets valid ones
+            parse_survivorship_rules(survivorship, record_sources, str(path))
+        except ValueError as exc:
+            errors.append(str(exc))
     from amperity_braze_assets.identity.config import load_identity_config
 
-    identity = load_identity_config(config_dir, {s.name for s in sources if s.kind == "customers"})
+    try:
+        identity = load_identity_config(config_dir, record_sources)
+    except ConfigError as exc:
+        errors.append(str(exc))
+    if errors:
+        raise ConfigError(
+            f"Invalid configuration ({len(errors)} problem{'s' if len(errors) > 1 else ''}):\n- "
+            + "\n- ".join(errors)
+        )
     return ProjectConfig(
         config_dir=config_dir,
         sources=tuple(sources),
         survivorship=survivorship,
         identity=identity,
+        money=money,
     )
 
 
-def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
+def _parse_money(path: Path, raw: Any, config_dir: Path) -> tuple[MoneyConfig, list[str]]:
+    """``money: {reporting_currency: USD, rates_file: currency_rates.csv}``; the rates file
+    (in the configuration folder) has the columns currency, rate."""
+    if raw is None:
+        return MoneyConfig(), []
+    where = f"{path}: money"
+    if not isinstance(raw, dict) or set(raw) - set(MONEY_KEYS):
+        return MoneyConfig(), [
+            f"{where}: expected a mapping with {', '.join(MONEY_KEYS)}, e.g. money: "
+            "{reporting_currency: USD, rates_file: currency_rates.csv}."
+        ]
+    currency = str(raw.get("reporting_currency") or "").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        return MoneyConfig(), [
+            f"{where}.reporting_currency: {raw.get('reporting_currency')!r} is not an ISO 4217 "
+            "currency code; write three letters, e.g. reporting_currency: USD."
+        ]
+    rates_name = str(raw.get("rates_file") or DEFAULT_RATES_FILE)
+    rates_path = config_dir / rates_name
+    rates: dict[str, float] = {currency: 1.0}
+    if not rates_path.exists():
+        if "rates_file" in raw:
+            return MoneyConfig(currency, rates, str(rates_path)), [
+                f"{where}.rates_file: {rates_path} not found; write a CSV with the columns "
+                f"currency,rate (units of {currency} per one unit of the currency) there."
+            ]
+        return MoneyConfig(currency, rates, None), []
+    try:
+        table = pl.read_csv(rates_path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        return MoneyConfig(currency, rates, str(rates_path)), [
+            f"{rates_path}: cannot be read as CSV ({exc}); write the columns currency,rate."
+        ]
+    columns = {c.strip().lower(): c for c in table.columns}
+    if not {"currency", "rate"} <= set(columns):
+        return MoneyConfig(currency, rates, str(rates_path)), [
+            f"{rates_path}: needs the columns currency,rate; it has {table.columns}."
+        ]
+    errors = []
+    for line, (code, rate) in enumerate(
+        table.select(columns["currency"], columns["rate"]).iter_rows(), start=2
+    ):
+        code = (code or "").strip().upper()
+        try:
+            value = float(rate)
+        except (TypeError, ValueError):
+            value = float("nan")
+        if not re.fullmatch(r"[A-Z]{3}", code) or not value > 0 or value == float("inf"):
+            errors.append(
+                f"{rates_path}: line {line}: ({code!r}, {rate!r}) is not a currency code and a "
+                f"positive rate (units of {currency} per one unit)."
+            )
+            continue
+        rates[code] = value
+    return MoneyConfig(currency, rates, str(rates_path)), errors
+
+
+def _parse_source(path: Path, name: Any, definition: Any) -> tuple[SourceConfig | None, list[str]]:
+    """One source's definition, and every mistake in it (all at once: one edit round fixes
+    them). The source is None when a mistake leaves nothing to build on."""
     where = f"{path}: source '{name}'"
     if not isinstance(name, str) or not SOURCE_NAME_PATTERN.match(name):
-        raise ConfigError(
-            f"{where}: the name must be lower case letters, digits and underscores, starting with "
-            "a letter (it becomes the asset name raw_<name>)."
-        )
+        return None, [
+            f"{where}: the name must be lower case letters, digits and underscores, starting "
+            "with a letter (it becomes the asset name raw_<name>)."
+        ]
     if not isinstance(definition, dict):
-        raise ConfigError(f"{where}: expected a mapping with kind, files, primary_key, columns.")
-    unknown = set(definition) - SOURCE_KEYS
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {sorted(unknown, key=str)}{_suggest(sorted(unknown, key=str)[0], SOURCE_KEYS)}; "
-            f"allowed: {sorted(SOURCE_KEYS)}."
+        return None, [f"{where}: expected a mapping with kind, files, primary_key, columns."]
+    errors: list[str] = []
+    for key in sorted(set(definition) - SOURCE_KEYS, key=str):
+        errors.append(
+            f"{where}: unknown key '{key}'{_suggest(key, SOURCE_KEYS)}; allowed: "
+            f"{sorted(SOURCE_KEYS)}."
         )
     kind = definition.get("kind", "customers")
     if kind not in SOURCE_KINDS:
-        raise ConfigError(f"{where}: kind '{kind}' is unknown; use one of {list(SOURCE_KINDS)}.")
+        errors.append(f"{where}: kind '{kind}' is unknown; use one of {list(SOURCE_KINDS)}.")
+        kind = "customers"
     files = definition.get("files")
     if isinstance(files, str):
         files = [files]
@@ -274,39 +440,54 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
         or not files
         or not all(isinstance(f, str) and f.strip() for f in files)
     ):
-        raise ConfigError(
+        errors.append(
             f"{where}: 'files' must name one or more paths or globs (relative to "
             "AMPERITY_BRAZE_DATA_DIR, absolute, or s3://bucket/key), e.g. files: sources/pos/*.csv"
         )
-    file_format = definition.get("format") or _format_from_name(files[0])
+        files = []
+    file_format = definition.get("format") or (_format_from_name(files[0]) if files else "csv")
     if file_format not in FORMATS:
-        raise ConfigError(
+        errors.append(
             f"{where}: format '{file_format}' is unknown; set format: csv or format: parquet."
         )
     columns = definition.get("columns")
+    tags: dict[str, str] = {}
     if not isinstance(columns, dict) or not columns:
-        raise ConfigError(
+        errors.append(
             f"{where}: 'columns' must map source columns to semantic tags, e.g. "
             "columns: {EMAIL_ADDR: email}."
         )
-    tags = _validate_tags(where, kind, columns)
+        columns = {}
+    else:
+        tags, tag_errors = _validate_tags(where, kind, columns)
+        errors.extend(tag_errors)
     primary_key = definition.get("primary_key")
     if kind == "transactions" and primary_key is None:
+        # A transaction source's key is its order id: rows sharing one are one order.
         primary_key = next((c for c, t in tags.items() if t == "order-id"), None)
     if not isinstance(primary_key, str) or not primary_key:
-        raise ConfigError(
+        errors.append(
             f"{where}: 'primary_key' must name the column that identifies a record, "
             "e.g. primary_key: CUST_NO."
+            + (" (or tag a column order-id)" if kind == "transactions" else "")
         )
+        primary_key = ""
     customer_source = definition.get("customer_source")
-    if kind == "transactions":
+    if kind == "transactions" and tags:
         missing = [t for t in REQUIRED_TRANSACTION_TAGS if t not in tags.values()]
         if missing:
-            raise ConfigError(
-                f"{where}: a transaction source must map the tags {missing} to columns."
+            errors.append(f"{where}: a transaction source must map the tags {missing} to columns.")
+        by_key = "customer-key" in tags.values()
+        by_contact = any(t in IDENTIFYING_BUYER_TAGS for t in tags.values())
+        if not by_key and not by_contact:
+            errors.append(
+                f"{where}: say whose each order is: map the buyer's contact ("
+                + ", ".join(IDENTIFYING_BUYER_TAGS)
+                + ") so each buyer becomes a customer record, or map 'customer-key' to the "
+                "column holding the customer record's id."
             )
-        if "customer-source" not in tags.values() and not customer_source:
-            raise ConfigError(
+        if by_key and "customer-source" not in tags.values() and not customer_source:
+            errors.append(
                 f"{where}: say which customer source the orders' customer keys belong to: map a "
                 "column to 'customer-source' or set customer_source: <source name>."
             )
@@ -314,36 +495,61 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
     if "csv" in definition:
         raw_csv = definition["csv"] or {}
         if not isinstance(raw_csv, dict) or set(raw_csv) - CSV_KEYS:
-            raise ConfigError(f"{where}: 'csv' accepts only {sorted(CSV_KEYS)}.")
-        csv_options = CsvOptions(**{k: str(v) for k, v in raw_csv.items()})
-        if len(csv_options.delimiter) != 1 or len(csv_options.quote) != 1:
-            raise ConfigError(f"{where}: csv delimiter and quote must be single characters.")
-        try:
-            "".encode(csv_options.encoding)
-        except LookupError as exc:
-            raise ConfigError(
-                f"{where}: encoding '{csv_options.encoding}' is unknown; use a Python codec name "
-                "such as utf-8, latin-1 or cp1252."
-            ) from exc
-    attributes = definition.get("attributes") or {}
-    if not isinstance(attributes, dict):
-        raise ConfigError(
-            f"{where}: 'attributes' must map untagged columns to customer 360 column names, "
-            "e.g. attributes: {tier: loyalty_tier}."
+            errors.append(f"{where}: 'csv' accepts only {sorted(CSV_KEYS)}.")
+        else:
+            csv_options = CsvOptions(**{k: str(v) for k, v in raw_csv.items()})
+            if len(csv_options.delimiter) != 1 or len(csv_options.quote) != 1:
+                errors.append(f"{where}: csv delimiter and quote must be single characters.")
+            try:
+                "".encode(csv_options.encoding)
+            except LookupError:
+                errors.append(
+                    f"{where}: encoding '{csv_options.encoding}' is unknown; use a Python codec "
+                    "name such as utf-8, windows-1252 (cp1252) or latin-1."
+                )
+    attributes, aggregates, attribute_errors = _parse_attributes(
+        where, kind, definition.get("attributes"), columns, primary_key
+    )
+    errors.extend(attribute_errors)
+    condition = definition.get("where")
+    if condition is not None:
+        errors.extend(_check_where(where, condition))
+    formats, format_errors = _parse_formats(where, definition.get("formats"), tags)
+    errors.extend(format_errors)
+    shares = {}
+    for key, default in (
+        ("max_reject_share", DEFAULT_MAX_REJECT_SHARE),
+        ("max_row_drop", DEFAULT_MAX_ROW_DROP),
+    ):
+        value = definition.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            errors.append(f"{where}: {key} must be a share between 0 and 1, e.g. {key}: {default}.")
+            value = default
+        shares[key] = float(value)
+    phone_region = definition.get("phone_region")
+    if phone_region is not None:
+        phone_region = str(phone_region).strip().upper()
+        if not re.fullmatch(r"[A-Z]{2}", phone_region):
+            errors.append(
+                f"{where}: phone_region {definition.get('phone_region')!r} must be an ISO "
+                "3166-1 alpha-2 country code, e.g. phone_region: GB."
+            )
+    exclude_statuses = definition.get("exclude_statuses", list(DEFAULT_EXCLUDE_STATUSES))
+    if not isinstance(exclude_statuses, list) or not all(
+        isinstance(v, str) for v in exclude_statuses
+    ):
+        errors.append(
+            f"{where}: exclude_statuses must be a list of order states, e.g. "
+            "exclude_statuses: [refunded, voided, pending]."
         )
-    for column, attribute in attributes.items():
-        if column in columns or column == primary_key:
-            raise ConfigError(
-                f"{where}: attribute column '{column}' is already mapped to a tag or is the "
-                "primary key; list only untagged columns under 'attributes'."
-            )
-        if not isinstance(attribute, str) or not KEY_NAME_PATTERN.match(attribute):
-            raise ConfigError(
-                f"{where}: attribute name {attribute!r} for column '{column}' must be lower case "
-                "letters, digits and underscores (it becomes a customer_360 column)."
-            )
-    if kind != "customers" and attributes:
-        raise ConfigError(f"{where}: only customer sources can carry 'attributes'.")
+        exclude_statuses = list(DEFAULT_EXCLUDE_STATUSES)
+    elif "exclude_statuses" in definition and "status" not in tags.values():
+        errors.append(
+            f"{where}: exclude_statuses needs a column tagged 'status' (e.g. "
+            "'Financial Status': status)."
+        )
+    if errors:
+        return None, errors
     return SourceConfig(
         name=name,
         kind=kind,
@@ -353,46 +559,202 @@ def _parse_source(path: Path, name: Any, definition: Any) -> SourceConfig:
         columns=tags,
         csv=csv_options,
         customer_source=customer_source,
-        attributes={str(k): v for k, v in attributes.items()},
+        attributes=attributes,
+        attribute_aggregates=aggregates,
         config_file=str(path),
+        where=condition.strip() if isinstance(condition, str) else None,
+        formats=formats,
+        max_reject_share=shares["max_reject_share"],
+        max_row_drop=shares["max_row_drop"],
+        phone_region=phone_region,
+        exclude_statuses=tuple(v.strip().lower() for v in exclude_statuses),
+    ), []
+
+
+def _parse_attributes(
+    where: str, kind: str, raw: Any, columns: dict[Any, Any], primary_key: str
+) -> tuple[dict[str, str], dict[str, str], list[str]]:
+    """``attributes:`` column -> name, or column -> {name: ..., aggregate: ...}."""
+    if raw is None:
+        return {}, {}, []
+    if not isinstance(raw, dict):
+        return (
+            {},
+            {},
+            [
+                f"{where}: 'attributes' must map untagged columns to customer 360 column names, "
+                "e.g. attributes: {tier: loyalty_tier} or {'Total Spent': {name: total_spent, "
+                "aggregate: max}}."
+            ],
+        )
+    if kind != "customers" and raw:
+        return {}, {}, [f"{where}: only customer sources can carry 'attributes'."]
+    attributes: dict[str, str] = {}
+    aggregates: dict[str, str] = {}
+    errors: list[str] = []
+    for column, spec in raw.items():
+        aggregate = "most_recent"
+        if isinstance(spec, dict):
+            unknown = set(spec) - {"name", "aggregate"}
+            if unknown:
+                errors.append(
+                    f"{where}: attribute '{column}' has unknown key(s) {sorted(unknown)}; "
+                    "use name and aggregate."
+                )
+            aggregate = str(spec.get("aggregate", "most_recent"))
+            spec = spec.get("name", _snake(str(column)))
+        if column in columns or column == primary_key:
+            errors.append(
+                f"{where}: attribute column '{column}' is already mapped to a tag or is the "
+                "primary key; list only untagged columns under 'attributes'."
+            )
+        if not isinstance(spec, str) or not KEY_NAME_PATTERN.match(spec):
+            errors.append(
+                f"{where}: attribute name {spec!r} for column '{column}' must be lower case "
+                "letters, digits and underscores (it becomes a customer_360 column)."
+            )
+            continue
+        if aggregate not in AGGREGATES:
+            errors.append(
+                f"{where}: attribute '{column}': aggregate '{aggregate}' is unknown"
+                f"{_suggest(aggregate, AGGREGATES)}; use one of {', '.join(AGGREGATES)}."
+            )
+        attributes[str(column)] = spec
+        aggregates[spec] = aggregate
+    return attributes, aggregates, errors
+
+
+def _parse_formats(
+    where: str, raw: Any, tags: dict[str, str]
+) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    """``formats:`` original column -> a strftime format or a list of them, for timestamp
+    columns (order-time, updated-at)."""
+    if raw is None:
+        return {}, []
+    example = "formats: {'Created at': '%d.%m.%Y %H:%M'}"
+    if not isinstance(raw, dict):
+        return {}, [f"{where}: 'formats' must map a column to strftime formats, e.g. {example}."]
+    formats: dict[str, tuple[str, ...]] = {}
+    errors: list[str] = []
+    for column, value in raw.items():
+        values = [value] if isinstance(value, str) else value
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) and "%" in v for v in values)
+        ):
+            errors.append(
+                f"{where}: formats.{column} must be a strftime format or a list of them, "
+                f"e.g. {example}."
+            )
+            continue
+        if tags and tags.get(str(column)) not in TIME_TAGS:
+            errors.append(
+                f"{where}: formats.{column}: formats apply to columns tagged "
+                f"{' or '.join(TIME_TAGS)}; '{column}' is "
+                + (f"tagged {tags[str(column)]}." if str(column) in tags else "not tagged.")
+            )
+            continue
+        formats[str(column)] = tuple(values)
+    return formats, errors
+
+
+# SQL a ``where:`` condition may not hold: it reads the row it is given, nothing else.
+_FORBIDDEN_SQL = (
+    "Select",
+    "Subquery",
+    "Insert",
+    "Update",
+    "Delete",
+    "Drop",
+    "Create",
+    "Command",
+    "Union",
+    "Join",
+)
+
+
+def _check_where(where: str, condition: Any) -> list[str]:
+    """A ``where:`` must be one read-only SQL condition (no statements, no subqueries)."""
+    import sqlglot
+    from sqlglot import exp
+
+    example = "where: \"\\\"Financial Status\\\" IN ('paid', 'partially_refunded')\""
+    if not isinstance(condition, str) or not condition.strip():
+        return [f"{where}: 'where' must be an SQL condition as text, e.g. {example}."]
+    try:
+        parsed = sqlglot.parse_one(condition, into=exp.Condition)
+    except sqlglot.errors.ParseError as exc:
+        first = str(exc).splitlines()[0]
+        return [
+            f"{where}: where {condition!r} is not a valid SQL condition ({first}); quote column "
+            f"names with spaces in double quotes and text in single quotes, e.g. {example}."
+        ]
+    forbidden = sorted(
+        {node.key.upper() for node in parsed.walk() if type(node).__name__ in _FORBIDDEN_SQL}
     )
+    if forbidden or ";" in condition:
+        return [
+            f"{where}: where {condition!r} must be one condition over the file's own columns "
+            f"(it holds {', '.join(forbidden) or 'a statement separator'}); no subqueries, "
+            "joins or statements."
+        ]
+    return []
 
 
-def _validate_tags(where: str, kind: str, columns: dict[Any, Any]) -> dict[str, str]:
+def where_columns(condition: str) -> list[str]:
+    """The columns a ``where:`` condition reads."""
+    import sqlglot
+    from sqlglot import exp
+
+    parsed = sqlglot.parse_one(condition, into=exp.Condition)
+    return list(dict.fromkeys(column.name for column in parsed.find_all(exp.Column)))
+
+
+def _validate_tags(
+    where: str, kind: str, columns: dict[Any, Any]
+) -> tuple[dict[str, str], list[str]]:
+    """Column -> tag, and every unknown or doubled tag (all of them, not the first)."""
     vocabulary = CUSTOMER_TAGS if kind == "customers" else TRANSACTION_TAGS
     known = sorted(vocabulary) + ([f"{k}:<name>" for k in KEY_TAGS] if kind == "customers" else [])
     seen: dict[str, str] = {}
+    errors: list[str] = []
     for column, tag in columns.items():
         if not isinstance(tag, str):
-            raise ConfigError(
+            errors.append(
                 f"{where}: column '{column}' maps to {tag!r}; use a tag name (text), e.g. email."
             )
+            continue
         tag = tag.strip()
         if ":" in tag or tag in KEY_TAGS:
             key_kind, _, key_name = tag.partition(":")
             if kind != "customers" or key_kind not in KEY_TAGS:
-                raise ConfigError(
+                errors.append(
                     f"{where}: column '{column}' has unknown tag '{tag}'; known tags: {known}."
                 )
+                continue
             key_name = key_name or _snake(str(column))
             if not KEY_NAME_PATTERN.match(key_name):
-                raise ConfigError(
-                    f"{where}: column '{column}': key name '{key_name}' must be lower case letters, "
-                    f"digits and underscores, e.g. {key_kind}:loyalty."
+                errors.append(
+                    f"{where}: column '{column}': key name '{key_name}' must be lower case "
+                    f"letters, digits and underscores, e.g. {key_kind}:loyalty."
                 )
+                continue
             tag = f"{key_kind}:{key_name}"
         elif tag not in vocabulary:
-            raise ConfigError(
+            errors.append(
                 f"{where}: column '{column}' has unknown tag '{tag}'"
                 f"{_suggest(tag, list(vocabulary) + list(KEY_TAGS))}; known tags: {known}."
             )
+            continue
         if tag in seen:
-            raise ConfigError(
+            errors.append(
                 f"{where}: tag '{tag}' is mapped twice (columns '{seen[tag]}' and '{column}'); "
                 "map each tag to one column."
             )
+            continue
         seen[tag] = str(column)
-    return {column: tag for tag, column in seen.items()}
+    return {column: tag for tag, column in seen.items()}, errors
 
 
 def _check_source_files(path: Path, source: SourceConfig, settings: Settings) -> list[str]:
@@ -415,7 +777,7 @@ def _check_source_files(path: Path, source: SourceConfig, settings: Settings) ->
         ]
     needed = [source.primary_key, *source.columns, *source.attributes]
     missing = [column for column in dict.fromkeys(needed) if column not in header]
-    return [
+    errors = [
         f"{where}: column '{column}' is not in {first}{_suggest(column, header)}; the file has "
         f"{header}. Fix the name under sources.{source.name}."
         + (
@@ -427,6 +789,15 @@ def _check_source_files(path: Path, source: SourceConfig, settings: Settings) ->
         )
         for column in missing
     ]
+    if source.where:
+        errors += [
+            f"{where}: where reads column '{column}', which is not in {first}"
+            f"{_suggest(column, header)}; the file has {header}. Quote names with spaces or "
+            'capitals in double quotes: "Financial Status".'
+            for column in where_columns(source.where)
+            if column not in header
+        ]
+    return errors
 
 
 def read_header(file: str, source: SourceConfig) -> list[str]:

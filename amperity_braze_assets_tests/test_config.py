@@ -110,7 +110,7 @@ def test_tag_mapped_twice_and_unknown_key_are_reported_together(tmp_path):
         load_project_config(write_config(tmp_path, body))
     message = str(error.value)
     assert "tag 'email' is mapped twice" in message
-    assert "unknown key(s) ['colums']" in message and "did you mean 'columns'" in message
+    assert "unknown key 'colums'" in message and "did you mean 'columns'" in message
 
 
 def test_transactions_must_map_required_tags(tmp_path):
@@ -121,7 +121,7 @@ def test_transactions_must_map_required_tags(tmp_path):
         files: o.csv
         columns: {id: order-id, amt: amount}
     """
-    with pytest.raises(ConfigError, match=r"must map the tags \['customer-key', 'order-time'\]"):
+    with pytest.raises(ConfigError, match=r"must map the tags \['order-time'\][\s\S]*say whose"):
         load_project_config(write_config(tmp_path, body))
 
 

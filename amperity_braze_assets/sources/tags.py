@@ -30,6 +30,35 @@ CUSTOMER_TAGS: dict[str, str] = {
     )
 }
 
+# Tags of the person who bought, on a transaction source that carries no customer id (a web
+# shop's orders name the buyer by email): each order's buyer becomes a customer record keyed by
+# the order id, and the order counts for whoever that record resolves to.
+BUYER_TAGS: dict[str, str] = {
+    tag: CUSTOMER_TAGS[tag]
+    for tag in (
+        "given-name",
+        "surname",
+        "full-name",
+        "email",
+        "phone",
+        "address",
+        "address2",
+        "city",
+        "state",
+        "postal",
+        "country",
+        "company",
+    )
+}
+
+# Line-item tags: an export with one row per item keeps them in ``raw_<source>_lines``.
+LINE_TAGS: dict[str, str] = {
+    "sku": "sku",
+    "product-name": "product_name",
+    "quantity": "quantity",
+    "price": "price",
+}
+
 TRANSACTION_TAGS: dict[str, str] = {
     "order-id": "order_id",
     "customer-key": "customer_record_id",
@@ -38,6 +67,12 @@ TRANSACTION_TAGS: dict[str, str] = {
     "currency": "currency",
     "order-time": "order_time",
     "channel": "channel",
+    # Money that came back (subtracted from amount) and the order's state (an excluded state
+    # does not count as spend: see ``exclude_statuses``).
+    "refund": "refund",
+    "status": "status",
+    **BUYER_TAGS,
+    **LINE_TAGS,
 }
 
 # Keys that take a name after a colon.
@@ -45,8 +80,10 @@ KEY_TAGS = ("fk", "sk")
 
 SOURCE_KINDS = ("customers", "transactions")
 
-# Tags a transaction source must map; without them an order cannot be attributed or summed.
-REQUIRED_TRANSACTION_TAGS = ("order-id", "customer-key", "amount", "order-time")
+# Tags a transaction source must map; without them an order cannot be summed. It must also
+# say whose it is: a ``customer-key`` or at least one identifying buyer tag.
+REQUIRED_TRANSACTION_TAGS = ("order-id", "amount", "order-time")
+IDENTIFYING_BUYER_TAGS = ("email", "phone", "full-name", "given-name", "surname")
 
 
 def column_for_tag(tag: str) -> str:
@@ -55,3 +92,7 @@ def column_for_tag(tag: str) -> str:
         kind, name = tag.split(":", 1)
         return f"{kind}_{name}"
     return CUSTOMER_TAGS.get(tag) or TRANSACTION_TAGS[tag]
+
+
+# Timestamp tags: per-column ``formats:`` apply to them.
+TIME_TAGS = ("order-time", "updated-at")
