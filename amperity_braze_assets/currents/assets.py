@@ -39,6 +39,7 @@ from amperity_braze_assets.storage.state_store import StateStore
 CURRENTS_GROUP = "currents"
 CURRENTS_JOB = "currents_ingest_job"
 NO_QUARANTINE_CHECK = "no_quarantined_files"
+FRESHNESS_CHECK = "currents_files_fresh"
 
 
 class CurrentsBatchConfig(dg.Config):
@@ -175,9 +176,13 @@ def build_currents_assets(settings: Settings) -> list:
             },
         )
 
+    if not currents_configured(settings):
+        # A brand without Currents would get a failed check, and an alert, on every run.
+        return [currents_events, customer_engagement]
+
     @dg.asset_check(
         asset="customer_engagement",
-        name="currents_files_fresh",
+        name=FRESHNESS_CHECK,
         description="A new Currents file arrived within CURRENTS_MAX_FILE_AGE_HOURS: Braze drops "
         "events it cannot deliver, so a silent bucket is worth a verdict.",
     )
@@ -185,6 +190,17 @@ def build_currents_assets(settings: Settings) -> list:
         return currents_freshness_result(currents_source(settings, s3), settings)
 
     return [currents_events, customer_engagement, currents_files_fresh]
+
+
+def currents_configured(settings: Settings) -> bool:
+    """Whether this deployment receives Braze Currents: a bucket is set, a local folder is named
+    (``CURRENTS_LOCAL_DIR``), or the default local folder ``<data dir>/currents`` exists when
+    the definitions load."""
+    return bool(
+        settings.currents_s3_bucket
+        or settings.currents_local_dir_override
+        or settings.currents_local_dir.is_dir()
+    )
 
 
 def currents_freshness_result(source, settings: Settings) -> dg.AssetCheckResult:

@@ -120,3 +120,23 @@ def test_currents_freshness_fails_when_files_stop_arriving(tmp_path):
     stale = currents_freshness_result(LocalCurrentsSource(root), settings)
     assert not stale.passed
     assert stale.metadata["newest_file_age_hours"].value > 6
+
+
+def test_freshness_check_exists_only_when_currents_is_configured(tmp_path):
+    from amperity_braze_assets.definitions import build_definitions
+
+    def freshness_checks(settings) -> list[str]:
+        graph = build_definitions(settings).resolve_asset_graph()
+        return [key.name for key in graph.asset_check_keys if key.name == "currents_files_fresh"]
+
+    data = tmp_path / "data"
+    # A brand without Currents: no check that would fail, and alert, on every run.
+    assert freshness_checks(make_settings(data)) == []
+    assert freshness_checks(make_settings(data, CURRENTS_S3_BUCKET="brand-currents")) == [
+        "currents_files_fresh"
+    ]
+    assert freshness_checks(make_settings(data, CURRENTS_LOCAL_DIR=str(tmp_path / "cur"))) == [
+        "currents_files_fresh"
+    ]
+    (data / "currents").mkdir(parents=True)  # the default folder, as sample-currents writes it
+    assert freshness_checks(make_settings(data)) == ["currents_files_fresh"]
