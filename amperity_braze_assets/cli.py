@@ -157,6 +157,7 @@ def _check_sources(args: argparse.Namespace) -> int:
             customer_sources,
             rows=args.rows,
             default_phone_region=settings.default_phone_region,
+            money=config.money,
         )
         for source in sources
     ]

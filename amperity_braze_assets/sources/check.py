@@ -8,19 +8,18 @@ same reader, the same rejects, so what this says is what a run will do.
 
 from __future__ import annotations
 
-import inspect
-import io
+import codecs
 import math
 import re
-import tempfile
+import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from amperity_braze_assets.config import SourceConfig
+from amperity_braze_assets.config import DEFAULT_MAX_REJECT_SHARE, MoneyConfig, SourceConfig
 from amperity_braze_assets.identity.normalize import (
     JUNK_TEXT,
     fold_text,
@@ -34,21 +33,19 @@ from amperity_braze_assets.identity.normalize import (
     normalize_state,
     parse_birthdate_values,
 )
-from amperity_braze_assets.sources.files import expand_patterns, read_bytes
+from amperity_braze_assets.sources.files import read_bytes
+from amperity_braze_assets.sources.health import UNDECODABLE, guess_encoding, source_health
 from amperity_braze_assets.sources.reader import (
-    FILE_COLUMN,
     parse_amount,
     parse_timestamp_series,
     read_source,
 )
-from amperity_braze_assets.sources.tags import column_for_tag
+from amperity_braze_assets.sources.tags import LINE_TAGS, TIME_TAGS, column_for_tag
 
-DEFAULT_MAX_REJECT_SHARE = 0.01
 # Lines of the report: reasons and files shown per source, failing values shown per column.
 TOP_REASONS = 5
 FILES_SHOWN = 3
 FAILING_SHOWN = 3
-UNDECODABLE = "undecodable bytes"
 # Bytes looked at to guess a file's encoding: enough for any export's accented names.
 ENCODING_SAMPLE_BYTES = 4 * 2**20
 
@@ -86,25 +83,27 @@ class EncodingHint:
 
 
 @dataclass(frozen=True)
-class SourceHealth:
+class SourceCheck:
     name: str
     kind: str
     files: tuple[str, ...] = ()
-    rows_kept: int = 0
+    # data rows in the files, read or quarantined
+    rows_read: int = 0
     rows_quarantined: int = 0
-    # files quarantined whole (a missing column, an unreadable file): their rows are not counted
-    files_quarantined: int = 0
+    # rows (orders) the source's where: left out
+    rows_filtered: int = 0
+    # what the rows became: customer records, or orders and their line items
+    records: int = 0
+    line_items: int | None = None
     reasons: tuple[RejectReason, ...] = ()
     columns: tuple[ColumnHealth, ...] = ()
     encoding_hints: tuple[EncodingHint, ...] = ()
+    # why a run would stop here (health.source_health's words); none: the source is fine
+    problems: tuple[str, ...] = ()
     max_reject_share: float = DEFAULT_MAX_REJECT_SHARE
     rows_limit: int | None = None
     # why the source could not be read at all (no file matches, no S3 access)
     error: str | None = None
-
-    @property
-    def rows_read(self) -> int:
-        return self.rows_kept + self.rows_quarantined
 
     @property
     def reject_share(self) -> float:
@@ -112,11 +111,7 @@ class SourceHealth:
 
     @property
     def ok(self) -> bool:
-        return (
-            self.error is None
-            and self.files_quarantined == 0
-            and self.reject_share <= self.max_reject_share
-        )
+        return self.error is None and not self.problems
 
 
 def check_source(
@@ -126,120 +121,76 @@ def check_source(
     customer_sources: frozenset[str] = frozenset(),
     rows: int | None = None,
     default_phone_region: str = "US",
-) -> SourceHealth:
-    """Read ``source`` (its first ``rows`` data rows per file when given) and measure it."""
-    limit = getattr(source, "max_reject_share", DEFAULT_MAX_REJECT_SHARE)
+    money: MoneyConfig | None = None,
+) -> SourceCheck:
+    """Read ``source`` as a run would (its first ``rows`` data rows per file when given) and
+    measure what came of it."""
     try:
-        result, file_bytes = _read(source, base_dir, s3_client, customer_sources, rows)
+        result = read_source(
+            source, base_dir, s3_client, customer_sources, money=money, max_rows=rows
+        )
     except (FileNotFoundError, ValueError, OSError) as exc:
-        return SourceHealth(
-            source.name, source.kind, max_reject_share=limit, rows_limit=rows, error=str(exc)
+        return SourceCheck(
+            source.name,
+            source.kind,
+            max_reject_share=source.max_reject_share,
+            rows_limit=rows,
+            error=str(exc),
         )
     rejects = result.rejects
+    guesses: dict[str, str | None] = {}
+
+    def encoding_of(file: str) -> str | None:
+        if file not in guesses:
+            data = read_bytes(file, s3_client)[:ENCODING_SAMPLE_BYTES]
+            guesses[file] = likely_encoding(data, source.csv.encoding)
+        return guesses[file]
+
     undecodable = (
         rejects.filter(pl.col("reason").str.starts_with(UNDECODABLE))
         .get_column("file")
         .unique(maintain_order=True)
         .to_list()
     )
-    hints = []
-    for file in undecodable:
-        data = file_bytes.get(file)
-        if data is None:
-            data = read_bytes(file, s3_client)[:ENCODING_SAMPLE_BYTES]
-        likely = guess_encoding(data)
-        if likely and likely != _codec_name(source.csv.encoding):
-            hints.append(EncodingHint(file, source.csv.encoding, likely))
-    region = getattr(source, "phone_region", None) or default_phone_region
-    return SourceHealth(
+    hints = tuple(
+        EncodingHint(file, source.csv.encoding, encoding_of(file))
+        for file in undecodable
+        if encoding_of(file)
+    )
+    # The verdict a run would reach, in its words (the fall against the last good run aside:
+    # that needs the run's state).
+    verdict = source_health(
+        source,
+        result.records.height,
+        rejects,
+        result.rows_read,
+        None,
+        tuple(result.stops),
+        encoding_of,
+    )
+    return SourceCheck(
         name=source.name,
         kind=source.kind,
         files=result.files,
-        rows_kept=result.records.height,
-        rows_quarantined=rejects.filter(pl.col("line").is_not_null())
-        .select("file", "line")
-        .n_unique(),
-        files_quarantined=rejects.filter(pl.col("line").is_null()).height,
+        rows_read=result.rows_read,
+        rows_quarantined=verdict.rejected_rows,
+        rows_filtered=result.filtered,
+        records=result.records.height,
+        line_items=result.lines.height if result.lines is not None else None,
         reasons=reject_reasons(rejects),
-        columns=column_health(result.records, rejects, source, region, customer_sources),
-        encoding_hints=tuple(hints),
-        max_reject_share=limit,
+        columns=column_health(
+            result.records,
+            rejects,
+            source,
+            source.phone_region or default_phone_region,
+            customer_sources,
+            lines=result.lines,
+        ),
+        encoding_hints=hints,
+        problems=verdict.problems,
+        max_reject_share=source.max_reject_share,
         rows_limit=rows,
     )
-
-
-def _read(
-    source: SourceConfig,
-    base_dir: Path,
-    s3_client: Any,
-    customer_sources: frozenset[str],
-    rows: int | None,
-):
-    """``read_source``'s result, and the bytes read here (only when ``rows`` cuts the files)."""
-    if rows is None:
-        return read_source(source, base_dir, s3_client, customer_sources), {}
-    if "max_rows" in inspect.signature(read_source).parameters:
-        result = read_source(source, base_dir, s3_client, customer_sources, max_rows=rows)
-        return result, {}
-    # The reader reads whole files: hand it the head of each file instead, then put the
-    # original names back in what it reports.
-    files = expand_patterns(source.files, base_dir, s3_client)
-    if not files:  # let the reader say it, as a run would
-        return read_source(source, base_dir, s3_client, customer_sources), {}
-    heads: dict[str, bytes] = {}
-    with tempfile.TemporaryDirectory(prefix="check-sources-") as folder:
-        names: dict[str, str] = {}
-        for index, file in enumerate(files):
-            data = read_bytes(file, s3_client)
-            head = (
-                parquet_head(data, rows)
-                if source.format == "parquet"
-                else delimited_head(data, rows, source.csv.quote, source.csv.encoding)
-            )
-            heads[file] = head
-            copy = Path(folder) / f"{index:05d}_{Path(file).name}"
-            copy.write_bytes(head)
-            names[str(copy)] = file
-        result = read_source(
-            replace(source, files=tuple(names)), Path(folder), None, customer_sources
-        )
-    renamed = {
-        "records": _rename_files(result.records, FILE_COLUMN, names),
-        "rejects": _rename_files(result.rejects, "file", names),
-        "files": tuple(names.get(f, f) for f in result.files),
-    }
-    return replace(result, **renamed), heads
-
-
-def _rename_files(frame: pl.DataFrame, column: str, names: dict[str, str]) -> pl.DataFrame:
-    if column not in frame.columns:
-        return frame
-    return frame.with_columns(pl.col(column).replace(names))
-
-
-def delimited_head(data: bytes, rows: int, quote: str = '"', encoding: str = "utf-8") -> bytes:
-    """The header and the first ``rows`` records of delimited text. A record ends at a line
-    end outside quotes, so a quoted line break does not cut a record in two."""
-    if "\n".encode(encoding, errors="ignore") != b"\n":
-        return data  # a wide encoding (UTF-16): lines are not cut at one byte
-    quote_byte = quote.encode(encoding)
-    position, records, open_quote = 0, 0, False
-    # A loop over the first rows only: the rest of the file is never looked at.
-    while records <= rows:
-        end = data.find(b"\n", position)
-        if end < 0:
-            return data
-        open_quote ^= data.count(quote_byte, position, end) % 2 == 1
-        position = end + 1
-        if not open_quote:
-            records += 1
-    return data[:position]
-
-
-def parquet_head(data: bytes, rows: int) -> bytes:
-    buffer = io.BytesIO()
-    pl.read_parquet(io.BytesIO(data), n_rows=rows).write_parquet(buffer)
-    return buffer.getvalue()
 
 
 def reject_reasons(rejects: pl.DataFrame, top: int = TOP_REASONS) -> tuple[RejectReason, ...]:
@@ -278,31 +229,18 @@ def _short(file: str | None) -> str:
     return Path(file).name if file and not file.startswith("s3://") else str(file)
 
 
-def guess_encoding(data: bytes) -> str | None:
-    """The encoding these bytes look like: the sources' ``health.guess_encoding`` when it
-    exists; else utf-8 if they decode as UTF-8, windows-1252 if they decode as that (the usual
-    export of a Windows spreadsheet or CRM), else charset-normalizer's best guess."""
-    try:
-        from amperity_braze_assets.sources.health import guess_encoding as shared_guess
-    except ImportError:
-        shared_guess = None
-    if shared_guess is not None:
-        return shared_guess(data)
-    text = data.decode("utf-8", errors="replace")
-    stray = text.count(REPLACEMENT)
-    # A UTF-8 file with a few stray bytes (one pasted name) is still UTF-8: switching its
-    # encoding would garble every other accented name in it.
-    if stray < len(NON_ASCII.findall(text)) - stray:
-        return "utf-8"
-    try:
-        data.decode("cp1252")
-        return "windows-1252"
-    except UnicodeDecodeError:
-        pass
-    import charset_normalizer
-
-    best = charset_normalizer.from_bytes(data).best()
-    return best.encoding.replace("_", "-") if best is not None else None
+def likely_encoding(data: bytes, declared: str = "utf-8") -> str | None:
+    """The encoding a file with undecodable bytes was likely saved in (``health``'s guess,
+    the one a stopped run names), or None when it is the declared encoding after all: a
+    UTF-8 file with a few stray bytes (one pasted name) stays UTF-8, as switching it would
+    garble every other accented name in it."""
+    if _codec_name(declared) == "utf-8":
+        text = data.decode("utf-8", errors="replace")
+        stray = text.count(REPLACEMENT)
+        if stray < len(NON_ASCII.findall(text)) - stray:
+            return None
+    likely = guess_encoding(data, declared)
+    return likely if likely and _codec_name(likely) != _codec_name(declared) else None
 
 
 REPLACEMENT = "\ufffd"
@@ -311,13 +249,10 @@ NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 def _codec_name(encoding: str) -> str:
     """A codec's usual name, so that cp1252 and windows-1252 compare equal."""
-    import codecs
-
     try:
-        name = codecs.lookup(encoding).name
+        return codecs.lookup(encoding).name
     except LookupError:
         return encoding
-    return {"cp1252": "windows-1252", "utf-8": "utf-8"}.get(name, name)
 
 
 # What "parses" means per tag: the value the pipeline would use is not null. Tags whose values
@@ -366,7 +301,6 @@ TAG_PARSERS: dict[str, Callable[[pl.Series], pl.Series]] = {
     "currency": _by_expression(_currency),
     **{tag: _by_expression(parse_amount) for tag in ("amount", "price", "refund", "quantity")},
 }
-TIME_TAGS = ("order-time", "updated-at")
 
 
 def column_health(
@@ -375,8 +309,10 @@ def column_health(
     source: SourceConfig,
     phone_region: str = "US",
     customer_sources: frozenset[str] = frozenset(),
+    lines: pl.DataFrame | None = None,
 ) -> tuple[ColumnHealth, ...]:
-    """Per tagged column, the share of its non-empty values that parse as the tag.
+    """Per tagged column, the share of its non-empty values that parse as the tag (line-item
+    columns are read from ``lines``).
 
     Text columns are parsed here with the pipeline's own normalizers. Columns the reader has
     already typed (a transaction's amount and time) count their kept values as parsed, and
@@ -384,12 +320,16 @@ def column_health(
     out = []
     for original, tag in source.columns.items():
         common = column_for_tag(tag)
-        if common not in records.columns:
+        if tag in LINE_TAGS and lines is not None and common in lines.columns:
+            frame = lines
+        elif common in records.columns:
+            frame = records
+        else:
             continue
-        values = records.get_column(common)
+        values = frame.get_column(common)
         if values.dtype == pl.String:
             out.append(
-                _text_column_health(records, original, tag, source, phone_region, customer_sources)
+                _text_column_health(frame, original, tag, source, phone_region, customer_sources)
             )
             continue
         failed = rejects.filter(
@@ -424,7 +364,7 @@ def _text_column_health(
     if tag == "phone":
         parsed = _phones(records.filter(present), common, phone_region)
     elif tag in TIME_TAGS:
-        parsed = _timestamps(text.filter(present), getattr(source, "formats", {}).get(original))
+        parsed = parse_timestamp_series(text.filter(present), source.formats.get(original, ()))
     elif tag == "customer-source" and customer_sources:
         kept = text.filter(present).str.to_lowercase()
         parsed = kept.set(~kept.is_in(sorted(customer_sources)), None)
@@ -465,13 +405,6 @@ def _phones(records: pl.DataFrame, column: str, default_region: str) -> pl.Serie
     return pl.concat(parts).sort("row").get_column("e164")
 
 
-def _timestamps(values: pl.Series, formats: tuple[str, ...] | None) -> pl.Series:
-    """The pipeline's timestamp parser, with the column's own ``formats:`` when it takes them."""
-    if formats and "formats" in inspect.signature(parse_timestamp_series).parameters:
-        return parse_timestamp_series(values, formats=formats)
-    return parse_timestamp_series(values)
-
-
 def _percent(share: float) -> str:
     # Rounded down: 5,097 of 5,098 is 99.9%, not a 100.0% beside a failing value.
     return f"{math.floor(share * 1000) / 10:.1f}%"
@@ -482,7 +415,7 @@ def _quoted(value: str | None, width: int = 40) -> str:
     return '"' + (text if len(text) <= width else text[: width - 1] + "…") + '"'
 
 
-def format_report(results: list[SourceHealth]) -> str:
+def format_report(results: list[SourceCheck]) -> str:
     """The report a person reads in a terminal: per source its files, rows and quarantine,
     the fix for a wrong encoding, and how each tagged column parses; a verdict at the end."""
     lines: list[str] = []
@@ -498,12 +431,16 @@ def format_report(results: list[SourceHealth]) -> str:
         lines.append(f"  files: {len(health.files)} matched: {shown}{more}")
         limit = f" (first {health.rows_limit:,} per file)" if health.rows_limit else ""
         lines.append(
-            f"  rows{limit}: {health.rows_read:,} read, {health.rows_kept:,} kept, "
-            f"{health.rows_quarantined:,} quarantined ({_percent(health.reject_share)}; "
-            f"limit max_reject_share {_percent(health.max_reject_share)})"
+            f"  rows{limit}: {health.rows_read:,} read, {health.rows_quarantined:,} quarantined "
+            f"({_percent(health.reject_share)}; limit max_reject_share "
+            f"{_percent(health.max_reject_share)})"
+            + (f", {health.rows_filtered:,} left out by where" if health.rows_filtered else "")
         )
-        if health.files_quarantined:
-            lines.append(f"  files quarantined whole: {health.files_quarantined}")
+        if health.kind == "transactions":
+            items = f", {health.line_items:,} line items" if health.line_items is not None else ""
+            lines.append(f"  kept: {health.records:,} orders{items}")
+        else:
+            lines.append(f"  kept: {health.records:,} customer records")
         if health.reasons:
             lines.append("  quarantined by reason:")
             for reason in health.reasons:
@@ -511,7 +448,24 @@ def format_report(results: list[SourceHealth]) -> str:
                 if reason.field:
                     example += f", {reason.field} = {_quoted(reason.value)}"
                 lines.append(f"    {reason.rows:>8,}  {reason.reason} ({example})")
+        for problem in health.problems:
+            # The message wrapped for a terminal; its fix on a line of its own, whole.
+            message, _, fix = problem.partition(" Fix: ")
+            lines.append(
+                textwrap.fill(
+                    f"stops the run: {message}",
+                    100,
+                    initial_indent="  ",
+                    subsequent_indent="    ",
+                    break_on_hyphens=False,
+                    break_long_words=False,
+                )
+            )
+            if fix:
+                lines.append(f"    Fix: {fix}")
         for hint in health.encoding_hints:
+            if any(f"csv.encoding: {hint.likely}" in problem for problem in health.problems):
+                continue  # the stop message gives the fix already
             lines.append(
                 f"  {_short(hint.file)} is not {hint.declared}: its bytes look like {hint.likely}."
                 f" Fix: under sources.{health.name} set  csv.encoding: {hint.likely}"
@@ -526,9 +480,14 @@ def format_report(results: list[SourceHealth]) -> str:
                     if column.failing
                     else ""
                 )
+                rate = (
+                    f"{_percent(column.parse_rate):>6} of {column.values:,}"
+                    if column.values
+                    else "    no values"
+                )
                 lines.append(
                     f"    {column.column.ljust(width)}  {column.tag.ljust(tag_width)}  "
-                    f"{_percent(column.parse_rate):>6} of {column.values:,}{failing}"
+                    f"{rate}{failing}"
                 )
         lines.append("")
     failing = [h.name for h in results if not h.ok]

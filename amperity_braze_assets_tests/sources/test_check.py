@@ -14,12 +14,11 @@ from amperity_braze_assets.sources.check import (
     ColumnHealth,
     EncodingHint,
     RejectReason,
-    SourceHealth,
+    SourceCheck,
     check_source,
     column_health,
-    delimited_head,
     format_report,
-    guess_encoding,
+    likely_encoding,
 )
 from amperity_braze_assets_tests.conftest import make_settings
 
@@ -85,7 +84,7 @@ def test_windows_1252_file_read_as_utf8_fails_with_the_encoding_to_set(tmp_path)
     config = load_project_config(settings)
     crm = check_source(config.source("crm"), settings.data_dir)
     # Søren, José Müller and Zoë Brontë hold bytes UTF-8 cannot decode; O'Connor is ASCII.
-    assert (crm.rows_read, crm.rows_kept, crm.rows_quarantined) == (5, 2, 3)
+    assert (crm.rows_read, crm.records, crm.rows_quarantined) == (5, 2, 3)
     assert crm.reject_share == 0.6 and not crm.ok
     assert crm.reasons[0].rows == 3
     assert crm.reasons[0].reason == "undecodable bytes: not valid utf-8"
@@ -105,10 +104,12 @@ def test_windows_1252_file_read_as_utf8_fails_with_the_encoding_to_set(tmp_path)
     report = format_report([shop, crm])
     assert "source crm (customers): FAILS" in report
     assert "files: 1 matched: " + str(settings.data_dir / "sources/crm/contacts.csv") in report
-    assert "5 read, 2 kept, 3 quarantined (60.0%; limit max_reject_share 1.0%)" in report
+    assert "rows: 5 read, 3 quarantined (60.0%; limit max_reject_share 1.0%)" in report
+    assert "kept: 2 customer records" in report
     assert "3  undecodable bytes: not valid utf-8 (first at contacts.csv:2" in report
-    assert "contacts.csv is not utf-8: its bytes look like windows-1252" in report
-    assert "under sources.crm set  csv.encoding: windows-1252" in report
+    # The run's own stop message, with the fix.
+    assert "  stops the run: source 'crm': 3 of 5 rows (60.0%) were quarantined" in report
+    assert "its bytes look like windows-1252: set sources.crm.csv.encoding: windows-1252" in report
     assert "1 of 2 source(s) would stop a run: crm" in report
 
 
@@ -122,7 +123,7 @@ def test_the_encoding_it_suggests_reads_every_row(tmp_path):
         )
     )
     crm = check_source(load_project_config(settings).source("crm"), settings.data_dir)
-    assert crm.ok and (crm.rows_kept, crm.rows_quarantined) == (5, 0)
+    assert crm.ok and (crm.records, crm.rows_quarantined) == (5, 0)
     names = {c.column: c for c in crm.columns}
     assert names["First Name"].parse_rate == 1.0 and names["Last Name"].parse_rate == 1.0
     assert (names["Mailing Country"].values, names["Mailing Country"].parsed) == (5, 4)
@@ -136,11 +137,12 @@ def test_cli_exit_status_and_report(tmp_path, monkeypatch, capsys):
     assert main(["check-sources"]) == 1
     out = capsys.readouterr().out
     assert "source shop (customers): ok" in out and "csv.encoding: windows-1252" in out
+    assert "source crm (customers): FAILS" in out
 
     assert main(["check-sources", "--source", "shop", "--rows", "2"]) == 0
     out = capsys.readouterr().out
     assert "source crm" not in out
-    assert "rows (first 2 per file): 2 read, 2 kept, 0 quarantined" in out
+    assert "rows (first 2 per file): 2 read, 0 quarantined" in out
 
     assert main(["check-sources", "--source", "nope"]) == 2
     assert "no source named nope" in capsys.readouterr().err
@@ -169,20 +171,14 @@ def test_cli_entry_point_runs_as_a_command(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All 2 source(s) read within their limits." in done.stdout
-    assert "rows (first 3 per file): 3 read, 3 kept, 0 quarantined" in done.stdout
+    assert "rows (first 3 per file): 3 read, 0 quarantined" in done.stdout
 
 
-def test_delimited_head_keeps_a_quoted_line_break_in_its_record():
-    data = b'id,note\n1,"two\nlines"\n2,plain\n3,last\n'
-    assert delimited_head(data, 1) == b'id,note\n1,"two\nlines"\n'
-    assert delimited_head(data, 2) == b'id,note\n1,"two\nlines"\n2,plain\n'
-    assert delimited_head(data, 10) == data
-
-
-def test_guess_encoding_tells_a_stray_byte_from_a_windows_file():
+def test_likely_encoding_tells_a_stray_byte_from_a_windows_file():
     utf8 = "Søren,José,Zoë,Łukasz\n".encode() * 20
-    assert guess_encoding(utf8 + b"SE\x91AN\n") == "utf-8"
-    assert guess_encoding("Søren,José Müller\n".encode("cp1252")) == "windows-1252"
+    assert likely_encoding(utf8 + b"SE\x91AN\n", "utf-8") is None
+    assert likely_encoding("Søren,José Müller\n".encode("cp1252"), "utf-8") == "windows-1252"
+    assert likely_encoding("Søren\n".encode("cp1252"), "cp1252") is None
 
 
 def test_typed_columns_count_the_values_the_reader_quarantined():
@@ -218,12 +214,15 @@ def test_typed_columns_count_the_values_the_reader_quarantined():
 
 
 def test_format_report_lays_out_figures_and_fixes():
-    failing = SourceHealth(
+    failing = SourceCheck(
         name="orders",
         kind="transactions",
         files=tuple(f"/data/orders_{n}.csv" for n in range(5)),
-        rows_kept=90,
+        rows_read=100,
         rows_quarantined=10,
+        rows_filtered=4,
+        records=60,
+        line_items=86,
         reasons=(
             RejectReason(
                 "order time is not a recognised timestamp",
@@ -239,21 +238,28 @@ def test_format_report_lays_out_figures_and_fixes():
             ColumnHealth("Name", "order-id", 90, 90),
         ),
         encoding_hints=(EncodingHint("/data/orders_3.csv", "utf-8", "windows-1252"),),
+        problems=("source 'orders': 10 of 100 rows (10.0%) were quarantined, ...",),
         max_reject_share=0.05,
     )
-    missing = SourceHealth(name="crm", kind="customers", error="no file matches ['x.csv']")
+    missing = SourceCheck(name="crm", kind="customers", error="no file matches ['x.csv']")
     report = format_report([failing, missing])
-    assert report.splitlines()[:3] == [
+    assert report.splitlines()[:4] == [
         "source orders (transactions): FAILS",
         "  files: 5 matched: /data/orders_0.csv, /data/orders_1.csv, /data/orders_2.csv and 2 more",
-        "  rows: 100 read, 90 kept, 10 quarantined (10.0%; limit max_reject_share 5.0%)",
+        "  rows: 100 read, 10 quarantined (10.0%; limit max_reject_share 5.0%), 4 left out "
+        "by where",
+        "  kept: 60 orders, 86 line items",
     ]
     assert (
         "         7  order time is not a recognised timestamp (first at orders_0.csv:2, "
         'order_time = "2025-12-30 23:31:31 -0700")'
     ) in report
     assert "         3  expected 9 fields, found 10 (first at orders_3.csv:17)" in report
-    assert "orders_3.csv is not utf-8: its bytes look like windows-1252." in report
+    assert "  stops the run: source 'orders': 10 of 100 rows (10.0%) were quarantined" in report
+    assert (
+        "  orders_3.csv is not utf-8: its bytes look like windows-1252. Fix: under "
+        "sources.orders set  csv.encoding: windows-1252"
+    ) in report
     assert '    Created at  order-time   92.7% of 97  failing: "a", "b", "c"' in report
     assert "    Name        order-id    100.0% of 90" in report
     assert "source crm (customers): FAILS\n  cannot read: no file matches ['x.csv']" in report
