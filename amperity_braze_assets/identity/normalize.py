@@ -8,6 +8,7 @@ North-American fast path cannot settle.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import numpy as np
 import phonenumbers
@@ -15,8 +16,15 @@ import polars as pl
 
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
-from .coding import Coded, choose, coalesce, dictionary, map_values, recode
+from .coding import Coded, choose, coalesce, dictionary, factorize, map_values, recode
 from .nicknames import CANONICAL_GIVEN_NAME
+from .places import (
+    ASCII_LETTERS,
+    UNIQUE_LOOKUP,
+    US_LOOKUP,
+    place_key_expr,
+    subdivision_codes,
+)
 from .profiling import stage
 
 # The tags identity resolution normalizes: the vocabulary less what carries no identity
@@ -175,84 +183,91 @@ ADDRESS_ABBREVIATIONS: dict[str, str] = {
 
 CITY_ABBREVIATIONS: dict[str, str] = {"ST": "SAINT", "STE": "SAINTE", "FT": "FORT", "MT": "MOUNT"}
 
-US_STATES: dict[str, str] = {
-    "ALABAMA": "AL",
-    "ALASKA": "AK",
-    "ARIZONA": "AZ",
-    "ARKANSAS": "AR",
-    "CALIFORNIA": "CA",
-    "COLORADO": "CO",
-    "CONNECTICUT": "CT",
-    "DELAWARE": "DE",
-    "DISTRICT OF COLUMBIA": "DC",
-    "FLORIDA": "FL",
-    "GEORGIA": "GA",
-    "HAWAII": "HI",
-    "IDAHO": "ID",
-    "ILLINOIS": "IL",
-    "INDIANA": "IN",
-    "IOWA": "IA",
-    "KANSAS": "KS",
-    "KENTUCKY": "KY",
-    "LOUISIANA": "LA",
-    "MAINE": "ME",
-    "MARYLAND": "MD",
-    "MASSACHUSETTS": "MA",
-    "MICHIGAN": "MI",
-    "MINNESOTA": "MN",
-    "MISSISSIPPI": "MS",
-    "MISSOURI": "MO",
-    "MONTANA": "MT",
-    "NEBRASKA": "NE",
-    "NEVADA": "NV",
-    "NEW HAMPSHIRE": "NH",
-    "NEW JERSEY": "NJ",
-    "NEW MEXICO": "NM",
-    "NEW YORK": "NY",
-    "NORTH CAROLINA": "NC",
-    "NORTH DAKOTA": "ND",
-    "OHIO": "OH",
-    "OKLAHOMA": "OK",
-    "OREGON": "OR",
-    "PENNSYLVANIA": "PA",
-    "RHODE ISLAND": "RI",
-    "SOUTH CAROLINA": "SC",
-    "SOUTH DAKOTA": "SD",
-    "TENNESSEE": "TN",
-    "TEXAS": "TX",
-    "UTAH": "UT",
-    "VERMONT": "VT",
-    "VIRGINIA": "VA",
-    "WASHINGTON": "WA",
-    "WEST VIRGINIA": "WV",
-    "WISCONSIN": "WI",
-    "WYOMING": "WY",
-    "PUERTO RICO": "PR",
-}
-
+# Country names and ISO alpha-3 codes as sources write them -> ISO 3166-1 alpha-2 (folded
+# keys, as fold_text leaves them). A two-letter value is taken as the alpha-2 code it is.
 COUNTRIES: dict[str, str] = {
     "USA": "US",
-    "US": "US",
     "U S": "US",
     "U S A": "US",
     "UNITED STATES": "US",
     "UNITED STATES OF AMERICA": "US",
     "AMERICA": "US",
+    "ESTADOS UNIDOS": "US",
     "CANADA": "CA",
     "CAN": "CA",
     "UK": "GB",
+    "U K": "GB",
     "GBR": "GB",
     "UNITED KINGDOM": "GB",
     "GREAT BRITAIN": "GB",
     "ENGLAND": "GB",
+    "SCOTLAND": "GB",
+    "WALES": "GB",
+    "NORTHERN IRELAND": "GB",
     "MEXICO": "MX",
     "MEX": "MX",
     "AUSTRALIA": "AU",
     "AUS": "AU",
     "GERMANY": "DE",
+    "DEUTSCHLAND": "DE",
     "DEU": "DE",
     "FRANCE": "FR",
     "FRA": "FR",
+    "BRAZIL": "BR",
+    "BRASIL": "BR",
+    "BRA": "BR",
+    "IRELAND": "IE",
+    "IRL": "IE",
+    "NEW ZEALAND": "NZ",
+    "NZL": "NZ",
+    "SPAIN": "ES",
+    "ESPANA": "ES",
+    "ESP": "ES",
+    "ITALY": "IT",
+    "ITALIA": "IT",
+    "ITA": "IT",
+    "NETHERLANDS": "NL",
+    "THE NETHERLANDS": "NL",
+    "HOLLAND": "NL",
+    "NEDERLAND": "NL",
+    "NLD": "NL",
+    "BELGIUM": "BE",
+    "BELGIQUE": "BE",
+    "BEL": "BE",
+    "SWITZERLAND": "CH",
+    "SCHWEIZ": "CH",
+    "SUISSE": "CH",
+    "CHE": "CH",
+    "AUSTRIA": "AT",
+    "OSTERREICH": "AT",
+    "AUT": "AT",
+    "DENMARK": "DK",
+    "DANMARK": "DK",
+    "DNK": "DK",
+    "SWEDEN": "SE",
+    "SVERIGE": "SE",
+    "SWE": "SE",
+    "NORWAY": "NO",
+    "NORGE": "NO",
+    "NOR": "NO",
+    "FINLAND": "FI",
+    "SUOMI": "FI",
+    "FIN": "FI",
+    "POLAND": "PL",
+    "POLSKA": "PL",
+    "POL": "PL",
+    "PORTUGAL": "PT",
+    "PRT": "PT",
+    "JAPAN": "JP",
+    "JPN": "JP",
+    "CHINA": "CN",
+    "CHN": "CN",
+    "INDIA": "IN",
+    "IND": "IN",
+    "SINGAPORE": "SG",
+    "SGP": "SG",
+    "SOUTH AFRICA": "ZA",
+    "ZAF": "ZA",
 }
 
 GENDERS: dict[str, str] = {
@@ -299,11 +314,13 @@ JUNK_PHONE_DIGITS = ("1234567890", "0123456789", "9876543210", "1231231234")
 
 
 def fold_text(expr: pl.Expr) -> pl.Expr:
-    """Upper-case, fold accents (é -> E), keep letters, digits and commas, squeeze spaces."""
+    """Upper-case, fold accents (é -> E, Ø -> O, Ł -> L), keep letters, digits and commas,
+    squeeze spaces. For matching only: what reaches Braze keeps its spelling (``*_display``)."""
     return (
         expr.str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
         .str.to_uppercase()
+        .str.replace_many(list(ASCII_LETTERS), list(ASCII_LETTERS.values()))
         .str.replace_all(r"['’`]", "")
         .str.replace_all(r"[^A-Z0-9,]+", " ")
         .str.replace_all(r"\s*,\s*", ", ")
@@ -451,6 +468,21 @@ def _phones_by_library(raw_values: list[str], default_region: str) -> list[str |
     return out
 
 
+def _unexponent(text: pl.Expr) -> pl.Expr:
+    """A number a spreadsheet wrote in scientific notation (``1.5550123456E+10``) as its
+    digits; null when the mantissa has fewer digits than the number (``1.55501E+10``: the
+    spreadsheet rounded it away, and no digits are invented). Other text unchanged."""
+    parts = text.str.extract_groups(r"^([0-9])(?:[.,]([0-9]*))?[eE]\+?([0-9]{1,2})$")
+    lead, fraction = parts.struct.field("1"), parts.struct.field("2").fill_null("")
+    exponent = parts.struct.field("3").cast(pl.Int32)
+    return (
+        pl.when(lead.is_null())
+        .then(text)
+        .when(fraction.str.len_chars() == exponent)
+        .then(lead + fraction)
+    )
+
+
 def normalize_phone_column(series: pl.Series, default_region: str = "US") -> pl.Series:
     """E.164 phones. North-American numbers in the default region are formatted by expression
     (phonenumbers costs ~60 us a call and a million rows hold hundreds of thousands of distinct
@@ -460,8 +492,9 @@ def normalize_phone_column(series: pl.Series, default_region: str = "US") -> pl.
         pl.col("raw")
         .str.strip_chars()
         .str.replace(r"(?i)\s*(?:x|ext\.?|extension|#)\s*\d+$", "")
-        .str.replace(r"\.0$", "")  # numbers exported through a float column
+        .str.replace(r"\.0+$", "")  # numbers exported through a float column
     )
+    cleaned = _unexponent(cleaned)
     nanp_region = default_region.upper() in {"US", "CA"}
     national = pl.col("digits").str.extract(r"^1?([2-9]\d{2}[2-9]\d{6})$", 1)
     plain = ~pl.col("cleaned").str.starts_with("+") & ~pl.col("cleaned").str.starts_with("00")
@@ -536,9 +569,40 @@ def normalize_city(expr: pl.Expr) -> pl.Expr:
     return _null_if_junk(expand_tokens(tokens, CITY_ABBREVIATIONS))
 
 
+# Without a country: the subdivision a key names in one country only (BC, BAYERN, NSW), else
+# the US one (WA is Washington, not Western Australia).
+_STATE_WITHOUT_COUNTRY: dict[str, str] = {
+    **dict(US_LOOKUP.iter_rows()),
+    **dict(UNIQUE_LOOKUP.iter_rows()),
+}
+
+
 def normalize_state(expr: pl.Expr) -> pl.Expr:
-    folded = fold_text(expr).str.replace_all(",", "")
-    return _null_if_junk(folded.replace(US_STATES))
+    """A state or province as its ISO 3166-2 code (California -> CA, British Columbia -> BC)
+    when the name or code is known without a country; other values folded (``fold_text``).
+    ``normalize_state_values`` reads each value by its record's country."""
+    folded = _null_if_junk(fold_text(expr).str.replace_all(",", ""))
+    code = place_key_expr(expr).replace_strict(
+        _STATE_WITHOUT_COUNTRY, default=None, return_dtype=pl.String
+    )
+    return pl.when(folded.is_not_null()).then(pl.coalesce(code, folded))
+
+
+def normalize_state_values(states: pl.Series, countries: pl.Series) -> pl.Series:
+    """Each state as its ISO 3166-2 code by its row's country (alpha-2 or null; see
+    ``places.subdivision_codes``); values no table knows stay folded, junk becomes null."""
+    frame = pl.DataFrame({"state": states.cast(pl.String)}).select(
+        _null_if_junk(fold_text(pl.col("state")).str.replace_all(",", "")).alias("folded"),
+        place_key_expr(pl.col("state")).alias("key"),
+    )
+    code = subdivision_codes(frame.get_column("key"), countries)
+    folded = frame.get_column("folded")
+    return (
+        pl.DataFrame({"folded": folded, "code": code})
+        .select(pl.when(pl.col("folded").is_not_null()).then(pl.coalesce("code", "folded")))
+        .to_series()
+        .alias(states.name)
+    )
 
 
 def normalize_country(expr: pl.Expr) -> pl.Expr:
@@ -692,6 +756,7 @@ def normalize_address_values(values: pl.Series) -> pl.Series:
     plain = (
         fold_accents(values.cast(pl.String))
         .str.to_uppercase()
+        .str.replace_many(list(ASCII_LETTERS), list(ASCII_LETTERS.values()))
         .str.replace_all(r"['’`]", "")
         .str.replace_all(r"[^A-Z0-9]+", " ")
         .str.strip_chars(" ")
@@ -775,14 +840,198 @@ def _given_name_values(values: pl.Series) -> pl.Series:
     )
 
 
+# -- values as written ----------------------------------------------------------------------
+# What goes to Braze as text keeps its spelling (Søren, Łukasz, O'Connor, José Müller, 王秀英):
+# beside each matched name and place column, customer_records keeps ``<column>_display``, the
+# value as written less what normalization also drops (titles, suffixes, middle initials).
+DISPLAY_COLUMNS: tuple[str, ...] = (
+    "given_name_display",
+    "surname_display",
+    "full_name_display",
+    "address_display",
+    "address2_display",
+    "city_display",
+)
+_TITLES_AS_WRITTEN = r"(?i)^(?:(?:" + "|".join(NAME_TITLES) + r")\.?\s+)+"
+_SUFFIXES_AS_WRITTEN = r"(?i)(?:,?\s+(?:" + "|".join(NAME_SUFFIXES) + r")\.?)+"
+# A letter of a script that fold_text drops (Han, Cyrillic, Arabic...): such a name has no
+# matching value, yet it is a name.
+_NON_LATIN_LETTER = r"[\p{L}&&[^\p{Latin}]]"
+
+
+def as_written(values: pl.Series) -> pl.Series:
+    """Text trimmed, inner whitespace squeezed and mojibake repaired; spelling, accents,
+    apostrophes, hyphens, scripts and case kept."""
+    return (
+        repair_mojibake(values)
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars(" ,;")
+        .alias(values.name)
+    )
+
+
+def _name_as_written(expr: pl.Expr, given: bool = False) -> pl.Expr:
+    name = (
+        expr.str.replace_all(r"[0-9]+", " ")
+        .str.replace(_TITLES_AS_WRITTEN, "")
+        .str.replace(_SUFFIXES_AS_WRITTEN + "$", "")
+    )
+    if given:  # ``Jerome G.`` is Jerome, as _given_name_values reads it
+        name = name.str.replace(r"^(.+?)(?:\s+\p{L}\.?)+$", "${1}")
+    return name.str.replace_all(r"\s+", " ").str.strip_chars(" ,;")
+
+
+def split_full_name_as_written(full_names: pl.Series) -> pl.DataFrame:
+    """``split_full_name`` keeping each part's spelling: (given_name, surname) of ``Last,
+    First M``, ``First M Last`` or a lone ``Last``, titles and suffixes dropped. A hyphen
+    joins (``Smith-Jones`` is one surname here, two words to the matcher)."""
+    text = as_written(full_names)
+    cleaned = (
+        pl.col("full_name")
+        .str.replace_all(r"[0-9]+", " ")
+        .str.replace(_TITLES_AS_WRITTEN, "")
+        .str.replace_all(
+            r"(?i)(?:\s+(?:" + "|".join(NAME_SUFFIXES) + r")\.?)+(,|$)",
+            "${1}",
+        )
+        .str.replace_all(r"\s*,\s*", ", ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars(" ,")
+    )
+    frame = (
+        pl.LazyFrame({"full_name": text})
+        .select(cleaned.alias("cleaned"))
+        .with_columns(
+            pl.col("cleaned").str.contains(",").alias("has_comma"),
+            pl.col("cleaned").str.replace_all(",", "").str.split(" ").alias("tokens"),
+        )
+    )
+    tokens, has_comma = pl.col("tokens"), pl.col("has_comma")
+    return frame.select(
+        pl.when(has_comma)
+        .then(pl.col("cleaned").str.extract(r",\s*([^\s,]+)", 1))
+        .when(tokens.list.len() >= 2)
+        .then(tokens.list.first())
+        .alias("given_name"),
+        pl.when(has_comma)
+        .then(pl.col("cleaned").str.extract(r"^([^,]+),", 1).str.strip_chars())
+        .otherwise(tokens.list.last())
+        .alias("surname"),
+    ).collect()
+
+
+def display_beside(written: pl.Series, normalized: pl.Series) -> pl.Series:
+    """The value as written wherever its normalized twin exists (the normalized value if
+    cleaning left nothing), and where it is written in a script folding drops; null where
+    normalization found junk. So a display value is null exactly when the matcher has nothing,
+    save for non-Latin names. Both aligned with the same distinct raw values."""
+    return (
+        pl.DataFrame({"written": written.cast(pl.String), "normalized": normalized.cast(pl.String)})
+        .select(
+            pl.when(pl.col("normalized").is_not_null())
+            .then(pl.coalesce(pl.when(pl.col("written") != "").then("written"), "normalized"))
+            .when(pl.col("written").str.contains(_NON_LATIN_LETTER))
+            .then("written")
+            .alias(written.name)
+        )
+        .to_series()
+    )
+
+
+def _normalized_and_display(coded: Coded, normalize, written) -> tuple[Coded, Coded | None]:
+    """(normalized, display) of a coded raw column: each distinct raw value normalized once
+    and, unless ``written`` is None (no display wanted), written out once."""
+    if coded.values.len() == 0:
+        empty = Coded(coded.codes, coded.values.cast(pl.String))
+        return empty, (empty if written is not None else None)
+    normalized = normalize(coded.values)
+    if written is None:
+        return recode(coded, normalized), None
+    shown = display_beside(written(coded.values), normalized)
+    return recode(coded, normalized), recode(coded, shown)
+
+
+# -- per row: phones by region, states by country ---------------------------------------------
+def _by_pairs(first: Coded, second_codes: np.ndarray, second_values: pl.Series, function) -> Coded:
+    """``function(firsts, seconds)`` (two aligned Series -> one) over the distinct pairs of
+    ``first``'s value and a second coded column (``second_codes``, -1 = null, into
+    ``second_values``), recoded per row: a value read in the light of another (a phone by its
+    region, a state by its country), each distinct pair once."""
+    width = second_values.len() + 1
+    key = np.where(first.codes >= 0, first.codes.astype(np.int64) * width + (second_codes + 1), -1)
+    present = key >= 0
+    distinct, inverse = factorize(key[present])
+    firsts = first.values.gather(pl.Series((distinct // width).astype(np.uint32)))
+    second_index = distinct % width - 1
+    if second_values.len():
+        seconds = second_values.gather(
+            pl.Series(np.maximum(second_index, 0).astype(np.uint32))
+        ).set(pl.Series(second_index < 0), None)
+    else:
+        seconds = pl.Series([None] * distinct.size, dtype=pl.String)
+    codes = np.full(first.codes.size, -1, dtype=np.int32)
+    codes[present] = inverse
+    return recode(Coded(codes, firsts), function(firsts, seconds))
+
+
+def _phone_regions(
+    records: pl.DataFrame,
+    country: Coded | None,
+    regions: Mapping[str, str] | None,
+    default_region: str,
+) -> tuple[np.ndarray, list[str]]:
+    """Per row, the region a phone without a country code is read in, as codes into the
+    region names: the record's country when phonenumbers knows it, else its source's region
+    (``regions``: source name -> region), else ``default_region``."""
+    names: dict[str, int] = {default_region.upper(): 0}
+
+    def code_of(region: str) -> int:
+        return names.setdefault(region.upper(), len(names))
+
+    row = np.zeros(records.height, dtype=np.int64)
+    if regions and "source" in records.columns:
+        sources = dictionary(records.get_column("source").cast(pl.String))
+        per_source = np.array(
+            [code_of(regions.get(s) or default_region) for s in sources.values.to_list()] or [0]
+        )
+        row = np.where(sources.codes >= 0, per_source[np.maximum(sources.codes, 0)], 0)
+    if country is not None and country.values.len():
+        per_country = np.array(
+            [
+                code_of(c) if c in phonenumbers.SUPPORTED_REGIONS else -1
+                for c in country.values.to_list()
+            ]
+        )
+        from_country = np.where(country.codes >= 0, per_country[np.maximum(country.codes, 0)], -1)
+        row = np.where(from_country >= 0, from_country, row)
+    return row, list(names)
+
+
+def _phones_by_region(phones: pl.Series, regions: pl.Series) -> pl.Series:
+    """``normalize_phone_column`` of each phone in its row's region: one call per region."""
+    out = pl.Series(phones.name, [None] * phones.len(), dtype=pl.String)
+    for region in regions.unique().to_list():
+        rows = (regions == region).to_numpy()
+        index = pl.Series(np.flatnonzero(rows).astype(np.uint32))
+        out = out.scatter(index, normalize_phone_column(phones.gather(index), region))
+    return out
+
+
 def normalized_columns(
-    records: pl.DataFrame, default_region: str = "US", only: set[str] | None = None
+    records: pl.DataFrame,
+    default_region: str = "US",
+    only: set[str] | None = None,
+    regions: Mapping[str, str] | None = None,
 ) -> dict[str, Coded]:
-    """Each tag column (and ``fk_``/``sk_`` key) normalized, as codes into distinct values.
+    """Each tag column (and ``fk_``/``sk_`` key) normalized, as codes into distinct values,
+    and the names and places as written (``DISPLAY_COLUMNS``).
 
     ``given_name``/``surname`` are filled from ``full_name`` where missing; ``birthdate``
-    values are ``pl.Date``. ``only`` limits the work to the named columns (those a caller
-    needs); the result then holds just those of them that the records have.
+    values are ``pl.Date``; ``state`` is its ISO 3166-2 code by the record's country. A phone
+    without a country code is read in the record's country, else its source's region
+    (``regions``: source name -> region, e.g. ``{"pos": "GB"}``), else ``default_region``.
+    ``only`` limits the work to the named columns (those a caller needs); the result then
+    holds just those of them that the records have.
     """
     present = set(records.columns)
 
@@ -809,14 +1058,43 @@ def normalized_columns(
         "address": normalize_address_values,
         "address2": normalize_address_values,
         "city": lambda v: _evaluate(v, normalize_city),
-        "state": lambda v: _evaluate(v, normalize_state),
         "gender": lambda v: _evaluate(v, normalize_gender),
-        "phone": lambda v: normalize_phone_column(v, default_region),
     }
     for column, function in simple.items():
-        if column in present and wanted(column):
+        display = f"{column}_display"
+        if column not in present:
+            continue
+        if display in DISPLAY_COLUMNS and wanted(display):
+            with stage(f"normalize {column} (and as written)"):
+                normalized, shown = _normalized_and_display(raw(column), function, as_written)
+                out[display] = shown
+            if wanted(column):
+                out[column] = normalized
+        elif wanted(column):
             with stage(f"normalize {column}"):
                 out[column] = map_values(raw(column), function)
+
+    if "state" in present and wanted("state"):
+        with stage("normalize state"):
+            if country is None:
+                out["state"] = map_values(raw("state"), lambda v: _evaluate(v, normalize_state))
+            else:
+                out["state"] = _by_pairs(
+                    raw("state"), country.codes, country.values, normalize_state_values
+                )
+
+    if "phone" in present and wanted("phone"):
+        with stage("normalize phone"):
+            phones = raw("phone")
+            region_codes, region_names = _phone_regions(records, country, regions, default_region)
+            if len(region_names) == 1:
+                out["phone"] = map_values(
+                    phones, lambda v: normalize_phone_column(v, region_names[0])
+                )
+            else:
+                out["phone"] = _by_pairs(
+                    phones, region_codes, pl.Series(region_names), _phones_by_region
+                )
 
     if "birthdate" in present and wanted("birthdate"):
         with stage("normalize birthdate (dictionary)"):
@@ -851,28 +1129,60 @@ def normalized_columns(
             is_us = np.full(coded.codes.size, region == "US")
         out["postal"] = choose(is_us, as_us, as_other)
 
-    for column, function in (("given_name", _given_name_values), ("surname", _name_values)):
-        if column in present and wanted(column):
+    names = ("given_name", "surname")
+    name_functions = {"given_name": _given_name_values, "surname": _name_values}
+    written_functions = {
+        "given_name": lambda v: _evaluate(as_written(v), lambda e: _name_as_written(e, True)),
+        "surname": lambda v: _evaluate(as_written(v), _name_as_written),
+        "full_name": lambda v: _evaluate(as_written(v), _name_as_written),
+    }
+    for column in names:
+        display = f"{column}_display"
+        if column in present and (wanted(column) or wanted(display)):
             with stage(f"normalize {column}"):
-                out[column] = map_values(raw(column), function)
+                out[column], shown = _normalized_and_display(
+                    raw(column),
+                    name_functions[column],
+                    written_functions[column] if wanted(display) else None,
+                )
+            if shown is not None:
+                out[display] = shown
+    displays = [c for c in ("given_name_display", "surname_display") if wanted(c)]
     if "full_name" in present and (
-        wanted("full_name") or wanted("given_name") or wanted("surname")
+        any(wanted(c) for c in ("full_name", "full_name_display", *names)) or displays
     ):
         with stage("normalize full_name"):
             full = raw("full_name")
             split = split_full_name(full.values) if full.values.len() else None
-        for column in ("given_name", "surname"):
-            if not wanted(column):
-                continue
-            from_full = (
-                recode(full, split.get_column(column))
-                if split is not None
-                else Coded(full.codes, full.values.cast(pl.String))
+            written = (
+                split_full_name_as_written(full.values) if displays and full.values.len() else None
             )
+        for column in names:
+            display = f"{column}_display"
+            if split is None:
+                from_full = from_full_display = Coded(full.codes, full.values.cast(pl.String))
+            else:
+                from_full = recode(full, split.get_column(column))
+                if written is not None:
+                    from_full_display = recode(
+                        full, display_beside(written.get_column(column), split.get_column(column))
+                    )
             out[column] = coalesce([out[column], from_full]) if column in out else from_full
-        if wanted("full_name"):
-            out["full_name"] = map_values(full, _name_values)
-    for column in ("given_name", "surname"):
+            if display in displays:
+                out[display] = (
+                    coalesce([out[display], from_full_display])
+                    if display in out
+                    else from_full_display
+                )
+        if wanted("full_name") or wanted("full_name_display"):
+            out["full_name"], shown = _normalized_and_display(
+                full,
+                _name_values,
+                written_functions["full_name"] if wanted("full_name_display") else None,
+            )
+            if shown is not None:
+                out["full_name_display"] = shown
+    for column in (*names, "full_name", *DISPLAY_COLUMNS):
         if column in out and not wanted(column):
             del out[column]
 
@@ -897,21 +1207,23 @@ def normalized_columns(
     return out
 
 
-def normalize_records(records: pl.DataFrame, default_region: str = "US") -> pl.DataFrame:
-    """The same frame with each tag column replaced by its normalized value (junk -> null).
+def normalize_records(
+    records: pl.DataFrame,
+    default_region: str = "US",
+    regions: Mapping[str, str] | None = None,
+) -> pl.DataFrame:
+    """The same frame with each tag column replaced by its normalized value (junk -> null),
+    and the names and places as written beside them (``DISPLAY_COLUMNS``).
 
     ``given_name``/``surname`` are filled from ``full_name`` where missing; ``generation`` (JR,
     SR, III, IV) is added where a suffix tag or a name ends with one; ``birthdate`` becomes a
-    ``pl.Date``; ``fk_*``/``sk_*`` keys are trimmed and upper-cased. Missing tag columns are
-    left missing.
+    ``pl.Date``; ``state`` an ISO 3166-2 code; ``fk_*``/``sk_*`` keys are trimmed and
+    upper-cased. Phones are read by region as ``normalized_columns`` says. Missing tag
+    columns are left missing.
     """
-    coded = normalized_columns(records, default_region)
+    coded = normalized_columns(records, default_region, regions=regions)
     frame = records.with_columns([coded[c].decode(c) for c in records.columns if c in coded])
-    added = [
-        c
-        for c in ("given_name", "surname", "generation")
-        if c in coded and c not in records.columns
-    ]
+    added = [c for c in coded if c not in records.columns]
     if added:
         frame = frame.with_columns([coded[c].decode(c) for c in added])
     return frame

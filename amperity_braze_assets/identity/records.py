@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import polars as pl
@@ -32,10 +32,20 @@ def identity_records(frames: Sequence[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat([kept(frame) for frame in frames], how="diagonal_relaxed")
 
 
-def customer_records(frames: Sequence[pl.DataFrame], default_region: str = "US") -> pl.DataFrame:
+def customer_records(
+    frames: Sequence[pl.DataFrame],
+    default_region: str = "US",
+    regions: Mapping[str, str | None] | None = None,
+) -> pl.DataFrame:
     """The stacked customer records with every tag normalized once (``normalize_records``) and
     ``updated_at`` parsed to UTC: what identity resolution matches on and what the customer 360
-    picks its values from, so neither normalizes a million records again."""
+    picks its values from, so neither normalizes a million records again.
+
+    Beside the normalized names and places, ``<column>_display`` keeps them as written
+    (``normalize.DISPLAY_COLUMNS``) for what reaches Braze. A phone without a country code is
+    read in the record's country, else in its source's region (``regions``: source name ->
+    phone region, e.g. ``{"pos": "GB"}``; a source missing or None there has none), else in
+    ``default_region``."""
     frames = list(frames)
     stacked = identity_records(frames)
     # Normalizing is row by row (each distinct value once per piece), so pieces give the same
@@ -46,7 +56,10 @@ def customer_records(frames: Sequence[pl.DataFrame], default_region: str = "US")
     ]
     del stacked
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        pieces = list(pool.map(lambda piece: normalize_records(piece, default_region), slices))
+        by_source = {name: region for name, region in (regions or {}).items() if region}
+        pieces = list(
+            pool.map(lambda piece: normalize_records(piece, default_region, by_source), slices)
+        )
     del slices
     records = pl.concat(pieces, how="diagonal_relaxed")
     del pieces
