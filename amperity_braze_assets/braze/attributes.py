@@ -1,7 +1,8 @@
 """The Braze customer attributes: one row per person, one typed column per Braze field.
 
 Plain polars, no Dagster. Standard fields come out as strings in Braze's formats (``dob`` as
-YYYY-MM-DD, names title-cased, ``gender`` M/F/O/N/P, ...); custom attributes as their declared
+YYYY-MM-DD, names and cities as written, title-cased only when written all in one case,
+``gender`` M/F/O/N/P, ...); custom attributes as their declared
 type: Boolean, pl.Date, pl.Datetime('us', 'UTC'), Decimal as Float64 rounded to its scale (Braze
 stores JSON numbers, so an exact decimal type would buy nothing on the wire), Float64, Int64,
 String, and List(String) for arrays. Each audience is a Boolean that is false for everyone outside
@@ -129,7 +130,7 @@ def _standard(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl
     text = _as_text(raw, dtype).str.strip_chars()
     text = pl.when(text != "").then(text)  # an empty string is no value
     if spec.name in TITLE_CASED:
-        text = text.str.to_titlecase()  # our names and cities are stored upper case
+        text = title_case_if_uniform(text)
     elif kind in ("email", "language", "subscription"):
         text = text.str.to_lowercase()
     elif kind == "gender":
@@ -137,6 +138,15 @@ def _standard(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl
     elif kind == "country":
         text = text.str.to_uppercase().replace(COUNTRY_WORDS)
     return text, lambda value: standard_problem_expr(spec.name, value)
+
+
+def title_case_if_uniform(text: pl.Expr) -> pl.Expr:
+    """A name or city written all upper or all lower case (SØREN, o'connor) title-cased
+    (Søren, O'Connor, Anne-Marie); one written in mixed case (McDonald, van der Berg) kept as
+    written. Letters are never dropped or folded; a possessive stays lower (Macy's)."""
+    uniform = (text == text.str.to_uppercase()) | (text == text.str.to_lowercase())
+    titled = text.str.to_titlecase().str.replace_all(r"(\p{L}['’])S\b", "${1}s")
+    return pl.when(uniform).then(titled).otherwise(text)
 
 
 # -- custom attributes -------------------------------------------------------------------------------

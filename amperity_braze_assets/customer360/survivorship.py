@@ -9,6 +9,11 @@ the tie breakers in the configured order (default: source priority, then the mos
 ``updated_at``, then the most frequent value of the group among the person's records) and finally
 by ``source`` and ``record_id`` so that reruns on the same input choose the same record.
 
+Names and places reach the 360 as written: where ``records`` has ``<column>_display`` beside a
+group's column (``customer_records`` keeps given_name_display, city_display, ...), the winner is
+chosen on the normalized values and the 360's column holds the winning record's value as
+written (Søren, O'Connor, 王秀英), not the folded one the matcher compares (SOREN, OCONNOR).
+
 Plain polars, no Dagster: the assets wrap these functions.
 """
 
@@ -485,12 +490,18 @@ def _group_winners(
     group: str,
     columns: tuple[str, ...],
     keys: tuple[str, ...],
+    shown: Mapping[str, str],
 ) -> pl.DataFrame:
     """Per person (``_person``): the group's columns from its winning record, and its source.
 
     Winners are chosen on integers only; the group's (text) columns are gathered once, for the
-    winning rows."""
-    eligible = linked.select(pl.any_horizontal(pl.col(k).is_not_null() for k in keys)).to_series()
+    winning rows, as written where ``shown`` names a display column for them. A key written
+    in a script the matcher folds away (王秀英) still makes a record eligible."""
+    eligible = linked.select(
+        pl.any_horizontal(
+            pl.col(c).is_not_null() for k in keys for c in (k, shown.get(k)) if c is not None
+        )
+    ).to_series()
     frame = pl.DataFrame(
         {"_row": order.rows, "_person": order.person, "_eligible": eligible.gather(order.rows)}
     )
@@ -525,9 +536,10 @@ def _group_winners(
         frame = frame.filter("_eligible")
     first_of_person = (pl.col("_person") != pl.col("_person").shift(1)).fill_null(True)
     winners = frame.filter(first_of_person).select("_person", "_row")
-    values = linked.select(*columns, pl.col("source").alias(f"{group}_source")).gather(
-        winners.get_column("_row")
-    )
+    values = linked.select(
+        *(pl.col(shown.get(c, c)).alias(c) for c in columns),
+        pl.col("source").alias(f"{group}_source"),
+    ).gather(winners.get_column("_row"))
     return pl.concat([winners.select("_person"), values], how="horizontal")
 
 
@@ -587,7 +599,8 @@ def build_customer_360(
     """One row per ``amperity_id`` that has records, sorted by ``amperity_id``.
 
     Columns: ``amperity_id``; per field group with at least one column in ``records``, the present
-    columns from the winning record plus ``<group>_source``; ``source_count``, ``record_count``,
+    columns from the winning record (as written where ``records`` has ``<column>_display``) plus
+    ``<group>_source``; ``source_count``, ``record_count``,
     ``sources`` (sorted, distinct); and, when ``records`` has ``updated_at``, ``first_seen_at``
     and ``last_updated_at`` (min and max of it). A person with no eligible record for a group gets
     nulls for it. Records absent from ``identity`` and identity rows without records are ignored.
@@ -601,9 +614,13 @@ def build_customer_360(
     present_groups = {group: columns for group, columns in present_groups.items() if columns}
 
     value_columns = [column for columns in present_groups.values() for column in columns]
+    shown = {c: display for c in value_columns if (display := f"{c}_display") in records.columns}
     linked = link_to_identity(
         records.select(
-            *RECORD_KEY_COLUMNS, *value_columns, *(["updated_at"] if has_updated_at else [])
+            *RECORD_KEY_COLUMNS,
+            *value_columns,
+            *shown.values(),
+            *(["updated_at"] if has_updated_at else []),
         ),
         identity,
         "source",
@@ -615,7 +632,9 @@ def build_customer_360(
     people = sorted_ids.len()
     parts = max(1, min(-(-linked.height // PART_RECORDS), people))
     if parts == 1:
-        return _people_part(linked, sorted_ids, rules, present_groups, source_names, has_updated_at)
+        return _people_part(
+            linked, sorted_ids, rules, present_groups, shown, source_names, has_updated_at
+        )
     # Whole people per part, by ranges of _person (amperity_id order), so the parts stack in
     # output order; one part's copy exists at a time.
     bounds = np.linspace(0, people, parts + 1).astype(np.int64)
@@ -631,6 +650,7 @@ def build_customer_360(
                 sorted_ids.slice(int(low), int(high - low)),
                 rules,
                 present_groups,
+                shown,
                 source_names,
                 has_updated_at,
             )
@@ -651,6 +671,7 @@ def _people_part(
     sorted_ids: pl.Series,
     rules: SurvivorshipRules,
     present_groups: dict[str, tuple[str, ...]],
+    shown: Mapping[str, str],
     source_names: pl.Series,
     has_updated_at: bool,
 ) -> pl.DataFrame:
@@ -704,7 +725,7 @@ def _people_part(
     order = _rule_order(linked, rules, has_updated_at)
     for group, columns in present_groups.items():
         keys = tuple(key for key in rules.keys_of(group) if key in columns) or columns
-        winners = _group_winners(linked, order, group, columns, keys)
+        winners = _group_winners(linked, order, group, columns, keys, shown)
         rows = winners.get_column("_person").to_numpy().astype(np.int64) - 1
         group_frames.append(winners.drop("_person").gather(placing(rows, customers.height)))
 

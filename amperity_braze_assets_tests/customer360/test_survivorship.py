@@ -409,3 +409,81 @@ def test_building_in_parts_of_people_gives_the_same_table(monkeypatch):
     monkeypatch.setattr(survivorship, "PART_RECORDS", 7)
     assert build_customer_360(records, identity, rules).equals(whole)
     assert whole.height == 40 and whole["amperity_id"].is_sorted()
+
+
+def _with_display(rows: list[dict]) -> pl.DataFrame:
+    """Records as customer_records has them: folded values and their display twins."""
+    columns = ("given_name", "surname", "city", "address")
+    schema = {
+        "source": pl.String,
+        "record_id": pl.String,
+        **{c: pl.String for c in columns},
+        **{f"{c}_display": pl.String for c in columns},
+        "updated_at": pl.Datetime("us", "UTC"),
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def test_the_360_carries_the_winning_records_values_as_written():
+    web = {
+        "source": "web",
+        "record_id": "w1",
+        "given_name": "SOREN",
+        "given_name_display": "Søren",
+        "surname": "ORSTED",
+        "surname_display": "Ørsted",
+        "address": "1 NORREGADE",
+        "address_display": "1 Nørregade",
+        "city": "KOBENHAVN",
+        "city_display": "København",
+        "updated_at": at(1),
+    }
+    pos = {
+        "source": "pos",
+        "record_id": "p1",
+        "given_name": "SOREN",
+        "given_name_display": "SØREN",
+        "surname": "ORSTED",
+        "surname_display": "ØRSTED",
+        "address": "2 VESTERGADE",
+        "address_display": "2 VESTERGADE",
+        "city": "AARHUS",
+        "city_display": "AARHUS",
+        "updated_at": at(9),
+    }
+    records = _with_display([web, pos])
+    person = one_person(records, SurvivorshipRules(source_priority=("web", "pos")))
+    assert (person["given_name"], person["surname"], person["name_source"]) == (
+        "Søren",
+        "Ørsted",
+        "web",
+    )
+    assert (person["address"], person["city"]) == ("1 Nørregade", "København")
+    assert "given_name_display" not in person
+    # The recent record wins by recency: its spelling comes with it, its street with its city.
+    person = one_person(records, SurvivorshipRules(tie_breakers=("most_recent",)))
+    assert (person["given_name"], person["address"], person["city"]) == (
+        "SØREN",
+        "2 VESTERGADE",
+        "AARHUS",
+    )
+
+
+def test_a_name_the_matcher_cannot_fold_still_names_the_person():
+    records = _with_display(
+        [
+            {
+                "source": "web",
+                "record_id": "w1",
+                "given_name_display": "王秀英",
+                "updated_at": at(1),
+            },
+            {"source": "pos", "record_id": "p1", "updated_at": at(2)},
+        ]
+    )
+    person = one_person(records)
+    assert (person["given_name"], person["surname"], person["name_source"]) == (
+        "王秀英",
+        None,
+        "web",
+    )
