@@ -127,15 +127,31 @@ def test_line_item_rows_are_one_order_each_and_the_lines_are_kept(brand):
     orders = stored(settings, "raw_shopify_orders")
     assert orders.height == 13 and orders["order_id"].is_unique().all()
     first = orders.filter(pl.col("order_id") == "#1001").row(0, named=True)
-    # Order-level values come from the first row of the order, which alone carries them (the
-    # amount as exported, CAD 100, or already in the reporting currency, USD 75).
-    assert first["currency"] == "CAD" and first["status"] == "paid"
-    assert first["amount"] in (pytest.approx(100.0), pytest.approx(75.0))
-    assert first["email"] == "soren.norgaard@gmail.com"
+    # Order-level values come from the first row of the order, which alone carries them: the
+    # amount as exported (CAD 100) or already in the reporting currency (USD 75).
+    assert (first["currency"], round(first["amount"], 2)) in {("CAD", 100.0), ("USD", 75.0)}
+    assert first["status"] == "paid" and first["email"] == "soren.norgaard@gmail.com"
     lines = stored(settings, "raw_shopify_orders_lines")
     assert lines.height == 18
     socks = lines.filter((pl.col("order_id") == "#1001") & (pl.col("sku") == "WS-OAT"))
     assert socks.height == 1 and int(socks["quantity"][0]) == 2
+
+
+def test_times_in_each_systems_format_are_read(brand):
+    settings, _, _ = brand
+    records = stored(settings, "customer_records")
+    updated = dict(
+        zip(
+            records["record_id"].cast(pl.String),
+            records["updated_at"].cast(pl.String),
+            strict=True,
+        )
+    )
+    # Salesforce's "12/30/2025 11:31 PM" and the Square dump's epoch milliseconds.
+    assert updated["0035e00000A1b2CAAR"].startswith("2025-12-30 23:31:00")
+    assert updated["X6Q1V8ZQ6D2N70G9"].startswith("2025-12-10 15:30:00")
+    for source in ("salesforce", "square", "shopify_orders"):
+        assert records.filter(pl.col("source") == source)["updated_at"].null_count() == 0, source
 
 
 @pytest.mark.parametrize(
