@@ -72,8 +72,12 @@ def _project(tmp_path, crm_encoding="cp1252"):
     shop.mkdir(parents=True)
     crm.mkdir(parents=True)
     (shop / "customers_export.csv").write_text(SHOP_CSV)
+    # Four copies of the five people: twelve rows with accents, over the ten rejected rows a
+    # stop needs.
     text = "Contact ID,First Name,Last Name,Email,Mailing Country\r\n" + "".join(
-        ",".join(row) + "\r\n" for row in CRM_ROWS
+        f"{key}{copy},{given},{surname},{copy}{email},{country}\r\n"
+        for copy in range(4)
+        for key, given, surname, email, country in CRM_ROWS
     )
     (crm / "contacts.csv").write_bytes(text.encode(crm_encoding))
     return make_settings(tmp_path / "data", config_dir)
@@ -84,9 +88,9 @@ def test_windows_1252_file_read_as_utf8_fails_with_the_encoding_to_set(tmp_path)
     config = load_project_config(settings)
     crm = check_source(config.source("crm"), settings.data_dir)
     # Søren, José Müller and Zoë Brontë hold bytes UTF-8 cannot decode; O'Connor is ASCII.
-    assert (crm.rows_read, crm.records, crm.rows_quarantined) == (5, 2, 3)
+    assert (crm.rows_read, crm.records, crm.rows_quarantined) == (20, 8, 12)
     assert crm.reject_share == 0.6 and not crm.ok
-    assert crm.reasons[0].rows == 3
+    assert crm.reasons[0].rows == 12
     assert crm.reasons[0].reason == "undecodable bytes: not valid utf-8"
     assert crm.reasons[0].first_at == "contacts.csv:2"
     assert [hint.likely for hint in crm.encoding_hints] == ["windows-1252"]
@@ -104,11 +108,11 @@ def test_windows_1252_file_read_as_utf8_fails_with_the_encoding_to_set(tmp_path)
     report = format_report([shop, crm])
     assert "source crm (customers): FAILS" in report
     assert "files: 1 matched: " + str(settings.data_dir / "sources/crm/contacts.csv") in report
-    assert "rows: 5 read, 3 quarantined (60.0%; limit max_reject_share 1.0%)" in report
-    assert "kept: 2 customer records" in report
-    assert "3  undecodable bytes: not valid utf-8 (first at contacts.csv:2" in report
+    assert "rows: 20 read, 12 quarantined (60.0%; limit max_reject_share 1.0%)" in report
+    assert "kept: 8 customer records" in report
+    assert "12  undecodable bytes: not valid utf-8 (first at contacts.csv:2" in report
     # The run's own stop message, with the fix.
-    assert "  stops the run: source 'crm': 3 of 5 rows (60.0%) were quarantined" in report
+    assert "  stops the run: source 'crm': 12 of 20 rows (60.0%) were quarantined" in report
     assert "its bytes look like windows-1252: set sources.crm.csv.encoding: windows-1252" in report
     assert "1 of 2 source(s) would stop a run: crm" in report
 
@@ -123,10 +127,10 @@ def test_the_encoding_it_suggests_reads_every_row(tmp_path):
         )
     )
     crm = check_source(load_project_config(settings).source("crm"), settings.data_dir)
-    assert crm.ok and (crm.records, crm.rows_quarantined) == (5, 0)
+    assert crm.ok and (crm.records, crm.rows_quarantined) == (20, 0)
     names = {c.column: c for c in crm.columns}
     assert names["First Name"].parse_rate == 1.0 and names["Last Name"].parse_rate == 1.0
-    assert (names["Mailing Country"].values, names["Mailing Country"].parsed) == (5, 4)
+    assert (names["Mailing Country"].values, names["Mailing Country"].parsed) == (20, 16)
     assert names["Mailing Country"].failing == ("N/A",)
 
 
