@@ -19,6 +19,7 @@ EXPECTED_GROUPS = {
     "identity_resolution": "customer360",
     "customer_360": "customer360",
     "customer_transactions": "customer360",
+    "order_lines": "customer360",
     "audiences": "braze",
     "braze_customer_attributes": "braze",
     "braze_attribute_rejects": "braze",

@@ -13,6 +13,7 @@ from amperity_braze_assets.braze.attribute_config import (
     CUSTOMER_360,
     CUSTOMER_ENGAGEMENT,
     CUSTOMER_TRANSACTIONS,
+    ORDER_LINES,
     AttributeConfig,
     load_attribute_config,
 )
@@ -32,6 +33,8 @@ def _upstream_ins(mapping: AttributeConfig) -> dict[str, dg.AssetIn]:
     names = [CUSTOMER_360, CUSTOMER_TRANSACTIONS]
     if mapping.uses_engagement:
         names.append(CUSTOMER_ENGAGEMENT)
+    if ORDER_LINES in mapping.tables_used:
+        names.append(ORDER_LINES)
     return {name: dg.AssetIn(key=name) for name in names}
 
 

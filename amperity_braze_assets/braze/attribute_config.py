@@ -47,8 +47,9 @@ AUDIENCES_DIR = "audiences"
 CUSTOMER_360 = "customer_360"
 CUSTOMER_TRANSACTIONS = "customer_transactions"
 CUSTOMER_ENGAGEMENT = "customer_engagement"
+ORDER_LINES = "order_lines"
 AUDIENCES = "audiences"
-QUERY_TABLES = (CUSTOMER_360, CUSTOMER_TRANSACTIONS, CUSTOMER_ENGAGEMENT)
+QUERY_TABLES = (CUSTOMER_360, CUSTOMER_TRANSACTIONS, CUSTOMER_ENGAGEMENT, ORDER_LINES)
 SOURCE_TABLES = (*QUERY_TABLES, AUDIENCES)
 PERSON_ID = "amperity_id"
 
@@ -56,6 +57,18 @@ UTC_DATETIME = pl.Datetime("us", "UTC")
 
 # The columns of the tables built elsewhere, in one place. customer_360's depend on the sources
 # configuration and are derived in ``customer_360_schema``.
+# One row per line item of the counted orders (``customer360.lines``), with its buyer.
+ORDER_LINES_SCHEMA: dict[str, pl.DataType] = {
+    PERSON_ID: pl.String(),
+    "source": pl.String(),
+    "order_id": pl.String(),
+    "line_number": pl.Int64(),
+    "sku": pl.String(),
+    "product_name": pl.String(),
+    "quantity": pl.Float64(),
+    "price": pl.Float64(),
+    "order_time": UTC_DATETIME,
+}
 CUSTOMER_TRANSACTIONS_SCHEMA: dict[str, pl.DataType] = {
     PERSON_ID: pl.String(),
     "lifetime_frequency": pl.Int64(),
@@ -301,7 +314,7 @@ def customer_360_schema(project: ProjectConfig) -> dict[str, pl.DataType]:
     summary columns and the source ``attributes``, as ``build_customer_360`` makes them."""
     rules = parse_survivorship_rules(
         project.survivorship,
-        {s.name for s in project.customer_sources},
+        {s.name for s in project.record_sources},
         str(project.config_dir / "sources.yaml"),
     )
     schema: dict[str, pl.DataType] = {PERSON_ID: pl.String()}
@@ -325,6 +338,7 @@ def table_schemas(project: ProjectConfig) -> dict[str, dict[str, pl.DataType]]:
         CUSTOMER_360: customer_360_schema(project),
         CUSTOMER_TRANSACTIONS: dict(CUSTOMER_TRANSACTIONS_SCHEMA),
         CUSTOMER_ENGAGEMENT: dict(CUSTOMER_ENGAGEMENT_SCHEMA),
+        ORDER_LINES: dict(ORDER_LINES_SCHEMA),
     }
 
 

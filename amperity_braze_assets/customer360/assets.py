@@ -9,7 +9,11 @@ from amperity_braze_assets.customer360.survivorship import (
     IDENTITY_LINK_COLUMNS,
     parse_survivorship_rules,
 )
-from amperity_braze_assets.customer360.transactions import ORDER_COLUMNS, transaction_rollups
+from amperity_braze_assets.customer360.transactions import (
+    ORDER_COLUMNS,
+    order_lines,
+    transaction_rollups,
+)
 from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
@@ -19,7 +23,7 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
     where = str(config.config_dir / "sources.yaml")
     try:
         rules = parse_survivorship_rules(
-            config.survivorship, {s.name for s in config.customer_sources}, where
+            config.survivorship, {s.name for s in config.record_sources}, where
         )
     except ValueError as exc:  # a config mistake: fail the load with the file's name
         raise ConfigError(str(exc)) from exc
@@ -34,7 +38,9 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
         if s.attributes
     }
     order_inputs = {
-        s.asset_name: dg.AssetIn(key=s.asset_name, metadata={"columns": list(ORDER_COLUMNS)})
+        s.asset_name: dg.AssetIn(
+            key=s.asset_name, metadata={"columns": [*ORDER_COLUMNS, "counted"]}
+        )
         for s in config.transaction_sources
     }
     identity_input = dg.AssetIn(metadata={"columns": list(IDENTITY_LINK_COLUMNS)})
@@ -61,6 +67,7 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
             identity_resolution,
             rules,
             {s.name: s.attributes for s in config.customer_sources},
+            {n: a for s in config.customer_sources for n, a in s.attribute_aggregates.items()},
         )
         return dg.Output(
             merged,
@@ -85,6 +92,21 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
         context: dg.AssetExecutionContext, identity_resolution: pl.DataFrame, **raw
     ) -> dg.Output:
         orders = pl.concat(list(raw.values()), how="diagonal_relaxed") if raw else _no_orders()
+        currencies = orders.get_column("currency").drop_nulls().unique().sort().to_list()
+        if len(currencies) > 1:
+            # Each source converts to money.reporting_currency; without one, two sources in
+            # two currencies would be added here.
+            raise dg.Failure(
+                description=f"Orders are in {', '.join(currencies)}; amounts in two currencies "
+                "are never added. Set money: {reporting_currency: USD, rates_file: "
+                "currency_rates.csv} in sources.yaml, with a rate per currency in that file."
+            )
+        # Refunded, voided and pending orders (exclude_statuses) are kept in the raw table
+        # but are not spend.
+        excluded = int((~orders.get_column("counted")).sum()) if "counted" in orders.columns else 0
+        if excluded:
+            orders = orders.filter(pl.col("counted"))
+        orders = orders.select(ORDER_COLUMNS)
         as_of = settings.reference_time()
         # One source's raw table is already distinct on order_id (the reader quarantines
         # repeats); across sources the rollups drop later copies.
@@ -101,13 +123,53 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
             metadata={
                 "buyers": dg.MetadataValue.int(rollups.height),
                 "orders": dg.MetadataValue.int(orders.height),
+                "orders_not_counted": dg.MetadataValue.int(excluded),
                 "unmatched_orders": dg.MetadataValue.int(unmatched),
                 "as_of": dg.MetadataValue.text(as_of.isoformat()),
                 "preview": markdown_preview(rollups),
             },
         )
 
-    return [customer_360, customer_transactions]
+    line_sources = [s for s in config.transaction_sources if s.has_lines]
+    line_inputs = {s.lines_asset_name: dg.AssetIn(key=s.lines_asset_name) for s in line_sources} | {
+        s.asset_name: dg.AssetIn(
+            key=s.asset_name,
+            metadata={
+                "columns": [
+                    "order_id",
+                    "customer_source",
+                    "customer_record_id",
+                    "order_time",
+                    "counted",
+                ]
+            },
+        )
+        for s in line_sources
+    }
+
+    @dg.asset(
+        name="order_lines",
+        group_name=CUSTOMER360_GROUP,
+        ins={**line_inputs, "identity_resolution": identity_input},
+        kinds={"polars"},
+        description="The line items of counted orders (sku, product name, quantity, price) "
+        "with the buyer's amperity_id and the order's time, for audiences and attributes.",
+    )
+    def order_lines_asset(identity_resolution: pl.DataFrame, **raw) -> dg.Output:
+        lines = order_lines(
+            [raw[s.lines_asset_name] for s in line_sources],
+            {s.name: raw[s.asset_name] for s in line_sources},
+            identity_resolution,
+        )
+        return dg.Output(
+            lines,
+            metadata={
+                "line_items": dg.MetadataValue.int(lines.height),
+                "buyers": dg.MetadataValue.int(lines.get_column("amperity_id").n_unique()),
+            },
+        )
+
+    return [customer_360, customer_transactions, order_lines_asset]
 
 
 def _non_null(frame: pl.DataFrame, column: str) -> int:

@@ -193,3 +193,53 @@ def transaction_rollups(
         "monetary_decile",
         "rfm_score",
     ).sort("amperity_id"), unmatched
+
+
+LINE_COLUMNS: tuple[str, ...] = ("sku", "product_name", "quantity", "price")
+
+
+def order_lines(
+    lines: list[pl.DataFrame], orders: dict[str, pl.DataFrame], identity: pl.DataFrame
+) -> pl.DataFrame:
+    """The line items of counted orders, each with its buyer's ``amperity_id`` and the order's
+    time: what audiences ask of products ("bought a coat in the last 90 days"). ``lines`` and
+    ``orders`` (source name -> table) are the sources' ``raw_<source>_lines`` and
+    ``raw_<source>`` tables."""
+    schema = {
+        "amperity_id": pl.String,
+        "source": pl.String,
+        "order_id": pl.String,
+        "line_number": pl.Int64,
+        "sku": pl.String,
+        "product_name": pl.String,
+        "quantity": pl.Float64,
+        "price": pl.Float64,
+        "order_time": pl.Datetime("us", "UTC"),
+    }
+    frames = [frame for frame in lines if frame.height]
+    if not frames or not orders:
+        return pl.DataFrame(schema=schema)
+    stacked = pl.concat(frames, how="diagonal_relaxed")
+    for column in LINE_COLUMNS:
+        if column not in stacked.columns:
+            stacked = stacked.with_columns(pl.lit(None, dtype=schema[column]).alias(column))
+    counted = pl.concat(
+        [
+            frame.filter(pl.col("counted") if "counted" in frame.columns else pl.lit(True))
+            .select("order_id", "customer_source", "customer_record_id", "order_time")
+            .with_columns(pl.lit(name).alias("source"))
+            for name, frame in orders.items()
+        ],
+        how="vertical_relaxed",
+    )
+    buyers = link_to_identity(counted, identity, "customer_source", "customer_record_id")
+    return (
+        stacked.join(
+            buyers.select("source", "order_id", "amperity_id", "order_time"),
+            on=["source", "order_id"],
+            how="inner",
+        )
+        .select(list(schema))
+        .cast(schema)
+        .sort("amperity_id", "order_id", "line_number")
+    )

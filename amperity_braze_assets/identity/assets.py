@@ -17,7 +17,7 @@ from amperity_braze_assets.identity.features import MATCHED_COLUMNS, matched_col
 from amperity_braze_assets.identity.records import customer_records as stack_customer_records
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
-from amperity_braze_assets.sources.tags import column_for_tag
+from amperity_braze_assets.sources.tags import CUSTOMER_TAGS, column_for_tag
 from amperity_braze_assets.storage.state_store import StateStore
 
 CUSTOMER360_GROUP = "customer360"
@@ -46,13 +46,19 @@ def matched_record_columns(config: ProjectConfig) -> list[str]:
     ones): given_name and surname exist even when sources only tag full_name, since
     normalizing splits it."""
     record_columns = ["source", "record_id", *sorted(MATCHED_COLUMNS)] + [
-        column_for_tag(tag) for s in config.customer_sources for tag in s.columns.values()
+        column_for_tag(tag)
+        for s in config.record_sources
+        for tag in s.columns.values()
+        if s.kind == "customers" or column_for_tag(tag) in CUSTOMER_TAGS.values()
     ]
     return matched_columns(dict.fromkeys(record_columns))
 
 
 def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
-    raw_inputs = {s.asset_name: dg.AssetIn(key=s.asset_name) for s in config.customer_sources}
+    # Customer sources, and the buyers of transaction sources that name them by contact.
+    raw_inputs = {
+        s.records_asset_name: dg.AssetIn(key=s.records_asset_name) for s in config.record_sources
+    }
     matched_input = dg.AssetIn(metadata={"columns": matched_record_columns(config)})
 
     @dg.asset(
@@ -65,7 +71,11 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
         "resolution matches on and the customer 360 picks values from.",
     )
     def customer_records(**raw) -> dg.Output:
-        records = stack_customer_records(list(raw.values()), settings.default_phone_region)
+        records = stack_customer_records(
+            list(raw.values()),
+            settings.default_phone_region,
+            {s.name: s.phone_region for s in config.record_sources if s.phone_region},
+        )
         return dg.Output(
             records,
             metadata={

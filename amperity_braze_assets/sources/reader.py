@@ -23,8 +23,14 @@ from typing import Any
 
 import polars as pl
 
-from amperity_braze_assets.config import CsvOptions, SourceConfig
+from amperity_braze_assets.config import (
+    DEFAULT_RATES_FILE,
+    CsvOptions,
+    MoneyConfig,
+    SourceConfig,
+)
 from amperity_braze_assets.sources.files import expand_patterns, read_bytes
+from amperity_braze_assets.sources.tags import BUYER_TAGS, IDENTIFYING_BUYER_TAGS, LINE_TAGS
 
 REJECTS_SCHEMA: dict[str, Any] = {
     "source": pl.String,
@@ -34,6 +40,9 @@ REJECTS_SCHEMA: dict[str, Any] = {
     "value": pl.String,
     "reason": pl.String,
     "raw": pl.String,
+    # the row's key (primary key, or order id) where it could be read: a record quarantined
+    # this run keeps its last good version rather than vanishing from the customer 360
+    "record_key": pl.String,
 }
 LINE_COLUMN = "source_line"
 FILE_COLUMN = "source_file"
@@ -66,6 +75,14 @@ class SourceReadResult:
     records: pl.DataFrame
     rejects: pl.DataFrame
     files: tuple[str, ...]
+    # a transaction source's line items and buyers (see assemble_orders), when mapped
+    lines: pl.DataFrame | None = None
+    buyers: pl.DataFrame | None = None
+    # data rows in the files (read or rejected), and rows (orders) the where left out
+    rows_read: int = 0
+    filtered: int = 0
+    # why the run must stop whatever the reject share (currencies that cannot be added)
+    stops: tuple[str, ...] = ()
 
 
 def empty_rejects() -> pl.DataFrame:
@@ -431,7 +448,19 @@ def _reject_row(
         "value": value,
         "reason": reason,
         "raw": raw[:RAW_PREVIEW_CHARS] if raw else raw,
+        "record_key": None,
     }
+
+
+def first_lines(data: bytes, lines: int) -> bytes:
+    """The first ``lines`` lines of a file (a quoted line break counts as a line end: enough
+    for a sample)."""
+    end = -1
+    for _ in range(lines):
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            return data
+    return data[: end + 1]
 
 
 def read_parquet_file(data: bytes) -> pl.DataFrame:
@@ -446,7 +475,7 @@ def read_parquet_file(data: bytes) -> pl.DataFrame:
 
 
 def read_file_pieces(
-    file: str, source: SourceConfig, s3_client: Any = None
+    file: str, source: SourceConfig, s3_client: Any = None, max_rows: int | None = None
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """One file as all-string columns plus ``source_line``, and its rejected lines, piece by
     piece (a large delimited file comes in pieces of about ``CHUNK_BYTES``); an unreadable file
@@ -454,8 +483,11 @@ def read_file_pieces(
     try:
         data = read_bytes(file, s3_client)
         if source.format == "parquet":
-            yield read_parquet_file(data), empty_rejects()
+            frame = read_parquet_file(data)
+            yield (frame if max_rows is None else frame.head(max_rows)), empty_rejects()
             return
+        if max_rows is not None:
+            data = first_lines(data, max_rows + 1)
         for frame, rejects in iter_delimited(data, file, source.csv, CHUNK_BYTES):
             yield frame, _rejects(rejects)
     except (OSError, pl.exceptions.PolarsError, LookupError) as exc:
@@ -471,8 +503,12 @@ def read_source(
     base_dir,
     s3_client: Any = None,
     customer_sources: frozenset[str] = frozenset(),
+    money: MoneyConfig | None = None,
+    max_rows: int | None = None,
 ) -> SourceReadResult:
-    """Read every file of a source, map it to the common vocabulary and quarantine bad rows."""
+    """Read every file of a source, map it to the common vocabulary and quarantine bad rows.
+
+    ``max_rows`` reads only the first rows of each file (``check-sources`` on a sample)."""
     files = expand_patterns(source.files, base_dir, s3_client)
     if not files:
         raise FileNotFoundError(
@@ -483,20 +519,41 @@ def read_source(
     mapped: list[pl.DataFrame] = []
     rejects: list[pl.DataFrame] = []
     orders = source.kind != "customers"
+    rows_read = filtered = 0
+    condition = pl.sql_expr(source.where).fill_null(False) if source.where else None
     for file in files:
-        for frame, file_rejects in read_file_pieces(file, source, s3_client):
+        for frame, file_rejects in read_file_pieces(file, source, s3_client, max_rows):
+            if file_rejects.height and frame.width:
+                file_rejects = _with_record_keys(file_rejects, frame.columns, source)
             rejects.append(file_rejects)
+            rows_read += frame.height + file_rejects.filter(pl.col("line").is_not_null()).height
             if frame.width == 0:
                 continue
+            kept = None
+            if condition is not None and frame.height:
+                try:
+                    kept = frame.select(condition).to_series()
+                except pl.exceptions.PolarsError as exc:
+                    raise ValueError(
+                        f"source '{source.name}' ({source.config_file}): where "
+                        f"{source.where!r} cannot be evaluated on {file}: {exc}. Every column "
+                        "is text: compare with 'quoted' values or CAST(\"Total\" AS DOUBLE)."
+                    ) from exc
             records, row_rejects = map_columns(frame, source, file)
             rejects.append(row_rejects)
             if records.width == 0:
                 break  # the file lacks a mapped column: said once, for the whole file
             if orders:
+                if kept is not None:
+                    # An order is kept or left out whole, by its first row (see assemble_orders).
+                    records = records.with_columns(kept.alias("_where"))
                 # Typed piece by piece: ten million orders as text are several times their
                 # typed size, and only the typed rows are kept.
                 records, row_rejects = type_transactions(records, source, customer_sources)
                 rejects.append(row_rejects)
+            elif kept is not None:
+                filtered += int((~kept).sum())
+                records = records.filter(kept)
             mapped.append(records)
     if mapped:
         records = pl.concat(mapped, how="diagonal_relaxed")
@@ -506,15 +563,65 @@ def read_source(
         )[0]
     else:
         records = pl.DataFrame(schema=_empty_schema(source))
-    records, key_rejects = (
-        validate_customers(records, source) if not orders else drop_duplicate_orders(records)
-    )
-    rejects.append(key_rejects)
+    lines = buyers = None
+    stops: tuple[str, ...] = ()
+    if orders:
+        assembled = assemble_orders(records, source, customer_sources, money)
+        records, lines, buyers = assembled.orders, assembled.lines, assembled.buyers
+        rejects.append(assembled.rejects)
+        filtered += assembled.filtered
+        stops = assembled.stops
+    else:
+        records = _typed_update_times(records, source)
+        records, key_rejects = validate_customers(records, source)
+        rejects.append(key_rejects)
     all_rejects = pl.concat([r for r in rejects if r.height] or [empty_rejects()], how="vertical")
     all_rejects = all_rejects.with_columns(source=pl.lit(source.name)).sort(
         "file", "line", nulls_last=True
     )
-    return SourceReadResult(records=records, rejects=all_rejects, files=tuple(files))
+    return SourceReadResult(
+        records=records,
+        rejects=all_rejects,
+        files=tuple(files),
+        lines=lines,
+        buyers=buyers,
+        rows_read=rows_read,
+        filtered=filtered,
+        stops=stops,
+    )
+
+
+def _typed_update_times(records: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
+    """``updated_at`` written as ISO 8601 UTC where a ``formats:`` entry reads it (the built-in
+    formats are read downstream): the one customer column whose text is rewritten."""
+    column = next((c for c, t in source.columns.items() if t == "updated-at"), None)
+    if column is None or not source.formats.get(column) or "updated_at" not in records.columns:
+        return records
+    parsed = parse_timestamp(pl.col("updated_at"), source.formats[column])
+    return records.with_columns(
+        pl.coalesce(parsed.dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ"), pl.col("updated_at")).alias(
+            "updated_at"
+        )
+    )
+
+
+def _with_record_keys(
+    rejects: pl.DataFrame, header: list[str], source: SourceConfig
+) -> pl.DataFrame:
+    """The key of each rejected line, read from its raw text where the key's field can be
+    trusted: the line has the header's field count, or the key is the first field."""
+    if source.primary_key not in header or "raw" not in rejects.columns:
+        return rejects
+    position = header.index(source.primary_key)
+    keys = []
+    for raw in rejects.get_column("raw").to_list():  # rejects are few: plain Python is fine
+        fields = _try_parse(raw, source.csv) if raw else ""
+        trusted = isinstance(fields, list) and (len(fields) == len(header) or position == 0)
+        value = fields[position].strip() if trusted and position < len(fields) else ""
+        keys.append(value if value and REPLACEMENT_CHAR not in value else None)
+    return rejects.with_columns(
+        record_key=pl.coalesce(pl.col("record_key"), pl.Series(keys, dtype=pl.String))
+    )
 
 
 def _empty_schema(source: SourceConfig) -> dict[str, Any]:
@@ -557,7 +664,9 @@ def map_columns(
     return frame.select(selections), empty_rejects()
 
 
-def _key_rejects(bad: pl.DataFrame, field: str, reason: pl.Expr, value: pl.Expr) -> pl.DataFrame:
+def _key_rejects(
+    bad: pl.DataFrame, field: str, reason: pl.Expr, value: pl.Expr, key: pl.Expr | None = None
+) -> pl.DataFrame:
     return bad.select(
         source=pl.lit(None, pl.String),
         file=pl.col(FILE_COLUMN),
@@ -566,6 +675,7 @@ def _key_rejects(bad: pl.DataFrame, field: str, reason: pl.Expr, value: pl.Expr)
         value=value.cast(pl.String),
         reason=reason,
         raw=pl.lit(None, pl.String),
+        record_key=(value if key is None else key).cast(pl.String),
     )
 
 
@@ -617,20 +727,42 @@ def with_first_seen(marked: pl.DataFrame, key: str) -> pl.DataFrame:
     return duplicates.join(first_seen, on=key, how="left")
 
 
-def parse_timestamp(expr: pl.Expr) -> pl.Expr:
+def parse_timestamp(expr: pl.Expr, formats: tuple[str, ...] = ()) -> pl.Expr:
     """A UTC datetime from the timestamp formats exports use; null when none fits."""
-    return expr.map_batches(parse_timestamp_series, return_dtype=pl.Datetime("us", "UTC"))
+    return expr.map_batches(
+        partial(parse_timestamp_series, formats=formats), return_dtype=pl.Datetime("us", "UTC")
+    )
 
 
-def parse_timestamp_series(values: pl.Series) -> pl.Series:
+# What the built-in formats read, for messages (and the README).
+TIMESTAMP_FORMATS_TRIED = (
+    "ISO 8601 (2025-12-30T23:31:31, with Z, +hh:mm or +hhmm, fractional seconds), "
+    "2025-12-30 23:31:31 -0700, MM/DD/YYYY hh:mm[:ss] [AM/PM], YYYY-MM-DD, MM/DD/YYYY, "
+    "epoch seconds or milliseconds"
+)
+_AMPM_FORMATS = ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%Y-%m-%d %I:%M %p")
+
+
+def parse_timestamp_series(values: pl.Series, formats: tuple[str, ...] = ()) -> pl.Series:
     """Each format is tried only on the values no earlier format could read: an export uses one
-    or two formats, so the first pass reads nearly everything and the rest touch a few rows."""
-    # A trailing Z is UTC: read as a naive time in UTC, cheaper than parsing "+00:00".
-    text = values.cast(pl.String).str.strip_chars().str.strip_suffix("Z")
+    or two formats, so the first pass reads nearly everything and the rest touch a few rows.
+
+    ``formats`` (strftime, from ``formats:`` in sources.yaml) are tried first, on every value;
+    a format without a zone reads UTC."""
+    text = values.cast(pl.String).str.strip_chars()
     parsed = pl.Series(values.name, [], dtype=pl.Datetime("us", "UTC")).extend_constant(
         None, len(text)
     )
     pending = text.is_not_null() & (text != "")
+    for form in formats:
+        parsed, pending = _try_format(text, parsed, pending, pending, form)
+    # Offsets as exports write them, made one shape: "Z" and " UTC" are UTC (read naive),
+    # "+0200", " -0700" (Shopify: a space before it) and "+02" become "+02:00".
+    text = (
+        text.str.replace(r"(?i)\s*(Z|UTC|GMT)$", "")
+        .str.replace(r"\s*([+-])(\d\d):?(\d\d)$", "${1}${2}:${3}")
+        .str.replace(r"(\d:\d\d(?:\.\d+)?)([+-]\d\d)$", "${1}${2}:00")
+    )
     # A format is only tried on values of its shape (offset or not, 'T' or space, slashes):
     # an export's values then meet one failing pass at most instead of one per format.
     has_offset = text.str.contains(r"[+-]\d\d:\d\d$").fill_null(False)
@@ -650,19 +782,64 @@ def parse_timestamp_series(values: pl.Series) -> pl.Series:
             & (has_slash if "/" in form else ~has_slash)
             & (has_fraction if "%.f" in form else ~has_fraction)
         )
-        index = (pending & shape).arg_true()
-        if index.len() == 0:
-            continue
-        candidates = text if index.len() == len(text) else text.gather(index)
-        attempt = candidates.str.to_datetime(form, strict=False, time_unit="us")
-        attempt = (
-            attempt.dt.convert_time_zone("UTC") if aware else attempt.dt.replace_time_zone("UTC")
-        )
-        hit = attempt.is_not_null()
-        if hit.any():
-            parsed = parsed.scatter(index.filter(hit), attempt.filter(hit))
-            pending = pending.scatter(index.filter(hit), False)
+        parsed, pending = _try_format(text, parsed, pending, pending & shape, form)
+    if pending.any():
+        ampm = pending & text.str.contains(r"(?i)\d\s*[AP]\.?M\.?$").fill_null(False)
+        if ampm.any():
+            cleaned = text.str.replace(r"(?i)\s*([AP])\.?M\.?$", " ${1}M").str.to_uppercase()
+            for form in _AMPM_FORMATS:
+                parsed, pending = _try_format(cleaned, parsed, pending, pending & ampm, form)
+    if pending.any():
+        parsed, pending = _epoch(text, parsed, pending)
     return parsed
+
+
+def _try_format(
+    text: pl.Series, parsed: pl.Series, pending: pl.Series, candidates: pl.Series, form: str
+) -> tuple[pl.Series, pl.Series]:
+    """``parsed`` with the ``candidates`` that ``form`` reads filled in, and what is still
+    pending."""
+    index = candidates.arg_true()
+    if index.len() == 0:
+        return parsed, pending
+    values = text if index.len() == len(text) else text.gather(index)
+    aware = any(z in form for z in ("%z", "%:z", "%#z"))
+    try:
+        attempt = values.str.to_datetime(form, strict=False, time_unit="us")
+    except pl.exceptions.PolarsError:  # a format polars cannot use reads nothing
+        return parsed, pending
+    if isinstance(attempt.dtype, pl.Datetime) and attempt.dtype.time_zone is not None:
+        attempt = attempt.dt.convert_time_zone("UTC")
+    elif aware:
+        attempt = attempt.dt.convert_time_zone("UTC")
+    else:
+        attempt = attempt.dt.replace_time_zone("UTC")
+    hit = attempt.is_not_null()
+    if hit.any():
+        parsed = parsed.scatter(index.filter(hit), attempt.filter(hit))
+        pending = pending.scatter(index.filter(hit), False)
+    return parsed, pending
+
+
+def _epoch(text: pl.Series, parsed: pl.Series, pending: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Unix time: 9-10 digits are seconds, 12-13 milliseconds (2001 to 2286 either way); other
+    digit runs are not read as times."""
+    digits = text.str.replace(r"\.0+$", "")
+    is_digits = digits.str.contains(r"^\d{9,10}$|^\d{12,13}$").fill_null(False)
+    index = (pending & is_digits).arg_true()
+    if index.len() == 0:
+        return parsed, pending
+    numbers = digits.gather(index).cast(pl.Int64)
+    millis = (
+        pl.Series(numbers)
+        .to_frame("n")
+        .select(pl.when(pl.col("n") >= 10**11).then(pl.col("n")).otherwise(pl.col("n") * 1000))
+        .to_series()
+    )
+    times = (millis * 1000).cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    parsed = parsed.scatter(index, times)
+    pending = pending.scatter(index, False)
+    return parsed, pending
 
 
 def parse_amount(expr: pl.Expr) -> pl.Expr:
@@ -671,103 +848,282 @@ def parse_amount(expr: pl.Expr) -> pl.Expr:
 
 
 def type_transactions(
-    records: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str]
+    records: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str] = frozenset()
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Type amount and time, and quarantine orders that cannot be attributed or summed (row by
-    row: pieces of a file can be typed one at a time)."""
+    """Type one piece of a transaction source's rows (amount, refund, time, price, quantity),
+    keeping the text of a value only where it failed to parse (for the rejects): pieces of a
+    file are typed one at a time, and ten million orders as text are several times their typed
+    size. Nothing is rejected here but rows without an order id: an export with one row per
+    line item holds an order's totals on its first row only, so the order decides."""
     if "order_id" in records.columns:
-        records = records.drop("record_id").with_columns(pl.col("order_id").str.strip_chars())
+        records = records.drop("record_id")
     else:
         records = records.rename({"record_id": "order_id"})
-    if "customer_source" not in records.columns:
-        records = records.with_columns(customer_source=pl.lit(source.customer_source))
-    for optional in ("currency", "channel"):
-        if optional not in records.columns:
-            records = records.with_columns(pl.lit(None, pl.String).alias(optional))
-    typed = records.with_columns(
-        amount_text=pl.col("amount"),
-        order_time_text=pl.col("order_time"),
-        amount=parse_amount(pl.col("amount")),
-        order_time=parse_timestamp(pl.col("order_time")),
-        customer_record_id=pl.col("customer_record_id").str.strip_chars(),
-        customer_source=pl.col("customer_source").str.strip_chars().str.to_lowercase(),
+    records = records.with_columns(pl.col("order_id").str.strip_chars())
+    keyless = records.filter(pl.col("order_id").is_null() | (pl.col("order_id") == ""))
+    records = records.filter(pl.col("order_id").is_not_null() & (pl.col("order_id") != ""))
+    time_column = next((c for c, t in source.columns.items() if t == "order-time"), None)
+    formats = source.formats.get(time_column, ()) if time_column else ()
+    typed = []
+    for column, parse in (
+        ("amount", parse_amount),
+        ("refund", parse_amount),
+        ("price", parse_amount),
+        ("quantity", parse_amount),
+        ("order_time", partial(parse_timestamp, formats=formats)),
+    ):
+        if column not in records.columns:
+            continue
+        text = pl.col(column).str.strip_chars()
+        value = parse(text)
+        typed += [
+            value.alias(column),
+            pl.when(value.is_null() & (text != "")).then(text).alias(f"_{column}_text"),
+        ]
+    rejects = _key_rejects(keyless, "order_id", pl.lit("missing order id"), pl.col("order_id"))
+    return records.with_columns(typed), rejects
+
+
+# Order-level values are taken from the first row of the order that has them: the columns
+# below belong to each line item instead.
+_LINE_COLUMNS = tuple(LINE_TAGS.values())
+_BUYER_COLUMNS = tuple(BUYER_TAGS.values())
+_IDENTIFYING_BUYER_COLUMNS = tuple(BUYER_TAGS[t] for t in IDENTIFYING_BUYER_TAGS)
+
+
+@dataclass(frozen=True)
+class Orders:
+    """A transaction source read into orders: one row per order (``orders``), its line items
+    (``lines``, when line-item tags are mapped), its buyers as customer records (``buyers``,
+    when buyer tags are mapped), the rejected rows, how many orders the ``where`` left out,
+    and the reasons the run must stop (currencies that cannot be converted)."""
+
+    orders: pl.DataFrame
+    lines: pl.DataFrame | None
+    buyers: pl.DataFrame | None
+    rejects: pl.DataFrame
+    filtered: int
+    stops: tuple[str, ...]
+
+
+def assemble_orders(
+    rows: pl.DataFrame,
+    source: SourceConfig,
+    customer_sources: frozenset[str],
+    money: MoneyConfig | None = None,
+) -> Orders:
+    """Rows (typed by ``type_transactions``) into orders: rows sharing an order id are one
+    order whose order-level values come from the first row that has them; the ``where``
+    decides per order (on its first row); the order's buyer is its customer key or, failing
+    that, its own buyer record; refunds come off the amount; excluded statuses do not count;
+    amounts are converted to the reporting currency."""
+    money = money or MoneyConfig()
+    lines = None
+    if source.has_lines:
+        present = [c for c in _LINE_COLUMNS if c in rows.columns]
+        lines = rows.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
+            pl.lit(source.name).alias("source"),
+            "order_id",
+            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("order_id").alias("line_number"),
+            *present,
+            FILE_COLUMN,
+            LINE_COLUMN,
+        )
+    order_level = [c for c in rows.columns if c not in _LINE_COLUMNS and c != "order_id"]
+    if rows.get_column("order_id").is_duplicated().any():
+        # Line items: the order is its rows; each value from the first row holding one (the
+        # file's position and the where's verdict from the order's first row).
+        first_row = {FILE_COLUMN, LINE_COLUMN, "_where"}
+        rows = rows.group_by("order_id", maintain_order=True).agg(
+            [
+                pl.col(c).first() if c in first_row else pl.col(c).drop_nulls().first()
+                for c in order_level
+            ]
+        )
+    else:
+        rows = rows.select("order_id", *order_level)
+    filtered = 0
+    if "_where" in rows.columns:
+        kept = rows.get_column("_where").fill_null(False)
+        filtered = int((~kept).sum())
+        rows = rows.filter(kept).drop("_where")
+        if lines is not None and filtered:
+            lines = lines.join(rows.select("order_id"), on="order_id", how="semi")
+    for optional in ("currency", "channel", "customer_record_id", "customer_source", "status"):
+        if optional not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, pl.String).alias(optional))
+    identifying = [c for c in _IDENTIFYING_BUYER_COLUMNS if c in rows.columns]
+    has_buyer = (
+        pl.any_horizontal(pl.col(c).str.strip_chars().fill_null("") != "" for c in identifying)
+        if identifying
+        else pl.lit(False)
+    )
+    key = pl.col("customer_record_id").str.strip_chars()
+    has_key = key.is_not_null() & (key != "")
+    rows = rows.with_columns(
+        _buyer=has_buyer,
+        customer_record_id=pl.when(has_key).then(key).when(has_buyer).then(pl.col("order_id")),
+        customer_source=pl.when(has_key)
+        .then(
+            pl.coalesce(
+                pl.col("customer_source").str.strip_chars().str.to_lowercase(),
+                pl.lit(source.customer_source),
+            )
+        )
+        .when(has_buyer)
+        .then(pl.lit(source.name)),
         currency=pl.col("currency").str.strip_chars().str.to_uppercase(),
         channel=pl.col("channel").str.strip_chars().str.to_lowercase(),
+        status=pl.col("status").str.strip_chars().str.to_lowercase(),
+    )
+    tried = TIMESTAMP_FORMATS_TRIED
+    time_column = next((c for c, t in source.columns.items() if t == "order-time"), None)
+    if time_column and source.formats.get(time_column):
+        tried = "the formats " + ", ".join(source.formats[time_column]) + ", then " + tried
+    no_buyer = (
+        "order names no customer: no customer key and no buyer email, phone or name"
+        if source.has_buyers
+        else "missing customer key"
     )
     checks = [
+        ("customer_record_id", pl.col("customer_record_id").is_null(), no_buyer, key),
         (
-            "order_id",
-            pl.col("order_id").is_null() | (pl.col("order_id") == ""),
-            "missing order id",
-            pl.col("order_id"),
+            "amount",
+            pl.col("_amount_text").is_not_null(),
+            "amount is not a number",
+            pl.col("_amount_text"),
         ),
-        (
-            "customer_record_id",
-            pl.col("customer_record_id").is_null() | (pl.col("customer_record_id") == ""),
-            "missing customer key",
-            pl.col("customer_record_id"),
-        ),
-        ("amount", pl.col("amount").is_null(), "amount is not a number", pl.col("amount_text")),
+        ("amount", pl.col("amount").is_null(), "order has no amount", pl.col("amount")),
         (
             "order_time",
             pl.col("order_time").is_null(),
-            "order time is not a recognised timestamp",
-            pl.col("order_time_text"),
+            f"order time is not a recognised timestamp (tried {tried}; set "
+            f"sources.{source.name}.formats.{time_column or '<column>'} to its strftime format)",
+            pl.col("_order_time_text"),
         ),
     ]
-    if customer_sources:
+    if "refund" in rows.columns:
+        checks.append(
+            (
+                "refund",
+                pl.col("_refund_text").is_not_null(),
+                "refund is not a number",
+                pl.col("_refund_text"),
+            )
+        )
+    valid_sources = sorted(customer_sources | ({source.name} if source.has_buyers else set()))
+    if valid_sources:
         checks.append(
             (
                 "customer_source",
-                ~pl.col("customer_source").is_in(sorted(customer_sources))
-                | pl.col("customer_source").is_null(),
-                f"customer source is not one of the configured customer sources {sorted(customer_sources)}",
+                ~pl.col("customer_source").is_in(valid_sources),
+                f"customer source is not one of the configured customer sources {valid_sources}",
                 pl.col("customer_source"),
             )
         )
-    # The first failing check names the row's reason; one reject row per bad record.
-    reason = pl.when(checks[0][1]).then(pl.lit(f"{checks[0][0]}\t{checks[0][2]}"))
-    for field, condition, text, _ in checks[1:]:
-        reason = reason.when(condition).then(pl.lit(f"{field}\t{text}"))
-    typed = typed.with_columns(_problem=reason.otherwise(None))
-    bad = typed.filter(pl.col("_problem").is_not_null())
-    value = pl.lit(None, pl.String)
-    for field, _, _, value_expr in reversed(checks):
-        value = (
-            pl.when(pl.col("_problem").str.starts_with(field + "\t"))
-            .then(value_expr.cast(pl.String))
-            .otherwise(value)
+    for column in ("_amount_text", "_order_time_text", "_refund_text"):
+        if column not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, pl.String).alias(column))
+    # The first failing check names the row's reason; one reject row per bad order.
+    reason = pl.when(checks[0][1]).then(pl.lit(0))
+    for number, (_, condition, _, _) in enumerate(checks[1:], start=1):
+        reason = reason.when(condition).then(pl.lit(number))
+    rows = rows.with_columns(_problem=reason.otherwise(None))
+    bad = rows.filter(pl.col("_problem").is_not_null())
+    rows = rows.filter(pl.col("_problem").is_null())
+    rejects = [
+        _key_rejects(
+            bad.filter(pl.col("_problem") == number),
+            field,
+            pl.lit(text),
+            value.cast(pl.String),
+            pl.col("order_id"),
         )
-    rejects = bad.select(
-        source=pl.lit(None, pl.String),
-        file=pl.col(FILE_COLUMN),
-        line=pl.col(LINE_COLUMN),
-        field=pl.col("_problem").str.split("\t").list.first(),
-        value=value,
-        reason=pl.col("_problem").str.split("\t").list.last(),
-        raw=pl.lit(None, pl.String),
+        for number, (field, _, text, value) in enumerate(checks)
+    ]
+    if "refund" in rows.columns:
+        rows = rows.with_columns(
+            refund=pl.col("refund").fill_null(0.0),
+            amount=pl.col("amount") - pl.col("refund").fill_null(0.0),
+        )
+    excluded = set(source.exclude_statuses)
+    rows = rows.with_columns(
+        counted=pl.col("status").is_null() | ~pl.col("status").is_in(sorted(excluded))
+        if "status" in source.column_map().values()
+        else pl.lit(True)
     )
-    good = typed.filter(pl.col("_problem").is_null()).drop(
-        "_problem", "amount_text", "order_time_text"
+    rows, currency_rejects, stops = _to_reporting_currency(rows, source, money)
+    rejects.append(currency_rejects)
+    buyers = None
+    if source.has_buyers:
+        present = [c for c in _BUYER_COLUMNS if c in rows.columns]
+        buyers = rows.filter("_buyer").select(
+            pl.lit(source.name).alias("source"),
+            pl.col("order_id").alias("record_id"),
+            *present,
+            # The order's time is when the source last saw these details: the most recent
+            # order's contact wins survivorship's most-recent rule.
+            pl.col("order_time").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").alias("updated_at"),
+            FILE_COLUMN,
+            LINE_COLUMN,
+        )
+    orders = rows.drop("_problem", "_buyer", "_amount_text", "_order_time_text", "_refund_text")
+    orders = orders.drop([c for c in ("_price_text", "_quantity_text") if c in orders.columns])
+    if lines is not None:
+        lines = lines.drop([c for c in ("_price_text", "_quantity_text") if c in lines.columns])
+    return Orders(
+        orders=orders,
+        lines=lines,
+        buyers=buyers,
+        rejects=pl.concat(rejects, how="vertical"),
+        filtered=filtered,
+        stops=tuple(stops),
     )
-    return good, rejects
 
 
-def drop_duplicate_orders(orders: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Later copies of an order id, quarantined with where the id was first seen."""
-    first = pl.col("order_id").is_first_distinct()
-    marked = orders.select("order_id", FILE_COLUMN, LINE_COLUMN, _dupe=~first)
-    if not marked.get_column("_dupe").any():
-        return orders, _duplicate_order_rejects(marked.clear())
-    return orders.filter(first), _duplicate_order_rejects(marked)
-
-
-def _duplicate_order_rejects(marked: pl.DataFrame) -> pl.DataFrame:
-    return _key_rejects(
-        with_first_seen(marked, "order_id"),
-        "order_id",
-        pl.format(
-            "duplicate order id (first seen at {}:{})", pl.col("_first_file"), pl.col("_first_line")
-        ),
+def _to_reporting_currency(
+    orders: pl.DataFrame, source: SourceConfig, money: MoneyConfig
+) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
+    """Amounts in the reporting currency (the order's own amount and currency kept as
+    ``order_amount`` and ``order_currency``). An order in a currency without a rate is
+    rejected and the run must stop; without a reporting currency, amounts in two currencies
+    stop the run: two currencies are never added."""
+    currencies = orders.get_column("currency").drop_nulls().unique().sort().to_list()
+    if money.reporting_currency is None:
+        stops = []
+        if len(currencies) > 1:
+            stops.append(
+                f"source '{source.name}': orders are in {', '.join(currencies)}; amounts in two "
+                "currencies are never added. Set money: {reporting_currency: USD, rates_file: "
+                "currency_rates.csv} in sources.yaml, with a rate per currency in that file."
+            )
+        return orders, _key_rejects(orders.clear(), "", pl.lit(""), pl.lit("")), stops
+    reporting = money.reporting_currency
+    currency = pl.col("currency").fill_null(reporting)
+    rate = currency.replace_strict(money.rates, default=None, return_dtype=pl.Float64)
+    orders = orders.with_columns(_rate=rate)
+    unknown = orders.filter(pl.col("_rate").is_null())
+    stops = []
+    if unknown.height:
+        missing = unknown.get_column("currency").fill_null(reporting).unique().sort().to_list()
+        where = money.rates_file or f"{DEFAULT_RATES_FILE} (not found)"
+        stops.append(
+            f"source '{source.name}': {unknown.height} order(s) in {', '.join(missing)} cannot be "
+            f"converted to {reporting}: add a line currency,rate for each to {where}."
+        )
+    rejects = _key_rejects(
+        unknown,
+        "currency",
+        pl.format("no rate from {} to " + reporting, pl.col("currency")),
+        pl.col("currency"),
         pl.col("order_id"),
     )
+    converted = orders.filter(pl.col("_rate").is_not_null()).with_columns(
+        order_amount=pl.col("amount"),
+        order_currency=currency,
+        amount=pl.col("amount") * pl.col("_rate"),
+        currency=pl.lit(reporting),
+    )
+    if "refund" in converted.columns:
+        converted = converted.with_columns(refund=pl.col("refund") * pl.col("_rate"))
+    return converted.drop("_rate"), rejects, stops
