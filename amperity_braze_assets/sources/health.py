@@ -76,8 +76,7 @@ def source_health(
     where = f"source '{source.name}' ({source.config_file})"
     for row in rejects.filter(pl.col("line").is_null()).iter_rows(named=True):
         problems.append(f"{where}: {row['file']}: {row['reason']}")
-    if row_rejects.height >= MIN_REJECTED_ROWS_TO_STOP and share > source.max_reject_share:
-        problems.append(_reject_message(source, row_rejects, rows_read, share, encoding_of))
+    too_many = row_rejects.height >= MIN_REJECTED_ROWS_TO_STOP and share > source.max_reject_share
     if previous_rows and records < previous_rows * (1 - source.max_row_drop):
         drop = 1 - records / previous_rows
         problems.append(
@@ -86,6 +85,10 @@ def source_health(
             f"arrived whole ({', '.join(source.files)}); if the source really shrank, raise "
             f"sources.{source.name}.max_row_drop for one run."
         )
+        # Rows that fell into the rejects are the likelier cause: say which and the fix.
+        too_many = too_many or bool(row_rejects.height and share > source.max_reject_share)
+    if too_many:
+        problems.append(_reject_message(source, row_rejects, rows_read, share, encoding_of))
     return SourceHealth(rows_read, row_rejects.height, share, tuple(problems))
 
 
