@@ -50,6 +50,9 @@ def _run(customers: int, seed: int, emulator) -> int:
 
     from amperity_braze_assets.definitions import build_definitions
 
+    # The demo writes Currents files below; the folder makes Currents "configured" (and its
+    # freshness check defined) from this first load on.
+    settings.currents_local_dir.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(settings)
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
     prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))

@@ -231,14 +231,7 @@ def _short(file: str | None) -> str:
 
 def likely_encoding(data: bytes, declared: str = "utf-8") -> str | None:
     """The encoding a file with undecodable bytes was likely saved in (``health``'s guess,
-    the one a stopped run names), or None when it is the declared encoding after all: a
-    UTF-8 file with a few stray bytes (one pasted name) stays UTF-8, as switching it would
-    garble every other accented name in it."""
-    if _codec_name(declared) == "utf-8":
-        text = data.decode("utf-8", errors="replace")
-        stray = text.count(REPLACEMENT)
-        if stray < len(NON_ASCII.findall(text)) - stray:
-            return None
+    the one a stopped run names), or None when it is the declared encoding after all."""
     likely = guess_encoding(data, declared)
     return likely if likely and _codec_name(likely) != _codec_name(declared) else None
 

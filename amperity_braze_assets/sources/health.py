@@ -9,6 +9,8 @@ added stops the run, with a message that names the file, the main reason and the
 
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -22,6 +24,7 @@ MIN_REJECTED_ROWS_TO_STOP = 10
 # Encodings exports are written in, most likely first: a file that decodes as one of these and
 # not as the configured one is probably in it.
 LIKELY_ENCODINGS = ("utf-8", "windows-1252", "utf-16")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass(frozen=True)
@@ -38,8 +41,15 @@ class SourceHealth:
 
 def guess_encoding(data: bytes, declared: str = "utf-8") -> str | None:
     """The encoding ``data`` most likely is, when it is not ``declared``: the first of the
-    usual export encodings that decodes it, else charset-normalizer's best guess."""
+    usual export encodings that decodes it, else charset-normalizer's best guess. None when it
+    is the declared UTF-8 after all: a UTF-8 file with a few stray bytes (one pasted name)
+    stays UTF-8, as switching it would garble every other accented name in it."""
     sample = data[: 4 * 2**20]
+    if codecs.lookup(declared).name == "utf-8":
+        text = sample.decode("utf-8", errors="replace")
+        stray = text.count("\ufffd")
+        if stray < len(_NON_ASCII.findall(text)) - stray:
+            return None
     if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     for encoding in LIKELY_ENCODINGS:
@@ -136,7 +146,7 @@ def _reject_message(
             + (
                 f"; its bytes look like {guess}: set sources.{source.name}.csv.encoding: {guess}"
                 if guess
-                else "; set sources.{source.name}.csv.encoding to the encoding it was saved in"
+                else f"; set sources.{source.name}.csv.encoding to the encoding it was saved in"
             )
             + "."
         )
