@@ -862,12 +862,14 @@ _NON_LATIN_LETTER = r"[\p{L}&&[^\p{Latin}]]"
 def as_written(values: pl.Series) -> pl.Series:
     """Text trimmed, inner whitespace squeezed and mojibake repaired; spelling, accents,
     apostrophes, hyphens, scripts and case kept."""
-    return (
-        repair_mojibake(values)
-        .str.replace_all(r"\s+", " ")
-        .str.strip_chars(" ,;")
-        .alias(values.name)
-    )
+    text = repair_mojibake(values)
+    # Squeezed only where there is something to squeeze: a regex replace on every value
+    # costs three times the test.
+    spaced = np.flatnonzero(text.str.contains(r"\s\s|[^\S ]").fill_null(False).to_numpy())
+    if spaced.size:
+        index = pl.Series(spaced.astype(np.uint32))
+        text = text.scatter(index, text.gather(index).str.replace_all(r"\s+", " "))
+    return text.str.strip_chars(" ,;").alias(values.name)
 
 
 def _name_as_written(expr: pl.Expr, given: bool = False) -> pl.Expr:
@@ -881,11 +883,12 @@ def _name_as_written(expr: pl.Expr, given: bool = False) -> pl.Expr:
     return name.str.replace_all(r"\s+", " ").str.strip_chars(" ,;")
 
 
-def split_full_name_as_written(full_names: pl.Series) -> pl.DataFrame:
+def split_full_name_as_written(full_names: pl.Series, written: bool = False) -> pl.DataFrame:
     """``split_full_name`` keeping each part's spelling: (given_name, surname) of ``Last,
     First M``, ``First M Last`` or a lone ``Last``, titles and suffixes dropped. A hyphen
-    joins (``Smith-Jones`` is one surname here, two words to the matcher)."""
-    text = as_written(full_names)
+    joins (``Smith-Jones`` is one surname here, two words to the matcher). ``written``: the
+    names are ``as_written`` already."""
+    text = full_names if written else as_written(full_names)
     cleaned = (
         pl.col("full_name")
         .str.replace_all(r"[0-9]+", " ")
@@ -948,7 +951,30 @@ def _normalized_and_display(coded: Coded, normalize, written) -> tuple[Coded, Co
     if written is None:
         return recode(coded, normalized), None
     shown = display_beside(written(coded.values), normalized)
-    return recode(coded, normalized), recode(coded, shown)
+    return recode(coded, normalized), _beside(coded, shown)
+
+
+def _beside(coded: Coded, mapped: pl.Series) -> Coded:
+    """``coded`` with each distinct value replaced by ``mapped`` (aligned with its values),
+    null where ``mapped`` is: ``recode`` without merging equal results, for a display value,
+    which is only ever decoded (its values need not be distinct, and hashing them is a
+    tenth of normalizing a column)."""
+    missing = mapped.is_null().to_numpy()
+    blank = np.where(coded.codes >= 0, missing[np.maximum(coded.codes, 0)], True)
+    return Coded(np.where(blank, -1, coded.codes).astype(np.int32), mapped)
+
+
+def _first_beside(parts: list[Coded]) -> Coded:
+    """Per row, the first part's display value that is not null: ``coalesce`` without merging
+    equal values (see ``_beside``)."""
+    values = pl.concat([part.values.cast(pl.String) for part in parts])
+    out = np.full(parts[0].codes.size, -1, dtype=np.int32)
+    offset = 0
+    for part in parts:
+        mapped = np.where(part.codes >= 0, part.codes + offset, -1)
+        out = np.where(out >= 0, out, mapped).astype(np.int32)
+        offset += part.values.len()
+    return Coded(out, values)
 
 
 # -- per row: phones by region, states by country ---------------------------------------------
@@ -983,10 +1009,10 @@ def _phone_regions(
     """Per row, the region a phone without a country code is read in, as codes into the
     region names: the record's country when phonenumbers knows it, else its source's region
     (``regions``: source name -> region), else ``default_region``."""
-    names: dict[str, int] = {default_region.upper(): 0}
+    names: dict[str, int] = {_dialling_rules(default_region): 0}
 
     def code_of(region: str) -> int:
-        return names.setdefault(region.upper(), len(names))
+        return names.setdefault(_dialling_rules(region), len(names))
 
     row = np.zeros(records.height, dtype=np.int64)
     if regions and "source" in records.columns:
@@ -1005,6 +1031,19 @@ def _phone_regions(
         from_country = np.where(country.codes >= 0, per_country[np.maximum(country.codes, 0)], -1)
         row = np.where(from_country >= 0, from_country, row)
     return row, list(names)
+
+
+def _dialling_rules(region: str) -> str:
+    """The region whose rules read a number written without a country code as ``region``
+    does: one for all of North America (+1 everywhere, the same trunk and international
+    prefixes), so US and Canadian records share one parse of each number."""
+    region = region.upper()
+    if (
+        region in phonenumbers.SUPPORTED_REGIONS
+        and phonenumbers.country_code_for_region(region) == 1
+    ):
+        return "US"
+    return region
 
 
 def _phones_by_region(phones: pl.Series, regions: pl.Series) -> pl.Series:
@@ -1087,14 +1126,27 @@ def normalized_columns(
         with stage("normalize phone"):
             phones = raw("phone")
             region_codes, region_names = _phone_regions(records, country, regions, default_region)
-            if len(region_names) == 1:
-                out["phone"] = map_values(
-                    phones, lambda v: normalize_phone_column(v, region_names[0])
+            # A number with its country code reads the same in every region: once, in the first.
+            international = (
+                phones.values.str.strip_chars().str.contains(r"^(?:\+|00)").fill_null(False)
+            ).to_numpy()
+            if international.size:
+                dialled = np.where(
+                    phones.codes >= 0, international[np.maximum(phones.codes, 0)], False
                 )
-            else:
-                out["phone"] = _by_pairs(
-                    phones, region_codes, pl.Series(region_names), _phones_by_region
+                region_codes = np.where(dialled, 0, region_codes)
+            # Every value in the first region (most rows), then the rows of other regions
+            # by their (phone, region) pairs, which are few.
+            out["phone"] = map_values(phones, lambda v: normalize_phone_column(v, region_names[0]))
+            elsewhere = (region_codes != 0) & (phones.codes >= 0)
+            if elsewhere.any():
+                theirs = _by_pairs(
+                    Coded(np.where(elsewhere, phones.codes, -1), phones.values),
+                    region_codes,
+                    pl.Series(region_names),
+                    _phones_by_region,
                 )
+                out["phone"] = choose(elsewhere, theirs, out["phone"])
 
     if "birthdate" in present and wanted("birthdate"):
         with stage("normalize birthdate (dictionary)"):
@@ -1134,7 +1186,6 @@ def normalized_columns(
     written_functions = {
         "given_name": lambda v: _evaluate(as_written(v), lambda e: _name_as_written(e, True)),
         "surname": lambda v: _evaluate(as_written(v), _name_as_written),
-        "full_name": lambda v: _evaluate(as_written(v), _name_as_written),
     }
     for column in names:
         display = f"{column}_display"
@@ -1154,8 +1205,15 @@ def normalized_columns(
         with stage("normalize full_name"):
             full = raw("full_name")
             split = split_full_name(full.values) if full.values.len() else None
+            full_text = (
+                as_written(full.values)
+                if (displays or wanted("full_name_display")) and full.values.len()
+                else None
+            )
             written = (
-                split_full_name_as_written(full.values) if displays and full.values.len() else None
+                split_full_name_as_written(full_text, written=True)
+                if displays and full_text is not None
+                else None
             )
         for column in names:
             display = f"{column}_display"
@@ -1164,13 +1222,13 @@ def normalized_columns(
             else:
                 from_full = recode(full, split.get_column(column))
                 if written is not None:
-                    from_full_display = recode(
+                    from_full_display = _beside(
                         full, display_beside(written.get_column(column), split.get_column(column))
                     )
             out[column] = coalesce([out[column], from_full]) if column in out else from_full
             if display in displays:
                 out[display] = (
-                    coalesce([out[display], from_full_display])
+                    _first_beside([out[display], from_full_display])
                     if display in out
                     else from_full_display
                 )
@@ -1178,7 +1236,9 @@ def normalized_columns(
             out["full_name"], shown = _normalized_and_display(
                 full,
                 _name_values,
-                written_functions["full_name"] if wanted("full_name_display") else None,
+                (lambda _: _evaluate(full_text, _name_as_written))
+                if wanted("full_name_display")
+                else None,
             )
             if shown is not None:
                 out["full_name_display"] = shown
