@@ -117,7 +117,7 @@ def test_every_export_is_read_whole_with_its_configuration_alone(brand):
     assert stored(settings, "raw_mailchimp").height == 5
     # The sandbox contact is filtered out by the source's `where:`, not quarantined.
     salesforce = stored(settings, "raw_salesforce")
-    assert salesforce.height == 16
+    assert salesforce.height == 20
     sync = result.asset_materializations_for_node("braze_sync")[0].metadata
     assert sync["dry_run"].value
 
@@ -161,6 +161,7 @@ def test_times_in_each_systems_format_are_read(brand):
         ("jose.muller@web.de", "José", "Müller"),
         ("zoe.ashford@gmail.com", "Zoë", "Ashford"),
         ("francois.darcy@bell.net", "François", "D’Arcy"),
+        ("bjorn.saether@gmail.com", "Björn", "Sæther"),
         ("zoe.oconnor@btinternet.com", "Zoë", "O'Connor"),  # Shopify
         ("aiko.yamada@icloud.com", "愛子", "山田"),
         ("jl.tremblay@videotron.ca", "Jean-Luc", "Tremblay"),
@@ -244,6 +245,8 @@ def test_states_and_provinces_become_iso_codes(brand):
         "liam.macdonald@shaw.ca": "BC",  # BRITISH COLUMBIA
         "isla.campbell@eastlink.ca": "NS",  # NOVA SCOTIA
         "renee.lefevre@orange.fr": "QC",  # QUEBEC
+        "ines.dubois@videotron.ca": "QC",  # Québec
+        "chloe.martin@icloud.com": "FL",  # Florida
         "francois.darcy@bell.net": "ON",  # Ontario
         "ava.nguyen@yahoo.com": "CA",  # California
         "jose.muller@web.de": "IL",  # Illinois
