@@ -251,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--source",
         nargs="+",
+        action="extend",  # --source a --source b checks both
         metavar="NAME",
         default=None,
         help="check only these sources (default: every configured source)",

@@ -97,6 +97,14 @@ def source_health(
         )
         # Rows that fell into the rejects are the likelier cause: say which and the fix.
         too_many = too_many or bool(row_rejects.height and share > source.max_reject_share)
+    if not too_many and encoding_of is not None:
+        # A small file in the wrong encoding stops too: two or more undecodable rows in a file
+        # whose bytes read as another encoding is the file's encoding, not a stray byte.
+        undecodable = row_rejects.filter(pl.col("reason").str.starts_with(UNDECODABLE))
+        for file, rows in undecodable.group_by("file").len().iter_rows():
+            if rows >= 2 and encoding_of(file):
+                too_many = True
+                break
     if too_many:
         problems.append(_reject_message(source, row_rejects, rows_read, share, encoding_of))
     return SourceHealth(rows_read, row_rejects.height, share, tuple(problems))

@@ -651,7 +651,9 @@ def map_columns(
         return pl.DataFrame(), _rejects([_reject_row(file, None, missing[0], None, reason, "")])
     selections = [
         pl.lit(source.name).alias("source"),
-        pl.col(source.primary_key).str.strip_chars().alias("record_id"),
+        # A leading apostrophe is a spreadsheet's "keep this as text" mark (Shopify writes
+        # ids as '7001...), not part of the key.
+        pl.col(source.primary_key).str.strip_chars().str.strip_prefix("'").alias("record_id"),
     ]
     selections += [pl.col(original).alias(common) for original, common in column_map.items()]
     taken = set(needed) | {LINE_COLUMN}
@@ -958,7 +960,7 @@ def assemble_orders(
         if identifying
         else pl.lit(False)
     )
-    key = pl.col("customer_record_id").str.strip_chars()
+    key = pl.col("customer_record_id").str.strip_chars().str.strip_prefix("'")
     has_key = key.is_not_null() & (key != "")
     rows = rows.with_columns(
         _buyer=has_buyer,

@@ -142,3 +142,21 @@ def test_guess_encoding():
     assert guess_encoding("Søren;Müller".encode("cp1252")) == "windows-1252"
     assert guess_encoding("Søren".encode(), declared="windows-1252") == "utf-8"
     assert guess_encoding("Søren".encode("utf-16")) == "utf-16"
+
+
+def test_a_small_file_in_the_wrong_encoding_stops_on_its_first_run(tmp_path):
+    write_crm(tmp_path, 20, encoding="cp1252", accented=3)
+    with dg.instance_for_test() as instance:
+        result = materialize(crm_source(), tmp_path, instance)
+        assert not result.success
+        message = result.failure_data_for_node("raw_crm").error.message
+        assert "csv.encoding: windows-1252" in message
+
+
+def test_a_few_pasted_stray_bytes_in_a_utf8_file_do_not_stop(tmp_path):
+    write_crm(tmp_path, 20, accented=10)  # UTF-8 accents ...
+    path = tmp_path / "crm" / "contacts.csv"
+    pasted = "C98,Zoë,y@example.com,gold\nC99,Zoë,z@example.com,gold\n".encode("cp1252")
+    path.write_bytes(path.read_bytes() + pasted)  # ... and two rows pasted from a cp1252 file
+    with dg.instance_for_test() as instance:
+        assert materialize(crm_source(), tmp_path, instance).success

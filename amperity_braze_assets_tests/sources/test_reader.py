@@ -239,3 +239,10 @@ def test_pieces_parsed_before_a_failing_piece_still_come_out(monkeypatch):
     assert len(seen) == 2
     ids = pl.concat(seen)["id"].cast(pl.Int64).to_list()
     assert ids == list(range(len(ids))) and len(ids) > 50
+
+
+def test_a_spreadsheet_text_mark_is_not_part_of_the_key(tmp_path):
+    (tmp_path / "crm").mkdir()
+    (tmp_path / "crm" / "c.csv").write_text("ID,FIRST,MAIL,LOYALTY\n'7001234,Ann,a@x.com,\n")
+    result = read_source(customer_source(), tmp_path)
+    assert result.records.get_column("record_id").to_list() == ["7001234"]
