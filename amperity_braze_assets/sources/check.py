@@ -278,12 +278,19 @@ def _currency(expr: pl.Expr) -> pl.Expr:
     return pl.when(code.str.contains(r"^[A-Z]{3}$")).then(code)
 
 
+def _name(expr: pl.Expr) -> pl.Expr:
+    """A name the pipeline uses: folded for matching, or (in a non-Latin script, which does
+    not fold) kept as written for Braze."""
+    non_latin = expr.str.contains(r"[\p{L}&&[^\p{Latin}]]")
+    return pl.when(normalize_name(expr).is_not_null() | non_latin).then(expr)
+
+
 TAG_PARSERS: dict[str, Callable[[pl.Series], pl.Series]] = {
     "email": normalize_email_values,
     "birthdate": parse_birthdate_values,
-    "given-name": _by_expression(normalize_name),
-    "surname": _by_expression(normalize_name),
-    "full-name": _by_expression(normalize_name),
+    "given-name": _by_expression(_name),
+    "surname": _by_expression(_name),
+    "full-name": _by_expression(_name),
     "address": _by_expression(normalize_address),
     "address2": _by_expression(normalize_address),
     "city": _by_expression(normalize_city),
@@ -425,8 +432,9 @@ def format_report(results: list[SourceCheck]) -> str:
         limit = f" (first {health.rows_limit:,} per file)" if health.rows_limit else ""
         lines.append(
             f"  rows{limit}: {health.rows_read:,} read, {health.rows_quarantined:,} quarantined "
-            f"({_percent(health.reject_share)}; limit max_reject_share "
-            f"{_percent(health.max_reject_share)})"
+            # The stop message's rounding, so both lines give one figure.
+            f"({health.reject_share:.1%}; limit max_reject_share "
+            f"{health.max_reject_share:.1%})"
             + (f", {health.rows_filtered:,} left out by where" if health.rows_filtered else "")
         )
         if health.kind == "transactions":
