@@ -294,3 +294,11 @@ def test_a_file_read_with_the_wrong_encoding_stops_the_run_and_braze_keeps_every
     assert after == before
     assert not bad.asset_materializations_for_node("braze_sync")
     assert not list((bad_settings.data_dir / "braze" / "dry_run").glob(f"{bad.run_id}/*"))
+
+
+def test_an_audience_over_line_items_counts_only_paid_orders(brand):
+    _, _, by_email = brand
+    # Søren's socks came with paid #1001; Zoë's only with pending #1004.
+    assert "sock_buyers" in person(by_email, "soren.norgaard@gmail.com").get("audiences", [])
+    assert "sock_buyers" in person(by_email, "mk.sullivan@outlook.com").get("audiences", [])
+    assert "sock_buyers" not in person(by_email, "zoe.oconnor@btinternet.com").get("audiences", [])
