@@ -34,21 +34,10 @@ CUSTOMER_TAGS: dict[str, str] = {
 # shop's orders name the buyer by email): each order's buyer becomes a customer record keyed by
 # the order id, and the order counts for whoever that record resolves to.
 BUYER_TAGS: dict[str, str] = {
-    tag: CUSTOMER_TAGS[tag]
-    for tag in (
-        "given-name",
-        "surname",
-        "full-name",
-        "email",
-        "phone",
-        "address",
-        "address2",
-        "city",
-        "state",
-        "postal",
-        "country",
-        "company",
-    )
+    tag: column
+    for tag, column in CUSTOMER_TAGS.items()
+    # What an order says of a person: who and where, not when they were born or updated.
+    if tag not in ("birthdate", "gender", "generational-suffix", "updated-at")
 }
 
 # Line-item tags: an export with one row per item keeps them in ``raw_<source>_lines``.
