@@ -61,13 +61,13 @@ import numpy as np
 import polars as pl
 
 
-def _load_heldout():
-    """bench/identity_heldout.py by path (bench/ is not a package), loaded once per process."""
-    name = "bench_identity_heldout"
+def _load_bench(stem: str):
+    """bench/<stem>.py by path (bench/ is not a package), loaded once per process."""
+    name = f"bench_{stem}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(
-        name, Path(__file__).resolve().parent / "identity_heldout.py"
+        name, Path(__file__).resolve().parent / f"{stem}.py"
     )
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while the class is built
@@ -75,7 +75,12 @@ def _load_heldout():
     return module
 
 
-heldout = _load_heldout()
+heldout = _load_bench("identity_heldout")
+layouts = _load_bench("export_layouts")
+ORDER_LEVEL = layouts.ORDER_LEVEL
+SALESFORCE_HEADER = layouts.SALESFORCE_HEADER
+SHOPIFY_CUSTOMER_HEADER = layouts.SHOPIFY_CUSTOMER_HEADER
+SHOPIFY_ORDER_HEADER = layouts.SHOPIFY_ORDER_HEADER
 
 REFERENCE_TIME = datetime(2026, 1, 15, tzinfo=UTC)
 CAD_RATE = 0.75  # USD per CAD in the trial's rates file
@@ -109,49 +114,6 @@ PRODUCTS = (
     ("GC-25", "Gift Card", 25.00),
 )
 TIERS = ("Bronze", "Silver", "Gold", "Platinum")
-
-SHOPIFY_CUSTOMER_HEADER = [
-    "Customer ID", "First Name", "Last Name", "Email", "Accepts Email Marketing",
-    "Default Address Company", "Default Address Address1", "Default Address Address2",
-    "Default Address City", "Default Address Province Code", "Default Address Country Code",
-    "Default Address Zip", "Default Address Phone", "Phone", "Accepts SMS Marketing",
-    "Total Spent", "Total Orders", "Note", "Tax Exempt", "Tags",
-]  # fmt: skip
-SHOPIFY_ORDER_HEADER = [
-    "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
-    "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code",
-    "Discount Amount", "Shipping Method", "Created at", "Lineitem quantity", "Lineitem name",
-    "Lineitem price", "Lineitem compare at price", "Lineitem sku", "Lineitem requires shipping",
-    "Lineitem taxable", "Lineitem fulfillment status", "Billing Name", "Billing Street",
-    "Billing Address1", "Billing Address2", "Billing Company", "Billing City", "Billing Zip",
-    "Billing Province", "Billing Country", "Billing Phone", "Shipping Name", "Shipping Street",
-    "Shipping Address1", "Shipping Address2", "Shipping Company", "Shipping City",
-    "Shipping Zip", "Shipping Province", "Shipping Country", "Shipping Phone", "Notes",
-    "Note Attributes", "Cancelled at", "Payment Method", "Payment Reference", "Refunded Amount",
-    "Vendor", "Outstanding Balance", "Employee", "Location", "Device ID", "Id", "Tags",
-    "Risk Level", "Source", "Lineitem discount", "Tax 1 Name", "Tax 1 Value", "Tax 2 Name",
-    "Tax 2 Value", "Tax 3 Name", "Tax 3 Value", "Tax 4 Name", "Tax 4 Value", "Tax 5 Name",
-    "Tax 5 Value", "Phone", "Receipt Number", "Duties", "Billing Province Name",
-    "Shipping Province Name", "Payment ID", "Payment Terms Name", "Next Payment Due At",
-    "Payment References",
-]  # fmt: skip
-# Order-level columns: Shopify writes them on an order's first line-item row only.
-ORDER_LEVEL = [
-    "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
-    "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total",
-    "Discount Amount", "Shipping Method", "Billing Name", "Billing Street", "Billing Address1",
-    "Billing Address2", "Billing City", "Billing Zip", "Billing Province", "Billing Country",
-    "Billing Phone", "Shipping Name", "Shipping Street", "Shipping Address1",
-    "Shipping Address2", "Shipping City", "Shipping Zip", "Shipping Province",
-    "Shipping Country", "Shipping Phone", "Cancelled at", "Payment Method", "Refunded Amount",
-    "Outstanding Balance", "Id", "Risk Level", "Source",
-]  # fmt: skip
-SALESFORCE_HEADER = [
-    "Contact ID", "First Name", "Last Name", "Account Name", "Title", "Email", "Phone",
-    "Mobile", "Mailing Street", "Mailing City", "Mailing State/Province",
-    "Mailing Zip/Postal Code", "Mailing Country", "Birthdate", "Loyalty Tier", "Lead Source",
-    "Created Date", "Last Modified Date",
-]  # fmt: skip
 
 
 @dataclass(frozen=True)
