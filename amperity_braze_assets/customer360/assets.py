@@ -13,6 +13,8 @@ from amperity_braze_assets.customer360.transactions import (
     ORDER_COLUMNS,
     order_lines,
     transaction_rollups,
+    unmatched_orders,
+    unmatched_share_stops,
 )
 from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP
 from amperity_braze_assets.metadata import markdown_preview
@@ -113,6 +115,23 @@ def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
         rollups, unmatched = transaction_rollups(
             orders, identity_resolution, as_of, distinct=len(raw) <= 1
         )
+        if unmatched_share_stops(unmatched, orders.height):
+            # Most orders naming no known record is a mapping mistake, not a few missing
+            # customers: spend would reach Braze as zero for everyone.
+            sample = unmatched_orders(orders, identity_resolution).head(3)
+            keys = sample.get_column("customer_record_id").to_list()
+            hint = (
+                " The keys look like emails: tag that column 'email' (the buyer becomes a "
+                "customer record) instead of 'customer-key'."
+                if any("@" in str(k) for k in keys)
+                else " Check that customer-key holds the customer source's primary key and "
+                "customer_source names that source."
+            )
+            raise dg.Failure(
+                description=f"{unmatched} of {orders.height} orders name a customer record "
+                f"that no customer source has (e.g. {keys}); the run stops before anything "
+                f"reaches Braze.{hint}"
+            )
         if unmatched:
             context.log.warning(
                 f"{unmatched} order(s) name a customer record that identity resolution "

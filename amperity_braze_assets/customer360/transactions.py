@@ -66,6 +66,18 @@ def unmatched_orders(orders: pl.DataFrame, identity: pl.DataFrame) -> pl.DataFra
     return _link_orders(_distinct_orders(orders), identity, how="anti")
 
 
+# Orders naming a customer record nobody has stop the run past this share (and this count):
+# a few are records quarantined or deleted, most are a column mapped to the wrong tag.
+MAX_UNMATCHED_ORDER_SHARE = 0.05
+MIN_UNMATCHED_ORDERS_TO_STOP = 10
+
+
+def unmatched_share_stops(unmatched: int, orders: int) -> bool:
+    return unmatched >= MIN_UNMATCHED_ORDERS_TO_STOP and unmatched > orders * (
+        MAX_UNMATCHED_ORDER_SHARE
+    )
+
+
 def _twelve_months_before(moment: datetime) -> datetime:
     try:
         return moment.replace(year=moment.year - 1)

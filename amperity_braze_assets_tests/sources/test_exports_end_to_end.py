@@ -302,3 +302,46 @@ def test_an_audience_over_line_items_counts_only_paid_orders(brand):
     assert "sock_buyers" in person(by_email, "soren.norgaard@gmail.com").get("audiences", [])
     assert "sock_buyers" in person(by_email, "mk.sullivan@outlook.com").get("audiences", [])
     assert "sock_buyers" not in person(by_email, "zoe.oconnor@btinternet.com").get("audiences", [])
+
+
+def test_orders_keyed_by_email_as_a_customer_key_stop_with_the_fix(tmp_path):
+    """The mistake the issue's user made: the buyer's email mapped as ``customer-key``. Every
+    order then names a record nobody has; the run stops before Braze and says what to tag."""
+    config = tmp_path / "config"
+    shutil.copytree(FIXTURES / "config" / "brand", config)
+    text = (config / "sources.yaml").read_text()
+    buyer_lines = [
+        f"      {column}: {tag}\n"
+        for column, tag in (
+            ("Billing Name", "full-name"),
+            ("Billing Phone", "phone"),
+            ("Billing Company", "company"),
+            ("Billing Address1", "address"),
+            ("Billing Address2", "address2"),
+            ("Billing City", "city"),
+            ("Billing Province", "state"),
+            ("Billing Zip", "postal"),
+            ("Billing Country", "country"),
+        )
+    ]
+    for line in buyer_lines:
+        assert line in text
+        text = text.replace(line, "")
+    text = text.replace(
+        "      Email: email\n      Lineitem sku",
+        "      Email: customer-key\n      Lineitem sku",
+    ).replace(
+        "    exclude_statuses: [pending, voided, refunded]\n",
+        "    exclude_statuses: [pending, voided, refunded]\n    customer_source: shopify_customers\n",
+    )
+    (config / "sources.yaml").write_text(text)
+    settings = project_settings(tmp_path, "brand")
+    settings = make_settings(settings.data_dir, config, AMPERITY_BRAZE_AS_OF=AS_OF)
+    with dg.instance_for_test() as instance:
+        result = run_sync_job(settings, instance)
+    assert not result.success
+    message = failure_text(result)
+    # 13 orders, of which the pending, voided and refunded ones do not count.
+    assert "10 of 10 orders name a customer record that no customer source has" in message
+    assert "tag that column 'email'" in message
+    assert not (settings.data_dir / "braze" / "dry_run").exists()
