@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: demo test test-all lint ui bench-sample clean
+.PHONY: demo test test-fast test-all lint ui bench-sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,14 @@ $(CHROMIUM):
 test: $(VENV)/.installed-dev $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The fast lane while editing: ruff and the suite without the browser test and the
+# reliability suites (faults, hostile input, security). CI runs `make test`.
+test-fast: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider \
+		--deselect amperity_braze_assets_tests/test_browser.py \
+		--ignore amperity_braze_assets_tests/reliability
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
