@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import yaml
+from croniter import croniter
 
 from amperity_braze_assets.settings import Settings
 
@@ -844,6 +845,22 @@ class ScheduleConfig:
     description: str = ""
 
 
+def is_valid_cron(cron: str) -> bool:
+    """Whether Dagster's scheduler can run ``cron``: five fields (or @daily, @hourly, ...), each
+    in range, naming a day that comes (not February 30th)."""
+    if not croniter.is_valid(cron):
+        return False
+    fields, *_ = croniter.expand(cron)
+    if len(fields) != 5:  # a sixth field is seconds: Dagster ticks at most once a minute
+        return False
+    _, _, days, months, _ = fields
+    if months == [2] and len(days) == 1 and days[0] in (30, 31):
+        return False
+    # croniter reads "1W" as "the weekday nearest the 1st"; Dagster's scheduler does not know it.
+    day_field = cron.split()[2] if len(cron.split()) == 5 else ""
+    return "w" not in day_field.lower()
+
+
 def load_schedule_configs(
     config_dir: Path, known_jobs: dict[str, str]
 ) -> dict[str, ScheduleConfig]:
@@ -853,8 +870,6 @@ def load_schedule_configs(
     the daily default; ``enabled: false`` turns its schedule off.
     """
     import zoneinfo
-
-    from dagster._utils.schedules import is_valid_cron_string
 
     schedules = {job: ScheduleConfig(job=job) for job in known_jobs}
     path = config_dir / ORCHESTRATION_FILE
@@ -886,7 +901,7 @@ def load_schedule_configs(
             errors.append(f"{where}: allowed keys are {sorted(SCHEDULE_KEYS)}.")
             continue
         cron = str(definition.get("cron", DEFAULT_CRON))
-        if not is_valid_cron_string(cron):
+        if not is_valid_cron(cron):
             errors.append(
                 f"{where}: cron {cron!r} is not a valid cron expression; use five fields, "
                 "e.g. '0 6 * * *' (06:00 daily) or '*/15 * * * *'."

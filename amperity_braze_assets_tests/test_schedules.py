@@ -50,6 +50,10 @@ def test_defaults_are_daily_and_overrides_apply(tmp_path):
     [
         ("schedules:\n  sync_jbo: {}\n", "unknown job (did you mean 'sync_job'?)"),
         ("schedules:\n  sync_job: {cron: '61 * * * *'}\n", "is not a valid cron expression"),
+        # seconds, a day that never comes, and croniter's nearest weekday: Dagster runs none
+        ("schedules:\n  sync_job: {cron: '0 6 * * * *'}\n", "is not a valid cron expression"),
+        ("schedules:\n  sync_job: {cron: '0 6 30 2 *'}\n", "is not a valid cron expression"),
+        ("schedules:\n  sync_job: {cron: '0 6 1W * *'}\n", "is not a valid cron expression"),
         (
             "schedules:\n  sync_job: {timezone: Mars/Olympus}\n",
             "timezone 'Mars/Olympus' is unknown",
