@@ -22,6 +22,7 @@ from croniter import croniter
 from amperity_braze_assets.settings import Settings
 
 if TYPE_CHECKING:  # identity.config imports this module's helpers: no import at run time
+    from amperity_braze_assets.customer360.survivorship import SurvivorshipRules
     from amperity_braze_assets.identity.config import IdentityConfig
 from amperity_braze_assets.sources.tags import (
     BUYER_TAGS,
@@ -173,7 +174,9 @@ class SourceConfig:
 class ProjectConfig:
     config_dir: Path
     sources: tuple[SourceConfig, ...]
+    # ``survivorship:`` as written, and the rules parsed from it once, at load
     survivorship: dict[str, Any] | None = None
+    survivorship_rules: SurvivorshipRules = field(default_factory=lambda: _default_rules())
     # identity.yaml (defaults when the file is absent)
     identity: IdentityConfig | None = None
     money: MoneyConfig = field(default_factory=lambda: MoneyConfig())
@@ -278,6 +281,42 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
     """
     config_dir = settings.config_dir
     path = config_dir / SOURCES_FILE
+    raw = _read_sources_file(path, config_dir)
+    errors = _unknown_top_level_errors(path, raw)
+    sources: list[SourceConfig] = []
+    for name, definition in raw["sources"].items():
+        source, source_errors = _parse_source(path, name, definition)
+        errors.extend(source_errors)
+        if source is not None:
+            sources.append(source)
+    money, money_errors = _parse_money(path, raw.get("money"), config_dir)
+    errors.extend(money_errors)
+    errors.extend(_shared_attribute_errors(path, sources))
+    errors.extend(_source_reference_errors(path, sources, settings, check_files))
+    survivorship = raw.get("survivorship")
+    record_sources = {s.name for s in sources if s.kind == "customers" or s.has_buyers}
+    rules, survivorship_errors = _parse_survivorship(path, survivorship, record_sources)
+    errors.extend(survivorship_errors)
+    identity, identity_errors = _load_identity(config_dir, record_sources)
+    errors.extend(identity_errors)
+    if errors:
+        raise ConfigError(
+            f"Invalid configuration ({len(errors)} problem{'s' if len(errors) > 1 else ''}):\n- "
+            + "\n- ".join(errors)
+        )
+    return ProjectConfig(
+        config_dir=config_dir,
+        sources=tuple(sources),
+        survivorship=survivorship,
+        survivorship_rules=rules,
+        identity=identity,
+        money=money,
+    )
+
+
+def _read_sources_file(path: Path, config_dir: Path) -> dict[str, Any]:
+    """``sources.yaml`` as a mapping with a non-empty ``sources:``, or the error that says how to
+    write one."""
     if not path.exists():
         raise ConfigError(
             f"{path}: not found. AMPERITY_BRAZE_CONFIG_DIR={config_dir} must hold {SOURCES_FILE}; "
@@ -290,23 +329,23 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
             "e.g.\nsources:\n  pos:\n    kind: customers\n    files: sources/pos/*.csv\n"
             "    primary_key: CUST_NO\n    columns: {FIRST_NM: given-name}"
         )
+    return raw
+
+
+def _unknown_top_level_errors(path: Path, raw: dict[str, Any]) -> list[str]:
     unknown_top = set(raw) - set(TOP_LEVEL_KEYS)
+    if not unknown_top:
+        return []
+    return [
+        f"{path}: unknown top-level key(s) {sorted(unknown_top, key=str)}"
+        f"{_suggest(sorted(unknown_top, key=str)[0], TOP_LEVEL_KEYS)}; allowed: "
+        f"{', '.join(TOP_LEVEL_KEYS)}."
+    ]
+
+
+def _shared_attribute_errors(path: Path, sources: list[SourceConfig]) -> list[str]:
+    """Two sources carrying an attribute of the same name would fill one customer_360 column."""
     errors: list[str] = []
-    if unknown_top:
-        errors.append(
-            f"{path}: unknown top-level key(s) {sorted(unknown_top, key=str)}"
-            f"{_suggest(sorted(unknown_top, key=str)[0], TOP_LEVEL_KEYS)}; allowed: "
-            f"{', '.join(TOP_LEVEL_KEYS)}."
-        )
-    sources: list[SourceConfig] = []
-    for name, definition in raw["sources"].items():
-        source, source_errors = _parse_source(path, name, definition)
-        errors.extend(source_errors)
-        if source is not None:
-            sources.append(source)
-    money, money_errors = _parse_money(path, raw.get("money"), config_dir)
-    errors.extend(money_errors)
-    names = {s.name for s in sources}
     attribute_owner: dict[str, str] = {}
     for source in sources:
         for attribute in source.attributes.values():
@@ -316,6 +355,16 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
                     f"source '{attribute_owner[attribute]}'; give each a distinct name."
                 )
             attribute_owner[attribute] = source.name
+    return errors
+
+
+def _source_reference_errors(
+    path: Path, sources: list[SourceConfig], settings: Settings, check_files: bool
+) -> list[str]:
+    """Each ``customer_source`` names a configured source; with ``check_files``, each source's
+    first local file has the columns the source maps."""
+    names = {s.name for s in sources}
+    errors: list[str] = []
     for source in sources:
         if source.customer_source and source.customer_source not in names:
             errors.append(
@@ -324,35 +373,38 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
             )
         if check_files:
             errors.extend(_check_source_files(path, source, settings))
-    survivorship = raw.get("survivorship")
-    record_sources = {s.name for s in sources if s.kind == "customers" or s.has_buyers}
-    if survivorship is not None and not isinstance(survivorship, dict):
-        errors.append(f"{path}: 'survivorship' must be a mapping (source_priority, ...).")
-    else:
-        from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
+    return errors
 
-        try:  # checked here so that every later reader of the rules gets valid ones
-            parse_survivorship_rules(survivorship, record_sources, str(path))
-        except ValueError as exc:
-            errors.append(str(exc))
+
+def _parse_survivorship(
+    path: Path, survivorship: Any, record_sources: set[str]
+) -> tuple[SurvivorshipRules | None, list[str]]:
+    """The survivorship rules, parsed here once so that every later reader gets valid ones."""
+    if survivorship is not None and not isinstance(survivorship, dict):
+        return None, [f"{path}: 'survivorship' must be a mapping (source_priority, ...)."]
+    from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
+
+    try:
+        return parse_survivorship_rules(survivorship, record_sources, str(path)), []
+    except ValueError as exc:
+        return None, [str(exc)]
+
+
+def _default_rules() -> SurvivorshipRules:
+    from amperity_braze_assets.customer360.survivorship import SurvivorshipRules
+
+    return SurvivorshipRules()
+
+
+def _load_identity(
+    config_dir: Path, record_sources: set[str]
+) -> tuple[IdentityConfig | None, list[str]]:
     from amperity_braze_assets.identity.config import load_identity_config
 
     try:
-        identity = load_identity_config(config_dir, record_sources)
+        return load_identity_config(config_dir, record_sources), []
     except ConfigError as exc:
-        errors.append(str(exc))
-    if errors:
-        raise ConfigError(
-            f"Invalid configuration ({len(errors)} problem{'s' if len(errors) > 1 else ''}):\n- "
-            + "\n- ".join(errors)
-        )
-    return ProjectConfig(
-        config_dir=config_dir,
-        sources=tuple(sources),
-        survivorship=survivorship,
-        identity=identity,
-        money=money,
-    )
+        return None, [str(exc)]
 
 
 def _parse_money(path: Path, raw: Any, config_dir: Path) -> tuple[MoneyConfig, list[str]]:

@@ -3,12 +3,9 @@
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.config import ConfigError, ProjectConfig
+from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.customer360.merge import attribute_input_columns, merged_customers
-from amperity_braze_assets.customer360.survivorship import (
-    IDENTITY_LINK_COLUMNS,
-    parse_survivorship_rules,
-)
+from amperity_braze_assets.customer360.survivorship import IDENTITY_LINK_COLUMNS
 from amperity_braze_assets.customer360.transactions import (
     ORDER_COLUMNS,
     order_lines,
@@ -22,13 +19,7 @@ from amperity_braze_assets.settings import Settings
 
 
 def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
-    where = str(config.config_dir / "sources.yaml")
-    try:
-        rules = parse_survivorship_rules(
-            config.survivorship, {s.name for s in config.record_sources}, where
-        )
-    except ValueError as exc:  # a config mistake: fail the load with the file's name
-        raise ConfigError(str(exc)) from exc
+    rules = config.survivorship_rules  # parsed and checked when the configuration loaded
     # Inputs read only the columns these assets use (the I/O manager's "columns"): at ten
     # million records the rest of identity's evidence and the raw tables are gigabytes.
     # Raw tables are read only for the untagged columns sources carry into the 360.
