@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import graphlib
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import sqlglot
+from sqlglot import exp
 
 from amperity_braze_assets.braze.fields import (
     CONSENT_FIELDS,
@@ -154,29 +157,6 @@ COMBINATORS = {"all": "and", "and": "and", "any": "or", "or": "or", "not": "not"
 DURATION_PATTERN = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>days?|weeks?|months?|years?)\s*$")
 DAYS_PER_UNIT = {"day": 1, "week": 7, "month": 30, "year": 365}
 
-# Statements and functions a read-only audience query may not contain. Polars' SQL can read
-# files through table functions and change the context with DDL: both are refused.
-WRITE_KEYWORDS = (
-    "insert",
-    "update",
-    "delete",
-    "merge",
-    "drop",
-    "create",
-    "alter",
-    "truncate",
-    "copy",
-    "attach",
-    "detach",
-    "into",
-    "grant",
-    "pragma",
-    "install",
-    "load",
-    "set",
-)
-FILE_FUNCTION = re.compile(r"\b(read_[a-z_0-9]*|scan_[a-z_0-9]*|glob)\s*\(", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Condition:
@@ -299,8 +279,7 @@ class AttributeConfig:
         used = {c.split(".", 1)[0] for c in self.referenced_columns()} - {AUDIENCES}
         for audience in self.audiences:
             if audience.sql is not None:
-                text = _strip_sql_literals(audience.sql).lower()
-                used |= {t for t in QUERY_TABLES if re.search(rf"\b{t}\b", text)}
+                used |= sql_tables(audience.sql)
         return used | {CUSTOMER_360}
 
     @property
@@ -343,140 +322,108 @@ def table_schemas(project: ProjectConfig) -> dict[str, dict[str, pl.DataType]]:
 
 
 # -- read-only SQL ------------------------------------------------------------------------------
-_SQL_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SQL_NUMBER = re.compile(r"[0-9][A-Za-z0-9_.]*")
+# Audience queries are parsed with sqlglot in DuckDB's dialect, the nearest to polars' SQL among
+# sqlglot's (block comments nest, strings take no backslash escapes, "..." quotes names). The
+# guard allows, rather than denies: one query (SELECT, or set operations and CTEs of SELECTs)
+# whose every FROM/JOIN names a registered table or one of its own CTEs. Table functions
+# (read_csv, read_parquet...), file paths, DDL/DML and a second statement are all refused.
+SQL_DIALECT = "duckdb"
+# sqlglot logs a warning before it reads an unknown statement as a generic Command; the guard
+# refuses those anyway, so the warning is noise in a user's log.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 
-@dataclass(frozen=True)
-class _SqlToken:
-    kind: str  # word | quoted (a "..." or `...` identifier) | string | punct
-    text: str
+def _parse_sql(sql: str) -> tuple[exp.Expression | None, str | None]:
+    """The single statement of ``sql``, or the reason it cannot be accepted."""
+    try:
+        statements = [s for s in sqlglot.parse(sql, read=SQL_DIALECT) if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return None, (
+            f"it does not parse as one SQL query ({reason[:200]}); write a single SELECT "
+            "(or WITH ... SELECT) in plain SQL"
+        )
+    if not statements:
+        return None, "the query is empty; write one SELECT returning amperity_id"
+    if len(statements) > 1:
+        return (
+            None,
+            "it holds more than one statement; keep exactly one SELECT (or WITH ... SELECT)",
+        )
+    return statements[0], None
 
 
-def _sql_tokens(sql: str) -> tuple[list[_SqlToken], str | None]:
-    """The query's tokens without comments and whitespace, or the reason it cannot be scanned.
-
-    One pass, the way the SQL parser reads: a ``--`` or ``/*`` inside a string or a quoted
-    identifier is text, a quote inside a comment is comment, block comments nest. Constructs
-    whose reading differs between SQL dialects (dollar-quoted and prefixed strings such as
-    ``E'...'``) are refused rather than guessed at, since a guess is where a statement hides.
-    """
-    tokens: list[_SqlToken] = []
-    i, n = 0, len(sql)
-    while i < n:
-        char = sql[i]
-        if char.isspace():
-            i += 1
-        elif sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif sql.startswith("/*", i):
-            depth, i = 1, i + 2
-            while i < n and depth:
-                if sql.startswith("/*", i):
-                    depth, i = depth + 1, i + 2
-                elif sql.startswith("*/", i):
-                    depth, i = depth - 1, i + 2
-                else:
-                    i += 1
-            if depth:
-                return tokens, "a /* comment is not closed; close it with */"
-        elif char == "'":
-            if i and (sql[i - 1].isalnum() or sql[i - 1] in "_&"):
-                return tokens, (
-                    f"the prefixed string {sql[max(0, i - 8) : i].split()[-1]}'...' is not "
-                    "allowed (E'...', N'...', X'...' read differently across SQL dialects); "
-                    "write a plain '...' string after a space"
-                )
-            i += 1
-            start = i
-            while True:
-                end = sql.find("'", i)
-                if end < 0:
-                    return tokens, "a string ('...') is not closed; close it with '"
-                if sql.startswith("''", end):
-                    i = end + 2
-                    continue
-                break
-            tokens.append(_SqlToken("string", sql[start:end]))
-            i = end + 1
-        elif char in ('"', "`"):
-            i += 1
-            start = i
-            while True:
-                end = sql.find(char, i)
-                if end < 0:
-                    return tokens, f"a quoted name ({char}...{char}) is not closed"
-                if sql.startswith(char * 2, end):
-                    i = end + 2
-                    continue
-                break
-            tokens.append(_SqlToken("quoted", sql[start:end].replace(char * 2, char)))
-            i = end + 1
-        elif char == "$":
-            return tokens, "dollar-quoted strings and $ parameters are not allowed; use '...'"
-        elif char == "\\":
-            return tokens, "a backslash outside a string is not allowed"
-        elif match := _SQL_WORD.match(sql, i):
-            tokens.append(_SqlToken("word", match.group(0)))
-            i = match.end()
-        elif match := _SQL_NUMBER.match(sql, i):
-            tokens.append(_SqlToken("number", match.group(0)))
-            i = match.end()
-        else:
-            tokens.append(_SqlToken("punct", char))
-            i += 1
-    return tokens, None
+def _statement_kind(statement: exp.Expression) -> str:
+    if isinstance(statement, exp.Command):
+        kind = str(statement.this).upper()
+    else:
+        kind = statement.key.upper()
+    return f"WITH ... {kind}" if statement.args.get("with") else kind
 
 
-def _strip_sql_literals(sql: str) -> str:
-    """The query without comments and with string literals emptied, for keyword scanning."""
-    tokens, _ = _sql_tokens(sql)
-    return " ".join(
-        "''" if t.kind == "string" else f'"{t.text}"' if t.kind == "quoted" else t.text
-        for t in tokens
-    )
+def _function_name(node: exp.Expression) -> str:
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    return node.sql_name().lower()
 
 
-def read_only_sql_problem(sql: str) -> str | None:
-    """Why a query is refused as an audience (with the fix), or None for a single SELECT/WITH."""
-    tokens, problem = _sql_tokens(sql)
-    if problem:
+def read_only_sql_problem(sql: str, tables: tuple[str, ...] = QUERY_TABLES) -> str | None:
+    """Why a query is refused as an audience (with the fix), or None for a single read-only query
+    over ``tables``."""
+    statement, problem = _parse_sql(sql)
+    if statement is None:
         return problem
-    while tokens and tokens[-1].text == ";":
-        tokens.pop()
-    if not tokens:
-        return "the query is empty; write one SELECT returning amperity_id"
-    if any(t.kind == "punct" and t.text == ";" for t in tokens):
-        return "it holds more than one statement; keep exactly one SELECT (or WITH ... SELECT)"
-    first = tokens[0]
-    if first.kind != "word" or first.text.lower() not in ("select", "with"):
-        found = first.text.upper()[:20]
+    if not isinstance(statement, exp.Query) or isinstance(statement, exp.Values):
         return (
-            f"it starts with {found}; an audience is a read-only query: only a single SELECT "
-            "(or WITH ... SELECT) is allowed"
+            f"it starts with {_statement_kind(statement)}; an audience is a read-only query: "
+            "only a single SELECT (or WITH ... SELECT) is allowed"
         )
-    words = {t.text.lower() for t in tokens if t.kind == "word"}
-    writes = sorted(words & set(WRITE_KEYWORDS))
-    if writes:
+    if statement.find(exp.DDL, exp.DML, exp.Command, exp.Into):
         return (
-            f"it uses {', '.join(w.upper() for w in writes)}; an audience is a read-only query "
-            "over the registered tables: remove the write"
+            "it uses INTO or a statement inside the query; an audience is a read-only query over "
+            "the registered tables: remove the write"
         )
-    for token, following in zip(tokens, tokens[1:], strict=False):
-        if token.kind in ("word", "quoted") and following.text == "(":
-            if FILE_FUNCTION.match(f"{token.text}("):
-                return (
-                    f"it calls {token.text}(), which reads files; audiences may only read the "
-                    f"registered tables {', '.join(QUERY_TABLES)}"
-                )
-            if token.kind == "quoted":
-                return (
-                    f'it calls the quoted name "{token.text}"(); call functions by their plain name'
-                )
+    registered = ", ".join(tables)
+    for node in statement.find_all(exp.Func):
+        name = _function_name(node)
+        if isinstance(node, exp.ReadCSV | exp.ReadParquet) or name.startswith(
+            ("read_", "scan_", "glob")
+        ):
+            return (
+                f"it calls {name}(), which reads files; audiences may only read the registered "
+                f"tables {registered}"
+            )
+    cte_names = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+    for table in statement.find_all(exp.Table):
+        if not isinstance(table.this, exp.Identifier):
+            name = _function_name(table.this) if isinstance(table.this, exp.Func) else "a function"
+            return (
+                f"it reads from {name}() instead of a table; audiences may only read the "
+                f"registered tables {registered}"
+            )
+        if table.args.get("db") or table.args.get("catalog"):
+            return (
+                f"it reads {table.sql(dialect=SQL_DIALECT)}, a qualified name; name a registered "
+                f"table alone: {registered}"
+            )
+        if table.name not in tables and table.name.lower() not in cte_names:
+            return (
+                f"it reads {table.name!r}, which is not a registered table; audiences may only "
+                f"read {registered} (and the query's own WITH names)"
+            )
     return None
 
 
+def sql_tables(sql: str) -> set[str]:
+    """The registered tables a query reads (none when it does not parse)."""
+    statement, _ = _parse_sql(sql)
+    if statement is None:
+        return set()
+    return {t.name for t in statement.find_all(exp.Table) if t.name in QUERY_TABLES}
+
+
+# The plan is checked too: what polars will run, whatever its parser made of the text. A file
+# scan shows as ``Csv SCAN [path]``, ``Parquet SCAN``...; a registered frame as ``DF [...]``.
 FILE_SCAN = re.compile(r"(?m)^\s*(?:[A-Za-z]+ )?SCAN\b")
 
 

@@ -251,9 +251,14 @@ def test_sql_audiences_must_be_read_only_and_compile(tmp_path):
 
 
 def test_read_only_sql_ignores_keywords_in_strings_and_comments():
-    assert read_only_sql_problem("SELECT amperity_id FROM t WHERE note = 'drop table'") is None
+    assert (
+        read_only_sql_problem("SELECT amperity_id FROM customer_360 WHERE note = 'drop table'")
+        is None
+    )
     assert read_only_sql_problem("-- delete me\nWITH a AS (SELECT 1) SELECT * FROM a;") is None
-    assert "INSERT" in read_only_sql_problem("WITH a AS (SELECT 1) INSERT INTO t SELECT * FROM a")
+    assert "INSERT" in read_only_sql_problem(
+        "WITH a AS (SELECT 1) INSERT INTO customer_360 SELECT * FROM a"
+    )
 
 
 def test_audience_extra_columns_feed_declared_attributes(tmp_path):

@@ -101,6 +101,21 @@ HIDING = [
     "SELECT amperity_id FROM customer_360; SELECT * FROM {read}",
     "SELECT amperity_id FROM customer_360 --\n; SELECT * FROM {read}",
 ]
+# Read from something other than a registered table, each in another disguise: the guard allows
+# only the registered tables and the query's own WITH names, so each is refused by the parser.
+UNREGISTERED_READS = [
+    f"SELECT amperity_id FROM read_csv_auto('{SENTINEL}')",
+    f"SELECT amperity_id FROM (SELECT * FROM read_parquet('{PARQUET}')) AS p",
+    f"SELECT amperity_id FROM customer_360 WHERE EXISTS (SELECT 1 FROM scan_csv('{SENTINEL}'))",
+    "WITH f AS (SELECT amperity_id FROM secrets) SELECT amperity_id FROM f",
+    "SELECT amperity_id FROM customer_360 /* one */; /* two */ DROP TABLE customer_360",
+    "SELECT amperity_id FROM customer_360 -- ;\n; DELETE FROM customer_360",
+    f'SELECT amperity_id FROM "{SENTINEL}"',
+    "SELECT amperity_id FROM customer_360 UNION SELECT amperity_id FROM hidden_global",
+    "SELECT amperity_id FROM main.customer_360",
+    "VALUES ('LEAKED-FROM-FILE')",
+    "WITH a AS (SELECT amperity_id FROM customer_360) DELETE FROM customer_360",
+]
 SAFE_QUERIES = [
     "SELECT amperity_id FROM customer_360",
     "SELECT amperity_id FROM customer_transactions WHERE l12m_monetary >= 200",
@@ -184,6 +199,12 @@ def test_statements_hidden_in_comments_and_strings_are_refused(template, read):
     if "/* /*" in template:  # block comments nest, as in polars' parser: all of it is comment
         assert read_only_sql_problem(sql) is None and load_or_run(sql) == "ran"
         return
+    assert read_only_sql_problem(sql) is not None, sql
+    assert load_or_run(sql) == "refused"
+
+
+@pytest.mark.parametrize("sql", UNREGISTERED_READS)
+def test_reads_of_anything_but_the_registered_tables_are_refused(sql):
     assert read_only_sql_problem(sql) is not None, sql
     assert load_or_run(sql) == "refused"
 
