@@ -8,13 +8,15 @@ written once per run and read a few times, so write speed counts.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import IO, TypeVar
+from collections.abc import Sequence
+from typing import IO
 
 import polars as pl
+
+# Atomic local replacement belongs to the storage layer; imported here by older callers.
+from amperity_braze_assets.storage.files import replace_file
+
+__all__ = ["WRITE_OPTIONS", "read_table", "replace_file", "sink_table", "write_table"]
 
 WRITE_OPTIONS = {"compression": "zstd", "compression_level": 1}
 
@@ -37,43 +39,3 @@ def read_table(source: str | IO[bytes], columns: Sequence[str] | None = None) ->
     if hasattr(source, "seek"):
         source.seek(0)
     return pl.read_parquet(source, columns=present)
-
-
-Written = TypeVar("Written")
-
-
-def replace_file(path: Path, write: Callable[[str], Written], *, durable: bool) -> Written:
-    """``write(temporary path)``, then the temporary renamed onto ``path``: a reader sees the old
-    file or the new one, never part of one, even if the process is killed mid-write (the
-    temporary, ``.<name>.<random>.tmp``, is left for cleanup).
-
-    ``durable``: the file and then its folder are flushed to disk around the rename, so a power
-    cut or an OS crash cannot lose the new file or leave a torn one. State that cannot be
-    recomputed (the sync ledger, identity's ids) asks for it; asset outputs, which a rerun
-    rebuilds, skip the flush of gigabytes.
-    """
-    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        result = write(temporary)
-        if durable:
-            _flush(temporary, os.O_RDONLY)
-        os.replace(temporary, path)
-        if durable and hasattr(os, "O_DIRECTORY"):  # POSIX: the rename itself is on disk,
-            # and so is every folder made for it (an entry in its own parent).
-            for folder in (path.parent, *(created_folder.parent for created_folder in created)):
-                _flush(str(folder), os.O_RDONLY | os.O_DIRECTORY)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return result
-
-
-def _flush(location: str, flags: int) -> None:
-    descriptor = os.open(location, flags)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -36,7 +36,7 @@ from amperity_braze_assets.currents.source import (
     S3CurrentsSource,
 )
 from amperity_braze_assets.sources.reader import read_source
-from amperity_braze_assets.storage import state_store as state_store_module
+from amperity_braze_assets.storage.files import STALE_TEMP_SECONDS
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore, StateStoreError
 from amperity_braze_assets_tests.currents.helpers import (
@@ -72,7 +72,7 @@ def test_a_crash_between_the_temp_write_and_the_rename_keeps_the_old_state(tmp_p
     def crash(src, dst):
         raise Crash  # the process dies after the temporary file is complete, before the rename
 
-    monkeypatch.setattr(state_store_module.os, "replace", crash)
+    monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(Crash):
         ledger.record_accepted(_segment(["a", "c"], "silver"))  # a segment write
     with pytest.raises(Crash):
@@ -98,7 +98,7 @@ def test_leftover_and_partial_temp_files_are_ignored_then_cleaned(tmp_path):
     assert_frame_equal(ledger.view().accepted, view.accepted)
     assert store.list("braze/atomic/segments.v1/") == []
     assert partial.exists() and garbage.exists()  # young: could be a live writer's, kept
-    old = time.time() - 2 * state_store_module.STALE_TEMP_SECONDS
+    old = time.time() - 2 * STALE_TEMP_SECONDS
     for path in (partial, garbage):
         os.utime(path, (old, old))
     assert_frame_equal(ledger.compact().accepted, view.accepted)
