@@ -475,132 +475,31 @@ def _parse_source(path: Path, name: Any, definition: Any) -> tuple[SourceConfig 
         ]
     if not isinstance(definition, dict):
         return None, [f"{where}: expected a mapping with kind, files, primary_key, columns."]
-    errors: list[str] = []
-    for key in sorted(set(definition) - SOURCE_KEYS, key=str):
-        errors.append(
-            f"{where}: unknown key '{key}'{_suggest(key, SOURCE_KEYS)}; allowed: "
-            f"{sorted(SOURCE_KEYS)}."
-        )
-    kind = definition.get("kind", "customers")
-    if kind not in SOURCE_KINDS:
-        errors.append(f"{where}: kind '{kind}' is unknown; use one of {list(SOURCE_KINDS)}.")
-        kind = "customers"
-    files = definition.get("files")
-    if isinstance(files, str):
-        files = [files]
-    if (
-        not isinstance(files, list)
-        or not files
-        or not all(isinstance(f, str) and f.strip() for f in files)
-    ):
-        errors.append(
-            f"{where}: 'files' must name one or more paths or globs (relative to "
-            "AMPERITY_BRAZE_DATA_DIR, absolute, or s3://bucket/key), e.g. files: sources/pos/*.csv"
-        )
-        files = []
-    file_format = definition.get("format") or (_format_from_name(files[0]) if files else "csv")
-    if file_format not in FORMATS:
-        errors.append(
-            f"{where}: format '{file_format}' is unknown; set format: csv or format: parquet."
-        )
-    columns = definition.get("columns")
-    tags: dict[str, str] = {}
-    if not isinstance(columns, dict) or not columns:
-        errors.append(
-            f"{where}: 'columns' must map source columns to semantic tags, e.g. "
-            "columns: {EMAIL_ADDR: email}."
-        )
-        columns = {}
-    else:
-        tags, tag_errors = _validate_tags(where, kind, columns)
-        errors.extend(tag_errors)
-    primary_key = definition.get("primary_key")
-    if kind == "transactions" and primary_key is None:
-        # A transaction source's key is its order id: rows sharing one are one order.
-        primary_key = next((c for c, t in tags.items() if t == "order-id"), None)
-    if not isinstance(primary_key, str) or not primary_key:
-        errors.append(
-            f"{where}: 'primary_key' must name the column that identifies a record, "
-            "e.g. primary_key: CUST_NO."
-            + (" (or tag a column order-id)" if kind == "transactions" else "")
-        )
-        primary_key = ""
+    errors: list[str] = [
+        f"{where}: unknown key '{key}'{_suggest(key, SOURCE_KEYS)}; allowed: {sorted(SOURCE_KEYS)}."
+        for key in sorted(set(definition) - SOURCE_KEYS, key=str)
+    ]
+    kind, kind_errors = _parse_kind(where, definition)
+    files, file_format, file_errors = _parse_files(where, definition)
+    columns, tags, column_errors = _parse_columns(where, kind, definition)
+    primary_key, key_errors = _parse_primary_key(where, kind, definition, tags)
     customer_source = definition.get("customer_source")
+    errors += kind_errors + file_errors + column_errors + key_errors
     if kind == "transactions" and tags:
-        missing = [t for t in REQUIRED_TRANSACTION_TAGS if t not in tags.values()]
-        if missing:
-            errors.append(f"{where}: a transaction source must map the tags {missing} to columns.")
-        by_key = "customer-key" in tags.values()
-        by_contact = any(t in IDENTIFYING_BUYER_TAGS for t in tags.values())
-        if not by_key and not by_contact:
-            errors.append(
-                f"{where}: say whose each order is: map the buyer's contact ("
-                + ", ".join(IDENTIFYING_BUYER_TAGS)
-                + ") so each buyer becomes a customer record, or map 'customer-key' to the "
-                "column holding the customer record's id."
-            )
-        if by_key and "customer-source" not in tags.values() and not customer_source:
-            errors.append(
-                f"{where}: say which customer source the orders' customer keys belong to: map a "
-                "column to 'customer-source' or set customer_source: <source name>."
-            )
-    csv_options = CsvOptions()
-    if "csv" in definition:
-        raw_csv = definition["csv"] or {}
-        if not isinstance(raw_csv, dict) or set(raw_csv) - CSV_KEYS:
-            errors.append(f"{where}: 'csv' accepts only {sorted(CSV_KEYS)}.")
-        else:
-            csv_options = CsvOptions(**{k: str(v) for k, v in raw_csv.items()})
-            if len(csv_options.delimiter) != 1 or len(csv_options.quote) != 1:
-                errors.append(f"{where}: csv delimiter and quote must be single characters.")
-            try:
-                "".encode(csv_options.encoding)
-            except LookupError:
-                errors.append(
-                    f"{where}: encoding '{csv_options.encoding}' is unknown; use a Python codec "
-                    "name such as utf-8, windows-1252 (cp1252) or latin-1."
-                )
+        errors.extend(_whose_orders_errors(where, tags, customer_source))
+    csv_options, csv_errors = _parse_csv_options(where, definition)
     attributes, aggregates, attribute_errors = _parse_attributes(
         where, kind, definition.get("attributes"), columns, primary_key
     )
-    errors.extend(attribute_errors)
+    errors += csv_errors + attribute_errors
     condition = definition.get("where")
     if condition is not None:
         errors.extend(_check_where(where, condition))
     formats, format_errors = _parse_formats(where, definition.get("formats"), tags)
-    errors.extend(format_errors)
-    shares = {}
-    for key, default in (
-        ("max_reject_share", DEFAULT_MAX_REJECT_SHARE),
-        ("max_row_drop", DEFAULT_MAX_ROW_DROP),
-    ):
-        value = definition.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            errors.append(f"{where}: {key} must be a share between 0 and 1, e.g. {key}: {default}.")
-            value = default
-        shares[key] = float(value)
-    phone_region = definition.get("phone_region")
-    if phone_region is not None:
-        phone_region = str(phone_region).strip().upper()
-        if not re.fullmatch(r"[A-Z]{2}", phone_region):
-            errors.append(
-                f"{where}: phone_region {definition.get('phone_region')!r} must be an ISO "
-                "3166-1 alpha-2 country code, e.g. phone_region: GB."
-            )
-    exclude_statuses = definition.get("exclude_statuses", list(DEFAULT_EXCLUDE_STATUSES))
-    if not isinstance(exclude_statuses, list) or not all(
-        isinstance(v, str) for v in exclude_statuses
-    ):
-        errors.append(
-            f"{where}: exclude_statuses must be a list of order states, e.g. "
-            "exclude_statuses: [refunded, voided, pending]."
-        )
-        exclude_statuses = list(DEFAULT_EXCLUDE_STATUSES)
-    elif "exclude_statuses" in definition and "status" not in tags.values():
-        errors.append(
-            f"{where}: exclude_statuses needs a column tagged 'status' (e.g. "
-            "'Financial Status': status)."
-        )
+    shares, share_errors = _parse_shares(where, definition)
+    phone_region, region_errors = _parse_phone_region(where, definition)
+    exclude_statuses, status_errors = _parse_exclude_statuses(where, definition, tags)
+    errors += format_errors + share_errors + region_errors + status_errors
     if errors:
         return None, errors
     return SourceConfig(
@@ -620,8 +519,168 @@ def _parse_source(path: Path, name: Any, definition: Any) -> tuple[SourceConfig 
         max_reject_share=shares["max_reject_share"],
         max_row_drop=shares["max_row_drop"],
         phone_region=phone_region,
-        exclude_statuses=tuple(v.strip().lower() for v in exclude_statuses),
+        exclude_statuses=exclude_statuses,
     ), []
+
+
+def _parse_kind(where: str, definition: dict[Any, Any]) -> tuple[str, list[str]]:
+    kind = definition.get("kind", "customers")
+    if kind not in SOURCE_KINDS:
+        # read on as a customer source so the rest of the definition is checked too
+        return "customers", [f"{where}: kind '{kind}' is unknown; use one of {list(SOURCE_KINDS)}."]
+    return kind, []
+
+
+def _parse_files(where: str, definition: dict[Any, Any]) -> tuple[list[str], str, list[str]]:
+    """``files:`` (one path or glob, or a list) and ``format:`` (default: from the first name)."""
+    errors: list[str] = []
+    files = definition.get("files")
+    if isinstance(files, str):
+        files = [files]
+    if (
+        not isinstance(files, list)
+        or not files
+        or not all(isinstance(f, str) and f.strip() for f in files)
+    ):
+        errors.append(
+            f"{where}: 'files' must name one or more paths or globs (relative to "
+            "AMPERITY_BRAZE_DATA_DIR, absolute, or s3://bucket/key), e.g. files: sources/pos/*.csv"
+        )
+        files = []
+    file_format = definition.get("format") or (_format_from_name(files[0]) if files else "csv")
+    if file_format not in FORMATS:
+        errors.append(
+            f"{where}: format '{file_format}' is unknown; set format: csv or format: parquet."
+        )
+    return files, file_format, errors
+
+
+def _parse_columns(
+    where: str, kind: str, definition: dict[Any, Any]
+) -> tuple[dict[Any, Any], dict[str, str], list[str]]:
+    """``columns:`` as written, and the column -> tag map once the tags are checked."""
+    columns = definition.get("columns")
+    if not isinstance(columns, dict) or not columns:
+        return (
+            {},
+            {},
+            [
+                f"{where}: 'columns' must map source columns to semantic tags, e.g. "
+                "columns: {EMAIL_ADDR: email}."
+            ],
+        )
+    tags, tag_errors = _validate_tags(where, kind, columns)
+    return columns, tags, tag_errors
+
+
+def _parse_primary_key(
+    where: str, kind: str, definition: dict[Any, Any], tags: dict[str, str]
+) -> tuple[str, list[str]]:
+    primary_key = definition.get("primary_key")
+    if kind == "transactions" and primary_key is None:
+        # A transaction source's key is its order id: rows sharing one are one order.
+        primary_key = next((c for c, t in tags.items() if t == "order-id"), None)
+    if not isinstance(primary_key, str) or not primary_key:
+        return "", [
+            f"{where}: 'primary_key' must name the column that identifies a record, "
+            "e.g. primary_key: CUST_NO."
+            + (" (or tag a column order-id)" if kind == "transactions" else "")
+        ]
+    return primary_key, []
+
+
+def _whose_orders_errors(where: str, tags: dict[str, str], customer_source: Any) -> list[str]:
+    """A transaction source maps the order tags and says whose each order is: by the buyer's
+    contact, or by a customer key of a named customer source."""
+    errors: list[str] = []
+    missing = [t for t in REQUIRED_TRANSACTION_TAGS if t not in tags.values()]
+    if missing:
+        errors.append(f"{where}: a transaction source must map the tags {missing} to columns.")
+    by_key = "customer-key" in tags.values()
+    by_contact = any(t in IDENTIFYING_BUYER_TAGS for t in tags.values())
+    if not by_key and not by_contact:
+        errors.append(
+            f"{where}: say whose each order is: map the buyer's contact ("
+            + ", ".join(IDENTIFYING_BUYER_TAGS)
+            + ") so each buyer becomes a customer record, or map 'customer-key' to the "
+            "column holding the customer record's id."
+        )
+    if by_key and "customer-source" not in tags.values() and not customer_source:
+        errors.append(
+            f"{where}: say which customer source the orders' customer keys belong to: map a "
+            "column to 'customer-source' or set customer_source: <source name>."
+        )
+    return errors
+
+
+def _parse_csv_options(where: str, definition: dict[Any, Any]) -> tuple[CsvOptions, list[str]]:
+    if "csv" not in definition:
+        return CsvOptions(), []
+    raw_csv = definition["csv"] or {}
+    if not isinstance(raw_csv, dict) or set(raw_csv) - CSV_KEYS:
+        return CsvOptions(), [f"{where}: 'csv' accepts only {sorted(CSV_KEYS)}."]
+    errors: list[str] = []
+    csv_options = CsvOptions(**{k: str(v) for k, v in raw_csv.items()})
+    if len(csv_options.delimiter) != 1 or len(csv_options.quote) != 1:
+        errors.append(f"{where}: csv delimiter and quote must be single characters.")
+    try:
+        "".encode(csv_options.encoding)
+    except LookupError:
+        errors.append(
+            f"{where}: encoding '{csv_options.encoding}' is unknown; use a Python codec "
+            "name such as utf-8, windows-1252 (cp1252) or latin-1."
+        )
+    return csv_options, errors
+
+
+def _parse_shares(where: str, definition: dict[Any, Any]) -> tuple[dict[str, float], list[str]]:
+    """``max_reject_share`` and ``max_row_drop``: shares between 0 and 1."""
+    shares: dict[str, float] = {}
+    errors: list[str] = []
+    for key, default in (
+        ("max_reject_share", DEFAULT_MAX_REJECT_SHARE),
+        ("max_row_drop", DEFAULT_MAX_ROW_DROP),
+    ):
+        value = definition.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            errors.append(f"{where}: {key} must be a share between 0 and 1, e.g. {key}: {default}.")
+            value = default
+        shares[key] = float(value)
+    return shares, errors
+
+
+def _parse_phone_region(where: str, definition: dict[Any, Any]) -> tuple[str | None, list[str]]:
+    phone_region = definition.get("phone_region")
+    if phone_region is None:
+        return None, []
+    phone_region = str(phone_region).strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", phone_region):
+        return phone_region, [
+            f"{where}: phone_region {definition.get('phone_region')!r} must be an ISO "
+            "3166-1 alpha-2 country code, e.g. phone_region: GB."
+        ]
+    return phone_region, []
+
+
+def _parse_exclude_statuses(
+    where: str, definition: dict[Any, Any], tags: dict[str, str]
+) -> tuple[tuple[str, ...], list[str]]:
+    """Order states that are not spend, lower case; they need a column tagged ``status``."""
+    exclude_statuses = definition.get("exclude_statuses", list(DEFAULT_EXCLUDE_STATUSES))
+    if not isinstance(exclude_statuses, list) or not all(
+        isinstance(v, str) for v in exclude_statuses
+    ):
+        return DEFAULT_EXCLUDE_STATUSES, [
+            f"{where}: exclude_statuses must be a list of order states, e.g. "
+            "exclude_statuses: [refunded, voided, pending]."
+        ]
+    errors: list[str] = []
+    if "exclude_statuses" in definition and "status" not in tags.values():
+        errors.append(
+            f"{where}: exclude_statuses needs a column tagged 'status' (e.g. "
+            "'Financial Status': status)."
+        )
+    return tuple(v.strip().lower() for v in exclude_statuses), errors
 
 
 def _parse_attributes(
