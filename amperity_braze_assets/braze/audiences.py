@@ -30,6 +30,7 @@ from amperity_braze_assets.braze.attribute_config import (
     read_only_sql_problem,
     sql_context,
 )
+from amperity_braze_assets.hashing import stable_unit_interval
 
 # The streaming engine (polars' default) runs these plans several times slower than the
 # in-memory one: unique(keep="first") and order-keeping joins dominate, and it splits the
@@ -45,13 +46,6 @@ SUMMARY_SCHEMA = {
     "members": pl.Int64,
     "control_group": pl.Int64,
 }
-
-# FNV-1a then the splitmix64 finalizer: a documented hash, so control groups do not move when
-# polars (whose Expr.hash is only stable within one version) is upgraded.
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-_MIX_1 = np.uint64(0xFF51AFD7ED558CCD)
-_MIX_2 = np.uint64(0xC4CEB9FE1A85EC53)
 
 
 @dataclass(frozen=True)
@@ -195,34 +189,6 @@ def _literal(value, dtype: pl.DataType) -> pl.Expr:
 
 
 # -- stable control groups --------------------------------------------------------------------
-def stable_unit_interval(ids: pl.Series, salt: str) -> np.ndarray:
-    """A number in [0, 1) per id, fixed by the id and ``salt`` alone (same on every run, machine
-    and polars version). Vectorised: ids are hex-encoded, padded to one width and hashed one
-    byte column at a time."""
-    n = ids.len()
-    if n == 0:
-        return np.zeros(0)
-    hexed = ids.cast(pl.String).fill_null("").str.encode("hex")
-    width = int(hexed.str.len_bytes().max() or 0)
-    state = np.full(n, _FNV_OFFSET, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        if width:
-            joined = hexed.str.pad_end(width, ".").str.join("").item()
-            matrix = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width)
-            for position in range(width):
-                state ^= matrix[:, position].astype(np.uint64)
-                state *= _FNV_PRIME
-        for byte in b"\x1f" + salt.encode("utf-8"):
-            state ^= np.uint64(byte)
-            state *= _FNV_PRIME
-        state ^= state >> np.uint64(33)
-        state *= _MIX_1
-        state ^= state >> np.uint64(33)
-        state *= _MIX_2
-        state ^= state >> np.uint64(33)
-    return (state >> np.uint64(11)).astype(np.float64) / float(1 << 53)
-
-
 def in_control_group(ids: pl.Series, audience: str, share: float) -> pl.Series:
     """Whether each id is held out of ``audience``: stable, about ``share`` of the ids."""
     if share <= 0:

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from amperity_braze_assets.hashing import fnv1a_rows, splitmix64_finalize
+
 ID_PREFIX = "AMP-"
 
 
@@ -27,15 +29,6 @@ class IdAssignment:
 
 
 _HEX = np.frombuffer(b"0123456789ABCDEF", dtype=np.uint8)
-_FNV_OFFSET = 0xCBF29CE484222325
-_FNV_PRIME = 0x100000001B3
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finalizer: every input bit moves about half the output bits."""
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 def _mint(keys: pl.Series, salt: int) -> pl.Series:
@@ -52,24 +45,21 @@ def _mint(keys: pl.Series, salt: int) -> pl.Series:
     width = max(int(lengths.max()), 1)
     encoded = keys.cast(pl.Binary).to_numpy()
     matrix = np.array(encoded, dtype=f"S{width}").view(np.uint8).reshape(len(keys), width)
-    lane_a = np.full(len(keys), _FNV_OFFSET, dtype=np.uint64)
+    lane_a = fnv1a_rows(matrix, lengths)
     lane_b = np.full(len(keys), 0x9E3779B97F4A7C15, dtype=np.uint64)
-    prime = np.uint64(_FNV_PRIME)
     multiplier = np.uint64(0xD6E8FEB86659FD93)
     with np.errstate(over="ignore"):
         # In place, on the keys still that long only: a new array per step costs twice as much.
         step = np.empty(len(keys), dtype=np.uint64)
         for column in range(width):
-            active = lengths > column
-            byte = matrix[:, column].astype(np.uint64)
-            np.bitwise_xor(lane_a, byte, out=step)
-            np.multiply(step, prime, out=lane_a, where=active)
-            np.add(lane_b, byte, out=step)
+            np.add(lane_b, matrix[:, column].astype(np.uint64), out=step)
             step += np.uint64(1)
-            np.multiply(step, multiplier, out=lane_b, where=active)
+            np.multiply(step, multiplier, out=lane_b, where=lengths > column)
         tail = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(salt)
-        high = _mix(lane_a ^ _mix(tail))
-        low = _mix(lane_b ^ _mix(tail + np.uint64(0x632BE59BD9B4E019)) ^ high)
+        high = splitmix64_finalize(lane_a ^ splitmix64_finalize(tail))
+        low = splitmix64_finalize(
+            lane_b ^ splitmix64_finalize(tail + np.uint64(0x632BE59BD9B4E019)) ^ high
+        )
     nibbles = np.empty((len(keys), 20), dtype=np.uint8)
     for index in range(16):
         nibbles[:, index] = (high >> np.uint64(60 - 4 * index)) & np.uint64(0xF)
