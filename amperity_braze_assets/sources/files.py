@@ -1,6 +1,8 @@
 """Finding and fetching source files: local paths and globs, or s3:// URLs.
 
-S3 access goes through a boto3-style client handed in by the caller (the Dagster layer passes
+Listing and reading go through the one storage layer (``storage/files.py``); local patterns are
+globbed here (``**``, ``~`` and absolute paths are pattern matters, not storage ones). S3 access
+goes through a boto3-style client handed in by the caller (the Dagster layer passes
 dagster-aws's ``S3Resource`` client), so this module stays free of Dagster and of credentials.
 """
 
@@ -11,6 +13,13 @@ import glob
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from amperity_braze_assets.storage.files import (
+    S3Storage,
+    StoredFile,
+    split_s3_url,
+    storage_of_file,
+)
 
 GLOB_CHARS = set("*?[")
 
@@ -30,26 +39,25 @@ def expand_local_patterns(patterns: Iterable[str], base_dir: Path) -> list[str]:
     return list(found)
 
 
-def split_s3_url(url: str) -> tuple[str, str]:
-    without_scheme = url[len("s3://") :]
-    bucket, _, key = without_scheme.partition("/")
-    return bucket, key
+def _s3_matches(pattern: str, s3_client: Any) -> list[tuple[str, StoredFile]]:
+    """``(url, listed file)`` for each S3 object matching a pattern such as
+    ``s3://bucket/exports/pos/*.csv``, in key order."""
+    bucket, key_pattern = split_s3_url(pattern)
+    glob_at = min((i for i, ch in enumerate(key_pattern) if ch in GLOB_CHARS), default=None)
+    prefix = key_pattern if glob_at is None else key_pattern[:glob_at]
+    return [
+        (f"s3://{bucket}/{stored.key}", stored)
+        for stored in S3Storage(s3_client, bucket).list(prefix)
+        if fnmatch.fnmatchcase(stored.key, key_pattern)
+    ]
 
 
 def expand_s3_pattern(pattern: str, s3_client: Any) -> list[str]:
-    """S3 keys matching a pattern such as ``s3://bucket/exports/pos/*.csv``."""
-    bucket, key_pattern = split_s3_url(pattern)
-    glob_at = min((i for i, ch in enumerate(key_pattern) if ch in GLOB_CHARS), default=None)
-    if glob_at is None:
+    """S3 keys matching a pattern such as ``s3://bucket/exports/pos/*.csv``; a pattern without
+    glob characters names its one file, unlisted."""
+    if not any(ch in GLOB_CHARS for ch in split_s3_url(pattern)[1]):
         return [pattern]
-    prefix = key_pattern[:glob_at]
-    matches = []
-    paginator = s3_client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            if fnmatch.fnmatchcase(item["Key"], key_pattern):
-                matches.append(f"s3://{bucket}/{item['Key']}")
-    return sorted(matches)
+    return sorted(url for url, _ in _s3_matches(pattern, s3_client))
 
 
 def expand_patterns(patterns: Iterable[str], base_dir: Path, s3_client: Any = None) -> list[str]:
@@ -67,10 +75,8 @@ def expand_patterns(patterns: Iterable[str], base_dir: Path, s3_client: Any = No
 
 
 def read_bytes(file: str, s3_client: Any = None) -> bytes:
-    if file.startswith("s3://"):
-        bucket, key = split_s3_url(file)
-        return s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
-    return Path(file).read_bytes()
+    storage, key = storage_of_file(file, s3_client)
+    return storage.read(key).data
 
 
 def file_fingerprints(
@@ -84,14 +90,7 @@ def file_fingerprints(
         stat = Path(file).stat()
         prints[file] = f"{stat.st_size}:{stat.st_mtime_ns}"
     for pattern in patterns:
-        if not pattern.startswith("s3://") or s3_client is None:
-            continue
-        bucket, key_pattern = split_s3_url(pattern)
-        glob_at = min((i for i, ch in enumerate(key_pattern) if ch in GLOB_CHARS), default=None)
-        prefix = key_pattern if glob_at is None else key_pattern[:glob_at]
-        paginator = s3_client.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                if fnmatch.fnmatchcase(item["Key"], key_pattern):
-                    prints[f"s3://{bucket}/{item['Key']}"] = f"{item['Size']}:{item['ETag']}"
+        if pattern.startswith("s3://") and s3_client is not None:
+            for url, stored in _s3_matches(pattern, s3_client):
+                prints[url] = f"{stored.size}:{stored.version}"
     return prints
