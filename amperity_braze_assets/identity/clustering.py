@@ -215,6 +215,163 @@ def _greedy_rebuild(
 _EMPTY: frozenset[int] = frozenset()
 
 
+def _conflicts_inside(
+    labels: np.ndarray,
+    checkable: np.ndarray,
+    conflicts: pl.DataFrame,
+    conflict_codes: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The conflicts inside components, as (left, right, code) with left < right, each pair once
+    and sorted: the candidate pairs found conflicting, plus every member pair of the
+    ``checkable`` records' components (small enough to check exhaustively)."""
+    conflict_left = conflicts.get_column("left").to_numpy().astype(np.int64)
+    conflict_right = conflicts.get_column("right").to_numpy().astype(np.int64)
+    conflict_code = conflicts.get_column("code").to_numpy().astype(np.int8)
+    inside = labels[conflict_left] == labels[conflict_right]
+    found_left, found_right, found_code = (
+        [conflict_left[inside]],
+        [conflict_right[inside]],
+        [conflict_code[inside]],
+    )
+    member_left, member_right = block_pairs(np.where(checkable, labels, -1), ALL_PAIRS_LIMIT)
+    if member_left.size:
+        codes = conflict_codes(member_left, member_right)
+        conflicting = codes > 0
+        found_left.append(member_left[conflicting])
+        found_right.append(member_right[conflicting])
+        found_code.append(codes[conflicting])
+    # A pair found both ways counts once (with its harder code).
+    distinct = (
+        pl.DataFrame(
+            {
+                "left": np.concatenate(found_left),
+                "right": np.concatenate(found_right),
+                "code": np.concatenate(found_code),
+            }
+        )
+        .select(
+            pl.min_horizontal("left", "right").alias("left"),
+            pl.max_horizontal("left", "right").alias("right"),
+            "code",
+        )
+        .group_by("left", "right")
+        .agg(pl.col("code").max())
+        .sort("left", "right")
+    )
+    return (
+        distinct.get_column("left").to_numpy(),
+        distinct.get_column("right").to_numpy(),
+        distinct.get_column("code").to_numpy(),
+    )
+
+
+@dataclass
+class _Flagged:
+    """The links and conflicts of the components that need a rebuild, by component label."""
+
+    edge_left: np.ndarray
+    edge_right: np.ndarray
+    weight: np.ndarray
+    asserted: np.ndarray
+    edges_of: dict[int, list[tuple[int, int, float, bool]]]
+    conflicts_of: dict[int, list[tuple[int, int, int]]]
+
+    @classmethod
+    def gather(
+        cls,
+        labels: np.ndarray,
+        flagged: np.ndarray,
+        edges: pl.DataFrame,
+        left: np.ndarray,
+        right: np.ndarray,
+        conflict: tuple[np.ndarray, np.ndarray, np.ndarray],
+    ) -> _Flagged:
+        in_flagged = flagged[labels[left]]
+        edge_left, edge_right = left[in_flagged], right[in_flagged]
+        weight = edges.get_column("weight").to_numpy()[in_flagged]
+        asserted = edges.get_column("asserted").to_numpy()[in_flagged]
+        edges_of: dict[int, list] = {}
+        for label, a, b, w, f in zip(
+            labels[edge_left].tolist(),
+            edge_left.tolist(),
+            edge_right.tolist(),
+            weight.tolist(),
+            asserted.tolist(),
+            strict=True,
+        ):
+            edges_of.setdefault(label, []).append((a, b, w, f))
+        conflict_left, conflict_right, conflict_code = conflict
+        conflicts_of: dict[int, list] = {}
+        for label, a, b, c in zip(
+            labels[conflict_left].tolist(),
+            conflict_left.tolist(),
+            conflict_right.tolist(),
+            conflict_code.tolist(),
+            strict=True,
+        ):
+            conflicts_of.setdefault(label, []).append((a, b, c))
+        return cls(edge_left, edge_right, weight, asserted, edges_of, conflicts_of)
+
+
+def _split_components(
+    labels: np.ndarray, flagged: np.ndarray, found: _Flagged, max_cluster_size: int
+) -> tuple[np.ndarray, list[int], int]:
+    """Each flagged component rebuilt from its strongest links down (``_Component``): the new
+    labels, the records of groups still over the size cap and how many components split."""
+    nodes = np.flatnonzero(flagged[labels])
+    order = np.argsort(labels[nodes], kind="stable")
+    ordered = nodes[order]
+    bounds = np.flatnonzero(np.r_[True, labels[ordered][1:] != labels[ordered][:-1], True])
+    new_labels = labels.copy()
+    oversized: list[int] = []
+    components_split = 0
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        label = int(labels[ordered[start]])
+        component = _Component(
+            ordered[start:end].tolist(),
+            found.edges_of.get(label, []),
+            found.conflicts_of.get(label, []),
+        )
+        groups = component.groups()
+        components_split += len(groups) > 1
+        for group in groups:
+            new_labels[group] = group[0]
+            if len(group) > max_cluster_size:
+                oversized.extend(group)
+    return new_labels, oversized, components_split
+
+
+def _cap_oversized(
+    new_labels: np.ndarray,
+    oversized: list[int],
+    found: _Flagged,
+    conflict: tuple[np.ndarray, np.ndarray, np.ndarray],
+    max_cluster_size: int,
+) -> None:
+    """Groups too large for one person, rebuilt greedily in place: strongest links (asserted
+    first) under the cap, never across a hard conflict."""
+    edge_left, edge_right = found.edge_left, found.edge_right
+    members = np.asarray(oversized, dtype=np.int64)
+    inside = np.isin(edge_left, members) & (new_labels[edge_left] == new_labels[edge_right])
+    priority = np.where(found.asserted, found.weight + 1e6, found.weight)[inside]
+    a, b = edge_left[inside], edge_right[inside]
+    order = np.lexsort((b, a, -priority, new_labels[a]))
+    conflict_left, conflict_right, conflict_code = conflict
+    hard: dict[int, set[int]] = {}
+    for x, y, c in zip(
+        conflict_left.tolist(), conflict_right.tolist(), conflict_code.tolist(), strict=True
+    ):
+        if c == HARD:
+            hard.setdefault(x, set()).add(y)
+            hard.setdefault(y, set()).add(x)
+    assignment = _greedy_rebuild(
+        members, a[order].tolist(), b[order].tolist(), hard, max_cluster_size
+    )
+    new_labels[np.fromiter(assignment.keys(), dtype=np.int64, count=len(assignment))] = np.fromiter(
+        assignment.values(), dtype=np.int64, count=len(assignment)
+    )
+
+
 def cluster(
     size: int,
     edges: pl.DataFrame,
@@ -241,111 +398,18 @@ def cluster(
         return ClusterResult(labels, 0, 0, supersized)
     components_checked = int(((sizes >= 3) & (np.arange(size) == labels)).sum())
 
-    # Conflicts inside components: candidate pairs found conflicting, plus every member pair of
-    # components small enough to check exhaustively.
-    conflict_left = conflicts.get_column("left").to_numpy().astype(np.int64)
-    conflict_right = conflicts.get_column("right").to_numpy().astype(np.int64)
-    conflict_code = conflicts.get_column("code").to_numpy().astype(np.int8)
-    inside = labels[conflict_left] == labels[conflict_right]
-    found_left, found_right, found_code = (
-        [conflict_left[inside]],
-        [conflict_right[inside]],
-        [conflict_code[inside]],
-    )
     checkable = multi & (component_size <= ALL_PAIRS_LIMIT)
-    member_left, member_right = block_pairs(np.where(checkable, labels, -1), ALL_PAIRS_LIMIT)
-    if member_left.size:
-        codes = conflict_codes(member_left, member_right)
-        conflicting = codes > 0
-        found_left.append(member_left[conflicting])
-        found_right.append(member_right[conflicting])
-        found_code.append(codes[conflicting])
-    # A pair found both ways counts once (with its harder code).
-    distinct = (
-        pl.DataFrame(
-            {
-                "left": np.concatenate(found_left),
-                "right": np.concatenate(found_right),
-                "code": np.concatenate(found_code),
-            }
-        )
-        .select(
-            pl.min_horizontal("left", "right").alias("left"),
-            pl.max_horizontal("left", "right").alias("right"),
-            "code",
-        )
-        .group_by("left", "right")
-        .agg(pl.col("code").max())
-        .sort("left", "right")
-    )
-    conflict_left = distinct.get_column("left").to_numpy()
-    conflict_right = distinct.get_column("right").to_numpy()
-    conflict_code = distinct.get_column("code").to_numpy()
+    conflict = _conflicts_inside(labels, checkable, conflicts, conflict_codes)
     flagged = np.zeros(size, dtype=bool)
-    flagged[labels[conflict_left]] = True
+    flagged[labels[conflict[0]]] = True
     flagged[sizes > max_cluster_size] = True
     if not flagged.any():
         return ClusterResult(labels, components_checked, 0, supersized)
 
-    in_flagged = flagged[labels[left]]
-    edge_left, edge_right = left[in_flagged], right[in_flagged]
-    weight = edges.get_column("weight").to_numpy()[in_flagged]
-    asserted = edges.get_column("asserted").to_numpy()[in_flagged]
-    edges_of: dict[int, list] = {}
-    for label, a, b, w, f in zip(
-        labels[edge_left].tolist(),
-        edge_left.tolist(),
-        edge_right.tolist(),
-        weight.tolist(),
-        asserted.tolist(),
-        strict=True,
-    ):
-        edges_of.setdefault(label, []).append((a, b, w, f))
-    conflicts_of: dict[int, list] = {}
-    for label, a, b, c in zip(
-        labels[conflict_left].tolist(),
-        conflict_left.tolist(),
-        conflict_right.tolist(),
-        conflict_code.tolist(),
-        strict=True,
-    ):
-        conflicts_of.setdefault(label, []).append((a, b, c))
-    nodes = np.flatnonzero(flagged[labels])
-    order = np.argsort(labels[nodes], kind="stable")
-    ordered = nodes[order]
-    bounds = np.flatnonzero(np.r_[True, labels[ordered][1:] != labels[ordered][:-1], True])
-    new_labels = labels.copy()
-    oversized: list[int] = []
-    components_split = 0
-    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
-        label = int(labels[ordered[start]])
-        component = _Component(
-            ordered[start:end].tolist(), edges_of.get(label, []), conflicts_of.get(label, [])
-        )
-        groups = component.groups()
-        components_split += len(groups) > 1
-        for group in groups:
-            new_labels[group] = group[0]
-            if len(group) > max_cluster_size:
-                oversized.extend(group)
+    found = _Flagged.gather(labels, flagged, edges, left, right, conflict)
+    new_labels, oversized, components_split = _split_components(
+        labels, flagged, found, max_cluster_size
+    )
     if oversized:
-        # Too large for one person: rebuilt greedily, strongest (asserted first) under the cap.
-        members = np.asarray(oversized, dtype=np.int64)
-        inside = np.isin(edge_left, members) & (new_labels[edge_left] == new_labels[edge_right])
-        priority = np.where(asserted, weight + 1e6, weight)[inside]
-        a, b = edge_left[inside], edge_right[inside]
-        order = np.lexsort((b, a, -priority, new_labels[a]))
-        hard: dict[int, set[int]] = {}
-        for x, y, c in zip(
-            conflict_left.tolist(), conflict_right.tolist(), conflict_code.tolist(), strict=True
-        ):
-            if c == HARD:
-                hard.setdefault(x, set()).add(y)
-                hard.setdefault(y, set()).add(x)
-        assignment = _greedy_rebuild(
-            members, a[order].tolist(), b[order].tolist(), hard, max_cluster_size
-        )
-        new_labels[np.fromiter(assignment.keys(), dtype=np.int64, count=len(assignment))] = (
-            np.fromiter(assignment.values(), dtype=np.int64, count=len(assignment))
-        )
+        _cap_oversized(new_labels, oversized, found, conflict, max_cluster_size)
     return ClusterResult(new_labels, components_checked, components_split, supersized)
