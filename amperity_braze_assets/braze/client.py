@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from amperity_braze_assets.braze import fields
 
@@ -202,6 +203,36 @@ def throttle_delay(headers: Any, wall_clock: Callable[[], float], window_seconds
     return _clamp(window_seconds)
 
 
+def may_have_been_sent(exc: requests.RequestException) -> bool:
+    """Whether a failed request may have reached Braze (and been applied) all the same.
+
+    Only a connection that was never made proves it was not: a connect timeout, or a
+    ``ConnectionError`` whose urllib3 cause is ``NewConnectionError`` (refused, unreachable,
+    name not resolved). A dropped connection or a read timeout may have come after Braze applied
+    the batch, so it counts as ambiguous.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if not isinstance(exc, requests.ConnectionError):
+        return True
+    return not any(isinstance(cause, NewConnectionError) for cause in _causes(exc))
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: requests puts urllib3's ``MaxRetryError`` in ``args[0]``,
+    whose ``reason`` is the underlying error; Python chains the rest."""
+    found: list[BaseException] = []
+    pending: list[object] = [exc]
+    while pending:
+        item = pending.pop()
+        if not isinstance(item, BaseException) or any(item is seen for seen in found):
+            continue
+        found.append(item)
+        pending += [getattr(item, "reason", None), item.__cause__, item.__context__]
+        pending += [arg for arg in item.args if isinstance(arg, BaseException)]
+    return found
+
+
 def _clamp(seconds: float) -> float:
     return min(max(seconds, 0.0), MAX_WAIT_SECONDS)
 
@@ -299,10 +330,7 @@ class BrazeClient:
                     url, data=payload, timeout=(settings.connect_timeout, settings.read_timeout)
                 )
             except requests.RequestException as exc:
-                sent = not isinstance(
-                    exc, requests.ConnectTimeout
-                ) and "NewConnectionError" not in repr(exc)
-                result.ambiguous_attempts += int(sent)
+                result.ambiguous_attempts += int(may_have_been_sent(exc))
                 result.message = self.redact(f"{type(exc).__name__}: {exc}")
                 failures += 1
                 if failures >= settings.max_attempts:

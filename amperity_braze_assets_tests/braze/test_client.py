@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 
 import pytest
+import requests
 
 from amperity_braze_assets.braze.client import (
     BrazeAuthError,
@@ -12,6 +15,7 @@ from amperity_braze_assets.braze.client import (
     BrazeConfigError,
     ClientSettings,
     RatePacer,
+    may_have_been_sent,
     resolve_rest_endpoint,
     throttle_delay,
 )
@@ -134,3 +138,32 @@ def test_the_key_never_appears_in_logs_errors_or_repr(caplog, capsys):
     assert KEY not in repr(resource) and KEY not in str(resource)
     captured = capsys.readouterr()
     assert KEY not in caplog.text and KEY not in captured.out and KEY not in captured.err
+
+
+def test_only_a_connection_never_made_counts_as_not_sent():
+    # Real exceptions from real sockets: nothing listens on a freshly closed port, and a server
+    # that accepts then closes without answering drops the request after it was sent.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    with pytest.raises(requests.ConnectionError) as refused:
+        requests.post(f"http://127.0.0.1:{closed_port}/users/track", timeout=2)
+    assert not may_have_been_sent(refused.value)
+
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+
+        def accept_and_drop() -> None:
+            connection, _ = server.accept()
+            connection.recv(65536)
+            connection.close()
+
+        threading.Thread(target=accept_and_drop, daemon=True).start()
+        with pytest.raises(requests.ConnectionError) as dropped:
+            requests.post(f"http://127.0.0.1:{server.getsockname()[1]}/users/track", timeout=2)
+    assert may_have_been_sent(dropped.value)
+    assert not may_have_been_sent(requests.ConnectTimeout("connect timed out"))
+    assert may_have_been_sent(requests.ReadTimeout("read timed out"))
+    # The words alone decide nothing: the old check searched repr(exc) for them.
+    assert may_have_been_sent(requests.ConnectionError("NewConnectionError in the message"))
