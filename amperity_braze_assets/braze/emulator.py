@@ -1,7 +1,8 @@
 """A strict Braze REST emulator: ``POST /users/track`` and ``POST /users/merge`` on loopback.
 
-It enforces ``shared/spec/braze-api.md`` (through ``fields.py``, so it can never disagree with the
-code that builds attributes), keeps the profiles it was sent and counts what a bill would count.
+It enforces ``shared/spec/braze-api.md`` through ``emulator_rules.py``, written from the spec and
+not from ``fields.py``: the code that builds attributes is judged by rules it does not share. It
+keeps the profiles it was sent and counts what a bill would count.
 Tests start it in a thread (``start_emulator``); users try the project without a Braze account
 with ``amperity-braze emulator`` (``main``).
 
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from amperity_braze_assets.braze import fields
+from amperity_braze_assets.braze import emulator_rules as rules
 
 STATE_PATH = "/_emulator/state"
 
@@ -46,11 +47,11 @@ class EmulatorOptions:
     """How the emulator behaves; every default follows the spec."""
 
     api_key: str
-    rate_limit: int = fields.RATE_LIMIT_REQUESTS
-    window_seconds: float = fields.RATE_LIMIT_WINDOW_SECONDS
-    max_objects: int = fields.MAX_OBJECTS_PER_REQUEST
+    rate_limit: int = rules.RATE_LIMIT_REQUESTS
+    window_seconds: float = rules.RATE_LIMIT_WINDOW_SECONDS
+    max_objects: int = rules.MAX_OBJECTS_PER_REQUEST
     legacy_per_array_limit: bool = False
-    max_body_bytes: int = fields.MAX_BODY_BYTES
+    max_body_bytes: int = rules.MAX_BODY_BYTES
     # Fault injection, drawn per /users/track request from one seeded generator.
     seed: int = 0
     fault_5xx: float = 0.0
@@ -65,7 +66,7 @@ class EmulatorOptions:
     strict_names: bool = True
     echo_key_on_401: bool = True  # like some Braze bodies: clients must redact
     clock: Callable[[], float] = time.time
-    max_merges: int = fields.MAX_MERGES_PER_REQUEST
+    max_merges: int = rules.MAX_MERGES_PER_REQUEST
 
 
 @dataclass
@@ -211,7 +212,7 @@ class EmulatorState:
     def _apply_object(self, array: str, item: Any) -> str:
         if not isinstance(item, dict):
             raise _ObjectRejected("object is not a JSON object")
-        present = [key for key in fields.IDENTIFIER_FIELDS if key in item]
+        present = [key for key in rules.IDENTIFIER_FIELDS if key in item]
         if len(present) > 1:
             raise _ObjectRejected(
                 "more than one primary identifier (external_id, braze_id, user_alias)"
@@ -229,14 +230,17 @@ class EmulatorState:
                 raise _ObjectRejected("user_alias needs alias_name and alias_label strings")
         elif not isinstance(id_value, str) or not id_value:
             raise _ObjectRejected(f"{id_field} must be a non-empty string")
-        elif id_field == "external_id" and len(id_value.encode()) > fields.MAX_EXTERNAL_ID_BYTES:
+        elif id_field == "external_id" and len(id_value.encode()) > rules.MAX_EXTERNAL_ID_BYTES:
             raise _ObjectRejected("external_id too large")
         update_only = item.get("_update_existing_only", id_field == "user_alias")
         if not isinstance(update_only, bool):
             raise _ObjectRejected("_update_existing_only must be true or false")
         if array != "attributes":
+            problem = (rules.event_problem if array == "events" else rules.purchase_problem)(item)
+            if problem:
+                raise _ObjectRejected(problem)
             return self._label(id_field, id_value)  # events and purchases: counted, not stored
-        updates = {k: v for k, v in item.items() if k not in fields.IDENTIFIER_FIELDS}
+        updates = {k: v for k, v in item.items() if k not in rules.IDENTIFIER_FIELDS}
         merge_objects = updates.pop("_merge_objects", False) is True
         updates.pop("_update_existing_only", None)
         for name, value in updates.items():
@@ -256,7 +260,7 @@ class EmulatorState:
         for name, value in updates.items():
             _apply_value(new_attributes, name, value, merge_objects)
         profile.attributes = new_attributes
-        self.counters.data_points += sum(1 for n in updates if n not in fields.NON_BILLABLE_FIELDS)
+        self.counters.data_points += sum(1 for n in updates if n not in rules.NOT_BILLED)
         return self._label(id_field, id_value)
 
     @staticmethod
@@ -266,21 +270,12 @@ class EmulatorState:
         return id_value
 
     def _value_problem(self, name: str, value: Any) -> str | None:
-        if name in fields.STANDARD_FIELDS:
-            return fields.standard_value_problem(name, value)
-        if name in fields.OTHER_STANDARD_NAMES:
+        if name in rules.STANDARD_RULES:
+            return rules.standard_value_problem(name, value)
+        if name in rules.OTHER_STANDARD_FIELDS:
             return None
-        if self.options.strict_names:
-            problem = fields.custom_attribute_name_problem(name)
-        else:
-            problem = (
-                None
-                if name and not name.startswith("$") and len(name) <= 255
-                else (f"invalid custom attribute name {name[:40]!r}")
-            )
-        if problem:
-            return problem
-        return _custom_value_problem(name, value)
+        problem = rules.custom_name_problem(name, refuse_near_misses=self.options.strict_names)
+        return problem or rules.custom_value_problem(name, value)
 
     def _find(self, id_field: str, id_value: Any) -> _Profile | None:
         if id_field == "external_id":
@@ -362,42 +357,6 @@ class EmulatorState:
         return {"profiles": self.profiles(), "counters": counters}
 
 
-def _custom_value_problem(name: str, value: Any) -> str | None:
-    if isinstance(value, str):
-        if len(value) > fields.MAX_STRING_CHARS:
-            return f"{name}: string longer than {fields.MAX_STRING_CHARS} characters"
-        return None
-    if isinstance(value, list):
-        for element in value:
-            if isinstance(element, str) and len(element) > fields.MAX_STRING_CHARS:
-                return f"{name}: array element longer than {fields.MAX_STRING_CHARS} characters"
-            if isinstance(element, dict | list):
-                return None  # arrays of objects are allowed; contents not checked
-        return None
-    if isinstance(value, dict):
-        if "inc" in value:
-            if (
-                set(value) != {"inc"}
-                or isinstance(value["inc"], bool)
-                or not isinstance(value["inc"], int | float)
-            ):
-                return f"{name}: increment must be {{'inc': <number>}}"
-            return None
-        if set(value) & {"add", "remove"} and set(value) <= {"add", "remove"}:
-            for key in ("add", "remove"):
-                items = value.get(key, [])
-                if not isinstance(items, list):
-                    return f"{name}: '{key}' must be an array"
-                for element in items:
-                    if isinstance(element, str) and len(element) > fields.MAX_STRING_CHARS:
-                        return f"{name}: array element longer than {fields.MAX_STRING_CHARS} characters"
-            return None
-        return None  # a nested object
-    if isinstance(value, float) and not math.isfinite(value):
-        return f"{name}: numbers must be finite"
-    return None
-
-
 def _apply_value(attributes: dict[str, Any], name: str, value: Any, merge_objects: bool) -> None:
     if value is None:
         attributes.pop(name, None)
@@ -474,7 +433,7 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         options = state.options
         body = self._read_body()
-        if self.path not in (fields.TRACK_PATH, fields.MERGE_PATH):
+        if self.path not in (rules.TRACK_PATH, rules.MERGE_PATH):
             self._reply(404, {"message": f"no route {self.path}"}, state.rate_headers())
             return
         authorization = self.headers.get("Authorization") or ""
@@ -487,7 +446,7 @@ class _Handler(BaseHTTPRequestHandler):
                 state.counters.client_errors += 1
             self._reply(401, {"message": message}, state.rate_headers())
             return
-        if self.path == fields.MERGE_PATH:
+        if self.path == rules.MERGE_PATH:
             self._merge(body)
             return
         allowed, headers = state.take_rate_slot()
@@ -635,9 +594,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--port", type=int, default=9400)
     parser.add_argument("--api-key", required=True, help="the bearer key clients must present")
-    parser.add_argument("--rate-limit", type=int, default=fields.RATE_LIMIT_REQUESTS)
-    parser.add_argument("--window", type=float, default=fields.RATE_LIMIT_WINDOW_SECONDS)
-    parser.add_argument("--max-objects", type=int, default=fields.MAX_OBJECTS_PER_REQUEST)
+    parser.add_argument("--rate-limit", type=int, default=rules.RATE_LIMIT_REQUESTS)
+    parser.add_argument("--window", type=float, default=rules.RATE_LIMIT_WINDOW_SECONDS)
+    parser.add_argument("--max-objects", type=int, default=rules.MAX_OBJECTS_PER_REQUEST)
     parser.add_argument("--legacy-per-array", action="store_true")
     parser.add_argument("--fault-5xx", type=float, default=0.0, help="share of requests failing")
     parser.add_argument("--drop-after-apply", type=float, default=0.0)

@@ -7,6 +7,7 @@ import json
 import pytest
 import requests
 
+from amperity_braze_assets.braze import fields
 from amperity_braze_assets.braze.emulator import STATE_PATH, start_emulator
 
 KEY = "emulator-test-key-123"
@@ -173,3 +174,117 @@ def test_merge_fills_the_survivor_and_removes_the_absorbed(emulator):
     assert post(emulator, too_many, path="/users/merge").status_code == 400
     state = requests.get(emulator.url + STATE_PATH, timeout=5).json()
     assert state["profiles"] == {"new": {"a": 9, "b": 2}} and state["counters"]["merges"] == 1
+
+
+# Values the builder's catalogue (braze/fields.py) lets through but the spec's standards refuse:
+# two dots in a row are not an RFC 5322 dot-atom, a local part is at most 64 octets (RFC 5321),
+# and +1 followed by seven digits is no number in the North American plan (E.164).
+SPEC_REFUSES_FIELDS_ALLOWS = [
+    ("email", "first..last@example.com"),
+    ("email", "." + "a" * 10 + "@example.com"),
+    ("email", "a" * 65 + "@example.com"),
+    ("phone", "+10000000"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), SPEC_REFUSES_FIELDS_ALLOWS)
+def test_the_emulator_refuses_what_fields_py_wrongly_allows(emulator, field, value):
+    assert fields.standard_value_problem(field, value) is None  # the builder would send it
+    body = {"attributes": [{"external_id": "ok"}, {"external_id": "p", field: value}]}
+    response = post(emulator, body)
+    assert response.status_code == 201
+    [error] = response.json()["errors"]
+    assert error["index"] == 1 and field in error["type"]
+    assert set(emulator.profiles) == {"ok"}
+
+
+def test_spec_examples_are_accepted(emulator):
+    # every example value the spec's table of standard fields gives
+    person = {
+        "external_id": "spec",
+        "first_name": "Ann",
+        "email": "ann@example.com",
+        "phone": "+14155550100",
+        "dob": "1980-02-29",
+        "gender": "P",
+        "country": "US",
+        "language": "en",
+        "time_zone": "America/New_York",
+        "email_subscribe": "opted_in",
+        "push_subscribe": "unsubscribed",
+    }
+    assert post(emulator, {"attributes": [person]}).json() == {
+        "message": "success",
+        "attributes_processed": 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dob", "1981-02-29"),  # no such day
+        ("dob", "19800101"),  # ISO basic form: not YYYY-MM-DD
+        ("country", "USA"),  # alpha-3
+        ("country", "UK"),  # not an ISO 3166-1 code (GB is)
+        ("language", "eng"),
+        ("time_zone", "EST5"),
+        ("gender", "f"),
+        ("email_subscribe", "yes"),
+        ("first_name", "x" * 256),
+        ("phone", "4155550100"),
+    ],
+)
+def test_spec_refusals_for_standard_fields(emulator, field, value):
+    body = {"attributes": [{"external_id": "ok"}, {"external_id": "p", field: value}]}
+    assert [e["index"] for e in post(emulator, body).json()["errors"]] == [1]
+
+
+def test_events_and_purchases_are_judged_by_the_spec(emulator):
+    body = {
+        "events": [
+            {"external_id": "e", "name": "viewed", "time": "2024-01-01T00:00:00Z"},
+            {"external_id": "e", "name": "viewed", "time": "2024-01-01T00:00:00:000Z"},
+            {"external_id": "e", "name": "", "time": "2024-01-01T00:00:00Z"},
+            {"external_id": "e", "name": "viewed", "time": "yesterday"},
+            {"external_id": "e", "name": "viewed", "properties": {"$x": 1}},
+        ],
+        "purchases": [
+            {"external_id": "e", "product_id": "sku", "currency": "USD", "price": 9.5},
+            {"external_id": "e", "product_id": "sku", "currency": "usd", "price": 9.5},
+            {"external_id": "e", "product_id": "sku", "currency": "USD", "price": "9.5"},
+            {
+                "external_id": "e",
+                "product_id": "sku",
+                "currency": "USD",
+                "price": 1,
+                "quantity": 101,
+            },
+        ],
+    }
+    errors = post(emulator, body).json()["errors"]
+    assert [(e["input_array"], e["index"]) for e in errors] == [
+        ("events", 2),
+        ("events", 3),
+        ("events", 4),
+        ("purchases", 1),
+        ("purchases", 2),
+        ("purchases", 3),
+    ]
+
+
+def test_the_emulator_shares_no_code_with_the_field_catalogue():
+    import ast
+    from pathlib import Path
+
+    import amperity_braze_assets.braze.emulator as emulator_module
+    import amperity_braze_assets.braze.emulator_rules as rules_module
+
+    for module in (emulator_module, rules_module):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {
+            alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not [name for name in imported if "fields" in name], (module.__name__, imported)
