@@ -516,47 +516,11 @@ def read_source(
             f"under {base_dir}. Generate the sample with `amperity-braze sample-data`, or fix "
             f"sources.{source.name}.files."
         )
-    mapped: list[pl.DataFrame] = []
-    rejects: list[pl.DataFrame] = []
+    read = _read_files(files, source, s3_client, customer_sources, max_rows)
+    rejects, filtered = list(read.rejects), read.filtered
     orders = source.kind != "customers"
-    rows_read = filtered = 0
-    condition = pl.sql_expr(source.where).fill_null(False) if source.where else None
-    for file in files:
-        for frame, file_rejects in read_file_pieces(file, source, s3_client, max_rows):
-            if file_rejects.height and frame.width:
-                file_rejects = _with_record_keys(file_rejects, frame.columns, source)
-            rejects.append(file_rejects)
-            rows_read += frame.height + file_rejects.filter(pl.col("line").is_not_null()).height
-            if frame.width == 0:
-                continue
-            kept = None
-            if condition is not None and frame.height:
-                try:
-                    kept = frame.select(condition).to_series()
-                except pl.exceptions.PolarsError as exc:
-                    raise ValueError(
-                        f"source '{source.name}' ({source.config_file}): where "
-                        f"{source.where!r} cannot be evaluated on {file}: {exc}. Every column "
-                        "is text: compare with 'quoted' values or CAST(\"Total\" AS DOUBLE)."
-                    ) from exc
-            records, row_rejects = map_columns(frame, source, file)
-            rejects.append(row_rejects)
-            if records.width == 0:
-                break  # the file lacks a mapped column: said once, for the whole file
-            if orders:
-                if kept is not None:
-                    # An order is kept or left out whole, by its first row (see assemble_orders).
-                    records = records.with_columns(kept.alias("_where"))
-                # Typed piece by piece: ten million orders as text are several times their
-                # typed size, and only the typed rows are kept.
-                records, row_rejects = type_transactions(records, source, customer_sources)
-                rejects.append(row_rejects)
-            elif kept is not None:
-                filtered += int((~kept).sum())
-                records = records.filter(kept)
-            mapped.append(records)
-    if mapped:
-        records = pl.concat(mapped, how="diagonal_relaxed")
+    if read.records:
+        records = pl.concat(read.records, how="diagonal_relaxed")
     elif orders:
         records = type_transactions(
             pl.DataFrame(schema=_empty_schema(source)), source, customer_sources
@@ -585,10 +549,77 @@ def read_source(
         files=tuple(files),
         lines=lines,
         buyers=buyers,
-        rows_read=rows_read,
+        rows_read=read.rows_read,
         filtered=filtered,
         stops=stops,
     )
+
+
+@dataclass(frozen=True)
+class _FilesRead:
+    """A source's files read piece by piece: the mapped records (orders typed, customers
+    filtered by the ``where``), the rejected rows, the rows read and those the ``where`` left
+    out."""
+
+    records: list[pl.DataFrame]
+    rejects: list[pl.DataFrame]
+    rows_read: int
+    filtered: int
+
+
+def _read_files(
+    files: list[str],
+    source: SourceConfig,
+    s3_client: Any,
+    customer_sources: frozenset[str],
+    max_rows: int | None,
+) -> _FilesRead:
+    mapped: list[pl.DataFrame] = []
+    rejects: list[pl.DataFrame] = []
+    rows_read = filtered = 0
+    condition = pl.sql_expr(source.where).fill_null(False) if source.where else None
+    for file in files:
+        for frame, file_rejects in read_file_pieces(file, source, s3_client, max_rows):
+            if file_rejects.height and frame.width:
+                file_rejects = _with_record_keys(file_rejects, frame.columns, source)
+            rejects.append(file_rejects)
+            rows_read += frame.height + file_rejects.filter(pl.col("line").is_not_null()).height
+            if frame.width == 0:
+                continue
+            kept = _where_verdict(frame, condition, source, file)
+            records, row_rejects = map_columns(frame, source, file)
+            rejects.append(row_rejects)
+            if records.width == 0:
+                break  # the file lacks a mapped column: said once, for the whole file
+            if source.kind != "customers":
+                if kept is not None:
+                    # An order is kept or left out whole, by its first row (see assemble_orders).
+                    records = records.with_columns(kept.alias("_where"))
+                # Typed piece by piece: ten million orders as text are several times their
+                # typed size, and only the typed rows are kept.
+                records, row_rejects = type_transactions(records, source, customer_sources)
+                rejects.append(row_rejects)
+            elif kept is not None:
+                filtered += int((~kept).sum())
+                records = records.filter(kept)
+            mapped.append(records)
+    return _FilesRead(mapped, rejects, rows_read, filtered)
+
+
+def _where_verdict(
+    frame: pl.DataFrame, condition: pl.Expr | None, source: SourceConfig, file: str
+) -> pl.Series | None:
+    """Per row, whether the source's ``where`` keeps it (None: no ``where``, or no rows)."""
+    if condition is None or not frame.height:
+        return None
+    try:
+        return frame.select(condition).to_series()
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(
+            f"source '{source.name}' ({source.config_file}): where "
+            f"{source.where!r} cannot be evaluated on {file}: {exc}. Every column "
+            "is text: compare with 'quoted' values or CAST(\"Total\" AS DOUBLE)."
+        ) from exc
 
 
 def _typed_update_times(records: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
@@ -920,30 +951,8 @@ def assemble_orders(
     that, its own buyer record; refunds come off the amount; excluded statuses do not count;
     amounts are converted to the reporting currency."""
     money = money or MoneyConfig()
-    lines = None
-    if source.has_lines:
-        present = [c for c in _LINE_COLUMNS if c in rows.columns]
-        lines = rows.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
-            pl.lit(source.name).alias("source"),
-            "order_id",
-            pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("order_id").alias("line_number"),
-            *present,
-            FILE_COLUMN,
-            LINE_COLUMN,
-        )
-    order_level = [c for c in rows.columns if c not in _LINE_COLUMNS and c != "order_id"]
-    if rows.get_column("order_id").is_duplicated().any():
-        # Line items: the order is its rows; each value from the first row holding one (the
-        # file's position and the where's verdict from the order's first row).
-        first_row = {FILE_COLUMN, LINE_COLUMN, "_where"}
-        rows = rows.group_by("order_id", maintain_order=True).agg(
-            [
-                pl.col(c).first() if c in first_row else pl.col(c).drop_nulls().first()
-                for c in order_level
-            ]
-        )
-    else:
-        rows = rows.select("order_id", *order_level)
+    lines = _order_lines(rows, source) if source.has_lines else None
+    rows = _one_row_per_order(rows)
     filtered = 0
     if "_where" in rows.columns:
         kept = rows.get_column("_where").fill_null(False)
@@ -951,6 +960,62 @@ def assemble_orders(
         rows = rows.filter(kept).drop("_where")
         if lines is not None and filtered:
             lines = lines.join(rows.select("order_id"), on="order_id", how="semi")
+    rows = _with_order_buyer(rows, source)
+    rows, rejects = _without_bad_orders(rows, _order_checks(rows, source, customer_sources))
+    rows = _with_counted_amounts(rows, source)
+    rows, currency_rejects, stops = _to_reporting_currency(rows, source, money)
+    rejects.append(currency_rejects)
+    buyers = _buyer_records(rows, source) if source.has_buyers else None
+    orders = rows.drop("_problem", "_buyer", "_amount_text", "_order_time_text", "_refund_text")
+    orders = orders.drop([c for c in ("_price_text", "_quantity_text") if c in orders.columns])
+    if lines is not None:
+        lines = lines.drop([c for c in ("_price_text", "_quantity_text") if c in lines.columns])
+    return Orders(
+        orders=orders,
+        lines=lines,
+        buyers=buyers,
+        rejects=pl.concat(rejects, how="vertical"),
+        filtered=filtered,
+        stops=tuple(stops),
+    )
+
+
+def _order_lines(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
+    """The line items: the rows holding a line-item value, numbered within their order."""
+    present = [c for c in _LINE_COLUMNS if c in rows.columns]
+    return rows.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
+        pl.lit(source.name).alias("source"),
+        "order_id",
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("order_id").alias("line_number"),
+        *present,
+        FILE_COLUMN,
+        LINE_COLUMN,
+    )
+
+
+def _one_row_per_order(rows: pl.DataFrame) -> pl.DataFrame:
+    """The order-level columns, one row per order id."""
+    order_level = [c for c in rows.columns if c not in _LINE_COLUMNS and c != "order_id"]
+    if not rows.get_column("order_id").is_duplicated().any():
+        return rows.select("order_id", *order_level)
+    # Line items: the order is its rows; each value from the first row holding one (the
+    # file's position and the where's verdict from the order's first row).
+    first_row = {FILE_COLUMN, LINE_COLUMN, "_where"}
+    return rows.group_by("order_id", maintain_order=True).agg(
+        [
+            pl.col(c).first() if c in first_row else pl.col(c).drop_nulls().first()
+            for c in order_level
+        ]
+    )
+
+
+# The customer key as written: spreadsheets keep a leading ' that makes a number text.
+_CUSTOMER_KEY = pl.col("customer_record_id").str.strip_chars().str.strip_prefix("'")
+
+
+def _with_order_buyer(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
+    """Whose each order is: its customer key (in its customer source) or, when the order names
+    a buyer by contact, the order's own buyer record (``_buyer``); codes in one case."""
     for optional in ("currency", "channel", "customer_record_id", "customer_source", "status"):
         if optional not in rows.columns:
             rows = rows.with_columns(pl.lit(None, pl.String).alias(optional))
@@ -960,11 +1025,13 @@ def assemble_orders(
         if identifying
         else pl.lit(False)
     )
-    key = pl.col("customer_record_id").str.strip_chars().str.strip_prefix("'")
-    has_key = key.is_not_null() & (key != "")
-    rows = rows.with_columns(
+    has_key = _CUSTOMER_KEY.is_not_null() & (_CUSTOMER_KEY != "")
+    return rows.with_columns(
         _buyer=has_buyer,
-        customer_record_id=pl.when(has_key).then(key).when(has_buyer).then(pl.col("order_id")),
+        customer_record_id=pl.when(has_key)
+        .then(_CUSTOMER_KEY)
+        .when(has_buyer)
+        .then(pl.col("order_id")),
         customer_source=pl.when(has_key)
         .then(
             pl.coalesce(
@@ -978,6 +1045,17 @@ def assemble_orders(
         channel=pl.col("channel").str.strip_chars().str.to_lowercase(),
         status=pl.col("status").str.strip_chars().str.to_lowercase(),
     )
+
+
+# A check on an order: the field it is about, the condition that rejects the order, the
+# reason a user reads and the value the reject shows.
+_OrderCheck = tuple[str, pl.Expr, str, pl.Expr]
+
+
+def _order_checks(
+    rows: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str]
+) -> list[_OrderCheck]:
+    """What makes an order unusable, in the order the reasons are named."""
     tried = TIMESTAMP_FORMATS_TRIED
     time_column = next((c for c, t in source.columns.items() if t == "order-time"), None)
     if time_column and source.formats.get(time_column):
@@ -987,8 +1065,8 @@ def assemble_orders(
         if source.has_buyers
         else "missing customer key"
     )
-    checks = [
-        ("customer_record_id", pl.col("customer_record_id").is_null(), no_buyer, key),
+    checks: list[_OrderCheck] = [
+        ("customer_record_id", pl.col("customer_record_id").is_null(), no_buyer, _CUSTOMER_KEY),
         (
             "amount",
             pl.col("_amount_text").is_not_null(),
@@ -1023,16 +1101,22 @@ def assemble_orders(
                 pl.col("customer_source"),
             )
         )
+    return checks
+
+
+def _without_bad_orders(
+    rows: pl.DataFrame, checks: list[_OrderCheck]
+) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
+    """The orders no check rejects, and one reject row per rejected order, named by the first
+    check it fails."""
     for column in ("_amount_text", "_order_time_text", "_refund_text"):
         if column not in rows.columns:
             rows = rows.with_columns(pl.lit(None, pl.String).alias(column))
-    # The first failing check names the row's reason; one reject row per bad order.
     reason = pl.when(checks[0][1]).then(pl.lit(0))
     for number, (_, condition, _, _) in enumerate(checks[1:], start=1):
         reason = reason.when(condition).then(pl.lit(number))
     rows = rows.with_columns(_problem=reason.otherwise(None))
     bad = rows.filter(pl.col("_problem").is_not_null())
-    rows = rows.filter(pl.col("_problem").is_null())
     rejects = [
         _key_rejects(
             bad.filter(pl.col("_problem") == number),
@@ -1043,43 +1127,36 @@ def assemble_orders(
         )
         for number, (field, _, text, value) in enumerate(checks)
     ]
+    return rows.filter(pl.col("_problem").is_null()), rejects
+
+
+def _with_counted_amounts(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
+    """Refunds off the amount; ``counted`` false for the statuses that are not spend."""
     if "refund" in rows.columns:
         rows = rows.with_columns(
             refund=pl.col("refund").fill_null(0.0),
             amount=pl.col("amount") - pl.col("refund").fill_null(0.0),
         )
     excluded = set(source.exclude_statuses)
-    rows = rows.with_columns(
+    return rows.with_columns(
         counted=pl.col("status").is_null() | ~pl.col("status").is_in(sorted(excluded))
         if "status" in source.column_map().values()
         else pl.lit(True)
     )
-    rows, currency_rejects, stops = _to_reporting_currency(rows, source, money)
-    rejects.append(currency_rejects)
-    buyers = None
-    if source.has_buyers:
-        present = [c for c in _BUYER_COLUMNS if c in rows.columns]
-        buyers = rows.filter("_buyer").select(
-            pl.lit(source.name).alias("source"),
-            pl.col("order_id").alias("record_id"),
-            *present,
-            # The order's time is when the source last saw these details: the most recent
-            # order's contact wins survivorship's most-recent rule.
-            pl.col("order_time").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").alias("updated_at"),
-            FILE_COLUMN,
-            LINE_COLUMN,
-        )
-    orders = rows.drop("_problem", "_buyer", "_amount_text", "_order_time_text", "_refund_text")
-    orders = orders.drop([c for c in ("_price_text", "_quantity_text") if c in orders.columns])
-    if lines is not None:
-        lines = lines.drop([c for c in ("_price_text", "_quantity_text") if c in lines.columns])
-    return Orders(
-        orders=orders,
-        lines=lines,
-        buyers=buyers,
-        rejects=pl.concat(rejects, how="vertical"),
-        filtered=filtered,
-        stops=tuple(stops),
+
+
+def _buyer_records(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
+    """Each order naming its buyer by contact, as a customer record keyed by the order id."""
+    present = [c for c in _BUYER_COLUMNS if c in rows.columns]
+    return rows.filter("_buyer").select(
+        pl.lit(source.name).alias("source"),
+        pl.col("order_id").alias("record_id"),
+        *present,
+        # The order's time is when the source last saw these details: the most recent
+        # order's contact wins survivorship's most-recent rule.
+        pl.col("order_time").dt.to_string("%Y-%m-%dT%H:%M:%S%.fZ").alias("updated_at"),
+        FILE_COLUMN,
+        LINE_COLUMN,
     )
 
 
