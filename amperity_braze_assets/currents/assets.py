@@ -123,7 +123,7 @@ def build_currents_assets(settings: Settings) -> list:
     ):
         source = currents_source(settings, s3)
         result = ingest_currents_batch(
-            source, state_store, config.keys or None, batch_id=config.batch_id
+            source, state_store.tables(), config.keys or None, batch_id=config.batch_id
         )
         context.log.info(
             f"Currents batch {result.batch_id} from {source.description}: {result.files_new} "
@@ -162,7 +162,8 @@ def build_currents_assets(settings: Settings) -> list:
     )
     def customer_engagement(state_store: StateStore) -> dg.Output:
         as_of = settings.reference_time()
-        tables = {table: read_currents_table(state_store, table) for table in ENGAGEMENT_TABLES}
+        store = state_store.tables()
+        tables = {table: read_currents_table(store, table) for table in ENGAGEMENT_TABLES}
         engagement = build_customer_engagement(tables, as_of)
         return dg.Output(
             engagement,

@@ -1,7 +1,7 @@
 """Appending a batch of Currents files to the event tables, exactly once.
 
-Storage goes through a state store (anything with ``read(name)`` and ``write(name, frame)``,
-such as the project's ``StateStore``):
+Storage goes through the state tables (``storage/state_tables.py``: the ``TableStore``
+protocol, local or S3 alike):
 
 - ``currents/files.v1``: the ledger, one row per file ever handled (ingested or quarantined)
   with its batch. It is written last and is the commit point: a file in the ledger is never
@@ -38,7 +38,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import polars as pl
 
@@ -58,6 +57,7 @@ from amperity_braze_assets.currents.tables import (
     OTHER_EVENTS_TABLE,
     table_for_event_type,
 )
+from amperity_braze_assets.storage.state_tables import TableStore
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,6 @@ OTHER_EVENTS_SCHEMA = {
 }
 INGESTED, QUARANTINED = "ingested", "quarantined"
 READ_THREADS = 8
-
-
-class TableStore(Protocol):
-    def read(self, name: str) -> pl.DataFrame | None: ...
-
-    def write(self, name: str, frame: pl.DataFrame) -> str: ...
 
 
 # Batch parts of one table folded into its compacted part once this many are pending: an hourly
