@@ -10,12 +10,13 @@ Secrets never live in the file: it names the environment variables that hold the
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-import dagster as dg
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from amperity_braze_assets.braze import fields
 from amperity_braze_assets.braze.client import BrazeConfigError, resolve_rest_endpoint
@@ -26,30 +27,6 @@ DESTINATIONS_FILE = "destinations.yaml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 ENV_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 IDENTIFIER_TYPES = ("external_id", "braze_id")
-KEYS = {
-    "api_key_env",
-    "rest_endpoint_env",
-    "instance_env",
-    "instance",
-    "rest_endpoint",
-    "identifier",
-    "update_existing_only",
-    "attributes",
-    "ledger",
-    "objects_per_request",
-    "rate_limit",
-    "rate_window_seconds",
-    "concurrency",
-    "connect_timeout",
-    "read_timeout",
-    "max_attempts",
-    "max_change_share",
-    "circuit_breaker_min_profiles",
-    "legacy_per_array_limit",
-    "max_reject_share",
-    "data_point_budget",
-    "description",
-}
 
 
 @dataclass(frozen=True)
@@ -95,15 +72,16 @@ DEFAULT_DESTINATION = Destination(name="braze")
 
 
 def _env(name: str | None) -> str | None:
-    # dg.EnvVar is how Dagster reads the environment at definitions load.
-    return dg.EnvVar(name).get_value() or None if name else None
+    # Read here, at definitions load, to check the endpoint; the key itself reaches the resource
+    # as a dg.EnvVar (resources.py), never as a value.
+    return os.environ.get(name) or None if name else None
 
 
 def destination_endpoint(
     destination: Destination, settings: Settings
 ) -> tuple[str | None, str | None]:
     """(instance, rest endpoint) for a destination: literal values first, then its variables.
-    The default variables come from ``Settings``; others through ``dg.EnvVar``."""
+    The default variables come from ``Settings``; others from the environment."""
     instance = destination.instance
     endpoint = destination.rest_endpoint
     if instance is None and destination.instance_env:
@@ -169,6 +147,139 @@ def load_destinations(settings: Settings) -> tuple[Destination, ...]:
     return tuple(parsed)
 
 
+# The numeric settings: (type, lowest, highest), for the model's bounds and the message.
+NUMBER_RANGES: dict[str, tuple[type, float, float]] = {
+    "objects_per_request": (int, 1, fields.MAX_OBJECTS_PER_REQUEST),
+    "rate_limit": (int, 1, 10_000_000),
+    "rate_window_seconds": (float, 0.001, 3600.0),
+    "concurrency": (int, 1, 256),
+    "connect_timeout": (float, 0.1, 600.0),
+    "read_timeout": (float, 0.1, 600.0),
+    "max_attempts": (int, 1, 100),
+    "max_change_share": (float, 0.0, 1.0),
+    "circuit_breaker_min_profiles": (int, 0, 10**12),
+    "max_reject_share": (float, 0.0, 1.0),
+    "data_point_budget": (int, 0, 10**15),
+}
+ENV_SETTINGS = ("api_key_env", "rest_endpoint_env", "instance_env")
+MISSING_KEY_ENV = (
+    "set api_key_env to the variable holding this workspace's key (each workspace has its own key)."
+)
+LEDGER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_\-/]{0,80}$")
+
+
+def _number(key: str) -> Any:
+    _kind, low, high = NUMBER_RANGES[key]
+    return Field(None, ge=low, le=high)
+
+
+class DestinationEntry(BaseModel):
+    """One entry of ``destinations.yaml`` as written; ``Destination`` is what it resolves to.
+    Fields in the order their problems are reported (the first problem of an entry is shown)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    api_key_env: str | None = None
+    rest_endpoint_env: str | None = None
+    instance_env: str | None = None
+    instance: str | None = None
+    rest_endpoint: str | None = None
+    identifier: Literal["external_id", "braze_id"] = "external_id"
+    update_existing_only: bool = False
+    attributes: tuple[str, ...] | None = None
+    ledger: str | None = None
+    objects_per_request: int = _number("objects_per_request")
+    rate_limit: int = _number("rate_limit")
+    rate_window_seconds: float = _number("rate_window_seconds")
+    concurrency: int = _number("concurrency")
+    connect_timeout: float = _number("connect_timeout")
+    read_timeout: float = _number("read_timeout")
+    max_attempts: int = _number("max_attempts")
+    max_change_share: float = _number("max_change_share")
+    circuit_breaker_min_profiles: int = _number("circuit_breaker_min_profiles")
+    max_reject_share: float = _number("max_reject_share")
+    data_point_budget: int = _number("data_point_budget")
+    # Accepted and unused (an emulator option once written here); kept so such files load.
+    legacy_per_array_limit: Any = None
+    description: Any = None
+
+    @field_validator(*ENV_SETTINGS, mode="before")
+    @classmethod
+    def _env_name(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and (not isinstance(value, str) or not ENV_PATTERN.match(value)):
+            raise ValueError(
+                f"{info.field_name} must name an environment variable (upper case, e.g. "
+                f"BRAND_B_BRAZE_API_KEY), got {value!r}. Never put the key itself here."
+            )
+        return value
+
+    @field_validator("instance", mode="before")
+    @classmethod
+    def _instance(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        instance = str(value).strip().upper()
+        if instance not in fields.REST_HOSTS:
+            raise ValueError(
+                f"instance {value!r} is unknown; use one of {sorted(fields.REST_HOSTS)}."
+            )
+        return instance
+
+    @field_validator("rest_endpoint", mode="before")
+    @classmethod
+    def _rest_endpoint(cls, value: Any) -> Any:
+        # BrazeConfigError is a ValueError: its message (with the fix) becomes the error's.
+        return None if value is None else resolve_rest_endpoint(None, str(value))
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _attributes(cls, value: Any) -> Any:
+        if value == "all":
+            return None
+        if not isinstance(value, list) or not all(isinstance(a, str) and a for a in value):
+            raise ValueError("attributes must be 'all' or a list of column names.")
+        problems = [
+            p
+            for a in value
+            if a not in fields.STANDARD_FIELDS and (p := fields.custom_attribute_name_problem(a))
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return tuple(value)
+
+    @field_validator("ledger", mode="before")
+    @classmethod
+    def _ledger(cls, value: Any) -> Any:
+        if not isinstance(value, str) or not LEDGER_PATTERN.match(value):
+            raise ValueError(
+                "ledger must be a short name like 'brand_b' (lower case, digits, _ - /)."
+            )
+        return value
+
+
+KEYS = set(DestinationEntry.model_fields)
+IGNORED_KEYS = {"legacy_per_array_limit", "description"}
+FIELD_ORDER = {name: position for position, name in enumerate(DestinationEntry.model_fields)}
+
+
+def _entry_problem(error: Any) -> str:
+    """A pydantic error in this file's words: the setting, what is wrong, the fix."""
+    key = str(error["loc"][0]) if error["loc"] else ""
+    value = error.get("input")
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    if key == "identifier":
+        return f"identifier must be one of {list(IDENTIFIER_TYPES)}, got {value!r}."
+    if key == "update_existing_only":
+        return "update_existing_only must be true or false."
+    if key in NUMBER_RANGES:
+        kind, low, high = NUMBER_RANGES[key]
+        if error["type"] in ("greater_than_equal", "less_than_equal"):
+            return f"{key}={value} is outside {low}..{high}."
+        return f"{key} must be a number ({kind.__name__}), got {value!r}."
+    return f"{key}: {error['msg']}."
+
+
 def _parse(
     path: Path, name: Any, body: Any, *, is_default: bool, settings: Settings
 ) -> Destination:
@@ -186,95 +297,25 @@ def _parse(
         raise ConfigError(
             f"{where}: unknown key(s) {sorted(unknown, key=str)}; allowed: {sorted(KEYS)}."
         )
-    values: dict[str, Any] = {
-        "name": name,
-        "is_default": is_default,
-        "ledger": name if not is_default else "default",
-    }
-    for key in ("api_key_env", "rest_endpoint_env", "instance_env"):
-        if key in body:
-            value = body[key]
-            if value is not None and (not isinstance(value, str) or not ENV_PATTERN.match(value)):
-                raise ConfigError(
-                    f"{where}: {key} must name an environment variable (upper case, e.g. "
-                    f"BRAND_B_BRAZE_API_KEY), got {value!r}. Never put the key itself here."
-                )
-            values[key] = value
+    try:
+        entry = DestinationEntry.model_validate(body)
+    except ValidationError as exc:
+        problems = [(FIELD_ORDER[str(e["loc"][0])], _entry_problem(e)) for e in exc.errors()]
+        if not is_default and "api_key_env" not in body:
+            problems.append((FIELD_ORDER["api_key_env"] + 2.5, MISSING_KEY_ENV))
+        raise ConfigError(f"{where}: {min(problems)[1]}") from None
     if not is_default and "api_key_env" not in body:
-        raise ConfigError(
-            f"{where}: set api_key_env to the variable holding this workspace's key (each "
-            "workspace has its own key)."
-        )
-    if body.get("instance") is not None:
-        instance = str(body["instance"]).strip().upper()
-        if instance not in fields.REST_HOSTS:
-            raise ConfigError(
-                f"{where}: instance {body['instance']!r} is unknown; use one of {sorted(fields.REST_HOSTS)}."
-            )
-        values["instance"] = instance
-    if body.get("rest_endpoint") is not None:
-        try:
-            values["rest_endpoint"] = resolve_rest_endpoint(None, str(body["rest_endpoint"]))
-        except BrazeConfigError as exc:
-            raise ConfigError(f"{where}: {exc}") from exc
-    identifier = body.get("identifier", "external_id")
-    if identifier not in IDENTIFIER_TYPES:
-        raise ConfigError(
-            f"{where}: identifier must be one of {list(IDENTIFIER_TYPES)}, got {identifier!r}."
-        )
-    values["identifier"] = identifier
-    if "update_existing_only" in body:
-        if not isinstance(body["update_existing_only"], bool):
-            raise ConfigError(f"{where}: update_existing_only must be true or false.")
-        values["update_existing_only"] = body["update_existing_only"]
-    attributes = body.get("attributes", "all")
-    if attributes != "all":
-        if not isinstance(attributes, list) or not all(
-            isinstance(a, str) and a for a in attributes
-        ):
-            raise ConfigError(f"{where}: attributes must be 'all' or a list of column names.")
-        problems = [
-            p
-            for a in attributes
-            if a not in fields.STANDARD_FIELDS and (p := fields.custom_attribute_name_problem(a))
-        ]
-        if problems:
-            raise ConfigError(f"{where}: " + "; ".join(problems))
-        values["attributes"] = tuple(attributes)
-    if "ledger" in body:
-        ledger = body["ledger"]
-        if not isinstance(ledger, str) or not re.match(r"^[a-z0-9][a-z0-9_\-/]{0,80}$", ledger):
-            raise ConfigError(
-                f"{where}: ledger must be a short name like 'brand_b' (lower case, digits, _ - /)."
-            )
-        values["ledger"] = ledger
-    numbers = {
-        "objects_per_request": (int, 1, fields.MAX_OBJECTS_PER_REQUEST),
-        "rate_limit": (int, 1, 10_000_000),
-        "rate_window_seconds": (float, 0.001, 3600.0),
-        "concurrency": (int, 1, 256),
-        "connect_timeout": (float, 0.1, 600.0),
-        "read_timeout": (float, 0.1, 600.0),
-        "max_attempts": (int, 1, 100),
-        "max_change_share": (float, 0.0, 1.0),
-        "circuit_breaker_min_profiles": (int, 0, 10**12),
-        "max_reject_share": (float, 0.0, 1.0),
-        "data_point_budget": (int, 0, 10**15),
-    }
-    for key, (kind, low, high) in numbers.items():
-        if key not in body:
-            continue
-        value = body[key]
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or (kind is int and not isinstance(value, int))
-        ):
-            raise ConfigError(f"{where}: {key} must be a number ({kind.__name__}), got {value!r}.")
-        if not low <= value <= high:
-            raise ConfigError(f"{where}: {key}={value} is outside {low}..{high}.")
-        values[key] = kind(value)
-    destination = Destination(**values)
+        raise ConfigError(f"{where}: {MISSING_KEY_ENV}")
+    given = entry.model_dump(include=set(body) - IGNORED_KEYS)
+    destination = Destination(
+        name=name, is_default=is_default, **{"ledger": "default" if is_default else name, **given}
+    )
+    _check_resolved_endpoint(where, destination, settings)
+    return destination
+
+
+def _check_resolved_endpoint(where: str, destination: Destination, settings: Settings) -> None:
+    """The endpoint the destination will use, once its variables are read, must be usable."""
     instance, endpoint = destination_endpoint(destination, settings)
     if endpoint:
         try:
@@ -286,4 +327,3 @@ def _parse(
             f"{where}: instance {instance!r} (from {destination.instance_env}) is unknown; use "
             f"one of {sorted(fields.REST_HOSTS)}."
         )
-    return destination
