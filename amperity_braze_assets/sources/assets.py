@@ -12,6 +12,8 @@ cannot be added fail the check and the step, so nothing downstream runs and Braz
 (the rejects table is still written, for the user to see why).
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 import polars as pl
 from dagster_aws.s3 import S3Resource
@@ -20,8 +22,8 @@ from amperity_braze_assets.config import MoneyConfig, ProjectConfig, SourceConfi
 from amperity_braze_assets.metadata import markdown_preview, top_counts
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.files import read_bytes
-from amperity_braze_assets.sources.health import guess_encoding, source_health
-from amperity_braze_assets.sources.reader import read_source
+from amperity_braze_assets.sources.health import SourceHealth, guess_encoding, source_health
+from amperity_braze_assets.sources.reader import SourceReadResult, read_source
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 
 SOURCES_GROUP = "sources"
@@ -102,74 +104,19 @@ def build_source_asset(
                 f"{source.rejects_asset_name}; first: {rejects.row(0, named=True)['reason']} "
                 f"at {rejects['file'][0]}:{rejects['line'][0]}"
             )
-        yield dg.Output(
-            rejects,
-            output_name=source.rejects_asset_name,
-            metadata={
-                "rejected": dg.MetadataValue.int(rejects.height),
-                "top_reasons": top_counts(rejects, "reason"),
-                "preview": markdown_preview(rejects),
-            },
-        )
-        check_metadata = {
-            "rows_read": dg.MetadataValue.int(health.rows_read),
-            "rejected_rows": dg.MetadataValue.int(health.rejected_rows),
-            "reject_share": dg.MetadataValue.float(round(health.reject_share, 6)),
-            "max_reject_share": dg.MetadataValue.float(source.max_reject_share),
-        }
+        yield _rejects_output(source, rejects)
+        check_metadata = _health_metadata(source, health)
         if not health.ok:
-            message = "\n".join(health.problems)
-            context.log.error(message)
-            yield dg.AssetCheckResult(
-                check_name=SOURCE_HEALTH_CHECK,
-                asset_key=source.asset_name,
-                passed=False,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=message[:2000],
-                metadata=check_metadata,
-            )
-            raise dg.Failure(
-                description=f"Source '{source.name}' stopped the run before anything reached "
-                f"Braze:\n{message}",
-                allow_retries=False,
-            )
+            yield from _stop_the_run(context, source, health, check_metadata)
         records, carried = _carry_quarantined_records(context, source, records, rejects, s3)
-        yield dg.Output(
-            records,
-            output_name=source.asset_name,
-            metadata={
-                "rows": dg.MetadataValue.int(records.height),
-                "rejected": dg.MetadataValue.int(rejects.height),
-                "carried_from_last_run": dg.MetadataValue.int(carried),
-                "filtered_by_where": dg.MetadataValue.int(result.filtered),
-                "files": dg.MetadataValue.int(len(result.files)),
-                "file_list": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in result.files[:50])),
-                "preview": markdown_preview(records),
-            },
-        )
+        yield _records_output(source, result, records, carried)
         yield dg.AssetCheckResult(
             check_name=SOURCE_HEALTH_CHECK,
             asset_key=source.asset_name,
             passed=True,
             metadata=check_metadata,
         )
-        if source.has_lines:
-            lines = result.lines if result.lines is not None else pl.DataFrame()
-            yield dg.Output(
-                lines,
-                output_name=source.lines_asset_name,
-                metadata={"line_items": dg.MetadataValue.int(lines.height)},
-            )
-        if source.has_buyers:
-            buyers = result.buyers if result.buyers is not None else pl.DataFrame()
-            yield dg.Output(
-                buyers,
-                output_name=source.buyers_asset_name,
-                metadata={
-                    "buyers": dg.MetadataValue.int(buyers.height),
-                    "preview": markdown_preview(buyers),
-                },
-            )
+        yield from _lines_and_buyers_outputs(source, result)
 
     def _carry_quarantined_records(
         context: dg.AssetExecutionContext,
@@ -206,6 +153,91 @@ def build_source_asset(
         return pl.concat([records, kept], how="diagonal_relaxed"), kept.height
 
     return read_configured_source
+
+
+def _rejects_output(source: SourceConfig, rejects: pl.DataFrame) -> dg.Output:
+    return dg.Output(
+        rejects,
+        output_name=source.rejects_asset_name,
+        metadata={
+            "rejected": dg.MetadataValue.int(rejects.height),
+            "top_reasons": top_counts(rejects, "reason"),
+            "preview": markdown_preview(rejects),
+        },
+    )
+
+
+def _health_metadata(source: SourceConfig, health: SourceHealth) -> dict[str, dg.MetadataValue]:
+    return {
+        "rows_read": dg.MetadataValue.int(health.rows_read),
+        "rejected_rows": dg.MetadataValue.int(health.rejected_rows),
+        "reject_share": dg.MetadataValue.float(round(health.reject_share, 6)),
+        "max_reject_share": dg.MetadataValue.float(source.max_reject_share),
+    }
+
+
+def _stop_the_run(
+    context: dg.AssetExecutionContext,
+    source: SourceConfig,
+    health: SourceHealth,
+    check_metadata: dict[str, dg.MetadataValue],
+) -> Iterator[dg.AssetCheckResult]:
+    """The failed check, then the failure: nothing downstream runs and Braze is untouched."""
+    message = "\n".join(health.problems)
+    context.log.error(message)
+    yield dg.AssetCheckResult(
+        check_name=SOURCE_HEALTH_CHECK,
+        asset_key=source.asset_name,
+        passed=False,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description=message[:2000],
+        metadata=check_metadata,
+    )
+    raise dg.Failure(
+        description=f"Source '{source.name}' stopped the run before anything reached "
+        f"Braze:\n{message}",
+        allow_retries=False,
+    )
+
+
+def _records_output(
+    source: SourceConfig, result: SourceReadResult, records: pl.DataFrame, carried: int
+) -> dg.Output:
+    return dg.Output(
+        records,
+        output_name=source.asset_name,
+        metadata={
+            "rows": dg.MetadataValue.int(records.height),
+            "rejected": dg.MetadataValue.int(result.rejects.height),
+            "carried_from_last_run": dg.MetadataValue.int(carried),
+            "filtered_by_where": dg.MetadataValue.int(result.filtered),
+            "files": dg.MetadataValue.int(len(result.files)),
+            "file_list": dg.MetadataValue.md("\n".join(f"- `{f}`" for f in result.files[:50])),
+            "preview": markdown_preview(records),
+        },
+    )
+
+
+def _lines_and_buyers_outputs(
+    source: SourceConfig, result: SourceReadResult
+) -> Iterator[dg.Output]:
+    if source.has_lines:
+        lines = result.lines if result.lines is not None else pl.DataFrame()
+        yield dg.Output(
+            lines,
+            output_name=source.lines_asset_name,
+            metadata={"line_items": dg.MetadataValue.int(lines.height)},
+        )
+    if source.has_buyers:
+        buyers = result.buyers if result.buyers is not None else pl.DataFrame()
+        yield dg.Output(
+            buyers,
+            output_name=source.buyers_asset_name,
+            metadata={
+                "buyers": dg.MetadataValue.int(buyers.height),
+                "preview": markdown_preview(buyers),
+            },
+        )
 
 
 def _last_good_rows(context: dg.AssetExecutionContext, source: SourceConfig) -> int | None:
