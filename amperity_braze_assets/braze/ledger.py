@@ -1,6 +1,7 @@
 """The sync ledger: what Braze ACCEPTED, per person and attribute, and nothing else.
 
-Layout (state tables through ``StateStore``, so local or S3 alike), under ``braze/<ledger>/``:
+Layout (state tables through storage's ``TableStore`` protocol, so local or S3 alike; the
+assets pass ``StateStore.tables()``), under ``braze/<ledger>/``:
 
 - ``accepted.v1``: the compacted wide table: ``identifier`` plus one String column per
   attribute holding the canonical text (see ``diff.canonical_expr``) of the last value Braze
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets.storage.state_tables import TableStore
 
 IDENTIFIER = "identifier"
 CLEARED = "\x00"  # in segments: the attribute was accepted as null (unset)
@@ -56,9 +57,9 @@ class LedgerView:
 
 
 class Ledger:
-    """One destination's ledger in a state store."""
+    """One destination's ledger in the state tables."""
 
-    def __init__(self, store: StateStore, name: str):
+    def __init__(self, store: TableStore, name: str):
         self.store = store
         self.name = name.strip("/")
         self._counter = itertools.count()

@@ -11,14 +11,16 @@ from amperity_braze_assets.braze.ledger import (
     apply_merges,
     apply_segments,
 )
+from amperity_braze_assets.storage.files import LocalStorage, storage_for
 from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets.storage.state_tables import StateTables, TableStore
 
 
 def segment(rows: dict) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={k: pl.String for k in rows})
 
 
-def exercise(store: StateStore) -> None:
+def exercise(store: TableStore) -> None:
     ledger = Ledger(store, "brand")
     ledger.record_accepted(segment({IDENTIFIER: ["a", "b"], "x": ["1", "2"], "y": ["t", None]}))
     ledger.record_accepted(segment({IDENTIFIER: ["a"], "x": [CLEARED], "y": [None], "z": ["new"]}))
@@ -44,14 +46,15 @@ def exercise(store: StateStore) -> None:
 
 
 def test_local_segments_compact_into_the_ledger(tmp_path):
-    exercise(StateStore(base_path=str(tmp_path)))
+    exercise(StateTables(LocalStorage(tmp_path)))  # the plain layer: no Dagster below the assets
 
 
 def test_s3_segments_compact_into_the_ledger(s3_bucket):
     from dagster_aws.s3 import S3Resource
 
     client, bucket = s3_bucket
-    exercise(
+    exercise(StateTables(storage_for(f"s3://{bucket}/plain", client)))
+    exercise(  # through the Dagster resource, as the assets build it
         StateStore(
             base_path=f"s3://{bucket}/state",
             s3=S3Resource(endpoint_url=client.meta.endpoint_url, region_name="us-east-1"),
@@ -90,7 +93,7 @@ def test_state_store_list_and_delete(tmp_path):
 
 
 def test_merges_keep_the_survivor_values_and_drop_the_absorbed(tmp_path):
-    ledger = Ledger(StateStore(base_path=str(tmp_path)), "m")
+    ledger = Ledger(StateTables(LocalStorage(tmp_path)), "m")
     ledger.record_accepted(segment({IDENTIFIER: ["old", "new"], "x": ["1", None], "y": ["o", "n"]}))
     view = ledger.compact()
     merged = apply_merges(view, pl.DataFrame({"absorbed": ["old"], "survivor": ["new"]}))
@@ -99,7 +102,7 @@ def test_merges_keep_the_survivor_values_and_drop_the_absorbed(tmp_path):
 
 def test_gains_and_segments_fold_in_the_order_they_were_written(tmp_path):
     def email_after(*writes: str) -> str | None:
-        ledger = Ledger(StateStore(base_path=str(tmp_path / "-".join(writes))), "shard-1")
+        ledger = Ledger(StateTables(LocalStorage(tmp_path / "-".join(writes))), "shard-1")
         ledger.record_accepted(segment({IDENTIFIER: ["s"], "email": ["x@example.com"]}))
         ledger.compact()
         for write in writes:
