@@ -134,7 +134,38 @@ def transaction_rollups(
     unmatched = orders.height - linked.height
     as_of_value = _as_order_time(as_of, order_time_type)
     window_start = _as_order_time(_twelve_months_before(as_of), order_time_type)
+    rollups = _with_per_order_figures(
+        _lifetime_rollups(linked, as_of_value, window_start), as_of_value
+    )
+    return _with_rfm(rollups).select(*ROLLUP_COLUMNS).sort("amperity_id"), unmatched
 
+
+# The rollup columns, in the order customer_transactions has them.
+ROLLUP_COLUMNS: tuple[str, ...] = (
+    "amperity_id",
+    "lifetime_frequency",
+    "lifetime_monetary",
+    "l12m_frequency",
+    "l12m_monetary",
+    "first_order_at",
+    "latest_order_at",
+    "average_order_value",
+    "days_since_last_order",
+    "channels",
+    "multi_channel",
+    "one_and_done",
+    "recency_decile",
+    "frequency_decile",
+    "monetary_decile",
+    "rfm_score",
+)
+
+
+def _lifetime_rollups(
+    linked: pl.DataFrame, as_of_value: pl.Expr, window_start: pl.Expr
+) -> pl.DataFrame:
+    """Per person, their orders up to ``as_of``: counts and sums (lifetime and last twelve
+    months), first and latest order times, and the channels."""
     in_last_12_months = pl.col("order_time") >= window_start
     # A person's channels as a bit mask (a handful of channels), read back as sorted lists once
     # per distinct mask: a sorted unique list per person is half the cost of the whole rollup.
@@ -162,13 +193,21 @@ def transaction_rollups(
         rollups = rollups.with_columns(
             lists_of_masks(rollups.get_column("_channel_mask"), channel_names).alias("channels")
         )
-    rollups = rollups.with_columns(
+    return rollups
+
+
+def _with_per_order_figures(rollups: pl.DataFrame, as_of_value: pl.Expr) -> pl.DataFrame:
+    return rollups.with_columns(
         (pl.col("lifetime_monetary") / pl.col("lifetime_frequency")).alias("average_order_value"),
         (as_of_value - pl.col("latest_order_at")).dt.total_days().alias("days_since_last_order"),
         (pl.col("channels").list.len() > 1).alias("multi_channel"),
         (pl.col("lifetime_frequency") == 1).alias("one_and_done"),
     )
-    with_deciles = rollups.with_columns(
+
+
+def _with_rfm(rollups: pl.DataFrame) -> pl.DataFrame:
+    """Recency, frequency and monetary deciles (10 is best) and their mean, ``rfm_score``."""
+    return rollups.with_columns(
         # More days since the last order is worse, so it ranks first.
         _decile(pl.col("days_since_last_order").rank("min", descending=True)).alias(
             "recency_decile"
@@ -187,24 +226,6 @@ def transaction_rollups(
         .round(2)
         .alias("rfm_score")
     )
-    return with_deciles.select(
-        "amperity_id",
-        "lifetime_frequency",
-        "lifetime_monetary",
-        "l12m_frequency",
-        "l12m_monetary",
-        "first_order_at",
-        "latest_order_at",
-        "average_order_value",
-        "days_since_last_order",
-        "channels",
-        "multi_channel",
-        "one_and_done",
-        "recency_decile",
-        "frequency_decile",
-        "monetary_decile",
-        "rfm_score",
-    ).sort("amperity_id"), unmatched
 
 
 LINE_COLUMNS: tuple[str, ...] = ("sku", "product_name", "quantity", "price")
