@@ -415,6 +415,86 @@ def _quoted(value: str | None, width: int = 40) -> str:
     return '"' + (text if len(text) <= width else text[: width - 1] + "…") + '"'
 
 
+def _read_lines(health: SourceCheck) -> list[str]:
+    """Files matched, rows read, quarantined and left out, and what was kept."""
+    shown = ", ".join(health.files[:FILES_SHOWN])
+    more = f" and {len(health.files) - FILES_SHOWN} more" if len(health.files) > 3 else ""
+    limit = f" (first {health.rows_limit:,} per file)" if health.rows_limit else ""
+    lines = [
+        f"  files: {len(health.files)} matched: {shown}{more}",
+        f"  rows{limit}: {health.rows_read:,} read, {health.rows_quarantined:,} quarantined "
+        # The stop message's rounding, so both lines give one figure.
+        f"({health.reject_share:.1%}; limit max_reject_share "
+        f"{health.max_reject_share:.1%})"
+        + (f", {health.rows_filtered:,} left out by where" if health.rows_filtered else ""),
+    ]
+    if health.kind == "transactions":
+        items = f", {health.line_items:,} line items" if health.line_items is not None else ""
+        lines.append(f"  kept: {health.records:,} orders{items}")
+    else:
+        lines.append(f"  kept: {health.records:,} customer records")
+    return lines
+
+
+def _quarantine_lines(health: SourceCheck) -> list[str]:
+    """The reasons rows were quarantined, what stops the run, and the encoding fixes."""
+    lines: list[str] = []
+    if health.reasons:
+        lines.append("  quarantined by reason:")
+        for reason in health.reasons:
+            example = f"first at {reason.first_at}"
+            if reason.field:
+                example += f", {reason.field} = {_quoted(reason.value)}"
+            lines.append(f"    {reason.rows:>8,}  {reason.reason} ({example})")
+    for problem in health.problems:
+        # The message wrapped for a terminal; its fix on a line of its own, whole.
+        message, _, fix = problem.partition(" Fix: ")
+        lines.append(
+            textwrap.fill(
+                f"stops the run: {message}",
+                100,
+                initial_indent="  ",
+                subsequent_indent="    ",
+                break_on_hyphens=False,
+                break_long_words=False,
+            )
+        )
+        if fix:
+            lines.append(f"    Fix: {fix}")
+    for hint in health.encoding_hints:
+        if any(f"csv.encoding: {hint.likely}" in problem for problem in health.problems):
+            continue  # the stop message gives the fix already
+        lines.append(
+            f"  {_short(hint.file)} is not {hint.declared}: its bytes look like {hint.likely}."
+            f" Fix: under sources.{health.name} set  csv.encoding: {hint.likely}"
+        )
+    return lines
+
+
+def _column_lines(health: SourceCheck) -> list[str]:
+    """Per tagged column, the share of its values that parse as its tag, and failing ones."""
+    if not health.columns:
+        return []
+    lines = ["  tagged columns (share of non-empty values that parse as the tag):"]
+    width = max(len(c.column) for c in health.columns)
+    tag_width = max(len(c.tag) for c in health.columns)
+    for column in health.columns:
+        failing = (
+            "  failing: " + ", ".join(_quoted(v, 30) for v in column.failing)
+            if column.failing
+            else ""
+        )
+        rate = (
+            f"{_percent(column.parse_rate):>6} of {column.values:,}"
+            if column.values
+            else "    no values"
+        )
+        lines.append(
+            f"    {column.column.ljust(width)}  {column.tag.ljust(tag_width)}  {rate}{failing}"
+        )
+    return lines
+
+
 def format_report(results: list[SourceCheck]) -> str:
     """The report a person reads in a terminal: per source its files, rows and quarantine,
     the fix for a wrong encoding, and how each tagged column parses; a verdict at the end."""
@@ -424,72 +504,10 @@ def format_report(results: list[SourceCheck]) -> str:
         lines.append(f"source {health.name} ({health.kind}): {verdict}")
         if health.error:
             lines.append(f"  cannot read: {health.error}")
-            lines.append("")
-            continue
-        shown = ", ".join(health.files[:FILES_SHOWN])
-        more = f" and {len(health.files) - FILES_SHOWN} more" if len(health.files) > 3 else ""
-        lines.append(f"  files: {len(health.files)} matched: {shown}{more}")
-        limit = f" (first {health.rows_limit:,} per file)" if health.rows_limit else ""
-        lines.append(
-            f"  rows{limit}: {health.rows_read:,} read, {health.rows_quarantined:,} quarantined "
-            # The stop message's rounding, so both lines give one figure.
-            f"({health.reject_share:.1%}; limit max_reject_share "
-            f"{health.max_reject_share:.1%})"
-            + (f", {health.rows_filtered:,} left out by where" if health.rows_filtered else "")
-        )
-        if health.kind == "transactions":
-            items = f", {health.line_items:,} line items" if health.line_items is not None else ""
-            lines.append(f"  kept: {health.records:,} orders{items}")
         else:
-            lines.append(f"  kept: {health.records:,} customer records")
-        if health.reasons:
-            lines.append("  quarantined by reason:")
-            for reason in health.reasons:
-                example = f"first at {reason.first_at}"
-                if reason.field:
-                    example += f", {reason.field} = {_quoted(reason.value)}"
-                lines.append(f"    {reason.rows:>8,}  {reason.reason} ({example})")
-        for problem in health.problems:
-            # The message wrapped for a terminal; its fix on a line of its own, whole.
-            message, _, fix = problem.partition(" Fix: ")
-            lines.append(
-                textwrap.fill(
-                    f"stops the run: {message}",
-                    100,
-                    initial_indent="  ",
-                    subsequent_indent="    ",
-                    break_on_hyphens=False,
-                    break_long_words=False,
-                )
-            )
-            if fix:
-                lines.append(f"    Fix: {fix}")
-        for hint in health.encoding_hints:
-            if any(f"csv.encoding: {hint.likely}" in problem for problem in health.problems):
-                continue  # the stop message gives the fix already
-            lines.append(
-                f"  {_short(hint.file)} is not {hint.declared}: its bytes look like {hint.likely}."
-                f" Fix: under sources.{health.name} set  csv.encoding: {hint.likely}"
-            )
-        if health.columns:
-            lines.append("  tagged columns (share of non-empty values that parse as the tag):")
-            width = max(len(c.column) for c in health.columns)
-            tag_width = max(len(c.tag) for c in health.columns)
-            for column in health.columns:
-                failing = (
-                    "  failing: " + ", ".join(_quoted(v, 30) for v in column.failing)
-                    if column.failing
-                    else ""
-                )
-                rate = (
-                    f"{_percent(column.parse_rate):>6} of {column.values:,}"
-                    if column.values
-                    else "    no values"
-                )
-                lines.append(
-                    f"    {column.column.ljust(width)}  {column.tag.ljust(tag_width)}  "
-                    f"{rate}{failing}"
-                )
+            lines += _read_lines(health)
+            lines += _quarantine_lines(health)
+            lines += _column_lines(health)
         lines.append("")
     failing = [h.name for h in results if not h.ok]
     if failing:
