@@ -176,7 +176,16 @@ def _positive_rows(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amperity-braze", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_sample_data(commands)
+    _add_sample_currents(commands)
+    _add_emulator(commands)
+    _add_demo(commands)
+    _add_explain_match(commands)
+    _add_check_sources(commands)
+    return parser
 
+
+def _add_sample_data(commands: argparse._SubParsersAction) -> None:
     sample = commands.add_parser("sample-data", help="write messy sample sources and their truth")
     sample.add_argument("--data-dir", type=Path, required=True)
     sample.add_argument("--customers", type=int, default=10_000)
@@ -189,6 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.set_defaults(run=_sample_data)
 
+
+def _add_sample_currents(commands: argparse._SubParsersAction) -> None:
     currents = commands.add_parser(
         "sample-currents",
         help="write a sample Braze Currents tree (real key layout) for the people of DIR",
@@ -201,12 +212,17 @@ def build_parser() -> argparse.ArgumentParser:
     currents.add_argument("--reference-date", type=_utc_datetime, default=None)
     currents.set_defaults(run=_sample_currents)
 
+
+def _add_emulator(commands: argparse._SubParsersAction) -> None:
+    """The emulator parses its own options (``main`` hands them over): here only its help line."""
     commands.add_parser(
         "emulator",
         add_help=False,
         help="a strict Braze /users/track emulator on 127.0.0.1 (emulator --help for options)",
     )
 
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser(
         "demo", help="generate sample data and materialize every asset, end to end"
     )
@@ -220,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.set_defaults(run=_demo)
 
+
+def _add_explain_match(commands: argparse._SubParsersAction) -> None:
     explain = commands.add_parser(
         "explain-match",
         help="why two records are, or are not, one person (the last identity run's evidence)",
@@ -232,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("second", metavar="SOURCE:ID", help="e.g. web:48213")
     explain.set_defaults(run=_explain_match)
 
+
+def _add_check_sources(commands: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check-sources",
         help="read each source and report files, rows, quarantine and parse rates per column",
@@ -257,7 +277,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="check only these sources (default: every configured source)",
     )
     check.set_defaults(run=_check_sources)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
