@@ -160,3 +160,28 @@ def test_parquet_header_is_checked(tmp_path):
     """
     with pytest.raises(ConfigError, match=r"column 'email' is not in .*a\.parquet"):
         load_project_config(write_config(tmp_path, body))
+
+
+def test_survivorship_rules_are_parsed_once_at_load(tmp_path):
+    write_crm(tmp_path)
+    config = load_project_config(
+        write_config(
+            tmp_path,
+            "sources:"
+            + GOOD_SOURCE
+            + "survivorship:\n  source_priority: [crm]\n  tie_breakers: [most_recent]\n",
+        )
+    )
+    assert config.survivorship_rules.source_priority == ("crm",)
+    assert config.survivorship_rules.tie_breakers == ("most_recent",)
+    defaults = load_project_config(write_config(tmp_path, "sources:" + GOOD_SOURCE))
+    assert defaults.survivorship_rules.field_groups["email"] == ("email",)
+
+
+def test_a_bad_survivorship_fails_the_load_with_the_file(tmp_path):
+    write_crm(tmp_path)
+    settings = write_config(
+        tmp_path, "sources:" + GOOD_SOURCE + "survivorship:\n  source_priority: [crm, nope]\n"
+    )
+    with pytest.raises(ConfigError, match="sources.yaml: survivorship.source_priority"):
+        load_project_config(settings)
