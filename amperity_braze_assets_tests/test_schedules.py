@@ -172,3 +172,36 @@ def test_each_destination_can_sync_on_its_own_schedule(tmp_path):
         "braze_sync__audiences_hourly",
         "braze_sync_log__audiences_hourly",
     }
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "0 6 * * *",
+        "*/15 * * * *",
+        "@daily",
+        "@hourly",
+        "0 0 L * *",
+        "0 0 * * MON#2",
+        "0 6 * * sun",
+        "0 0 29 2 *",
+        "0 0 30 2,3 *",
+        "61 * * * *",
+        "0 6 * * * *",
+        "0 0 30 2 *",
+        "0 0 31 2 *",
+        "0 6 1W * *",
+        "@reboot",
+        "0 6 * * 8",
+        "* * * *",
+        "",
+    ],
+)
+def test_cron_check_agrees_with_dagsters_scheduler(cron):
+    # What the load accepts, the Definitions accept: a cron that passes the check but not
+    # Dagster would fail the load with Dagster's words instead of ours.
+    from dagster._utils.schedules import is_valid_cron_string
+
+    from amperity_braze_assets.config import is_valid_cron
+
+    assert is_valid_cron(cron) == is_valid_cron_string(cron)
