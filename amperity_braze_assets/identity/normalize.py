@@ -1056,6 +1056,231 @@ def _phones_by_region(phones: pl.Series, regions: pl.Series) -> pl.Series:
     return out
 
 
+class _Columns:
+    """The records ``normalized_columns`` reads, and which of their columns its caller wants."""
+
+    def __init__(self, records: pl.DataFrame, only: set[str] | None):
+        self.records = records
+        self.present = set(records.columns)
+        self.only = only
+
+    def wanted(self, column: str) -> bool:
+        return self.only is None or column in self.only
+
+    def asked(self, column: str) -> bool:
+        """The records have ``column`` and the caller wants it."""
+        return column in self.present and self.wanted(column)
+
+    def raw(self, column: str) -> Coded:
+        series = self.records.get_column(column)
+        if column != "birthdate" and series.dtype != pl.String:
+            series = series.cast(pl.String)
+        return dictionary(series)
+
+
+def _country(columns: _Columns) -> Coded | None:
+    if "country" not in columns.present:
+        return None
+    return map_values(columns.raw("country"), lambda v: _evaluate(v, normalize_country))
+
+
+_SIMPLE_COLUMNS = {
+    "email": normalize_email_values,
+    "address": normalize_address_values,
+    "address2": normalize_address_values,
+    "city": lambda v: _evaluate(v, normalize_city),
+    "gender": lambda v: _evaluate(v, normalize_gender),
+}
+
+
+def _add_simple_columns(columns: _Columns, out: dict[str, Coded]) -> None:
+    """The columns one function normalizes value by value, with their as-written display."""
+    for column, function in _SIMPLE_COLUMNS.items():
+        display = f"{column}_display"
+        if column not in columns.present:
+            continue
+        if display in DISPLAY_COLUMNS and columns.wanted(display):
+            with stage(f"normalize {column} (and as written)"):
+                normalized, shown = _normalized_and_display(
+                    columns.raw(column), function, as_written
+                )
+                out[display] = shown
+            if columns.wanted(column):
+                out[column] = normalized
+        elif columns.wanted(column):
+            with stage(f"normalize {column}"):
+                out[column] = map_values(columns.raw(column), function)
+
+
+def _state(columns: _Columns, country: Coded | None) -> Coded:
+    """ISO 3166-2 codes, read by the record's country where it has one."""
+    with stage("normalize state"):
+        if country is None:
+            return map_values(columns.raw("state"), lambda v: _evaluate(v, normalize_state))
+        return _by_pairs(
+            columns.raw("state"), country.codes, country.values, normalize_state_values
+        )
+
+
+def _phone(
+    columns: _Columns,
+    country: Coded | None,
+    regions: Mapping[str, str] | None,
+    default_region: str,
+) -> Coded:
+    """E.164 phones, each read in its row's region (``_phone_regions``)."""
+    with stage("normalize phone"):
+        phones = columns.raw("phone")
+        region_codes, region_names = _phone_regions(
+            columns.records, country, regions, default_region
+        )
+        # A number with its country code reads the same in every region: once, in the first.
+        international = (
+            phones.values.str.strip_chars().str.contains(r"^(?:\+|00)").fill_null(False)
+        ).to_numpy()
+        if international.size:
+            dialled = np.where(phones.codes >= 0, international[np.maximum(phones.codes, 0)], False)
+            region_codes = np.where(dialled, 0, region_codes)
+        # Every value in the first region (most rows), then the rows of other regions
+        # by their (phone, region) pairs, which are few.
+        phone = map_values(phones, lambda v: normalize_phone_column(v, region_names[0]))
+        elsewhere = (region_codes != 0) & (phones.codes >= 0)
+        if elsewhere.any():
+            theirs = _by_pairs(
+                Coded(np.where(elsewhere, phones.codes, -1), phones.values),
+                region_codes,
+                pl.Series(region_names),
+                _phones_by_region,
+            )
+            phone = choose(elsewhere, theirs, phone)
+        return phone
+
+
+def _birthdate(columns: _Columns) -> Coded:
+    with stage("normalize birthdate (dictionary)"):
+        coded = columns.raw("birthdate")
+    if coded.values.dtype in (pl.Date, pl.Datetime) or isinstance(coded.values.dtype, pl.Datetime):
+        return map_values(coded, lambda v: v.cast(pl.Date))
+    return map_values(coded, parse_birthdate_values)
+
+
+def _postal(columns: _Columns, country: Coded | None, default_region: str) -> Coded:
+    """Postal codes read as the US writes them where the record's country (else the default
+    region) is the US, and as the rest of the world does elsewhere."""
+    with stage("normalize postal (dictionary)"):
+        coded = columns.raw("postal")
+    region = default_region.upper()
+    as_us = map_values(
+        coded, lambda v: _evaluate(v, lambda e: normalize_postal(e, pl.lit("US"), region))
+    )
+    as_other = map_values(
+        coded, lambda v: _evaluate(v, lambda e: normalize_postal(e, pl.lit("-"), region))
+    )
+    if country is not None:
+        country_is_us = pl.Series(
+            [value == "US" for value in country.values.to_list()], dtype=pl.Boolean
+        ).to_numpy()
+        is_us = np.where(
+            country.codes >= 0,
+            country_is_us[np.maximum(country.codes, 0)] if country_is_us.size else False,
+            region == "US",
+        )
+    else:
+        is_us = np.full(coded.codes.size, region == "US")
+    return choose(is_us, as_us, as_other)
+
+
+_NAMES = ("given_name", "surname")
+_NAME_FUNCTIONS = {"given_name": _given_name_values, "surname": _name_values}
+_NAME_AS_WRITTEN = {
+    "given_name": lambda v: _evaluate(as_written(v), lambda e: _name_as_written(e, True)),
+    "surname": lambda v: _evaluate(as_written(v), _name_as_written),
+}
+
+
+def _add_names(columns: _Columns, out: dict[str, Coded]) -> None:
+    """``given_name`` and ``surname`` as tagged, with their as-written display when wanted."""
+    for column in _NAMES:
+        display = f"{column}_display"
+        if column in columns.present and (columns.wanted(column) or columns.wanted(display)):
+            with stage(f"normalize {column}"):
+                out[column], shown = _normalized_and_display(
+                    columns.raw(column),
+                    _NAME_FUNCTIONS[column],
+                    _NAME_AS_WRITTEN[column] if columns.wanted(display) else None,
+                )
+            if shown is not None:
+                out[display] = shown
+
+
+def _add_full_name(columns: _Columns, out: dict[str, Coded]) -> None:
+    """``given_name``/``surname`` filled from ``full_name`` where missing (their displays too),
+    and ``full_name`` itself when wanted."""
+    displays = [c for c in ("given_name_display", "surname_display") if columns.wanted(c)]
+    if "full_name" not in columns.present or not (
+        any(columns.wanted(c) for c in ("full_name", "full_name_display", *_NAMES)) or displays
+    ):
+        return
+    with stage("normalize full_name"):
+        full = columns.raw("full_name")
+        split = split_full_name(full.values) if full.values.len() else None
+        full_text = (
+            as_written(full.values)
+            if (displays or columns.wanted("full_name_display")) and full.values.len()
+            else None
+        )
+        written = (
+            split_full_name_as_written(full_text, written=True)
+            if displays and full_text is not None
+            else None
+        )
+    for column in _NAMES:
+        display = f"{column}_display"
+        if split is None:
+            from_full = from_full_display = Coded(full.codes, full.values.cast(pl.String))
+        else:
+            from_full = recode(full, split.get_column(column))
+            if written is not None:
+                from_full_display = _beside(
+                    full, display_beside(written.get_column(column), split.get_column(column))
+                )
+        out[column] = coalesce([out[column], from_full]) if column in out else from_full
+        if display in displays:
+            out[display] = (
+                _first_beside([out[display], from_full_display])
+                if display in out
+                else from_full_display
+            )
+    if columns.wanted("full_name") or columns.wanted("full_name_display"):
+        out["full_name"], shown = _normalized_and_display(
+            full,
+            _name_values,
+            (lambda _: _evaluate(full_text, _name_as_written))
+            if columns.wanted("full_name_display")
+            else None,
+        )
+        if shown is not None:
+            out["full_name_display"] = shown
+
+
+def _generation(columns: _Columns) -> Coded | None:
+    """Jr or Sr: from the suffix tag, else from the end of a surname, full name or given name."""
+    found = [
+        map_values(columns.raw(column), generation_values)
+        for column in ("generational_suffix", "surname", "full_name", "given_name")
+        if column in columns.present
+    ]
+    return coalesce(found) if found else None
+
+
+def _key(columns: _Columns, column: str) -> Coded:
+    """An ``fk_``/``sk_`` key trimmed and upper-cased, junk as null."""
+    return map_values(
+        dictionary(columns.records.get_column(column).cast(pl.String)),
+        lambda v: _evaluate(v, lambda e: _null_if_junk(e.str.strip_chars().str.to_uppercase())),
+    )
+
+
 def normalized_columns(
     records: pl.DataFrame,
     default_region: str = "US",
@@ -1072,198 +1297,33 @@ def normalized_columns(
     ``only`` limits the work to the named columns (those a caller needs); the result then
     holds just those of them that the records have.
     """
-    present = set(records.columns)
-
-    def wanted(column: str) -> bool:
-        return only is None or column in only
-
-    def raw(column: str) -> Coded:
-        series = records.get_column(column)
-        if column != "birthdate" and series.dtype != pl.String:
-            series = series.cast(pl.String)
-        return dictionary(series)
-
+    columns = _Columns(records, only)
     out: dict[str, Coded] = {}
-    country = (
-        map_values(raw("country"), lambda v: _evaluate(v, normalize_country))
-        if ("country" in present)
-        else None
-    )
-    if country is not None and wanted("country"):
+    country = _country(columns)
+    if country is not None and columns.wanted("country"):
         out["country"] = country
-
-    simple = {
-        "email": normalize_email_values,
-        "address": normalize_address_values,
-        "address2": normalize_address_values,
-        "city": lambda v: _evaluate(v, normalize_city),
-        "gender": lambda v: _evaluate(v, normalize_gender),
-    }
-    for column, function in simple.items():
-        display = f"{column}_display"
-        if column not in present:
-            continue
-        if display in DISPLAY_COLUMNS and wanted(display):
-            with stage(f"normalize {column} (and as written)"):
-                normalized, shown = _normalized_and_display(raw(column), function, as_written)
-                out[display] = shown
-            if wanted(column):
-                out[column] = normalized
-        elif wanted(column):
-            with stage(f"normalize {column}"):
-                out[column] = map_values(raw(column), function)
-
-    if "state" in present and wanted("state"):
-        with stage("normalize state"):
-            if country is None:
-                out["state"] = map_values(raw("state"), lambda v: _evaluate(v, normalize_state))
-            else:
-                out["state"] = _by_pairs(
-                    raw("state"), country.codes, country.values, normalize_state_values
-                )
-
-    if "phone" in present and wanted("phone"):
-        with stage("normalize phone"):
-            phones = raw("phone")
-            region_codes, region_names = _phone_regions(records, country, regions, default_region)
-            # A number with its country code reads the same in every region: once, in the first.
-            international = (
-                phones.values.str.strip_chars().str.contains(r"^(?:\+|00)").fill_null(False)
-            ).to_numpy()
-            if international.size:
-                dialled = np.where(
-                    phones.codes >= 0, international[np.maximum(phones.codes, 0)], False
-                )
-                region_codes = np.where(dialled, 0, region_codes)
-            # Every value in the first region (most rows), then the rows of other regions
-            # by their (phone, region) pairs, which are few.
-            out["phone"] = map_values(phones, lambda v: normalize_phone_column(v, region_names[0]))
-            elsewhere = (region_codes != 0) & (phones.codes >= 0)
-            if elsewhere.any():
-                theirs = _by_pairs(
-                    Coded(np.where(elsewhere, phones.codes, -1), phones.values),
-                    region_codes,
-                    pl.Series(region_names),
-                    _phones_by_region,
-                )
-                out["phone"] = choose(elsewhere, theirs, out["phone"])
-
-    if "birthdate" in present and wanted("birthdate"):
-        with stage("normalize birthdate (dictionary)"):
-            coded = raw("birthdate")
-        if coded.values.dtype in (pl.Date, pl.Datetime) or isinstance(
-            coded.values.dtype, pl.Datetime
-        ):
-            out["birthdate"] = map_values(coded, lambda v: v.cast(pl.Date))
-        else:
-            out["birthdate"] = map_values(coded, parse_birthdate_values)
-
-    if "postal" in present and wanted("postal"):
-        with stage("normalize postal (dictionary)"):
-            coded = raw("postal")
-        region = default_region.upper()
-        as_us = map_values(
-            coded, lambda v: _evaluate(v, lambda e: normalize_postal(e, pl.lit("US"), region))
-        )
-        as_other = map_values(
-            coded, lambda v: _evaluate(v, lambda e: normalize_postal(e, pl.lit("-"), region))
-        )
-        if country is not None:
-            country_is_us = pl.Series(
-                [value == "US" for value in country.values.to_list()], dtype=pl.Boolean
-            ).to_numpy()
-            is_us = np.where(
-                country.codes >= 0,
-                country_is_us[np.maximum(country.codes, 0)] if country_is_us.size else False,
-                region == "US",
-            )
-        else:
-            is_us = np.full(coded.codes.size, region == "US")
-        out["postal"] = choose(is_us, as_us, as_other)
-
-    names = ("given_name", "surname")
-    name_functions = {"given_name": _given_name_values, "surname": _name_values}
-    written_functions = {
-        "given_name": lambda v: _evaluate(as_written(v), lambda e: _name_as_written(e, True)),
-        "surname": lambda v: _evaluate(as_written(v), _name_as_written),
-    }
-    for column in names:
-        display = f"{column}_display"
-        if column in present and (wanted(column) or wanted(display)):
-            with stage(f"normalize {column}"):
-                out[column], shown = _normalized_and_display(
-                    raw(column),
-                    name_functions[column],
-                    written_functions[column] if wanted(display) else None,
-                )
-            if shown is not None:
-                out[display] = shown
-    displays = [c for c in ("given_name_display", "surname_display") if wanted(c)]
-    if "full_name" in present and (
-        any(wanted(c) for c in ("full_name", "full_name_display", *names)) or displays
-    ):
-        with stage("normalize full_name"):
-            full = raw("full_name")
-            split = split_full_name(full.values) if full.values.len() else None
-            full_text = (
-                as_written(full.values)
-                if (displays or wanted("full_name_display")) and full.values.len()
-                else None
-            )
-            written = (
-                split_full_name_as_written(full_text, written=True)
-                if displays and full_text is not None
-                else None
-            )
-        for column in names:
-            display = f"{column}_display"
-            if split is None:
-                from_full = from_full_display = Coded(full.codes, full.values.cast(pl.String))
-            else:
-                from_full = recode(full, split.get_column(column))
-                if written is not None:
-                    from_full_display = _beside(
-                        full, display_beside(written.get_column(column), split.get_column(column))
-                    )
-            out[column] = coalesce([out[column], from_full]) if column in out else from_full
-            if display in displays:
-                out[display] = (
-                    _first_beside([out[display], from_full_display])
-                    if display in out
-                    else from_full_display
-                )
-        if wanted("full_name") or wanted("full_name_display"):
-            out["full_name"], shown = _normalized_and_display(
-                full,
-                _name_values,
-                (lambda _: _evaluate(full_text, _name_as_written))
-                if wanted("full_name_display")
-                else None,
-            )
-            if shown is not None:
-                out["full_name_display"] = shown
-    for column in (*names, "full_name", *DISPLAY_COLUMNS):
-        if column in out and not wanted(column):
+    _add_simple_columns(columns, out)
+    if columns.asked("state"):
+        out["state"] = _state(columns, country)
+    if columns.asked("phone"):
+        out["phone"] = _phone(columns, country, regions, default_region)
+    if columns.asked("birthdate"):
+        out["birthdate"] = _birthdate(columns)
+    if columns.asked("postal"):
+        out["postal"] = _postal(columns, country, default_region)
+    _add_names(columns, out)
+    _add_full_name(columns, out)
+    # Names are filled from one another; what the caller did not ask for goes now.
+    for column in (*_NAMES, "full_name", *DISPLAY_COLUMNS):
+        if column in out and not columns.wanted(column):
             del out[column]
-
-    # Jr or Sr: from the suffix tag, else from the end of a surname, full name or given name.
-    if wanted("generation"):
-        found = [
-            map_values(raw(column), generation_values)
-            for column in ("generational_suffix", "surname", "full_name", "given_name")
-            if column in present
-        ]
-        if found:
-            out["generation"] = coalesce(found)
-
+    if columns.wanted("generation"):
+        generation = _generation(columns)
+        if generation is not None:
+            out["generation"] = generation
     for column in records.columns:
-        if column.startswith(("fk_", "sk_")) and wanted(column):
-            out[column] = map_values(
-                dictionary(records.get_column(column).cast(pl.String)),
-                lambda v: _evaluate(
-                    v, lambda e: _null_if_junk(e.str.strip_chars().str.to_uppercase())
-                ),
-            )
+        if column.startswith(("fk_", "sk_")) and columns.wanted(column):
+            out[column] = _key(columns, column)
     return out
 
 
