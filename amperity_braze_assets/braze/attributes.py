@@ -163,6 +163,100 @@ def _bucketed(spec: AttributeSpec, raw: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     )
 
 
+def _boolean_value(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Boolean:
+        value = raw
+    elif dtype == pl.String:
+        words = raw.str.strip_chars().str.to_lowercase()
+        value = (
+            pl.when(words.is_in(TRUE_WORDS)).then(True).when(words.is_in(FALSE_WORDS)).then(False)
+        )
+    elif dtype.is_numeric():
+        value = pl.when(raw == 1).then(True).when(raw == 0).then(False)
+    else:
+        value = pl.lit(None, pl.Boolean)
+    return value.cast(pl.Boolean)
+
+
+def _integer_value(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_integer() or dtype == pl.Boolean:
+        return raw.cast(pl.Int64, strict=False)
+    if dtype.is_float():
+        return pl.when(raw == raw.round(0)).then(raw).cast(pl.Int64, strict=False)
+    if dtype == pl.String:
+        return raw.str.strip_chars().cast(pl.Int64, strict=False)
+    return pl.lit(None, pl.Int64)
+
+
+def _number_value(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype.is_numeric():
+        number = raw.cast(pl.Float64)
+    elif dtype == pl.String:
+        number = raw.str.strip_chars().cast(pl.Float64, strict=False)
+    else:
+        number = pl.lit(None, pl.Float64)
+    return pl.when(number.is_finite()).then(number)  # JSON has no NaN or infinity
+
+
+def _date_value(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if dtype == pl.Date:
+        value = raw
+    elif isinstance(dtype, pl.Datetime):
+        value = (raw.dt.convert_time_zone("UTC") if dtype.time_zone else raw).dt.date()
+    elif dtype == pl.String:
+        text = raw.str.strip_chars()
+        value = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")).then(
+            text.str.to_date("%Y-%m-%d", strict=False)
+        )
+    else:
+        value = pl.lit(None, pl.Date)
+    # year 0 or past 9999 parses in polars but is no date Braze (or Python) can hold
+    return pl.when(value.dt.year().is_between(1, 9999)).then(value)
+
+
+def _datetime_value(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    if isinstance(dtype, pl.Datetime):
+        value = raw.dt.cast_time_unit("us")
+        value = (
+            value.dt.convert_time_zone("UTC")
+            if dtype.time_zone
+            else value.dt.replace_time_zone("UTC")
+        )
+    elif dtype == pl.Date:
+        value = raw.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    elif dtype == pl.String:
+        text = raw.str.strip_chars()
+        value = pl.coalesce(
+            [
+                *(
+                    text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
+                    for f in ISO_DATETIME_FORMATS_WITH_ZONE
+                ),
+                *(
+                    text.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone(
+                        "UTC"
+                    )
+                    for f in ISO_DATETIME_FORMATS_NAIVE
+                ),
+            ]
+        )
+    else:
+        value = pl.lit(None, UTC_DATETIME)
+    return pl.when(value.dt.year().is_between(1, 9999)).then(value)
+
+
+# Per custom type: how a source column becomes the typed value, and why a present value that
+# comes out null is invalid. (Text and arrays are judged by length instead, in ``_custom``.)
+_TYPED_VALUES: dict[str, tuple[Callable[[pl.Expr, pl.DataType], pl.Expr], str]] = {
+    "Boolean": (_boolean_value, "not a boolean (true/false, yes/no, 1/0)"),
+    "Integer": (_integer_value, "not a whole number that fits in 64 bits"),
+    "Float": (_number_value, "not a finite number"),
+    "Decimal": (_number_value, "not a finite number"),
+    "Date": (_date_value, "not a real YYYY-MM-DD date"),
+    "Datetime": (_datetime_value, "not an ISO-8601 date and time"),
+}
+
+
 def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, Reason]:
     """(typed value, reason it is invalid or null, from the typed value) for a custom attribute.
     Where the reason is set the value is sent as null."""
@@ -173,108 +267,28 @@ def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.E
         dtype = pl.String()
     else:
         bucket_reason = None
-
-    def missing(message: str) -> Reason:
-        return lambda value: _reason(present & value.is_null(), message)
-
-    if braze_type == "Boolean":
-        if dtype == pl.Boolean:
-            value = raw
-        elif dtype == pl.String:
-            words = raw.str.strip_chars().str.to_lowercase()
-            value = (
-                pl.when(words.is_in(TRUE_WORDS))
-                .then(True)
-                .when(words.is_in(FALSE_WORDS))
-                .then(False)
-            )
-        elif dtype.is_numeric():
-            value = pl.when(raw == 1).then(True).when(raw == 0).then(False)
-        else:
-            value = pl.lit(None, pl.Boolean)
-        value = value.cast(pl.Boolean)
-        reason = missing("not a boolean (true/false, yes/no, 1/0)")
-    elif braze_type == "Integer":
-        if dtype.is_integer() or dtype == pl.Boolean:
-            value = raw.cast(pl.Int64, strict=False)
-        elif dtype.is_float():
-            value = pl.when(raw == raw.round(0)).then(raw).cast(pl.Int64, strict=False)
-        elif dtype == pl.String:
-            value = raw.str.strip_chars().cast(pl.Int64, strict=False)
-        else:
-            value = pl.lit(None, pl.Int64)
-        reason = missing("not a whole number that fits in 64 bits")
-    elif braze_type in ("Float", "Decimal"):
-        if dtype.is_numeric():
-            number = raw.cast(pl.Float64)
-        elif dtype == pl.String:
-            number = raw.str.strip_chars().cast(pl.Float64, strict=False)
-        else:
-            number = pl.lit(None, pl.Float64)
-        number = pl.when(number.is_finite()).then(number)  # JSON has no NaN or infinity
-        value = number.round(spec.scale) if braze_type == "Decimal" else number
-        reason = missing("not a finite number")
+    if braze_type in _TYPED_VALUES:
+        convert, message = _TYPED_VALUES[braze_type]
+        value = convert(raw, dtype)
+        if braze_type == "Decimal":
+            value = value.round(spec.scale)
+        reason = lambda value: _reason(present & value.is_null(), message)  # noqa: E731
     elif braze_type in ("String", "Varchar"):
         value = _as_text(raw, dtype)
         limit = spec.length if braze_type == "Varchar" else MAX_STRING_CHARS
-        message = f"longer than {limit} characters"
-        reason = lambda value: _reason(value.str.len_chars() > limit, message)  # noqa: E731
-    elif braze_type == "Date":
-        if dtype == pl.Date:
-            value = raw
-        elif isinstance(dtype, pl.Datetime):
-            value = (raw.dt.convert_time_zone("UTC") if dtype.time_zone else raw).dt.date()
-        elif dtype == pl.String:
-            text = raw.str.strip_chars()
-            value = pl.when(text.str.contains(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")).then(
-                text.str.to_date("%Y-%m-%d", strict=False)
-            )
-        else:
-            value = pl.lit(None, pl.Date)
-        # year 0 or past 9999 parses in polars but is no date Braze (or Python) can hold
-        value = pl.when(value.dt.year().is_between(1, 9999)).then(value)
-        reason = missing("not a real YYYY-MM-DD date")
-    elif braze_type == "Datetime":
-        if isinstance(dtype, pl.Datetime):
-            value = raw.dt.cast_time_unit("us")
-            value = (
-                value.dt.convert_time_zone("UTC")
-                if dtype.time_zone
-                else value.dt.replace_time_zone("UTC")
-            )
-        elif dtype == pl.Date:
-            value = raw.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
-        elif dtype == pl.String:
-            text = raw.str.strip_chars()
-            value = pl.coalesce(
-                [
-                    *(
-                        text.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-                        for f in ISO_DATETIME_FORMATS_WITH_ZONE
-                    ),
-                    *(
-                        text.str.to_datetime(f, strict=False, time_unit="us").dt.replace_time_zone(
-                            "UTC"
-                        )
-                        for f in ISO_DATETIME_FORMATS_NAIVE
-                    ),
-                ]
-            )
-        else:
-            value = pl.lit(None, UTC_DATETIME)
-        value = pl.when(value.dt.year().is_between(1, 9999)).then(value)
-        reason = missing("not an ISO-8601 date and time")
+        too_long = f"longer than {limit} characters"
+        reason = lambda value: _reason(value.str.len_chars() > limit, too_long)  # noqa: E731
     else:  # Array: a list of strings, each within Braze's string limit
         if isinstance(dtype, pl.List):
             value = raw.cast(pl.List(pl.String))
         else:
             value = pl.when(present).then(pl.concat_list(_as_text(raw, dtype)))
-        message = f"an element is longer than {MAX_STRING_CHARS} characters"
+        too_long = f"an element is longer than {MAX_STRING_CHARS} characters"
         reason = lambda value: _reason(  # noqa: E731
             value.list.eval(pl.element().str.len_chars() > MAX_STRING_CHARS)
             .list.any()
             .fill_null(False),
-            message,
+            too_long,
         )
     if bucket_reason is not None:
         value_reason = reason
@@ -374,6 +388,55 @@ def _rejects(
     )
 
 
+def _people_with_audiences(
+    tables: dict[str, pl.DataFrame],
+    memberships: pl.DataFrame | None,
+    mapping: AttributeConfig,
+    columns: set[str],
+) -> tuple[pl.LazyFrame, dict[str, str]]:
+    """The people with the columns the mapping reads and, when there are audiences, their
+    audience list and flags (aligned by joining the ids only); the flag column per audience."""
+    people = people_frame(tables, columns, mapping.schemas)
+    audience_columns = _audience_columns(memberships, mapping)
+    if audience_columns is None:
+        return people, {}
+    per_person, flags = audience_columns
+    ids = tables[CUSTOMER_360].select(PERSON_ID)
+    aligned = align_to(ids, per_person).drop(PERSON_ID).lazy()
+    return pl.concat([people, aligned], how="horizontal"), flags
+
+
+def _identifier_reason(mapping: AttributeConfig) -> pl.Expr:
+    """Why a person's identifier cannot be sent: missing, or longer than Braze takes."""
+    return (
+        pl.when(pl.col("_identifier").is_null())
+        .then(pl.lit(f"{mapping.identifier} is null"))
+        .when(pl.col("_identifier").str.len_bytes() > MAX_EXTERNAL_ID_BYTES)
+        .then(pl.lit(f"{mapping.identifier} longer than {MAX_EXTERNAL_ID_BYTES} bytes"))
+        .alias(f"_reason.{mapping.identifier}")
+    )
+
+
+def _audience_values(mapping: AttributeConfig, flags: dict[str, str]) -> list[pl.Expr]:
+    """One Boolean per audience (a member outside the control group), and the audience array."""
+    if not mapping.audiences:
+        return []
+    listed = pl.col("_audiences").fill_null(pl.lit([], pl.List(pl.String)))
+    values = [
+        (
+            pl.col(flags[a.name]).fill_null(False)
+            if a.name in flags
+            else pl.lit(False)
+            if flags
+            else listed.list.contains(pl.lit(a.name))
+        ).alias(a.attribute)
+        for a in mapping.audiences
+    ]
+    if mapping.audience_array:
+        values.append(listed.alias(mapping.audience_array))
+    return values
+
+
 def build_braze_attributes(
     tables: dict[str, pl.DataFrame],
     memberships: pl.DataFrame | None,
@@ -388,15 +451,7 @@ def build_braze_attributes(
     # People in customer_360's order (other tables aligned to it by joining the ids only), then
     # one lazy plan: raw values, typed values, reasons, collected once; the attributes and the
     # rejects are cut from that frame.
-    people = people_frame(tables, columns, mapping.schemas)
-    audience_columns = _audience_columns(memberships, mapping)
-    flags: dict[str, str] = {}
-    if audience_columns is not None:
-        per_person, flags = audience_columns
-        ids = tables[CUSTOMER_360].select(PERSON_ID)
-        people = pl.concat(
-            [people, align_to(ids, per_person).drop(PERSON_ID).lazy()], how="horizontal"
-        )
+    people, flags = _people_with_audiences(tables, memberships, mapping, columns)
     schema = people.collect_schema()
 
     # Raw values first, so each cast knows the dtype it starts from.
@@ -414,35 +469,13 @@ def build_braze_attributes(
         value, reason = (_standard if spec.standard else _custom)(spec, raw, dtype)
         typed.append(value.alias(f"_typed.{spec.name}"))
         reasons.append(reason(pl.col(f"_typed.{spec.name}")).alias(f"_reason.{spec.name}"))
-    identifier_reason = (
-        pl.when(pl.col("_identifier").is_null())
-        .then(pl.lit(f"{mapping.identifier} is null"))
-        .when(pl.col("_identifier").str.len_bytes() > MAX_EXTERNAL_ID_BYTES)
-        .then(pl.lit(f"{mapping.identifier} longer than {MAX_EXTERNAL_ID_BYTES} bytes"))
-        .alias(f"_reason.{mapping.identifier}")
-    )
     hold = [pl.col(f"_reason.{mapping.identifier}").is_not_null()] + [
         pl.col(f"_reason.{s.name}").is_not_null()
         for s in mapping.fields
         if s.on_invalid == "hold_row"
     ]
-    audience_values = []
-    if mapping.audiences:
-        listed = pl.col("_audiences").fill_null(pl.lit([], pl.List(pl.String)))
-        audience_values = [
-            (
-                pl.col(flags[a.name]).fill_null(False)
-                if a.name in flags
-                else pl.lit(False)
-                if flags
-                else listed.list.contains(pl.lit(a.name))
-            ).alias(a.attribute)
-            for a in mapping.audiences
-        ]
-        if mapping.audience_array:
-            audience_values.append(listed.alias(mapping.audience_array))
     built = (
-        people.with_columns(*typed, identifier_reason, *audience_values)
+        people.with_columns(*typed, _identifier_reason(mapping), *_audience_values(mapping, flags))
         .with_columns(*reasons)
         .with_columns(
             *(
