@@ -171,6 +171,71 @@ def twin_pattern_is_a_typo(levels: np.ndarray, match_threshold: float) -> bool:
     return TWIN_RATE * apart / same_birthday <= 1.0 - match_threshold
 
 
+def _a_generation_apart(
+    features: Features, levels: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """Birth years a generation apart (not a typo'd year), suffixes that differ, or Jr on one
+    record only with nothing but the name and home to go on."""
+    given, birth, email = levels[:, GIVEN], levels[:, BIRTH], levels[:, EMAIL]
+    birth_left, birth_right = features.birth_numeric[left], features.birth_numeric[right]
+    # A year typed wrong keeps the day and month: 1918-07-01 and 1981-07-01 are one date.
+    year_typo = (birth == 2) & (birth_left % 10000 == birth_right % 10000)
+    generation = features.fields["generation"].codes
+    generation_left, generation_right = generation[left], generation[right]
+    apart = (
+        (birth >= 1)
+        & (birth <= 2)
+        & ~year_typo
+        & (np.abs(birth_left // 10000 - birth_right // 10000) >= GENERATION_YEARS)
+    ) | ((generation_left >= 0) & (generation_right >= 0) & (generation_left != generation_right))
+    # JR on one record and no suffix on the other, the same name at the same home: as likely
+    # the father as the son, unless a birth date or an email says which.
+    one_suffix = (generation_left >= 0) != (generation_right >= 0)
+    return apart | (one_suffix & (given >= 3) & (birth < 3) & (email < 3))
+
+
+def _supported(levels: np.ndarray, full_name: np.ndarray, home: np.ndarray) -> np.ndarray:
+    """Enough independent identifying evidence, some of it the person's own."""
+    given, surname, birth = levels[:, GIVEN], levels[:, SURNAME], levels[:, BIRTH]
+    email, phone, address = levels[:, EMAIL], levels[:, PHONE], levels[:, ADDRESS]
+    # Support in half units: each identifying agreement counts two (an email typo too); a name
+    # part alone, a mailbox name at another domain or a postal code without the street one; an
+    # initial nothing (J SMITH is a surname and a letter).
+    # Two units link: a birth date needs a full name, a contact or an address, or both a name
+    # part and the postal code.
+    half_units = (
+        2 * full_name.astype(np.int8)
+        + 2 * (birth >= 3)
+        + 2 * (email >= 3)
+        + (email == 2)
+        + 2 * (phone == TOP[PHONE])
+        + 2 * (address >= 2)
+        + ((given >= 3) & ~full_name)
+        + ((surname >= 3) & ~full_name)
+        + ((levels[:, POSTAL] == TOP[POSTAL]) & (address < 2))
+    )
+    # And something of the person, not only of the home: a given name, a birth date or an
+    # email. A surname, a street and a phone are a household's as much as one member's.
+    personal = (given >= 3) | (birth >= 3) | (email >= 3)
+    return (
+        (half_units >= 4)
+        # An exact email is one mailbox: enough alone (a newsletter sign-up), unless the given
+        # names conflict.
+        | ((email == TOP[EMAIL]) & (given != 1))
+        # A given name at the same home or phone is a person: a household's members share
+        # the surname, not the given name (Jr and Sr are told apart by _a_generation_apart).
+        | ((given >= 3) & home)
+    ) & personal
+
+
+def _separated(features: Features, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """An ``sk`` that both records have and that differs."""
+    separated = np.zeros(left.size, dtype=bool)
+    for codes in features.sk.values():
+        separated |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
+    return separated
+
+
 def _facts(
     features: Features,
     levels: np.ndarray,
@@ -187,23 +252,6 @@ def _facts(
     # The full name: a given name (exact, nickname or typo; an initial is only a name part)
     # and the surname.
     full_name = (given >= 3) & (surname >= 3)
-
-    birth_left, birth_right = features.birth_numeric[left], features.birth_numeric[right]
-    # A year typed wrong keeps the day and month: 1918-07-01 and 1981-07-01 are one date.
-    year_typo = (birth == 2) & (birth_left % 10000 == birth_right % 10000)
-    generation = features.fields["generation"].codes
-    generation_left, generation_right = generation[left], generation[right]
-    a_generation_apart = (
-        (birth >= 1)
-        & (birth <= 2)
-        & ~year_typo
-        & (np.abs(birth_left // 10000 - birth_right // 10000) >= GENERATION_YEARS)
-    ) | ((generation_left >= 0) & (generation_right >= 0) & (generation_left != generation_right))
-    # JR on one record and no suffix on the other, the same name at the same home: as likely
-    # the father as the son, unless a birth date or an email says which.
-    one_suffix = (generation_left >= 0) != (generation_right >= 0)
-    a_generation_apart |= one_suffix & (given >= 3) & (birth < 3) & (email < 3)
-
     given_conflict = (
         (given == 1)
         & ~(email_exact & (birth >= 3) & (surname >= 3))
@@ -216,47 +264,14 @@ def _facts(
     # Two mailboxes are one person's only where the given name says so; a record with a
     # surname alone and another email is as likely the person's spouse.
     emails_differ_without_given = emails_differ & (given < 3)
-
-    # Support in half units: each identifying agreement counts two (an email typo too); a name
-    # part alone, a mailbox name at another domain or a postal code without the street one; an
-    # initial nothing (J SMITH is a surname and a letter).
-    # Two units link: a birth date needs a full name, a contact or an address, or both a name
-    # part and the postal code.
-    half_units = (
-        2 * full_name.astype(np.int8)
-        + 2 * (birth >= 3)
-        + 2 * (email >= 3)
-        + (email == 2)
-        + 2 * phone_exact
-        + 2 * (address >= 2)
-        + ((given >= 3) & ~full_name)
-        + ((surname >= 3) & ~full_name)
-        + ((levels[:, POSTAL] == TOP[POSTAL]) & (address < 2))
-    )
-    # And something of the person, not only of the home: a given name, a birth date or an
-    # email. A surname, a street and a phone are a household's as much as one member's.
-    personal = (given >= 3) | (birth >= 3) | (email >= 3)
-    supported = (
-        (half_units >= 4)
-        # An exact email is one mailbox: enough alone (a newsletter sign-up), unless the given
-        # names conflict.
-        | (email_exact & (given != 1))
-        # A given name at the same home or phone is a person: a household's members share
-        # the surname, not the given name (Jr and Sr are told apart above).
-        | ((given >= 3) & home)
-    ) & personal
-
-    separated = np.zeros(left.size, dtype=bool)
-    for codes in features.sk.values():
-        separated |= (codes[left] >= 0) & (codes[right] >= 0) & (codes[left] != codes[right])
     return {
-        "supported": supported,
+        "supported": _supported(levels, full_name, home),
         "emails_differ": emails_differ,
         "emails_differ_without_given": emails_differ_without_given,
         "birth_conflict": birth_conflict,
         "given_conflict": given_conflict,
-        "a_generation_apart": a_generation_apart,
-        "separated": separated,
+        "a_generation_apart": _a_generation_apart(features, levels, left, right),
+        "separated": _separated(features, left, right),
     }
 
 
