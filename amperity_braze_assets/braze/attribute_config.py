@@ -24,10 +24,11 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import sqlglot
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlglot import exp
 
 from amperity_braze_assets.braze.fields import (
@@ -442,121 +443,185 @@ def sql_context(tables: dict[str, pl.LazyFrame | pl.DataFrame]) -> pl.SQLContext
 
 
 # -- loading -----------------------------------------------------------------------------------
-def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
-    """Read and validate ``attributes.yaml``, ``segments.yaml`` and ``audiences/*.sql``.
+class AttributeSettings(BaseModel):
+    """The top-level settings of ``attributes.yaml``; the mappings under ``standard``,
+    ``custom`` and ``audiences`` are parsed by ``_Loader``, which knows the table schemas."""
 
-    Without ``attributes.yaml`` the mapping is empty (identifier only), so a project that does not
-    use Braze attributes still loads.
-    """
-    config_dir = project.config_dir
-    path = config_dir / ATTRIBUTES_FILE
-    schemas = table_schemas(project)
-    raw = load_yaml(path) if path.exists() else {}
-    raw = {} if raw is None else raw
-    errors: list[str] = []
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{path}: expected a mapping with keys {sorted(TOP_KEYS)}, e.g.\n"
-            "standard:\n  email: customer_360.email\ncustom:\n  loyalty_tier:\n"
-            "    source: customer_360.loyalty_tier\n    type: Varchar(16)"
-        )
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    identifier: Literal["external_id", "braze_id"] = "external_id"
+    identifier_source: Any = None
+    on_invalid: Literal["null_field", "hold_row"] = "null_field"
+    max_reject_share: float = Field(DEFAULT_MAX_REJECT_SHARE, ge=0, le=1)
+    allow_consent_fields: bool = False
+    audience_array: Any = None
+    standard: Any = None
+    custom: Any = None
+    audiences: Any = None
+
+
+# What is wrong with a setting pydantic refused, and the fix, in this file's words.
+SETTING_PROBLEMS = {
+    "identifier": lambda value: (
+        f"identifier {value!r} is unknown; use external_id (the amperity_id) or braze_id (with "
+        "identifier_source naming the column that holds it)."
+    ),
+    "on_invalid": lambda value: (
+        f"on_invalid {value!r} is unknown; use null_field (send the row without the bad value) "
+        "or hold_row (send nothing for that person until it is fixed)."
+    ),
+    "max_reject_share": lambda value: (
+        f"max_reject_share {value!r} must be a share between 0 and 1, e.g. "
+        f"{DEFAULT_MAX_REJECT_SHARE}."
+    ),
+    "allow_consent_fields": lambda value: "allow_consent_fields must be true or false.",
+}
+
+
+def _settings(
+    path: Path, raw: dict[Any, Any], errors: list[str]
+) -> tuple[AttributeSettings, dict[str, str]]:
+    """The valid top-level settings, each invalid one left at its default, and the problem of
+    each invalid one by key (unknown keys are reported into ``errors`` directly)."""
     unknown = sorted(set(raw) - TOP_KEYS, key=str)
     if unknown:
         errors.append(
             f"{path}: unknown top-level key(s) {unknown}{_suggest(unknown[0], TOP_KEYS)}; "
             f"allowed: {sorted(TOP_KEYS)}."
         )
-    loader = _Loader(path, schemas, errors)
+    known = {k: v for k, v in raw.items() if k in TOP_KEYS}
+    try:
+        return AttributeSettings.model_validate(known), {}
+    except ValidationError as exc:
+        refused = {str(e["loc"][0]): e["input"] for e in exc.errors()}
+    problems = {key: f"{path}: {SETTING_PROBLEMS[key](value)}" for key, value in refused.items()}
+    valid = {k: v for k, v in known.items() if k not in refused}
+    return AttributeSettings.model_validate(valid), problems
 
-    identifier = raw.get("identifier", "external_id")
-    if identifier not in IDENTIFIERS:
-        errors.append(
-            f"{path}: identifier {identifier!r} is unknown; use external_id (the amperity_id) or "
-            "braze_id (with identifier_source naming the column that holds it)."
+
+def _identifier_source(path: Path, settings: AttributeSettings, loader: _Loader) -> str:
+    """The ``table.column`` holding each person's identifier (checked)."""
+    default_source = f"{CUSTOMER_360}.{PERSON_ID}"
+    if settings.identifier_source is not None:
+        checked = loader.column(
+            settings.identifier_source, "identifier_source", allow_audiences=False
         )
-        identifier = "external_id"
-    default_source = f"{CUSTOMER_360}.{PERSON_ID}" if identifier == "external_id" else None
-    identifier_source = raw.get("identifier_source", default_source)
-    if identifier_source is None:
-        errors.append(
+        return checked or default_source
+    # An explicit ``identifier_source: null`` is refused as missing too.
+    if settings.identifier == "braze_id" or "identifier_source" in settings.model_fields_set:
+        loader.errors.append(
             f"{path}: identifier braze_id needs identifier_source: <table>.<column> naming the "
             "column that holds each person's braze_id, e.g. customer_360.braze_id (a source "
             "attribute)."
         )
-        identifier_source = default_source or f"{CUSTOMER_360}.{PERSON_ID}"
-    else:
-        identifier_source = loader.column(
-            identifier_source, "identifier_source", allow_audiences=False
-        ) or (f"{CUSTOMER_360}.{PERSON_ID}")
+    return default_source
 
-    on_invalid = raw.get("on_invalid", "null_field")
-    if on_invalid not in ON_INVALID:
-        errors.append(
-            f"{path}: on_invalid {on_invalid!r} is unknown; use null_field (send the row without "
-            "the bad value) or hold_row (send nothing for that person until it is fixed)."
-        )
-        on_invalid = "null_field"
-    max_reject_share = raw.get("max_reject_share", DEFAULT_MAX_REJECT_SHARE)
-    if (
-        isinstance(max_reject_share, bool)
-        or not isinstance(max_reject_share, int | float)
-        or not 0 <= max_reject_share <= 1
-    ):
-        errors.append(
-            f"{path}: max_reject_share {max_reject_share!r} must be a share between 0 and 1, "
-            f"e.g. {DEFAULT_MAX_REJECT_SHARE}."
-        )
-        max_reject_share = DEFAULT_MAX_REJECT_SHARE
-    allow_consent = raw.get("allow_consent_fields", False)
-    if not isinstance(allow_consent, bool):
-        errors.append(f"{path}: allow_consent_fields must be true or false.")
-        allow_consent = False
 
+def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
+    """Read and validate ``attributes.yaml``, ``segments.yaml`` and ``audiences/*.sql``.
+
+    Without ``attributes.yaml`` the mapping is empty (identifier only), so a project that does not
+    use Braze attributes still loads.
+    """
+    path = project.config_dir / ATTRIBUTES_FILE
+    schemas = table_schemas(project)
+    raw = load_yaml(path) if path.exists() else {}
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping with keys {sorted(TOP_KEYS)}, e.g.\n"
+            "standard:\n  email: customer_360.email\ncustom:\n  loyalty_tier:\n"
+            "    source: customer_360.loyalty_tier\n    type: Varchar(16)"
+        )
+    errors: list[str] = []
+    loader = _Loader(path, schemas, errors)
+    settings, problems = _settings(path, raw, errors)
+    # In the order of the file's keys: the identifier, then its source, then the rest.
+    if "identifier" in problems:
+        errors.append(problems.pop("identifier"))
+    identifier_source = _identifier_source(path, settings, loader)
+    errors.extend(problems.values())
     names: dict[str, str] = {}  # Braze name -> where it is defined, for duplicates
-    standard: list[AttributeSpec] = []
-    raw_standard = raw.get("standard") or {}
-    if not isinstance(raw_standard, dict):
-        errors.append(
-            f"{path}: 'standard' must map Braze standard fields to columns, e.g. "
-            "standard: {email: customer_360.email}."
-        )
-        raw_standard = {}
-    for name, definition in raw_standard.items():
-        spec = loader.standard_field(str(name), definition, on_invalid, allow_consent)
-        if spec is not None:
-            _claim(names, spec.name, "standard", path, errors)
-            standard.append(spec)
-
-    custom: list[AttributeSpec] = []
-    raw_custom = raw.get("custom") or {}
-    if not isinstance(raw_custom, dict):
-        errors.append(
-            f"{path}: 'custom' must map custom attribute names to a source and a type, e.g. "
-            "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}."
-        )
-        raw_custom = {}
-    deferred_audience_columns: list[tuple[AttributeSpec, str]] = []
-    for name, definition in raw_custom.items():
-        spec = loader.custom_attribute(name, definition, on_invalid)
-        if spec is None:
-            continue
-        if isinstance(name, str):
-            _claim(names, spec.name, "custom", path, errors)
-        if spec.source and spec.source.startswith(f"{AUDIENCES}."):
-            deferred_audience_columns.append((spec, spec.source.split(".", 1)[1]))
-        custom.append(spec)
-
+    standard = _standard_fields(loader, settings, names)
+    custom = _custom_attributes(loader, settings, names)
     audiences = _load_audiences(project, raw.get("audiences"), loader, errors)
     for audience in audiences:
         _claim(names, audience.attribute, f"audience '{audience.name}'", path, errors)
-    audience_array = raw.get("audience_array")
+    audience_array = settings.audience_array
     if audience_array is not None:
         problem = _custom_name_problem(audience_array)
         if problem:
             errors.append(f"{path}: audience_array: {problem}.")
         else:
             _claim(names, audience_array, "audience_array", path, errors)
+    _check_audience_columns(path, custom, audiences, errors)
+    if errors:
+        raise ConfigError("Invalid attribute configuration:\n- " + "\n- ".join(errors))
+    return AttributeConfig(
+        config_file=path,
+        identifier=settings.identifier,
+        identifier_source=identifier_source,
+        on_invalid=settings.on_invalid,
+        max_reject_share=settings.max_reject_share,
+        allow_consent_fields=settings.allow_consent_fields,
+        audience_array=audience_array,
+        standard=tuple(standard),
+        custom=tuple(custom),
+        audiences=tuple(audiences),
+        schemas={
+            **schemas,
+            AUDIENCES: {c: t for a in audiences for c, t in a.extra_columns.items()},
+        },
+    )
 
+
+def _standard_fields(
+    loader: _Loader, settings: AttributeSettings, names: dict[str, str]
+) -> list[AttributeSpec]:
+    raw_standard = settings.standard or {}
+    if not isinstance(raw_standard, dict):
+        loader.error(
+            "'standard' must map Braze standard fields to columns, e.g. "
+            "standard: {email: customer_360.email}."
+        )
+        return []
+    standard: list[AttributeSpec] = []
+    for name, definition in raw_standard.items():
+        spec = loader.standard_field(
+            str(name), definition, settings.on_invalid, settings.allow_consent_fields
+        )
+        if spec is not None:
+            _claim(names, spec.name, "standard", loader.path, loader.errors)
+            standard.append(spec)
+    return standard
+
+
+def _custom_attributes(
+    loader: _Loader, settings: AttributeSettings, names: dict[str, str]
+) -> list[AttributeSpec]:
+    raw_custom = settings.custom or {}
+    if not isinstance(raw_custom, dict):
+        loader.error(
+            "'custom' must map custom attribute names to a source and a type, e.g. "
+            "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}."
+        )
+        return []
+    custom: list[AttributeSpec] = []
+    for name, definition in raw_custom.items():
+        spec = loader.custom_attribute(name, definition, settings.on_invalid)
+        if spec is None:
+            continue
+        if isinstance(name, str):
+            _claim(names, spec.name, "custom", loader.path, loader.errors)
+        custom.append(spec)
+    return custom
+
+
+def _check_audience_columns(
+    path: Path, custom: list[AttributeSpec], audiences: list[AudienceSpec], errors: list[str]
+) -> None:
+    """Each extra column of the SQL audiences comes from one query, and every custom attribute
+    reading ``audiences.<column>`` names one of them."""
     extra_owner: dict[str, str] = {}
     for audience in audiences:
         for column in audience.extra_columns:
@@ -567,32 +632,16 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
                     "so rename it in one of the queries."
                 )
             extra_owner[column] = audience.name
-    for spec, column in deferred_audience_columns:
+    for spec in custom:
+        if not (spec.source and spec.source.startswith(f"{AUDIENCES}.")):
+            continue
+        column = spec.source.split(".", 1)[1]
         if column not in extra_owner:
             errors.append(
                 f"{path}: custom attribute '{spec.name}': source audiences.{column} is not a "
                 f"column any SQL audience returns{_suggest(column, extra_owner)}; use a column the "
                 f"audience queries return: {sorted(extra_owner, key=str) or 'no extra columns'}."
             )
-
-    if errors:
-        raise ConfigError("Invalid attribute configuration:\n- " + "\n- ".join(errors))
-    return AttributeConfig(
-        config_file=path,
-        identifier=identifier,
-        identifier_source=identifier_source,
-        on_invalid=on_invalid,
-        max_reject_share=float(max_reject_share),
-        allow_consent_fields=allow_consent,
-        audience_array=audience_array,
-        standard=tuple(standard),
-        custom=tuple(custom),
-        audiences=tuple(audiences),
-        schemas={
-            **schemas,
-            AUDIENCES: {c: t for a in audiences for c, t in a.extra_columns.items()},
-        },
-    )
 
 
 def _claim(names: dict[str, str], name: str, what: str, path: Path, errors: list[str]) -> None:
