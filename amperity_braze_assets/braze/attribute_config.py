@@ -1090,20 +1090,43 @@ _BAD = object()
 def _load_audiences(
     project: ProjectConfig, raw_options: Any, loader: _Loader, errors: list[str]
 ) -> list[AudienceSpec]:
-    config_dir = project.config_dir
+    """The SQL audiences (``audiences/*.sql`` with their options from ``attributes.yaml``) and
+    the segments (``segments.yaml``), checked, each after those it excludes."""
     path = loader.path
-    options: dict[str, dict[str, Any]] = {}
-    if raw_options is not None:
-        if not isinstance(raw_options, dict):
-            errors.append(
-                f"{path}: 'audiences' must map SQL audience names (file names without .sql) to "
-                f"options {sorted(AUDIENCE_OPTION_KEYS)}."
-            )
-        else:
-            options = dict(raw_options)
+    options = _audience_options(path, raw_options, errors)
+    found = _sql_audience_entries(project.config_dir / AUDIENCES_DIR, path, options, errors)
+    found |= _segment_entries(project.config_dir / SEGMENTS_FILE, loader, found, options, errors)
+    for name in options:
+        errors.append(
+            f"{path}: audiences: '{name}' has options but no {AUDIENCES_DIR}/{name}.sql and no "
+            f"segment of that name{_suggest(name, found)}."
+        )
+    specs: dict[str, AudienceSpec] = {}
+    for name, entry in found.items():
+        spec = _audience_spec(project, name, entry, loader, errors)
+        if spec is not None:
+            specs[name] = spec
+    return _in_exclusion_order(path, specs, found, errors)
 
+
+def _audience_options(path: Path, raw_options: Any, errors: list[str]) -> dict[str, Any]:
+    """``audiences:`` of ``attributes.yaml``: options by SQL audience name."""
+    if raw_options is None:
+        return {}
+    if not isinstance(raw_options, dict):
+        errors.append(
+            f"{path}: 'audiences' must map SQL audience names (file names without .sql) to "
+            f"options {sorted(AUDIENCE_OPTION_KEYS)}."
+        )
+        return {}
+    return dict(raw_options)
+
+
+def _sql_audience_entries(
+    sql_dir: Path, path: Path, options: dict[str, Any], errors: list[str]
+) -> dict[str, dict[str, Any]]:
+    """One entry per ``<name>.sql`` with its options (taken out of ``options``)."""
     found: dict[str, dict[str, Any]] = {}
-    sql_dir = config_dir / AUDIENCES_DIR
     for sql_file in sorted(sql_dir.glob("*.sql")) if sql_dir.is_dir() else []:
         name = sql_file.stem
         if not AUDIENCE_NAME_PATTERN.match(name):
@@ -1120,66 +1143,75 @@ def _load_audiences(
             )
             continue
         found[name] = {"kind": "sql", "file": sql_file, **entry_options}
+    return found
 
-    segments_path = config_dir / SEGMENTS_FILE
+
+def _segment_entries(
+    segments_path: Path,
+    loader: _Loader,
+    sql_audiences: dict[str, dict[str, Any]],
+    options: dict[str, Any],
+    errors: list[str],
+) -> dict[str, dict[str, Any]]:
+    """One entry per segment of ``segments.yaml``, its condition parsed."""
     raw_segments = load_yaml(segments_path) if segments_path.exists() else None
-    if raw_segments is not None:
-        if (
-            not isinstance(raw_segments, dict)
-            or set(raw_segments) != {"segments"}
-            or not isinstance(raw_segments["segments"], dict)
-        ):
-            errors.append(
-                f"{segments_path}: expected a top-level 'segments:' mapping of segment name to "
-                "{where: <condition>, ...options}."
-            )
-        else:
-            segment_loader = _Loader(segments_path, loader.schemas, errors)
-            for name, definition in raw_segments["segments"].items():
-                where = f"{segments_path}: segment '{name}'"
-                if not isinstance(name, str) or not AUDIENCE_NAME_PATTERN.match(name):
-                    errors.append(
-                        f"{where}: the name must be lower case letters, digits and underscores, "
-                        "starting with a letter."
-                    )
-                    continue
-                if name in found:
-                    errors.append(
-                        f"{where}: an audience named '{name}' already exists "
-                        f"({found[name]['file']}); give the segment another name."
-                    )
-                    continue
-                if name in options:
-                    errors.append(
-                        f"{where}: its options belong in {SEGMENTS_FILE} with the segment, not "
-                        f"under audiences in {ATTRIBUTES_FILE}."
-                    )
-                    options.pop(name)
-                if not isinstance(definition, dict) or "where" not in definition:
-                    errors.append(f"{where}: give its condition under where:.")
-                    continue
-                unknown = sorted(set(definition) - SEGMENT_KEYS, key=str)
-                if unknown:
-                    errors.append(
-                        f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], SEGMENT_KEYS)}; "
-                        f"allowed: {sorted(SEGMENT_KEYS)}."
-                    )
-                    continue
-                condition = segment_loader.condition(f"segment '{name}'", definition["where"])
-                if condition is None:
-                    continue
-                found[name] = {"kind": "segment", "condition": condition, **definition}
-    for name in options:
+    if raw_segments is None:
+        return {}
+    if (
+        not isinstance(raw_segments, dict)
+        or set(raw_segments) != {"segments"}
+        or not isinstance(raw_segments["segments"], dict)
+    ):
         errors.append(
-            f"{path}: audiences: '{name}' has options but no {AUDIENCES_DIR}/{name}.sql and no "
-            f"segment of that name{_suggest(name, found)}."
+            f"{segments_path}: expected a top-level 'segments:' mapping of segment name to "
+            "{where: <condition>, ...options}."
         )
+        return {}
+    segment_loader = _Loader(segments_path, loader.schemas, errors)
+    found: dict[str, dict[str, Any]] = {}
+    for name, definition in raw_segments["segments"].items():
+        where = f"{segments_path}: segment '{name}'"
+        if not isinstance(name, str) or not AUDIENCE_NAME_PATTERN.match(name):
+            errors.append(
+                f"{where}: the name must be lower case letters, digits and underscores, "
+                "starting with a letter."
+            )
+            continue
+        if name in sql_audiences:
+            errors.append(
+                f"{where}: an audience named '{name}' already exists "
+                f"({sql_audiences[name]['file']}); give the segment another name."
+            )
+            continue
+        if name in options:
+            errors.append(
+                f"{where}: its options belong in {SEGMENTS_FILE} with the segment, not "
+                f"under audiences in {ATTRIBUTES_FILE}."
+            )
+            options.pop(name)
+        if not isinstance(definition, dict) or "where" not in definition:
+            errors.append(f"{where}: give its condition under where:.")
+            continue
+        unknown = sorted(set(definition) - SEGMENT_KEYS, key=str)
+        if unknown:
+            errors.append(
+                f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], SEGMENT_KEYS)}; "
+                f"allowed: {sorted(SEGMENT_KEYS)}."
+            )
+            continue
+        condition = segment_loader.condition(f"segment '{name}'", definition["where"])
+        if condition is not None:
+            found[name] = {"kind": "segment", "condition": condition, **definition}
+    return found
 
-    specs: dict[str, AudienceSpec] = {}
-    for name, entry in found.items():
-        spec = _audience_spec(project, name, entry, loader, errors)
-        if spec is not None:
-            specs[name] = spec
+
+def _in_exclusion_order(
+    path: Path,
+    specs: dict[str, AudienceSpec],
+    found: dict[str, dict[str, Any]],
+    errors: list[str],
+) -> list[AudienceSpec]:
+    """The audiences, each after those it excludes; unknown and circular exclusions reported."""
     for spec in specs.values():
         for other in spec.exclude:
             if other not in found:
