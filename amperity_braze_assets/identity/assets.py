@@ -148,70 +148,83 @@ def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
             ),
         )
         resolved = with_previous_ids(run.output, previous)
-        people = max(stats.people, 1)
         yield dg.Output(
             resolved,
             output_name="identity_resolution",
-            metadata={
-                "records": dg.MetadataValue.int(stats.records),
-                "people": dg.MetadataValue.int(stats.people),
-                "average_cluster_size": dg.MetadataValue.float(round(stats.records / people, 4)),
-                "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
-                "jitter": dg.MetadataValue.float(round(stats.jitter, 6))
-                if stats.jitter is not None
-                else dg.MetadataValue.text("no previous run"),
-                "ids_changed": dg.MetadataValue.int(stats.ids_changed),
-                "ids_minted": dg.MetadataValue.int(stats.ids_minted),
-                "candidate_pairs": dg.MetadataValue.int(stats.candidate_pairs),
-                "matched_pairs": dg.MetadataValue.int(stats.matched_pairs),
-                "match_threshold": dg.MetadataValue.float(stats.match_threshold),
-                "prior_one_in": dg.MetadataValue.int(
-                    round(1 / max(stats.random_match_probability, 1e-300))
-                ),
-                "links_refused_by_rule": dg.MetadataValue.int(sum(stats.refused_links.values())),
-                "refused_by_rule": dg.MetadataValue.json(stats.refused_links),
-                "clusters_checked": dg.MetadataValue.int(stats.clusters_checked),
-                "clusters_split": dg.MetadataValue.int(stats.clusters_split),
-                "steward_links": dg.MetadataValue.int(stats.steward_links),
-                "seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
-                "preview": markdown_preview(resolved),
-            },
+            metadata=resolution_metadata(stats, resolved),
         )
         yield dg.Output(
-            run.review,
-            output_name="match_review",
-            metadata={
-                "pairs": dg.MetadataValue.int(run.review.height),
-                "weakest_link_probability": dg.MetadataValue.float(
-                    float(run.review.filter(pl.col("linked")).get_column("probability").min() or 1)
-                ),
-                "preview": markdown_preview(
-                    run.review.select(
-                        "kind",
-                        "probability",
-                        "reason",
-                        "source_a",
-                        "record_id_a",
-                        "source_b",
-                        "record_id_b",
-                        "evidence",
-                    )
-                ),
-            },
+            run.review, output_name="match_review", metadata=review_metadata(run.review)
         )
         yield jitter_check(stats)
-        yield dg.AssetCheckResult(
-            check_name="no_supersized_clusters",
-            asset_key="identity_resolution",
-            passed=stats.supersized_clusters == 0,
-            severity=dg.AssetCheckSeverity.ERROR,
-            metadata={
-                "supersized_clusters": dg.MetadataValue.int(stats.supersized_clusters),
-                "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
-            },
-        )
+        yield supersized_check(stats)
 
     return [customer_records, identity_resolution]
+
+
+def resolution_metadata(stats: ResolveStats, resolved: pl.DataFrame) -> dict:
+    """identity_resolution's metadata: the run's figures and a preview."""
+    people = max(stats.people, 1)
+    return {
+        "records": dg.MetadataValue.int(stats.records),
+        "people": dg.MetadataValue.int(stats.people),
+        "average_cluster_size": dg.MetadataValue.float(round(stats.records / people, 4)),
+        "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
+        "jitter": dg.MetadataValue.float(round(stats.jitter, 6))
+        if stats.jitter is not None
+        else dg.MetadataValue.text("no previous run"),
+        "ids_changed": dg.MetadataValue.int(stats.ids_changed),
+        "ids_minted": dg.MetadataValue.int(stats.ids_minted),
+        "candidate_pairs": dg.MetadataValue.int(stats.candidate_pairs),
+        "matched_pairs": dg.MetadataValue.int(stats.matched_pairs),
+        "match_threshold": dg.MetadataValue.float(stats.match_threshold),
+        "prior_one_in": dg.MetadataValue.int(
+            round(1 / max(stats.random_match_probability, 1e-300))
+        ),
+        "links_refused_by_rule": dg.MetadataValue.int(sum(stats.refused_links.values())),
+        "refused_by_rule": dg.MetadataValue.json(stats.refused_links),
+        "clusters_checked": dg.MetadataValue.int(stats.clusters_checked),
+        "clusters_split": dg.MetadataValue.int(stats.clusters_split),
+        "steward_links": dg.MetadataValue.int(stats.steward_links),
+        "seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
+        "preview": markdown_preview(resolved),
+    }
+
+
+def review_metadata(review: pl.DataFrame) -> dict:
+    """match_review's metadata: how many pairs, the weakest link kept and a preview."""
+    return {
+        "pairs": dg.MetadataValue.int(review.height),
+        "weakest_link_probability": dg.MetadataValue.float(
+            float(review.filter(pl.col("linked")).get_column("probability").min() or 1)
+        ),
+        "preview": markdown_preview(
+            review.select(
+                "kind",
+                "probability",
+                "reason",
+                "source_a",
+                "record_id_a",
+                "source_b",
+                "record_id_b",
+                "evidence",
+            )
+        ),
+    }
+
+
+def supersized_check(stats: ResolveStats) -> dg.AssetCheckResult:
+    """Fails when a cluster grew past the size cap before the guard split it."""
+    return dg.AssetCheckResult(
+        check_name="no_supersized_clusters",
+        asset_key="identity_resolution",
+        passed=stats.supersized_clusters == 0,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "supersized_clusters": dg.MetadataValue.int(stats.supersized_clusters),
+            "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
+        },
+    )
 
 
 def jitter_check(stats: ResolveStats) -> dg.AssetCheckResult:
