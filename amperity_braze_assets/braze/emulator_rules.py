@@ -79,8 +79,10 @@ ISO_639_1 = frozenset(
     ).split()
 )
 
-# RFC 5322 dot-atom (no quoted local parts: Braze's own forms refuse them), RFC 5321 lengths
-# (local part 64 octets, whole address 254) and RFC 1035 host labels (63, no edge hyphens).
+# "A valid address" (spec): an RFC 5322 dot-atom local part, RFC 5321 lengths (local part 64
+# octets, whole address 254) and RFC 1035 host labels (63, no edge hyphens). We choose to refuse
+# quoted local parts ("a b"@x.io) and address literals (a@[10.0.0.1]): the spec is silent and a
+# customer address of that form is a data error far more often than a real mailbox.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _LOCAL_PART = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
 _HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -203,8 +205,9 @@ OTHER_STANDARD_FIELDS = frozenset(
         "marked_email_as_spam_at",
     }
 )
-# Spec: "Sending birthday or Birthdate does not fill dob". Any other near-miss is a name that
-# differs from a standard one only in case, underscores or punctuation (``First_Name``, ``E-mail``).
+# Spec: "Sending birthday or Birthdate does not fill dob". We choose what else is a near-miss: a
+# name equal to a standard one once case and every non-letter are dropped (``First_Name``,
+# ``E-mail``, ``email2``).
 _SPEC_NEAR_MISSES = {"birthday": "dob", "birthdate": "dob"}
 
 
