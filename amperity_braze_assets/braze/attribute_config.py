@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import polars as pl
 import sqlglot
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlglot import exp
 
 from amperity_braze_assets.braze.fields import (
@@ -1242,6 +1242,62 @@ def _where_audience(path: Path, spec: AudienceSpec) -> str:
     )
 
 
+class AudienceOptions(BaseModel):
+    """The options of one audience (under ``audiences:`` for a SQL audience, beside ``where:``
+    for a segment). Validated with ``context={"name": ..., "config_dir": ...}``; each refusal's
+    message names the fix. Fields in the order their problems are reported."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    attribute: str | None = None  # None: audience_<name>
+    exclude: tuple[str, ...] = ()
+    exclude_ids: Path | None = None  # resolved against the config folder
+    control_share: float = 0.0
+    description: Any = None
+
+    @field_validator("attribute", mode="before")
+    @classmethod
+    def _attribute(cls, value: Any) -> Any:
+        problem = _custom_name_problem(value)
+        if problem:
+            raise ValueError(f"attribute: {problem}.")
+        return value
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _exclude(cls, value: Any, info: ValidationInfo) -> Any:
+        exclude = [value] if isinstance(value, str) else value or []
+        if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
+            raise ValueError("exclude must list audience names, e.g. exclude: [vip].")
+        if info.context["name"] in exclude:
+            raise ValueError("an audience cannot exclude itself.")
+        return tuple(exclude)
+
+    @field_validator("exclude_ids", mode="before")
+    @classmethod
+    def _exclude_ids(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return None
+        path = Path(str(value))
+        path = path if path.is_absolute() else info.context["config_dir"] / path
+        if path.suffix not in (".csv", ".txt") or not path.is_file():
+            raise ValueError(
+                f"exclude_ids {value!r} must be an existing .csv (with an amperity_id column) "
+                "or .txt (one id a line) file, relative to the config folder."
+            )
+        return path
+
+    @field_validator("control_share", mode="before")
+    @classmethod
+    def _control_share(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+            raise ValueError(
+                f"control_share {value!r} must be a share from 0 to below 1, e.g. 0.1 to hold "
+                "out a tenth of the members."
+            )
+        return float(value)
+
+
 def _audience_spec(
     project: ProjectConfig, name: str, entry: dict[str, Any], loader: _Loader, errors: list[str]
 ) -> AudienceSpec | None:
@@ -1250,52 +1306,20 @@ def _audience_spec(
         if entry["kind"] == "sql"
         else f"{project.config_dir / SEGMENTS_FILE}: segment '{name}'"
     )
-    unknown = sorted(
-        set(entry) - AUDIENCE_OPTION_KEYS - {"kind", "file", "condition", "where"}, key=str
-    )
+    given = {k: v for k, v in entry.items() if k not in ("kind", "file", "condition", "where")}
+    unknown = sorted(set(given) - AUDIENCE_OPTION_KEYS, key=str)
     if unknown:
         errors.append(
             f"{loader.path}: audiences.{name}: unknown option(s) {unknown}"
             f"{_suggest(unknown[0], AUDIENCE_OPTION_KEYS)}; allowed: {sorted(AUDIENCE_OPTION_KEYS)}."
         )
         return None
-    attribute = entry.get("attribute", f"audience_{name}")
-    problem = _custom_name_problem(attribute)
-    if problem:
-        errors.append(f"{where}: attribute: {problem}.")
-        return None
-    exclude = entry.get("exclude") or []
-    if isinstance(exclude, str):
-        exclude = [exclude]
-    if not isinstance(exclude, list) or not all(isinstance(e, str) for e in exclude):
-        errors.append(f"{where}: exclude must list audience names, e.g. exclude: [vip].")
-        return None
-    if name in exclude:
-        errors.append(f"{where}: an audience cannot exclude itself.")
-        return None
-    exclude_ids = entry.get("exclude_ids")
-    exclude_path = None
-    if exclude_ids is not None:
-        exclude_path = Path(str(exclude_ids))
-        exclude_path = (
-            exclude_path if exclude_path.is_absolute() else project.config_dir / exclude_path
+    try:
+        options = AudienceOptions.model_validate(
+            given, context={"name": name, "config_dir": project.config_dir}
         )
-        if exclude_path.suffix not in (".csv", ".txt") or not exclude_path.is_file():
-            errors.append(
-                f"{where}: exclude_ids {exclude_ids!r} must be an existing .csv (with an "
-                "amperity_id column) or .txt (one id a line) file, relative to the config folder."
-            )
-            return None
-    control_share = entry.get("control_share", 0.0)
-    if (
-        isinstance(control_share, bool)
-        or not isinstance(control_share, int | float)
-        or not (0 <= control_share < 1)
-    ):
-        errors.append(
-            f"{where}: control_share {control_share!r} must be a share from 0 to below 1, e.g. 0.1 "
-            "to hold out a tenth of the members."
-        )
+    except ValidationError as exc:
+        errors.append(f"{where}: {exc.errors()[0]['ctx']['error']}")
         return None
     sql = None
     extra: dict[str, pl.DataType] = {}
@@ -1307,13 +1331,13 @@ def _audience_spec(
     return AudienceSpec(
         name=name,
         kind=entry["kind"],
-        attribute=attribute,
+        attribute=options.attribute or f"audience_{name}",
         sql=sql,
         sql_file=entry.get("file"),
         condition=entry.get("condition"),
-        exclude=tuple(exclude),
-        exclude_ids=exclude_path,
-        control_share=float(control_share),
+        exclude=options.exclude,
+        exclude_ids=options.exclude_ids,
+        control_share=options.control_share,
         extra_columns=extra,
     )
 
