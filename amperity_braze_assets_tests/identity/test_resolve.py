@@ -2,6 +2,7 @@ import polars as pl
 import pytest
 
 from amperity_braze_assets.identity import resolve, resolve_with_stats
+from amperity_braze_assets.identity.rules import REFUSALS
 
 COLUMNS = [
     "source",
@@ -286,3 +287,63 @@ def test_on_split_the_larger_part_keeps_its_id():
     second = resolve(_records(JOHN + [moved_on]), previous=first)
     assert _id_of(second, "p1") == _id_of(second, "w1") == _id_of(first, "p1")
     assert _id_of(second, "l1") != _id_of(first, "p1")
+
+
+def test_run_figures_keep_their_names_and_order_and_say_what_the_run_did():
+    # The asset's metadata, the bench's report and alerting read these names: the figures are
+    # built by name from parts of the run, so a part that forgets or swaps one shows here.
+    first = resolve_with_stats(_records(JOHN + ANNA))
+    run = resolve_with_stats(
+        _records(JOHN + ANNA),
+        first.output,
+        always_merge=[("pos", "p1", "web", "w1")],
+        never_merge=[("pos", "p2", "loyalty", "l2")],
+        match_threshold=0.9,
+    )
+    figures = run.stats.as_dict()
+    seconds = figures.pop("seconds")
+    refused = figures.pop("refused_links")
+    assert 0 < seconds < 60
+    assert refused == {name: int(name == "steward: never merge") for name in REFUSALS[1:]}
+    assert 0 < figures.pop("random_match_probability") < 1
+    assert figures == {
+        "records": 4,
+        "people": 3,
+        "largest_cluster": 2,
+        "supersized_clusters": 0,
+        "clusters_checked": 0,
+        "clusters_split": 0,
+        "candidate_pairs": 2,
+        "matched_pairs": 1,
+        "jitter": 0.25,
+        "ids_changed": 1,
+        "previously_seen": 4,
+        "ids_inherited": 2,
+        "ids_minted": 1,
+        "run": 1,
+        "match_threshold": 0.9,
+        "em_iterations": 0,
+        "steward_links": 1,
+    }
+    assert list(run.stats.as_dict()) == [
+        "records",
+        "people",
+        "largest_cluster",
+        "supersized_clusters",
+        "clusters_checked",
+        "clusters_split",
+        "candidate_pairs",
+        "matched_pairs",
+        "jitter",
+        "ids_changed",
+        "previously_seen",
+        "ids_inherited",
+        "ids_minted",
+        "run",
+        "random_match_probability",
+        "match_threshold",
+        "em_iterations",
+        "refused_links",
+        "steward_links",
+        "seconds",
+    ]
