@@ -26,7 +26,6 @@ from amperity_braze_assets.braze.sync import (
 from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
-from amperity_braze_assets.storage.state_store import StateStore
 
 BRAZE_GROUP = "braze"
 ATTRIBUTES_ASSET = "braze_customer_attributes"
@@ -73,7 +72,8 @@ def _run_shard(context: dg.AssetExecutionContext) -> tuple[int, int] | None:
 
 
 def _ledger(context: dg.AssetExecutionContext, destination: Destination) -> Ledger:
-    store: StateStore = context.resources.state_store
+    # The plain storage layer: the ledger takes no Dagster type.
+    store = context.resources.state_store.tables()
     sharded = _run_shard(context)
     if sharded is None:
         return Ledger(store, destination.ledger)
@@ -91,7 +91,7 @@ def _hand_off_survivors(context: dg.AssetExecutionContext, destination: Destinat
     sharded = _run_shard(context)
     if sharded is None:
         return None
-    store: StateStore = context.resources.state_store
+    store = context.resources.state_store.tables()
     shard, shards = sharded
 
     def hand_off(survivors: pl.DataFrame) -> pl.DataFrame:

@@ -140,7 +140,7 @@ def build_currents_sensor(settings: Settings, job) -> dg.SensorDefinition:
             )
         source = currents_source(settings, s3)
         cursor = CurrentsCursor.from_json(context.cursor)
-        ledger = read_ledger(state_store)
+        ledger = read_ledger(state_store.tables())
         listing = source.list_objects()
         done = done_keys(ledger, listing)
         relanded = set(ledger["key"].to_list()) - done
