@@ -105,14 +105,10 @@ def _stage_identity(ctx: dict) -> int:
 
 def _stage_customer_360(ctx: dict) -> int:
     from amperity_braze_assets.customer360.merge import attribute_input_columns, merged_customers
-    from amperity_braze_assets.customer360.survivorship import (
-        IDENTITY_LINK_COLUMNS,
-        parse_survivorship_rules,
-    )
+    from amperity_braze_assets.customer360.survivorship import IDENTITY_LINK_COLUMNS
 
     config = ctx["config"]
-    names = {s.name for s in config.customer_sources}
-    rules = parse_survivorship_rules(config.survivorship, names, "sources.yaml")
+    rules = config.survivorship_rules
     raw = {
         s.name: ctx["read"](f"raw_{s.name}", attribute_input_columns(s.attributes))
         for s in config.customer_sources

@@ -41,7 +41,6 @@ from amperity_braze_assets.braze.fields import (
 )
 from amperity_braze_assets.config import ConfigError, ProjectConfig, load_yaml
 from amperity_braze_assets.currents.engagement import ENGAGEMENT_SCHEMA
-from amperity_braze_assets.customer360.survivorship import parse_survivorship_rules
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
 ATTRIBUTES_FILE = "attributes.yaml"
@@ -292,11 +291,7 @@ class AttributeConfig:
 def customer_360_schema(project: ProjectConfig) -> dict[str, pl.DataType]:
     """customer_360's columns: tag columns, ``<group>_source`` per survivorship field group, the
     summary columns and the source ``attributes``, as ``build_customer_360`` makes them."""
-    rules = parse_survivorship_rules(
-        project.survivorship,
-        {s.name for s in project.record_sources},
-        str(project.config_dir / "sources.yaml"),
-    )
+    rules = project.survivorship_rules  # parsed once, at load
     schema: dict[str, pl.DataType] = {PERSON_ID: pl.String()}
     for group, columns in rules.field_groups.items():
         for column in columns:

@@ -12,7 +12,7 @@ from amperity_braze_assets.braze.assets import (
     build_attribute_assets,
 )
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
-from amperity_braze_assets_tests.braze.test_attribute_config import make_project
+from amperity_braze_assets_tests.braze.helpers import make_project
 from amperity_braze_assets_tests.conftest import make_settings
 
 ATTRIBUTES = """

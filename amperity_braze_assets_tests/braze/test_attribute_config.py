@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,29 +12,8 @@ from amperity_braze_assets.braze.attribute_config import (
     read_only_sql_problem,
 )
 from amperity_braze_assets.config import ConfigError, load_project_config
-from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR
+from amperity_braze_assets_tests.braze.helpers import make_project
 from amperity_braze_assets_tests.conftest import make_settings
-
-
-def make_project(
-    tmp_path: Path,
-    attributes: str = "",
-    segments: str | None = None,
-    sql: dict[str, str] | None = None,
-):
-    """A config folder with the sample sources and the given attribute files."""
-    config_dir = tmp_path / "config"
-    config_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(SAMPLE_CONFIG_DIR / "sources.yaml", config_dir / "sources.yaml")
-    (config_dir / "attributes.yaml").write_text(textwrap.dedent(attributes))
-    if segments is not None:
-        (config_dir / "segments.yaml").write_text(textwrap.dedent(segments))
-    if sql:
-        (config_dir / "audiences").mkdir(exist_ok=True)
-        for name, query in sql.items():
-            (config_dir / "audiences" / f"{name}.sql").write_text(query)
-    settings = make_settings(tmp_path / "data", config_dir)
-    return load_project_config(settings, check_files=False)
 
 
 def load(tmp_path: Path, attributes: str = "", **kwargs):

@@ -18,7 +18,7 @@ from amperity_braze_assets.braze.audiences import (
     run_sql_audience,
     stable_unit_interval,
 )
-from amperity_braze_assets_tests.braze.test_attribute_config import make_project
+from amperity_braze_assets_tests.braze.helpers import make_project
 
 AS_OF = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 

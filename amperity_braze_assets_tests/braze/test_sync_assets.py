@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import polars as pl
 import pytest
 
 from amperity_braze_assets.braze.destinations import load_destinations
@@ -12,56 +11,15 @@ from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import build_sync_assets
 from amperity_braze_assets.config import ConfigError
 from amperity_braze_assets.jobs import build_jobs
-from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR, load_settings
-from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
-
-KEY = "assets-test-key-77aa"
-PEOPLE = pl.DataFrame(
-    {
-        "external_id": ["a", "b", "c"],
-        "first_name": ["Ann", "Bob", "Cy"],
-        "audience_vip": [True, False, True],
-    }
+from amperity_braze_assets_tests.braze.helpers import (
+    fake_attributes,
+    fake_identity,
+    materialize,
+    settings_for,
 )
 
-
-@dg.asset(name="braze_customer_attributes")
-def fake_attributes() -> pl.DataFrame:
-    return PEOPLE
-
-
-@dg.asset(name="identity_resolution")
-def fake_identity() -> pl.DataFrame:
-    return pl.DataFrame(
-        {"amperity_id": ["a", "b", "c"], "previous_amperity_id": [None, None, None]},
-        schema={"amperity_id": pl.String, "previous_amperity_id": pl.String},
-    )
-
-
-def settings_for(tmp_path, config_dir=SAMPLE_CONFIG_DIR, **env):
-    return load_settings(
-        {
-            "AMPERITY_BRAZE_DATA_DIR": str(tmp_path),
-            "AMPERITY_BRAZE_CONFIG_DIR": str(config_dir),
-            **env,
-        }
-    )
-
-
-def materialize(settings, selection, run_config=None):
-    destinations = load_destinations(settings)
-    assets = [fake_attributes, fake_identity, *build_sync_assets(None, settings)]
-    return dg.materialize(
-        assets,
-        selection=selection,
-        run_config=run_config,
-        resources={
-            "io_manager": ParquetIOManager(base_path=str(settings.storage_base)),
-            "state_store": StateStore(base_path=settings.state_base),
-            **build_braze_resources(destinations, settings),
-        },
-    )
+KEY = "assets-test-key-77aa"
 
 
 def test_sync_against_the_emulator_then_nothing_to_send(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import build_sync_assets
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
-from amperity_braze_assets_tests.braze.test_sync_assets import (
+from amperity_braze_assets_tests.braze.helpers import (
     fake_attributes,
     fake_identity,
     settings_for,

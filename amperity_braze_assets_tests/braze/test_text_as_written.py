@@ -13,7 +13,7 @@ from amperity_braze_assets.braze.attributes import build_braze_attributes, title
 from amperity_braze_assets.customer360.survivorship import SurvivorshipRules, build_customer_360
 from amperity_braze_assets.identity import resolve_with_stats
 from amperity_braze_assets.identity.records import customer_records
-from amperity_braze_assets_tests.braze.test_attribute_config import make_project
+from amperity_braze_assets_tests.braze.helpers import make_project
 
 ATTRIBUTES = """
 standard:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from amperity_braze_assets.braze.attribute_config import load_attribute_config
 from amperity_braze_assets.braze.attributes import build_braze_attributes
-from amperity_braze_assets_tests.braze.test_attribute_config import make_project
+from amperity_braze_assets_tests.braze.helpers import make_project
 
 AS_OF = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 MAPPING = """
@@ -110,7 +110,3 @@ def test_hostile_values_are_rejected_with_a_reason_or_pass(rows):
                 and raw.isprintable()
             ):
                 assert out == raw, (raw, out)
-
-
-def test_report_figures():
-    print("attributes:", FIGURES)

@@ -228,8 +228,3 @@ OUTCOMES: dict[str, int] = {}
 def test_hostile_configuration_loads_or_names_its_fix(name, data):
     outcome = assert_loads_or_explains(name, hostile_input(name, data))
     OUTCOMES[f"{name}:{outcome}"] = OUTCOMES.get(f"{name}:{outcome}", 0) + 1
-
-
-def test_report_figures():
-    """Printed with -s: how many hostile files loaded and how many were refused."""
-    print("config examples:", dict(sorted(OUTCOMES.items())))

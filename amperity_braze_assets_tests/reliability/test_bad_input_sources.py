@@ -137,7 +137,3 @@ def test_keys_and_values_of_any_shape_reach_the_common_vocabulary(values):
     assert result.records.height + result.rejects.height == len(data_rows)
     assert result.rejects["reason"].null_count() == 0
     _count(result.records, result.rejects)
-
-
-def test_report_figures():
-    print("sources:", FIGURES)

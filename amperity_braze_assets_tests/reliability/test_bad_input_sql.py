@@ -16,13 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amperity_braze_assets.braze.attribute_config import (
-    QUERY_TABLES,
     load_attribute_config,
     read_only_sql_problem,
 )
 from amperity_braze_assets.braze.audiences import AudienceQueryError, build_audiences
 from amperity_braze_assets.config import ConfigError
-from amperity_braze_assets_tests.braze.test_attribute_config import make_project
+from amperity_braze_assets_tests.braze.helpers import make_project
 
 SENTINEL_DIR = Path(tempfile.mkdtemp(prefix="sql-sentinel-"))
 SENTINEL = SENTINEL_DIR / "secret.csv"
@@ -282,8 +281,3 @@ def test_very_long_queries(n, width):
         f"WHERE email IN ({values}) OR email IS NOT NULL -- {'x' * width}"
     )
     assert load_or_run(sql) == "ran"
-
-
-def test_report_figures():
-    """Printed with -s."""
-    print("sql audiences:", FIGURES, "registered tables:", QUERY_TABLES)

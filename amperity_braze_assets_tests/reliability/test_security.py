@@ -31,7 +31,7 @@ from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.config import ConfigError
-from amperity_braze_assets_tests.braze.test_sync_assets import materialize, settings_for
+from amperity_braze_assets_tests.braze.helpers import materialize, settings_for
 
 KEY = "sk-LEAKCHECK-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
 SELECTION = [
@@ -105,7 +105,7 @@ def test_wrong_key_401_echoing_the_key_leaves_no_key(tmp_path, monkeypatch, debu
     with start_emulator("the-right-key", echo_key_on_401=True) as emulator:
         monkeypatch.setenv("BRAZE_API_KEY", KEY)
         settings = settings_for(tmp_path, BRAZE_API_KEY=KEY, BRAZE_REST_ENDPOINT=emulator.url)
-        from amperity_braze_assets_tests.braze import test_sync_assets as base
+        from amperity_braze_assets_tests.braze import helpers as base
 
         failed = materialize_quietly(base, settings)
         assert not failed.success
@@ -171,7 +171,7 @@ def test_the_emulators_5xx_faults_leave_no_key(tmp_path, monkeypatch, debug_logs
     with start_emulator(KEY, fail_requests=frozenset({1, 2})) as emulator:
         monkeypatch.setenv("BRAZE_API_KEY", KEY)
         settings = settings_for(tmp_path, BRAZE_API_KEY=KEY, BRAZE_REST_ENDPOINT=emulator.url)
-        from amperity_braze_assets_tests.braze import test_sync_assets as base
+        from amperity_braze_assets_tests.braze import helpers as base
 
         result = materialize_quietly(base, settings)
     assert_no_key(traces(result, tmp_path, debug_logs, capsys))
