@@ -20,7 +20,7 @@ def _utc_datetime(text: str) -> datetime:
 
 
 def _sample_data(args: argparse.Namespace) -> int:
-    from amperity_braze_assets.sample_data import generate_sample_data
+    from amperity_braze_assets.devtools.sample_data import generate_sample_data
 
     summary = generate_sample_data(
         args.data_dir,
@@ -34,7 +34,7 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 
 def _sample_currents(args: argparse.Namespace) -> int:
-    from amperity_braze_assets.currents.sample import sample_currents_for_data_dir
+    from amperity_braze_assets.devtools.sample_currents import sample_currents_for_data_dir
 
     summary = sample_currents_for_data_dir(
         args.data_dir, out_dir=args.out_dir, seed=args.seed, reference_time=args.reference_date
@@ -45,7 +45,7 @@ def _sample_currents(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from amperity_braze_assets.demo import run_demo
+    from amperity_braze_assets.devtools.demo import run_demo
 
     return run_demo(data_dir=args.data_dir, customers=args.customers, seed=args.seed)
 
@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["emulator"]:
         # The emulator owns its options (rate limit, faults, ...): hand them over whole.
-        from amperity_braze_assets.braze.emulator import main as emulator_main
+        from amperity_braze_assets.devtools.emulator import main as emulator_main
 
         return emulator_main(argv[1:])
     args = build_parser().parse_args(argv)

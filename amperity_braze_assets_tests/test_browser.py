@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from amperity_braze_assets.definitions import build_definitions
-from amperity_braze_assets.sample_data import generate_sample_data
+from amperity_braze_assets.devtools.sample_data import generate_sample_data
 from amperity_braze_assets_tests.conftest import REPO_ROOT, dagster_dev, graphql, make_settings
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -28,7 +28,7 @@ import polars as pl
 
 from amperity_braze_assets.currents.keys import currents_key
 from amperity_braze_assets.currents.reader import read_currents_files
-from amperity_braze_assets.currents.sample import CLICK, OPEN, SEND, avro_schema
+from amperity_braze_assets.devtools.sample_currents import CLICK, OPEN, SEND, avro_schema
 
 FILE_EVENTS = 15_000
 EVENT_TYPES = (SEND, OPEN, CLICK)

@@ -844,7 +844,7 @@ def wrong_encoding(people: int, seed: int, out: Path) -> bool:
     """A good sync to the emulator, then the Salesforce report read as UTF-8: stopped, untouched."""
     import dagster as dg
 
-    from amperity_braze_assets.braze.emulator import start_emulator
+    from amperity_braze_assets.devtools.emulator import start_emulator
 
     exports = generate_exports(people, seed)
     data_dir = out / "data"

@@ -208,7 +208,7 @@ def prepare(dataset: str, size: int | None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     relations = _no_relations()
     if dataset in ("classic", "realistic"):
-        from amperity_braze_assets.sample_data import generate_sample_data
+        from amperity_braze_assets.devtools.sample_data import generate_sample_data
 
         raw = folder / "raw"
         persons = round(size / RECORDS_PER_PERSON)

@@ -260,7 +260,7 @@ def run_stage(name: str, customers: int, seed: int, work_dir: Path) -> dict:
 
 def _prepare(customers: int, seed: int, work_dir: Path) -> dict:
     """Generate the sample and the engagement table (neither is part of the total)."""
-    from amperity_braze_assets.sample_data import generate_sample_data
+    from amperity_braze_assets.devtools.sample_data import generate_sample_data
 
     data_dir = work_dir / f"data_{customers}"
     summary = data_dir / "truth" / "summary.json"

@@ -22,7 +22,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from amperity_braze_assets.sample_data import generate_sample_data
+from amperity_braze_assets.devtools.sample_data import generate_sample_data
 
 
 def _max_rss_mib() -> float:

@@ -51,7 +51,7 @@ def start_emulator_process(port: int, rate_limit: int, window: float) -> subproc
     command = [
         sys.executable,
         "-m",
-        "amperity_braze_assets.braze.emulator",
+        "amperity_braze_assets.devtools.emulator",
         "--port",
         str(port),
         "--api-key",

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from amperity_braze_assets.braze import emulator_rules as spec
+from amperity_braze_assets.devtools import emulator_rules as spec
 
 
 def spec_problems(attributes: pl.DataFrame, identifier: str = "external_id") -> dict[str, str]:

@@ -19,8 +19,8 @@ from amperity_braze_assets.braze.client import (
     resolve_rest_endpoint,
     throttle_delay,
 )
-from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.resources import BrazeResource
+from amperity_braze_assets.devtools.emulator import start_emulator
 
 KEY = "sekret-client-key-9f8e7d"
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from amperity_braze_assets.braze.emulator import start_emulator
-from amperity_braze_assets.sample_data import generate_sample_data
+from amperity_braze_assets.devtools.emulator import start_emulator
+from amperity_braze_assets.devtools.sample_data import generate_sample_data
 from amperity_braze_assets_tests.conftest import REPO_ROOT
 
 KEY = "headless-test-key-0123456789abcdef"

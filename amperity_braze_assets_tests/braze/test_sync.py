@@ -16,9 +16,9 @@ import pytest
 
 from amperity_braze_assets.braze import sync
 from amperity_braze_assets.braze.client import BrazeClient, ClientSettings
-from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger
 from amperity_braze_assets.braze.sync import CircuitBreakerTripped, SyncOptions, run_sync
+from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.storage.state_store import StateStore
 
 KEY = "sync-test-key-5a4b3c2d1e"

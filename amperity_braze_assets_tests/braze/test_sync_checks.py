@@ -5,9 +5,9 @@ import dagster as dg
 import polars as pl
 
 from amperity_braze_assets.braze.destinations import load_destinations
-from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import build_sync_assets
+from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
 from amperity_braze_assets_tests.braze.helpers import (

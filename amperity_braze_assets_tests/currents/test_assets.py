@@ -9,8 +9,11 @@ from dagster_aws.s3 import S3Resource
 from amperity_braze_assets.currents.assets import build_currents_definitions
 from amperity_braze_assets.currents.engagement import ENGAGEMENT_SCHEMA
 from amperity_braze_assets.currents.ingest import read_currents_table
-from amperity_braze_assets.currents.sample import generate_sample_currents, read_sample_external_ids
 from amperity_braze_assets.currents.sensors import batch_run_config
+from amperity_braze_assets.devtools.sample_currents import (
+    generate_sample_currents,
+    read_sample_external_ids,
+)
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
 from amperity_braze_assets_tests.conftest import make_settings

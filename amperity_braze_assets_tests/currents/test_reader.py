@@ -9,7 +9,7 @@ from amperity_braze_assets.currents.reader import (
     read_currents_blobs,
     read_currents_files,
 )
-from amperity_braze_assets.currents.sample import generate_sample_currents
+from amperity_braze_assets.devtools.sample_currents import generate_sample_currents
 from amperity_braze_assets_tests.currents.helpers import (
     HOUR,
     OPEN_V1,

@@ -13,10 +13,10 @@ from amperity_braze_assets.customer360.survivorship import (
     link_to_identity,
     parse_survivorship_rules,
 )
+from amperity_braze_assets.devtools.sample_data import generate_sample_data
 from amperity_braze_assets.identity import normalize_records, resolve_with_stats
 from amperity_braze_assets.identity import records as records_module
 from amperity_braze_assets.identity.records import customer_records, identity_records
-from amperity_braze_assets.sample_data import generate_sample_data
 from amperity_braze_assets.sources.reader import read_source
 from amperity_braze_assets_tests.conftest import make_settings
 

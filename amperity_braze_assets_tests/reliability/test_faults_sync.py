@@ -23,9 +23,9 @@ import pytest
 
 from amperity_braze_assets.braze.client import BrazeClient, ClientSettings
 from amperity_braze_assets.braze.diff import compute_diff
-from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, LedgerView
 from amperity_braze_assets.braze.sync import SyncOptions, run_sync
+from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.storage.state_store import StateStore
 from amperity_braze_assets_tests.reliability.faults import (
     FULL,

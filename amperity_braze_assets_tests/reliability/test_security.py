@@ -28,9 +28,9 @@ from amperity_braze_assets.braze.client import (
     resolve_rest_endpoint,
 )
 from amperity_braze_assets.braze.destinations import load_destinations
-from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.config import ConfigError
+from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets_tests.braze.helpers import materialize, settings_for
 
 KEY = "sk-LEAKCHECK-9f8e7d6c5b4a39281706f5e4d3c2b1a0"

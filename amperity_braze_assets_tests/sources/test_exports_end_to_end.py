@@ -23,8 +23,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from amperity_braze_assets.braze.emulator import start_emulator
 from amperity_braze_assets.definitions import build_definitions
+from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets_tests.conftest import make_settings
 

@@ -18,8 +18,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from amperity_braze_assets import sample_names
-from amperity_braze_assets.sample_data import (
+from amperity_braze_assets.devtools import sample_names
+from amperity_braze_assets.devtools.sample_data import (
     PROFILES,
     RELATION_KINDS,
     _make_realistic_persons,

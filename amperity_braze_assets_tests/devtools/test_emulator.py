@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from amperity_braze_assets.braze import fields
-from amperity_braze_assets.braze.emulator import STATE_PATH, start_emulator
+from amperity_braze_assets.devtools.emulator import STATE_PATH, start_emulator
 
 KEY = "emulator-test-key-123"
 
@@ -276,8 +276,8 @@ def test_the_emulator_shares_no_code_with_the_field_catalogue():
     import ast
     from pathlib import Path
 
-    import amperity_braze_assets.braze.emulator as emulator_module
-    import amperity_braze_assets.braze.emulator_rules as rules_module
+    import amperity_braze_assets.devtools.emulator as emulator_module
+    import amperity_braze_assets.devtools.emulator_rules as rules_module
 
     for module in (emulator_module, rules_module):
         tree = ast.parse(Path(module.__file__).read_text())

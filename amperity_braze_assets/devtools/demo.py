@@ -14,9 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from amperity_braze_assets.braze.emulator import start_emulator
-from amperity_braze_assets.currents.sample import sample_currents_for_data_dir
-from amperity_braze_assets.sample_data import generate_sample_data
+from amperity_braze_assets.devtools.emulator import start_emulator
+from amperity_braze_assets.devtools.sample_currents import sample_currents_for_data_dir
+from amperity_braze_assets.devtools.sample_data import generate_sample_data
 from amperity_braze_assets.settings import load_settings
 
 

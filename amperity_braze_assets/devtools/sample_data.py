@@ -76,7 +76,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from amperity_braze_assets import sample_names as names
+from amperity_braze_assets.devtools import sample_names as names
 
 SOURCES = ("pos", "web", "loyalty")
 POS, WEB, LOYALTY = 0, 1, 2

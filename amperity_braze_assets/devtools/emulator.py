@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from amperity_braze_assets.braze import emulator_rules as rules
+from amperity_braze_assets.devtools import emulator_rules as rules
 
 STATE_PATH = "/_emulator/state"
 
