@@ -10,7 +10,7 @@ from datetime import timedelta
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from amperity_braze_assets.braze.assets import build_attribute_assets
+from amperity_braze_assets.activation.assets import build_attribute_assets
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import (

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from amperity_braze_assets.braze.audiences import in_control_group
+from amperity_braze_assets.activation.audiences import in_control_group
 from amperity_braze_assets.hashing import fnv1a_append, fnv1a_rows, stable_unit_interval
 from amperity_braze_assets.identity.stable_ids import _mint
 

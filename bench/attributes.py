@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from amperity_braze_assets.braze.attribute_config import load_attribute_config
-from amperity_braze_assets.braze.attributes import build_braze_attributes
-from amperity_braze_assets.braze.audiences import build_audiences
+from amperity_braze_assets.activation.attributes import build_braze_attributes
+from amperity_braze_assets.activation.audiences import build_audiences
+from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.config import load_project_config
 from amperity_braze_assets.settings import load_settings
 

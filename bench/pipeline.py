@@ -141,9 +141,9 @@ def _stage_transactions(ctx: dict) -> int:
 
 
 def _stage_attributes(ctx: dict) -> int:
-    from amperity_braze_assets.braze.attribute_config import load_attribute_config
-    from amperity_braze_assets.braze.attributes import build_braze_attributes
-    from amperity_braze_assets.braze.audiences import build_audiences
+    from amperity_braze_assets.activation.attributes import build_braze_attributes
+    from amperity_braze_assets.activation.audiences import build_audiences
+    from amperity_braze_assets.activation.config import load_attribute_config
 
     tables = {
         name: ctx["read"](name)

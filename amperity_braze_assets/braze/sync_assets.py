@@ -10,7 +10,6 @@ and what it would cost), and ``braze_sync`` runs after it.
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.braze.audiences import stable_unit_interval
 from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
 from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
@@ -24,6 +23,7 @@ from amperity_braze_assets.braze.sync import (
     run_sync,
 )
 from amperity_braze_assets.config import ProjectConfig
+from amperity_braze_assets.hashing import stable_unit_interval
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
 

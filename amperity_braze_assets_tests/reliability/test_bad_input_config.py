@@ -17,7 +17,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from amperity_braze_assets.braze.attribute_config import load_attribute_config
+from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.config import (
     ConfigError,

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amperity_braze_assets.braze.attribute_config import (
+from amperity_braze_assets.activation.audiences import AudienceQueryError, build_audiences
+from amperity_braze_assets.activation.config import (
     load_attribute_config,
     read_only_sql_problem,
 )
-from amperity_braze_assets.braze.audiences import AudienceQueryError, build_audiences
 from amperity_braze_assets.config import ConfigError
 from amperity_braze_assets_tests.braze.helpers import make_project
 

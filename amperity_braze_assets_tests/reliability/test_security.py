@@ -18,8 +18,8 @@ import dagster as dg
 import polars as pl
 import pytest
 
+from amperity_braze_assets.activation.config import plan_reads_files, sql_context
 from amperity_braze_assets.alerts import redact
-from amperity_braze_assets.braze.attribute_config import plan_reads_files, sql_context
 from amperity_braze_assets.braze.client import (
     BrazeAuthError,
     BrazeClient,

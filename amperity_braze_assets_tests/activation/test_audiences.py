@@ -9,15 +9,15 @@ import numpy as np
 import polars as pl
 import pytest
 
-from amperity_braze_assets.braze.attribute_config import load_attribute_config
-from amperity_braze_assets.braze.attributes import build_braze_attributes
-from amperity_braze_assets.braze.audiences import (
+from amperity_braze_assets.activation.attributes import build_braze_attributes
+from amperity_braze_assets.activation.audiences import (
     AudienceQueryError,
     build_audiences,
     in_control_group,
     run_sql_audience,
     stable_unit_interval,
 )
+from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets_tests.braze.helpers import make_project
 
 AS_OF = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)

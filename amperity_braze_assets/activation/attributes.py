@@ -21,14 +21,19 @@ from collections.abc import Callable
 
 import polars as pl
 
-from amperity_braze_assets.braze.attribute_config import (
+from amperity_braze_assets.activation.audiences import (
+    ENGINE,
+    align_to,
+    condition_expr,
+    people_frame,
+)
+from amperity_braze_assets.activation.config import (
     AUDIENCES,
     CUSTOMER_360,
     PERSON_ID,
     AttributeConfig,
     AttributeSpec,
 )
-from amperity_braze_assets.braze.audiences import ENGINE, align_to, condition_expr, people_frame
 from amperity_braze_assets.braze.fields import (
     MAX_EXTERNAL_ID_BYTES,
     MAX_STRING_CHARS,

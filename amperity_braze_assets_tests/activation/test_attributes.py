@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from amperity_braze_assets.braze.attribute_config import load_attribute_config
-from amperity_braze_assets.braze.attributes import build_braze_attributes, invalid_value_counts
+from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
+from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets_tests.braze.helpers import make_project
 
 AS_OF = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.braze.assets import (
+from amperity_braze_assets.activation.assets import (
     IDENTIFIER_CHECK,
     REJECT_SHARE_CHECK,
     VALUES_CHECK,

@@ -9,7 +9,9 @@ only when the configuration reads it.
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.braze.attribute_config import (
+from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
+from amperity_braze_assets.activation.audiences import build_audiences
+from amperity_braze_assets.activation.config import (
     CUSTOMER_360,
     CUSTOMER_ENGAGEMENT,
     CUSTOMER_TRANSACTIONS,
@@ -17,8 +19,6 @@ from amperity_braze_assets.braze.attribute_config import (
     AttributeConfig,
     load_attribute_config,
 )
-from amperity_braze_assets.braze.attributes import build_braze_attributes, invalid_value_counts
-from amperity_braze_assets.braze.audiences import build_audiences
 from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.metadata import markdown_preview, top_counts
 from amperity_braze_assets.settings import Settings

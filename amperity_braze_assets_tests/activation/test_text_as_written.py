@@ -8,8 +8,11 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from amperity_braze_assets.braze.attribute_config import load_attribute_config
-from amperity_braze_assets.braze.attributes import build_braze_attributes, title_case_if_uniform
+from amperity_braze_assets.activation.attributes import (
+    build_braze_attributes,
+    title_case_if_uniform,
+)
+from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.customer360.survivorship import SurvivorshipRules, build_customer_360
 from amperity_braze_assets.identity import resolve_with_stats
 from amperity_braze_assets.identity.records import customer_records

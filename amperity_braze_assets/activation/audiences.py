@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from amperity_braze_assets.braze.attribute_config import (
+from amperity_braze_assets.activation.config import (
     AUDIENCES,
     CUSTOMER_360,
     PERSON_ID,

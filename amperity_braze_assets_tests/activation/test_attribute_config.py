@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from amperity_braze_assets.braze.attribute_config import (
+from amperity_braze_assets.activation.config import (
     CUSTOMER_ENGAGEMENT,
     load_attribute_config,
     read_only_sql_problem,
