@@ -18,17 +18,17 @@ from amperity_braze_assets.braze.sync_assets import (
     build_sync_assets,
     shard_partitions,
 )
-from amperity_braze_assets.config import (
-    load_freshness_hours,
-    load_project_config,
-    load_schedule_configs,
-)
+from amperity_braze_assets.config import load_project_config
 from amperity_braze_assets.currents.assets import build_currents_definitions
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
-from amperity_braze_assets.jobs import build_jobs, job_purposes
-from amperity_braze_assets.schedules import build_schedules
-from amperity_braze_assets.sensors import build_check_failure_hook, build_run_failure_sensor
+from amperity_braze_assets.orchestration.config import load_freshness_hours, load_schedule_configs
+from amperity_braze_assets.orchestration.jobs import build_jobs, job_purposes
+from amperity_braze_assets.orchestration.schedules import build_schedules
+from amperity_braze_assets.orchestration.sensors import (
+    build_check_failure_hook,
+    build_run_failure_sensor,
+)
 from amperity_braze_assets.settings import Settings, load_settings
 from amperity_braze_assets.sources.assets import build_source_assets
 from amperity_braze_assets.sources.sensors import build_source_change_sensor

@@ -19,7 +19,6 @@ import polars as pl
 import pytest
 
 from amperity_braze_assets.activation.config import plan_reads_files, sql_context
-from amperity_braze_assets.alerts import redact
 from amperity_braze_assets.braze.client import (
     BrazeAuthError,
     BrazeClient,
@@ -31,6 +30,7 @@ from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.config import ConfigError
 from amperity_braze_assets.devtools.emulator import start_emulator
+from amperity_braze_assets.orchestration.alerts import redact
 from amperity_braze_assets_tests.braze.helpers import materialize, settings_for
 
 KEY = "sk-LEAKCHECK-9f8e7d6c5b4a39281706f5e4d3c2b1a0"

@@ -7,7 +7,7 @@ Both turn what went wrong into one clear message (job, asset, reason, link to th
 import dagster as dg
 from dagster._core.events import DagsterEventType
 
-from amperity_braze_assets.alerts import make_alert, send_alert
+from amperity_braze_assets.orchestration.alerts import make_alert, send_alert
 from amperity_braze_assets.settings import Settings
 
 

@@ -5,8 +5,9 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from amperity_braze_assets.config import ConfigError, load_project_config, load_schedule_configs
-from amperity_braze_assets.schedules import build_schedule
+from amperity_braze_assets.config import ConfigError, load_project_config
+from amperity_braze_assets.orchestration.config import load_schedule_configs
+from amperity_braze_assets.orchestration.schedules import build_schedule
 from amperity_braze_assets.sources.sensors import FINGERPRINT_TAG
 from amperity_braze_assets_tests.conftest import make_settings
 
@@ -123,8 +124,8 @@ def test_only_when_sources_changed(tmp_path):
 
 
 def test_freshness_policies_on_key_assets_and_their_config(tmp_path):
-    from amperity_braze_assets.config import load_freshness_hours
     from amperity_braze_assets.definitions import build_definitions
+    from amperity_braze_assets.orchestration.config import load_freshness_hours
 
     defs = build_definitions(make_settings(tmp_path / "data"))
     graph = defs.resolve_asset_graph()
@@ -202,6 +203,6 @@ def test_cron_check_agrees_with_dagsters_scheduler(cron):
     # Dagster would fail the load with Dagster's words instead of ours.
     from dagster._utils.schedules import is_valid_cron_string
 
-    from amperity_braze_assets.config import is_valid_cron
+    from amperity_braze_assets.orchestration.config import is_valid_cron
 
     assert is_valid_cron(cron) == is_valid_cron_string(cron)

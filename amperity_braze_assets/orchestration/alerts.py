@@ -20,7 +20,7 @@ _SECRET_LIKE = re.compile(
     r"(?i)(bearer\s+)?\b(?=[a-z0-9_\-]*[0-9])(?=[a-z0-9_\-]*[a-z])[a-z0-9_\-]{32,}\b"
 )
 
-logger = logging.getLogger("amperity_braze_assets.alerts")
+logger = logging.getLogger("amperity_braze_assets.orchestration.alerts")
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ they are the same as at the last run this schedule requested, so an unchanged da
 
 import dagster as dg
 
-from amperity_braze_assets.config import ProjectConfig, ScheduleConfig
+from amperity_braze_assets.config import ProjectConfig
+from amperity_braze_assets.orchestration.config import ScheduleConfig
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.sensors import (
     FINGERPRINT_TAG,

@@ -7,8 +7,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
-from amperity_braze_assets.alerts import make_alert, redact, send_alert
-from amperity_braze_assets.sensors import build_check_failure_hook, build_run_failure_sensor
+from amperity_braze_assets.orchestration.alerts import make_alert, redact, send_alert
+from amperity_braze_assets.orchestration.sensors import (
+    build_check_failure_hook,
+    build_run_failure_sensor,
+)
 from amperity_braze_assets_tests.conftest import make_settings
 
 
