@@ -55,7 +55,8 @@ def _explain_match(args: argparse.Namespace) -> int:
     import polars as pl
     from dagster_aws.s3 import S3Resource
 
-    from amperity_braze_assets.config import ConfigError, load_project_config
+    from amperity_braze_assets.config import load_project_config
+    from amperity_braze_assets.config_file import ConfigError
     from amperity_braze_assets.identity.assets import (
         ASSIGNMENTS_STATE,
         MODEL_STATE,
@@ -121,9 +122,10 @@ def _explain_match(args: argparse.Namespace) -> int:
 
 def _check_sources(args: argparse.Namespace) -> int:
     """Read each source as a run would and report files, rows, quarantine and parse rates."""
-    from amperity_braze_assets.config import ConfigError, load_project_config
+    from amperity_braze_assets.config import load_project_config
+    from amperity_braze_assets.config_file import ConfigError
     from amperity_braze_assets.settings import load_settings
-    from amperity_braze_assets.sources.check import check_source, format_report
+    from amperity_braze_assets.source_check import check_source, format_report
 
     try:
         settings = load_settings()

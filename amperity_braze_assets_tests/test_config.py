@@ -7,7 +7,8 @@ import textwrap
 import polars as pl
 import pytest
 
-from amperity_braze_assets.config import ConfigError, load_project_config
+from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets_tests.conftest import make_settings
 
 GOOD_SOURCE = """

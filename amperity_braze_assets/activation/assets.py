@@ -6,6 +6,8 @@ segments.yaml or an audience query fails at definitions load. ``customer_engagem
 only when the configuration reads it.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import polars as pl
 
@@ -19,9 +21,12 @@ from amperity_braze_assets.activation.config import (
     AttributeConfig,
     load_attribute_config,
 )
-from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.metadata import markdown_preview, top_counts
 from amperity_braze_assets.settings import Settings
+
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
+
 
 BRAZE_GROUP = "braze"
 IDENTIFIER_CHECK = "identifier_unique_and_non_null"
@@ -38,7 +43,7 @@ def _upstream_ins(mapping: AttributeConfig) -> dict[str, dg.AssetIn]:
     return {name: dg.AssetIn(key=name) for name in names}
 
 
-def build_attribute_assets(config: ProjectConfig, settings: Settings) -> list:
+def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
     mapping = load_attribute_config(config)
     upstream = _upstream_ins(mapping)
 

@@ -34,7 +34,7 @@ from amperity_braze_assets.activation.config import (
     AttributeConfig,
     AttributeSpec,
 )
-from amperity_braze_assets.braze.fields import (
+from amperity_braze_assets.braze_fields import (
     MAX_EXTERNAL_ID_BYTES,
     MAX_STRING_CHARS,
     standard_problem_expr,

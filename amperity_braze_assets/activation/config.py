@@ -24,14 +24,14 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import polars as pl
 import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlglot import exp
 
-from amperity_braze_assets.braze.fields import (
+from amperity_braze_assets.braze_fields import (
     CONSENT_FIELDS,
     IDENTIFIER_FIELDS,
     MAX_STRING_CHARS,
@@ -39,9 +39,13 @@ from amperity_braze_assets.braze.fields import (
     custom_attribute_name_problem,
     shadowed_standard_field,
 )
-from amperity_braze_assets.config import ConfigError, ProjectConfig, load_yaml
+from amperity_braze_assets.config_file import ConfigError, load_yaml
 from amperity_braze_assets.currents.engagement import ENGAGEMENT_SCHEMA
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
+
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
+
 
 ATTRIBUTES_FILE = "attributes.yaml"
 SEGMENTS_FILE = "segments.yaml"

@@ -32,7 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
-from amperity_braze_assets.braze import fields
+from amperity_braze_assets import braze_fields as fields
 
 log = logging.getLogger("amperity_braze_assets.braze")
 

@@ -18,9 +18,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from amperity_braze_assets.braze import fields
+from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.braze.client import BrazeConfigError, resolve_rest_endpoint
-from amperity_braze_assets.config import ConfigError, load_yaml
+from amperity_braze_assets.config_file import ConfigError, load_yaml
 from amperity_braze_assets.settings import Settings
 
 DESTINATIONS_FILE = "destinations.yaml"

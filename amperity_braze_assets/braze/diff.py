@@ -43,7 +43,7 @@ from functools import cached_property
 
 import polars as pl
 
-from amperity_braze_assets.braze import fields
+from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.braze.ledger import CLEARED, IDENTIFIER, LedgerView
 
 OBJECT = "__object"

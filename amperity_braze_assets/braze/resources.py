@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from amperity_braze_assets.braze import fields
+from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.braze.client import (
     REDACTED,
     BrazeClient,

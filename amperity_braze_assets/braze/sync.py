@@ -36,7 +36,7 @@ from pathlib import Path
 
 import polars as pl
 
-from amperity_braze_assets.braze import fields
+from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.braze.client import BrazeClient, TrackResult
 from amperity_braze_assets.braze.diff import (
     DATA_POINTS,

@@ -7,6 +7,8 @@ what Braze already accepted. ``braze_attribute_diff`` is the preview (what a syn
 and what it would cost), and ``braze_sync`` runs after it.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import polars as pl
 
@@ -22,10 +24,13 @@ from amperity_braze_assets.braze.sync import (
     plan_merges,
     run_sync,
 )
-from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.hashing import stable_unit_interval
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
+
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
+
 
 BRAZE_GROUP = "braze"
 ATTRIBUTES_ASSET = "braze_customer_attributes"
@@ -52,7 +57,7 @@ def default_dry_run(destination: Destination, settings: Settings) -> bool:
 
 
 def build_sync_assets(
-    config: ProjectConfig | None,
+    config: "ProjectConfig | None",
     settings: Settings,
     destinations: tuple[Destination, ...] | None = None,
 ) -> list:

@@ -1,9 +1,10 @@
 """The Dagster face of the customer 360: ``customer_360`` and ``customer_transactions``."""
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.customer360.merge import attribute_input_columns, merged_customers
 from amperity_braze_assets.customer360.survivorship import IDENTITY_LINK_COLUMNS
 from amperity_braze_assets.customer360.transactions import (
@@ -17,8 +18,11 @@ from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
 
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
 
-def build_customer360_assets(config: ProjectConfig, settings: Settings) -> list:
+
+def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> list:
     rules = config.survivorship_rules  # parsed and checked when the configuration loaded
     # Inputs read only the columns these assets use (the I/O manager's "columns"): at ten
     # million records the rest of identity's evidence and the raw tables are gigabytes.

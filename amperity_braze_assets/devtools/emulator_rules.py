@@ -1,6 +1,6 @@
 """What Braze accepts, as the emulator enforces it: written from ``shared/spec/braze-api.md``.
 
-This module deliberately imports nothing from ``braze/fields.py``. ``fields.py`` is how our
+This module deliberately imports nothing from ``braze_fields.py``. ``fields.py`` is how our
 pipeline *builds* values; these rules are how the other side *judges* them. If both came from
 one table, a mistake in that table would pass every emulator test. Where a rule needs a standard
 (E.164, ISO 3166, IANA zones, RFC 5322 addresses) it reads the standard's own data (libphonenumber,

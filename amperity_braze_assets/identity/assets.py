@@ -7,10 +7,11 @@ storage the assets use. The model that decided (``identity/model.v1``: m, u and 
 kept beside them for ``amperity-braze explain-match``.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.identity import ResolveStats, resolve_with_stats
 from amperity_braze_assets.identity.config import IdentityConfig
 from amperity_braze_assets.identity.features import MATCHED_COLUMNS, matched_columns
@@ -19,6 +20,10 @@ from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS, column_for_tag
 from amperity_braze_assets.storage.state_store import StateStore
+
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
+
 
 CUSTOMER360_GROUP = "customer360"
 ASSIGNMENTS_STATE = "identity/assignments.v1"
@@ -37,7 +42,7 @@ def with_previous_ids(resolved: pl.DataFrame, previous: pl.DataFrame | None) -> 
     return resolved.join(earlier, on=["source", "record_id"], how="left", maintain_order="left")
 
 
-def matched_record_columns(config: ProjectConfig) -> list[str]:
+def matched_record_columns(config: "ProjectConfig") -> list[str]:
     """The customer_records columns resolution reads (what the asset asks its I/O manager for,
     and explain-match reads): the record key, the matched fields and every fk/sk column.
 
@@ -54,7 +59,7 @@ def matched_record_columns(config: ProjectConfig) -> list[str]:
     return matched_columns(dict.fromkeys(record_columns))
 
 
-def build_identity_assets(config: ProjectConfig, settings: Settings) -> list:
+def build_identity_assets(config: "ProjectConfig", settings: Settings) -> list:
     # Customer sources, and the buyers of transaction sources that name them by contact.
     raw_inputs = {
         s.records_asset_name: dg.AssetIn(key=s.records_asset_name) for s in config.record_sources

@@ -22,7 +22,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from amperity_braze_assets.config import ConfigError, load_yaml
+from amperity_braze_assets.config_file import ConfigError, load_yaml
 
 IDENTITY_FILE = "identity.yaml"
 # The default match threshold, a posterior probability: chosen on bench/identity.py's data

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from croniter import croniter
 
-from amperity_braze_assets.config import ConfigError, load_yaml, suggestion
+from amperity_braze_assets.config_file import ConfigError, load_yaml, suggestion
 
 ORCHESTRATION_FILE = "orchestration.yaml"
 SCHEDULE_KEYS = {"cron", "timezone", "enabled", "only_when_sources_changed", "description"}

@@ -4,9 +4,10 @@ With ``only_when_sources_changed`` a tick first fingerprints the source files an
 they are the same as at the last run this schedule requested, so an unchanged day costs nothing.
 """
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
-from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.orchestration.config import ScheduleConfig
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.sensors import (
@@ -15,10 +16,14 @@ from amperity_braze_assets.sources.sensors import (
     sources_fingerprint,
 )
 
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
+
 
 def build_schedule(
-    schedule: ScheduleConfig, job, config: ProjectConfig, settings: Settings
+    schedule: ScheduleConfig, job, config: "ProjectConfig", settings: Settings
 ) -> dg.ScheduleDefinition:
+
     status = (
         dg.DefaultScheduleStatus.RUNNING if schedule.enabled else dg.DefaultScheduleStatus.STOPPED
     )
@@ -66,6 +71,6 @@ def build_schedule(
 
 
 def build_schedules(
-    schedules: dict[str, ScheduleConfig], jobs: dict, config: ProjectConfig, settings: Settings
+    schedules: dict[str, ScheduleConfig], jobs: dict, config: "ProjectConfig", settings: Settings
 ) -> list[dg.ScheduleDefinition]:
     return [build_schedule(s, jobs[name], config, settings) for name, s in schedules.items()]

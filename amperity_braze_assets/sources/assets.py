@@ -13,18 +13,23 @@ cannot be added fail the check and the step, so nothing downstream runs and Braz
 """
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import dagster as dg
 import polars as pl
 from dagster_aws.s3 import S3Resource
 
-from amperity_braze_assets.config import MoneyConfig, ProjectConfig, SourceConfig
 from amperity_braze_assets.metadata import markdown_preview, top_counts
 from amperity_braze_assets.settings import Settings
+from amperity_braze_assets.sources.config import MoneyConfig, SourceConfig
 from amperity_braze_assets.sources.files import read_bytes
 from amperity_braze_assets.sources.health import SourceHealth, guess_encoding, source_health
 from amperity_braze_assets.sources.reader import SourceReadResult, read_source
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
+
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
+
 
 SOURCES_GROUP = "sources"
 SOURCE_HEALTH_CHECK = "source_health"
@@ -36,6 +41,7 @@ def build_source_asset(
     customer_sources: frozenset[str],
     money: MoneyConfig | None = None,
 ) -> dg.AssetsDefinition:
+
     description = (
         f"{source.kind.capitalize()} source '{source.name}' read from {', '.join(source.files)} "
         f"({source.format}); columns mapped to semantic tags by {source.config_file}."
@@ -250,7 +256,7 @@ def _last_good_rows(context: dg.AssetExecutionContext, source: SourceConfig) -> 
     return int(rows.value) if rows is not None else None
 
 
-def build_source_assets(config: ProjectConfig, settings: Settings) -> list[dg.AssetsDefinition]:
+def build_source_assets(config: "ProjectConfig", settings: Settings) -> list[dg.AssetsDefinition]:
     customer_sources = frozenset(s.name for s in config.customer_sources)
     return [
         build_source_asset(source, settings, customer_sources, config.money)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from amperity_braze_assets.config import SourceConfig
+from amperity_braze_assets.sources.config import SourceConfig
 
 UNDECODABLE = "undecodable bytes"
 # A share over max_reject_share stops the run only from this many rejected rows: in a file of a

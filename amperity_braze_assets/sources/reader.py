@@ -23,7 +23,7 @@ from typing import Any
 
 import polars as pl
 
-from amperity_braze_assets.config import (
+from amperity_braze_assets.sources.config import (
     DEFAULT_RATES_FILE,
     CsvOptions,
     MoneyConfig,

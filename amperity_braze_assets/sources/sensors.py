@@ -7,19 +7,23 @@ a re-evaluation never launches the same work twice.
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
 
-from amperity_braze_assets.config import ProjectConfig
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.files import file_fingerprints
+
+if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.config import ProjectConfig
+
 
 FINGERPRINT_TAG = "amperity_braze/sources_fingerprint"
 
 
 def sources_fingerprint(
-    config: ProjectConfig, settings: Settings, s3_client=None
+    config: "ProjectConfig", settings: Settings, s3_client=None
 ) -> tuple[str, int]:
     """A hash of every configured source file's identity, and the number of files."""
     prints: dict[str, str] = {}
@@ -32,7 +36,7 @@ def sources_fingerprint(
     return digest, len(prints)
 
 
-def s3_client_for_sources(config: ProjectConfig, settings: Settings):
+def s3_client_for_sources(config: "ProjectConfig", settings: Settings):
     if any(p.startswith("s3://") for s in config.sources for p in s.files):
         return S3Resource(
             endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
@@ -41,8 +45,9 @@ def s3_client_for_sources(config: ProjectConfig, settings: Settings):
 
 
 def build_source_change_sensor(
-    config: ProjectConfig, settings: Settings, job, minimum_interval_seconds: int = 60
+    config: "ProjectConfig", settings: Settings, job, minimum_interval_seconds: int = 60
 ) -> dg.SensorDefinition:
+
     @dg.sensor(
         name="source_files_changed",
         job=job,

@@ -1,6 +1,6 @@
 """Does an attributes frame hold only values Braze's spec accepts? Judged without ``fields.py``.
 
-The production check ``values_valid_for_types`` re-runs the predicates in ``braze/fields.py``
+The production check ``values_valid_for_types`` re-runs the predicates in ``braze_fields.py``
 that built the values, so it cannot catch a mistake in them. This helper judges each value by
 the emulator's rules (``braze/emulator_rules.py``), which are written from
 ``shared/spec/braze-api.md`` and share no code with the builder.

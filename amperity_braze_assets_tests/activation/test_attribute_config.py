@@ -11,7 +11,8 @@ from amperity_braze_assets.activation.config import (
     load_attribute_config,
     read_only_sql_problem,
 )
-from amperity_braze_assets.config import ConfigError, load_project_config
+from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets_tests.braze.helpers import make_project
 from amperity_braze_assets_tests.conftest import make_settings
 

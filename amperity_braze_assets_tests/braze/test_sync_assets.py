@@ -8,7 +8,7 @@ import pytest
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import build_sync_assets
-from amperity_braze_assets.config import ConfigError
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.orchestration.jobs import build_jobs
 from amperity_braze_assets.storage.state_store import StateStore

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from amperity_braze_assets.braze import fields
+from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.devtools.emulator import STATE_PATH, start_emulator
 
 KEY = "emulator-test-key-123"
@@ -176,7 +176,7 @@ def test_merge_fills_the_survivor_and_removes_the_absorbed(emulator):
     assert state["profiles"] == {"new": {"a": 9, "b": 2}} and state["counters"]["merges"] == 1
 
 
-# Values the builder's catalogue (braze/fields.py) lets through but the spec's standards refuse:
+# Values the builder's catalogue (braze_fields.py) lets through but the spec's standards refuse:
 # two dots in a row are not an RFC 5322 dot-atom, a local part is at most 64 octets (RFC 5321),
 # and +1 followed by seven digits is no number in the North American plan (E.164).
 SPEC_REFUSES_FIELDS_ALLOWS = [

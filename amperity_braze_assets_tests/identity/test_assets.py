@@ -8,7 +8,8 @@ import polars as pl
 import pytest
 
 from amperity_braze_assets import cli
-from amperity_braze_assets.config import ConfigError, load_project_config
+from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.identity.assets import build_identity_assets
 from amperity_braze_assets.identity.normalize import normalize_records
 from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR

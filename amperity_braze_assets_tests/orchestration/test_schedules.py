@@ -5,7 +5,8 @@ import datetime as dt
 import dagster as dg
 import pytest
 
-from amperity_braze_assets.config import ConfigError, load_project_config
+from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.orchestration.config import load_schedule_configs
 from amperity_braze_assets.orchestration.schedules import build_schedule
 from amperity_braze_assets.sources.sensors import FINGERPRINT_TAG

@@ -19,10 +19,8 @@ from hypothesis import strategies as st
 
 from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.braze.destinations import load_destinations
-from amperity_braze_assets.config import (
-    ConfigError,
-    load_project_config,
-)
+from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.orchestration.config import load_freshness_hours, load_schedule_configs
 from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR, load_settings
 

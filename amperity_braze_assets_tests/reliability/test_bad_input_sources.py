@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from amperity_braze_assets.config import CsvOptions, SourceConfig
+from amperity_braze_assets.sources.config import CsvOptions, SourceConfig
 from amperity_braze_assets.sources.reader import parse_delimited, read_source
 
 HEADER = ["ID", "NAME", "NOTE"]

@@ -20,7 +20,7 @@ from amperity_braze_assets.activation.config import (
     load_attribute_config,
     read_only_sql_problem,
 )
-from amperity_braze_assets.config import ConfigError
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets_tests.braze.helpers import make_project
 
 SENTINEL_DIR = Path(tempfile.mkdtemp(prefix="sql-sentinel-"))

@@ -23,7 +23,6 @@ from moto.server import ThreadedMotoServer
 from polars.testing import assert_frame_equal
 
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger
-from amperity_braze_assets.config import SourceConfig
 from amperity_braze_assets.currents.ingest import (
     ingest_currents_batch,
     quarantine_table,
@@ -35,6 +34,7 @@ from amperity_braze_assets.currents.source import (
     LocalCurrentsSource,
     S3CurrentsSource,
 )
+from amperity_braze_assets.sources.config import SourceConfig
 from amperity_braze_assets.sources.reader import read_source
 from amperity_braze_assets.storage.files import STALE_TEMP_SECONDS
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager

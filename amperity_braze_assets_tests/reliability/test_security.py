@@ -28,7 +28,7 @@ from amperity_braze_assets.braze.client import (
 )
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import BrazeResource
-from amperity_braze_assets.config import ConfigError
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.orchestration.alerts import redact
 from amperity_braze_assets_tests.braze.helpers import materialize, settings_for

@@ -10,8 +10,8 @@ import dagster as dg
 import polars as pl
 from dagster_aws.s3 import S3Resource
 
-from amperity_braze_assets.config import _parse_source
 from amperity_braze_assets.sources.assets import SOURCE_HEALTH_CHECK, build_source_asset
+from amperity_braze_assets.sources.config import parse_source
 from amperity_braze_assets.sources.health import guess_encoding, source_health
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets_tests.conftest import make_settings
@@ -20,7 +20,7 @@ NAMES = ["Søren", "José", "Zoë", "Chloé", "Müller", "Renée", "André", "In
 
 
 def crm_source(**extra):
-    source, errors = _parse_source(
+    source, errors = parse_source(
         Path("sources.yaml"),
         "crm",
         {

@@ -8,13 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from amperity_braze_assets.config import (
-    ConfigError,
-    MoneyConfig,
-    _parse_source,
-    load_project_config,
-)
+from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.settings import load_settings
+from amperity_braze_assets.sources.config import MoneyConfig, parse_source
 from amperity_braze_assets.sources.reader import read_source
 
 SHOPIFY_HEADER = (
@@ -52,7 +49,7 @@ USD_AND_CAD = MoneyConfig(reporting_currency="USD", rates={"USD": 1.0, "CAD": 0.
 
 
 def shopify_source(**extra):
-    source, errors = _parse_source(
+    source, errors = parse_source(
         Path("sources.yaml"),
         "shopify",
         {"kind": "transactions", "files": "orders.csv", "columns": SHOPIFY_COLUMNS, **extra},
@@ -143,7 +140,7 @@ def test_where_keeps_or_drops_whole_orders_by_their_first_row(tmp_path):
 
 def test_where_on_a_customer_source_filters_rows(tmp_path):
     (tmp_path / "crm.csv").write_text("ID,Email,Status\n1,a@x.com,active\n2,b@x.com,deleted\n")
-    source, errors = _parse_source(
+    source, errors = parse_source(
         Path("sources.yaml"),
         "crm",
         {
@@ -196,7 +193,7 @@ def test_an_order_without_a_buyer_or_key_is_quarantined(tmp_path):
     ],
 )
 def test_bad_new_keys_fail_at_load_naming_the_source(definition, message):
-    _, errors = _parse_source(
+    _, errors = parse_source(
         Path("sources.yaml"),
         "crm",
         {"files": "crm.csv", "primary_key": "ID", "columns": {"Email": "email"}, **definition},

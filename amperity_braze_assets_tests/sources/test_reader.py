@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from amperity_braze_assets.config import CsvOptions, SourceConfig
 from amperity_braze_assets.sources import reader
+from amperity_braze_assets.sources.config import CsvOptions, SourceConfig
 from amperity_braze_assets.sources.reader import parse_delimited, read_source
 
 

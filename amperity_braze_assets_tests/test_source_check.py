@@ -10,7 +10,7 @@ import polars as pl
 
 from amperity_braze_assets.cli import main
 from amperity_braze_assets.config import load_project_config
-from amperity_braze_assets.sources.check import (
+from amperity_braze_assets.source_check import (
     ColumnHealth,
     EncodingHint,
     RejectReason,
@@ -186,7 +186,7 @@ def test_likely_encoding_tells_a_stray_byte_from_a_windows_file():
 
 
 def test_typed_columns_count_the_values_the_reader_quarantined():
-    from amperity_braze_assets.config import SourceConfig
+    from amperity_braze_assets.sources.config import SourceConfig
 
     source = SourceConfig(
         name="orders",

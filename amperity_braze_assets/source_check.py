@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 
-from amperity_braze_assets.config import DEFAULT_MAX_REJECT_SHARE, MoneyConfig, SourceConfig
 from amperity_braze_assets.identity.normalize import (
     JUNK_TEXT,
     fold_text,
@@ -33,6 +32,7 @@ from amperity_braze_assets.identity.normalize import (
     normalize_state,
     parse_birthdate_values,
 )
+from amperity_braze_assets.sources.config import DEFAULT_MAX_REJECT_SHARE, MoneyConfig, SourceConfig
 from amperity_braze_assets.sources.files import read_bytes
 from amperity_braze_assets.sources.health import UNDECODABLE, guess_encoding, source_health
 from amperity_braze_assets.sources.reader import (

@@ -1,0 +1,81 @@
+"""Reading a configuration file: YAML with every key once, the error every loader raises, and
+the "did you mean" every message offers. A leaf: it imports nothing of the package, so every
+room's config can use it."""
+
+from __future__ import annotations
+
+import difflib
+import io
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration mistake, with where it is and how to fix it."""
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise ConfigError(
+                f"{node.start_mark.name}: line {key_node.start_mark.line + 1}: a list or mapping "
+                "is used as a key; keys must be plain names, e.g. email: customer_360.email."
+            ) from None
+        if key in seen:
+            raise ConfigError(
+                f"{node.start_mark.name}: line {key_node.start_mark.line + 1}: duplicate key "
+                f"{key!r} (first at line {seen[key]}). Each name may appear once: rename or "
+                "remove one of them."
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping
+)
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"{path}: cannot read the configuration file ({exc.strerror}); check that it exists "
+            "and is readable."
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: is not UTF-8 text (byte {exc.start}: {exc.reason}); save it as UTF-8."
+        ) from exc
+    stream = io.StringIO(text)
+    stream.name = str(path)  # type: ignore[misc]  # PyYAML's marks (line numbers) show the file
+    try:
+        return yaml.load(stream, Loader=_UniqueKeyLoader) if text.strip() else None
+    except ConfigError:
+        raise
+    except yaml.YAMLError as exc:
+        raise ConfigError(
+            f"{path}: invalid YAML: {exc}\nFix the YAML at the line shown: check indentation "
+            "(spaces, not tabs), colons and quotes; one document per file, no custom tags."
+        ) from exc
+    except (TypeError, ValueError, RecursionError) as exc:  # e.g. a list or mapping as a key
+        raise ConfigError(
+            f"{path}: cannot be read as configuration ({type(exc).__name__}: {exc}); keys must "
+            "be plain names, e.g. email: customer_360.email."
+        ) from exc
+
+
+def suggestion(word: str, candidates) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
