@@ -42,6 +42,18 @@ def _argsort(keys: pl.Series) -> np.ndarray:
     return keys.arg_sort().to_numpy()
 
 
+def _groups(ordered: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For keys sorted by ``order`` (``ordered`` = keys[order], not empty): where each run of
+    equal keys starts in ``ordered``, and each key's run number in its original position."""
+    starts = np.empty(ordered.size, dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    # int32 positions: tens of millions of pairs, each index half the bytes of int64.
+    inverse = np.empty(ordered.size, dtype=np.int32)
+    inverse[order] = np.cumsum(starts, dtype=np.int32) - 1
+    return starts, inverse
+
+
 def dictionary(series: pl.Series) -> Coded:
     """Codes of ``series`` into its distinct non-null values, ordered by hash.
 
@@ -57,12 +69,7 @@ def dictionary(series: pl.Series) -> Coded:
     hash_series = present.hash(seed=0x5EED)
     hashes = hash_series.to_numpy()
     order = _argsort(hash_series)
-    ordered = hashes[order]
-    starts = np.empty(ordered.size, dtype=bool)
-    starts[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    inverse = np.empty(ordered.size, dtype=np.int32)
-    inverse[order] = np.cumsum(starts, dtype=np.int32) - 1
+    starts, inverse = _groups(hashes[order], order)
     representative = order[starts]
     # A second, independent hash must agree within every group: two different values sharing
     # the first hash (about 1 in 10^7 for a million values) are caught without comparing
@@ -83,12 +90,7 @@ def factorize(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return keys, np.zeros(0, dtype=np.int32)
     order = _argsort(pl.Series(keys))
     ordered = keys[order]
-    starts = np.empty(ordered.size, dtype=bool)
-    starts[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    # int32 positions: tens of millions of pairs, each index half the bytes of int64.
-    inverse = np.empty(ordered.size, dtype=np.int32)
-    inverse[order] = np.cumsum(starts, dtype=np.int32) - 1
+    starts, inverse = _groups(ordered, order)
     return ordered[starts], inverse
 
 
