@@ -22,6 +22,7 @@ from .places import (
     ASCII_LETTERS,
     UNIQUE_LOOKUP,
     US_LOOKUP,
+    ascii_upper_expr,
     place_key_expr,
     subdivision_codes,
 )
@@ -317,10 +318,7 @@ def fold_text(expr: pl.Expr) -> pl.Expr:
     """Upper-case, fold accents (é -> E, Ø -> O, Ł -> L), keep letters, digits and commas,
     squeeze spaces. For matching only: what reaches Braze keeps its spelling (``*_display``)."""
     return (
-        expr.str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
-        .str.to_uppercase()
-        .str.replace_many(list(ASCII_LETTERS), list(ASCII_LETTERS.values()))
+        ascii_upper_expr(expr)
         .str.replace_all(r"['’`]", "")
         .str.replace_all(r"[^A-Z0-9,]+", " ")
         .str.replace_all(r"\s*,\s*", ", ")

@@ -285,14 +285,19 @@ def place_key(text: str) -> str:
     return "".join(c for c in folded if c.isascii() and c.isalnum())
 
 
-def place_key_expr(expr: pl.Expr) -> pl.Expr:
+def ascii_upper_expr(expr: pl.Expr) -> pl.Expr:
+    """A column upper-cased with accents folded (``é`` -> ``E``, ``Ø`` -> ``O``, ``Ł`` -> ``L``):
+    where ``place_key_expr`` and ``normalize.fold_text`` begin."""
     return (
         expr.str.normalize("NFKD")
         .str.replace_all(r"\p{M}", "")
         .str.to_uppercase()
         .str.replace_many(list(ASCII_LETTERS), list(ASCII_LETTERS.values()))
-        .str.replace_all(r"[^A-Z0-9]+", "")
     )
+
+
+def place_key_expr(expr: pl.Expr) -> pl.Expr:
+    return ascii_upper_expr(expr).str.replace_all(r"[^A-Z0-9]+", "")
 
 
 def _lookup() -> pl.DataFrame:
