@@ -454,45 +454,118 @@ def _make_realistic_persons(
     forced namesakes, an old phone beside the old address, and work emails. The groups are
     carved from one permutation, so nobody is in two of them.
     """
-    vocabulary = _realistic_vocabulary()
-    male_pool = np.flatnonzero(vocabulary.given_gender == "M")
-    female_pool = np.flatnonzero(vocabulary.given_gender == "F")
-    male_weights = vocabulary.given_weights[male_pool]
-    female_weights = vocabulary.given_weights[female_pool]
+    people = _DrawnPeople.draw(rng, n, reference)
+    groups = _carve_groups(rng, n)
+    _form_households(people, groups)
+    _make_twins(people, groups)
+    _make_jr_sr(people, groups)
+    _make_namesakes(people, groups)
+    persons = _realistic_persons_frame(people, _household_ids(n, groups))
+    persons, shares_email = _with_realistic_emails(rng, persons, people, groups)
+    return persons, _realistic_relations(groups, shares_email)
 
-    def pick_given(gender_code: np.ndarray) -> np.ndarray:
-        # a given name drawn by frequency from the person's gender (either for "other")
-        count = len(gender_code)
-        male = male_pool[_draw(rng, count, male_weights)]
-        female = female_pool[_draw(rng, count, female_weights)]
-        coin = rng.random(count) < 0.5
-        return np.where(
-            gender_code == 0,
-            male,
-            np.where(gender_code == 1, female, np.where(coin, male, female)),
+
+@dataclass
+class _DrawnPeople:
+    """The realistic people while the groups are carved: one array entry per person, which
+    the group steps edit in place before the persons frame is built from them."""
+
+    rng: np.random.Generator
+    vocabulary: _Vocabulary
+    reference_day: int
+    gender: np.ndarray  # 0 male, 1 female, 2 other
+    given_idx: np.ndarray
+    surname_idx: np.ndarray
+    birth_day: np.ndarray
+    address: dict[str, np.ndarray]
+    old_address: dict[str, np.ndarray]
+    phone_exchange: np.ndarray
+    phone_line: np.ndarray
+    old_exchange: np.ndarray
+    old_line: np.ndarray
+    generation: np.ndarray  # 0 none, 1 Sr, 2 Jr
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, n: int, reference: int) -> _DrawnPeople:
+        """`n` independent people; the draws keep the generator's order, so a seed still gives
+        the same files."""
+        vocabulary = _realistic_vocabulary()
+        gender = _draw(rng, n, [0.49, 0.50, 0.01])
+        given_idx = _pick_given(rng, vocabulary, gender)
+        surname_idx = _draw(rng, n, vocabulary.surname_weights)
+        reference_day = reference // _DAY_SECONDS
+        return cls(
+            rng=rng,
+            vocabulary=vocabulary,
+            reference_day=reference_day,
+            gender=gender,
+            given_idx=given_idx,
+            surname_idx=surname_idx,
+            birth_day=_adult_birth_days(rng, n, reference_day),
+            address=_random_addresses(rng, n),
+            old_address=_random_addresses(rng, n),
+            phone_exchange=rng.integers(200, 1000, size=n),
+            phone_line=rng.integers(0, 10_000, size=n),
+            old_exchange=rng.integers(200, 1000, size=n),
+            old_line=rng.integers(0, 10_000, size=n),
+            generation=np.full(n, 0, dtype=np.int8),
         )
 
-    gender = _draw(rng, n, [0.49, 0.50, 0.01])  # 0 male, 1 female, 2 other
-    given_idx = pick_given(gender)
-    surname_idx = _draw(rng, n, vocabulary.surname_weights)
-    reference_day = reference // _DAY_SECONDS
-    birth_day = _adult_birth_days(rng, n, reference_day)
-    address = _random_addresses(rng, n)
-    old_address = _random_addresses(rng, n)
-    phone_exchange = rng.integers(200, 1000, size=n)
-    phone_line = rng.integers(0, 10_000, size=n)
-    old_exchange = rng.integers(200, 1000, size=n)
-    old_line = rng.integers(0, 10_000, size=n)
-    generation = np.full(n, 0, dtype=np.int8)  # 0 none, 1 Sr, 2 Jr
+    def pick_given(self, gender_code: np.ndarray) -> np.ndarray:
+        return _pick_given(self.rng, self.vocabulary, gender_code)
 
-    def move_in(people: np.ndarray, hosts: np.ndarray) -> None:
-        # `people` live with `hosts`: same address and home phone
-        for key in address:
-            address[key][people] = address[key][hosts]
-        phone_exchange[people] = phone_exchange[hosts]
-        phone_line[people] = phone_line[hosts]
+    def move_in(self, people: np.ndarray, hosts: np.ndarray) -> None:
+        """`people` live with `hosts`: same address and home phone."""
+        for key in self.address:
+            self.address[key][people] = self.address[key][hosts]
+        self.phone_exchange[people] = self.phone_exchange[hosts]
+        self.phone_line[people] = self.phone_line[hosts]
 
-    # The groups, disjoint: household heads and their members, twins, Jr/Sr, namesakes.
+
+def _pick_male_given(rng: np.random.Generator, vocabulary: _Vocabulary, count: int) -> np.ndarray:
+    """`count` male given names drawn by frequency."""
+    pool = np.flatnonzero(vocabulary.given_gender == "M")
+    return pool[_draw(rng, count, vocabulary.given_weights[pool])]
+
+
+def _pick_given(
+    rng: np.random.Generator, vocabulary: _Vocabulary, gender_code: np.ndarray
+) -> np.ndarray:
+    """A given name drawn by frequency from each person's gender (either for "other")."""
+    count = len(gender_code)
+    male = _pick_male_given(rng, vocabulary, count)
+    female_pool = np.flatnonzero(vocabulary.given_gender == "F")
+    female = female_pool[_draw(rng, count, vocabulary.given_weights[female_pool])]
+    coin = rng.random(count) < 0.5
+    return np.where(
+        gender_code == 0,
+        male,
+        np.where(gender_code == 1, female, np.where(coin, male, female)),
+    )
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """The disjoint groups of the realistic profile, as person indices. Household h has head
+    `heads[h]` and `sizes[h] - 1` members; `owner` and `position` (1 = the partner, 2.. the
+    children) say, per member, whose household it is and where in it."""
+
+    sizes: np.ndarray
+    heads: np.ndarray
+    members: np.ndarray
+    owner: np.ndarray
+    position: np.ndarray
+    twin_a: np.ndarray
+    twin_b: np.ndarray
+    senior: np.ndarray
+    junior: np.ndarray
+    namesake_a: np.ndarray
+    namesake_b: np.ndarray
+
+
+def _carve_groups(rng: np.random.Generator, n: int) -> _Groups:
+    """Household heads and their members, twins, Jr/Sr, namesakes: cut from one permutation,
+    so nobody is in two of them."""
     pair_count = int(round(n * _HOUSEHOLD_PAIR_RATE))
     large_count = int(round(n * _LARGE_HOUSEHOLD_RATE))
     sizes = np.concatenate(
@@ -510,42 +583,58 @@ def _make_realistic_persons(
     heads, members, twin_a, twin_b, senior, junior, namesake_a, namesake_b = np.split(
         order[: bounds[-1]], bounds[:-1]
     )
-
-    # Households: members 1.. of household h move in with its head; the first member is the
-    # head's partner (usually the same surname), further members are grown children.
-    household_count = len(sizes)
-    owner = np.repeat(np.arange(household_count), sizes - 1)
+    owner = np.repeat(np.arange(len(sizes)), sizes - 1)
     position = np.arange(len(members)) - np.repeat(np.cumsum(sizes - 1) - (sizes - 1), sizes - 1)
     position += 1
-    move_in(members, heads[owner])
-    same_surname = rng.random(len(members)) < np.where(position == 1, 0.8, 0.9)
-    surname_idx[members[same_surname]] = surname_idx[heads[owner[same_surname]]]
+    return _Groups(
+        sizes, heads, members, owner, position, twin_a, twin_b, senior, junior,
+        namesake_a, namesake_b,
+    )  # fmt: skip
+
+
+def _form_households(people: _DrawnPeople, groups: _Groups) -> None:
+    """Members 1.. of household h move in with its head; the first member is the head's
+    partner (usually the same surname), further members are grown children."""
+    sizes, heads, members = groups.sizes, groups.heads, groups.members
+    owner, position = groups.owner, groups.position
+    birth_day, reference_day = people.birth_day, people.reference_day
+    people.move_in(members, heads[owner])
+    same_surname = people.rng.random(len(members)) < np.where(position == 1, 0.8, 0.9)
+    people.surname_idx[members[same_surname]] = people.surname_idx[heads[owner[same_surname]]]
     large = sizes[owner] > 2
     # In a large household the head is 45-70 and the partner within five years of the head;
     # children are born 22-36 years after the head, and are adults.
     large_heads = heads[sizes > 2]
     birth_day[large_heads] = np.minimum(
-        birth_day[large_heads], _days_before(reference_day, rng.uniform(45, 70, len(large_heads)))
+        birth_day[large_heads],
+        _days_before(reference_day, people.rng.uniform(45, 70, len(large_heads))),
     )
     partner = members[large & (position == 1)]
     birth_day[partner] = np.clip(
         birth_day[heads[owner[large & (position == 1)]]]
-        + np.round(rng.uniform(-5, 5, len(partner)) * _YEAR_DAYS).astype(np.int64),
+        + np.round(people.rng.uniform(-5, 5, len(partner)) * _YEAR_DAYS).astype(np.int64),
         _days_before(reference_day, 90.99),
         _days_before(reference_day, 18),
     )
     children = members[position >= 2]
     born = birth_day[heads[owner[position >= 2]]] + np.round(
-        rng.uniform(22, 36, len(children)) * _YEAR_DAYS
+        people.rng.uniform(22, 36, len(children)) * _YEAR_DAYS
     ).astype(np.int64)
     birth_day[children] = np.minimum(
-        born, _days_before(reference_day, rng.uniform(18, 22, len(children)))
+        born, _days_before(reference_day, people.rng.uniform(18, 22, len(children)))
     )
-    # Everyone in a household has a given name of their own: redraw the clashes until none is
-    # left (sorting puts the head first among equal names, so the head keeps theirs).
-    everyone = np.concatenate([heads, members])
-    household_of = np.concatenate([np.arange(household_count), owner])
-    not_head = np.concatenate([np.zeros(len(heads), bool), np.ones(len(members), bool)])
+    _redraw_household_name_clashes(people, groups)
+
+
+def _redraw_household_name_clashes(people: _DrawnPeople, groups: _Groups) -> None:
+    """Everyone in a household has a given name of their own: redraw the clashes until none
+    is left (sorting puts the head first among equal names, so the head keeps theirs)."""
+    given_idx = people.given_idx
+    everyone = np.concatenate([groups.heads, groups.members])
+    household_of = np.concatenate([np.arange(len(groups.sizes)), groups.owner])
+    not_head = np.concatenate(
+        [np.zeros(len(groups.heads), bool), np.ones(len(groups.members), bool)]
+    )
     while True:
         names_now = given_idx[everyone]
         by_name = np.lexsort((not_head, names_now, household_of))
@@ -555,51 +644,64 @@ def _make_realistic_persons(
         )
         if not clash.any():
             break
-        given_idx[everyone[clash]] = pick_given(gender[everyone[clash]])
+        given_idx[everyone[clash]] = people.pick_given(people.gender[everyone[clash]])
 
-    # Twins: same birth date, surname, address and phone; different given names, sometimes
-    # names that differ by a letter or two.
-    birth_day[twin_b] = birth_day[twin_a]
-    surname_idx[twin_b] = surname_idx[twin_a]
-    move_in(twin_b, twin_a)
-    given_position = {g: i for i, g in enumerate(vocabulary.given)}
+
+def _make_twins(people: _DrawnPeople, groups: _Groups) -> None:
+    """Twins: same birth date, surname, address and phone; different given names, sometimes
+    names that differ by a letter or two."""
+    twin_a, twin_b = groups.twin_a, groups.twin_b
+    given_idx, gender, rng = people.given_idx, people.gender, people.rng
+    people.birth_day[twin_b] = people.birth_day[twin_a]
+    people.surname_idx[twin_b] = people.surname_idx[twin_a]
+    people.move_in(twin_b, twin_a)
+    given_position = {g: i for i, g in enumerate(people.vocabulary.given)}
     similar = np.array(
         [[given_position[a], given_position[b]] for a, b in names.SIMILAR_GIVEN_NAMES]
     )
-    alike = np.flatnonzero(rng.random(twin_count) < _SIMILAR_TWIN_NAMES)
+    alike = np.flatnonzero(rng.random(len(twin_a)) < _SIMILAR_TWIN_NAMES)
     pair = similar[rng.integers(0, len(similar), len(alike))]
     flip = rng.random(len(alike)) < 0.5
     given_idx[twin_a[alike]] = np.where(flip, pair[:, 1], pair[:, 0])
     given_idx[twin_b[alike]] = np.where(flip, pair[:, 0], pair[:, 1])
     for twin in (twin_a[alike], twin_b[alike]):
-        gender[twin] = np.where(vocabulary.given_gender[given_idx[twin]] == "M", 0, 1)
+        gender[twin] = np.where(people.vocabulary.given_gender[given_idx[twin]] == "M", 0, 1)
     clash = given_idx[twin_b] == given_idx[twin_a]
     while clash.any():
-        given_idx[twin_b[clash]] = pick_given(gender[twin_b[clash]])
+        given_idx[twin_b[clash]] = people.pick_given(gender[twin_b[clash]])
         clash = given_idx[twin_b] == given_idx[twin_a]
 
-    # Jr and Sr: father and son of one name at one address, born 25-30 years apart.
-    gender[senior] = gender[junior] = 0
-    given_idx[senior] = male_pool[_draw(rng, jr_sr_count, male_weights)]
-    given_idx[junior] = given_idx[senior]
-    surname_idx[junior] = surname_idx[senior]
-    move_in(junior, senior)
-    birth_day[junior] = _days_before(reference_day, rng.uniform(18, 55, jr_sr_count))
-    birth_day[senior] = birth_day[junior] - np.round(
-        rng.uniform(25, 30, jr_sr_count) * _YEAR_DAYS
-    ).astype(np.int64)
-    generation[senior], generation[junior] = 1, 2
 
-    # Namesakes: the same full name and nothing else. Their birth dates, addresses and phones
-    # were drawn independently; the rare exact coincidences are nudged apart.
-    gender[namesake_b] = gender[namesake_a]
-    given_idx[namesake_b] = given_idx[namesake_a]
-    surname_idx[namesake_b] = surname_idx[namesake_a]
+def _make_jr_sr(people: _DrawnPeople, groups: _Groups) -> None:
+    """Jr and Sr: father and son of one name at one address, born 25-30 years apart."""
+    senior, junior = groups.senior, groups.junior
+    count = len(senior)
+    people.gender[senior] = people.gender[junior] = 0
+    people.given_idx[senior] = _pick_male_given(people.rng, people.vocabulary, count)
+    people.given_idx[junior] = people.given_idx[senior]
+    people.surname_idx[junior] = people.surname_idx[senior]
+    people.move_in(junior, senior)
+    people.birth_day[junior] = _days_before(people.reference_day, people.rng.uniform(18, 55, count))
+    people.birth_day[senior] = people.birth_day[junior] - np.round(
+        people.rng.uniform(25, 30, count) * _YEAR_DAYS
+    ).astype(np.int64)
+    people.generation[senior], people.generation[junior] = 1, 2
+
+
+def _make_namesakes(people: _DrawnPeople, groups: _Groups) -> None:
+    """Namesakes: the same full name and nothing else. Their birth dates, addresses and phones
+    were drawn independently; the rare exact coincidences are nudged apart."""
+    namesake_a, namesake_b = groups.namesake_a, groups.namesake_b
+    birth_day, address = people.birth_day, people.address
+    phone_exchange, phone_line = people.phone_exchange, people.phone_line
+    people.gender[namesake_b] = people.gender[namesake_a]
+    people.given_idx[namesake_b] = people.given_idx[namesake_a]
+    people.surname_idx[namesake_b] = people.surname_idx[namesake_a]
     same_day = namesake_b[birth_day[namesake_b] == birth_day[namesake_a]]
     # towards the middle of the age range, so the nudged date stays within it
-    older = birth_day[same_day] < _days_before(reference_day, 50)
-    birth_day[same_day] += np.where(older, 1, -1) * rng.integers(1, 3650, len(same_day))
-    same_place = np.ones(namesake_count, bool)
+    older = birth_day[same_day] < _days_before(people.reference_day, 50)
+    birth_day[same_day] += np.where(older, 1, -1) * people.rng.integers(1, 3650, len(same_day))
+    same_place = np.ones(len(namesake_a), bool)
     for key in ("house_no", "street_idx", "city_idx", "zip_tail"):  # units and suffixes aside
         same_place &= address[key][namesake_b] == address[key][namesake_a]
     address["house_no"][namesake_b[same_place]] += 1
@@ -608,38 +710,66 @@ def _make_realistic_persons(
     )
     phone_line[namesake_b[same_phone]] = (phone_line[namesake_b[same_phone]] + 1) % 10_000
 
+
+def _household_ids(n: int, groups: _Groups) -> np.ndarray:
+    """Per person: the household, numbered heads first, then twin and Jr/Sr pairs; -1 alone."""
     household_id = np.full(n, -1, dtype=np.int64)
-    household_id[heads] = np.arange(household_count)
-    household_id[members] = owner
-    for a, b in ((twin_a, twin_b), (senior, junior)):
+    household_id[groups.heads] = np.arange(len(groups.sizes))
+    household_id[groups.members] = groups.owner
+    for a, b in ((groups.twin_a, groups.twin_b), (groups.senior, groups.junior)):
         start = int(household_id.max()) + 1
         household_id[a] = household_id[b] = start + np.arange(len(a))
+    return household_id
 
+
+def _realistic_persons_frame(people: _DrawnPeople, household_id: np.ndarray) -> pl.DataFrame:
+    """The persons table from the drawn arrays, before the emails are added."""
+    n = len(household_id)
+    vocabulary, address, old_address = people.vocabulary, people.address, people.old_address
     area_code = np.array([int(c[3]) for c in names.CITIES])
-    phone = area_code[address["city_idx"]] * 10_000_000 + phone_exchange * 10_000 + phone_line
-    old_phone = area_code[old_address["city_idx"]] * 10_000_000 + old_exchange * 10_000 + old_line
-    persons = pl.DataFrame(
+    phone = (
+        area_code[address["city_idx"]] * 10_000_000
+        + people.phone_exchange * 10_000
+        + people.phone_line
+    )
+    old_phone = (
+        area_code[old_address["city_idx"]] * 10_000_000
+        + people.old_exchange * 10_000
+        + people.old_line
+    )
+    return pl.DataFrame(
         [
             pl.Series("person_id", np.arange(1, n + 1, dtype=np.int64)),
-            vocabulary.given.gather(given_idx).alias("given"),
-            pl.Series("given_idx", given_idx.astype(np.int64)),
-            pl.Series("surname_idx", surname_idx.astype(np.int64)),
-            vocabulary.surnames.gather(surname_idx).alias("surname"),
-            _take(["M", "F", "O"], gender).alias("gender"),
-            pl.Series("birth_date", birth_day.astype(np.int32)).cast(pl.Date),
+            vocabulary.given.gather(people.given_idx).alias("given"),
+            pl.Series("given_idx", people.given_idx.astype(np.int64)),
+            pl.Series("surname_idx", people.surname_idx.astype(np.int64)),
+            vocabulary.surnames.gather(people.surname_idx).alias("surname"),
+            _take(["M", "F", "O"], people.gender).alias("gender"),
+            pl.Series("birth_date", people.birth_day.astype(np.int32)).cast(pl.Date),
             pl.Series("phone", phone.astype(np.int64)).cast(pl.String),
             pl.Series("household_id", household_id),
-            _set_null(_take(["", "Sr", "Jr"], generation), generation == 0).alias("generation"),
+            _set_null(_take(["", "Sr", "Jr"], people.generation), people.generation == 0).alias(
+                "generation"
+            ),
             *_address_columns(address),
             *[pl.Series("old_" + key, values) for key, values in old_address.items()],
             pl.Series("old_phone", old_phone.astype(np.int64)),
         ]
     )
+
+
+def _with_realistic_emails(
+    rng: np.random.Generator, persons: pl.DataFrame, people: _DrawnPeople, groups: _Groups
+) -> tuple[pl.DataFrame, np.ndarray]:
+    """The persons with personal and work emails; and, per household, whether its first two
+    members share the head's address."""
+    vocabulary, n = people.vocabulary, persons.height
     emails = _make_emails(rng, persons, vocabulary)
 
     # A quarter of households give one address for the first two members: the head's.
-    first_members = members[position == 1]
-    sharing = rng.random(household_count) < _SHARED_EMAIL_RATE
+    heads = groups.heads
+    first_members = groups.members[groups.position == 1]
+    sharing = rng.random(len(groups.sizes)) < _SHARED_EMAIL_RATE
     local, domain = emails["email_local"].clone(), emails["email_domain"].clone()
     local.scatter(first_members[sharing], local.gather(heads[sharing]))
     domain.scatter(first_members[sharing], domain.gather(heads[sharing]))
@@ -647,8 +777,8 @@ def _make_realistic_persons(
 
     # Work addresses (first.last@employer or flast@employer), unique like personal ones.
     has_work = np.flatnonzero(rng.random(n) < _WORK_EMAIL_RATE)
-    first = vocabulary.given_email.gather(given_idx[has_work])
-    last = vocabulary.surname_email.gather(surname_idx[has_work])
+    first = vocabulary.given_email.gather(people.given_idx[has_work])
+    last = vocabulary.surname_email.gather(people.surname_idx[has_work])
     dotted = rng.random(len(has_work)) < 0.65
     work_local = _patch(first.str.head(1) + last, dotted, (first + "." + last).filter(dotted))
     work_domain = _take(
@@ -663,11 +793,14 @@ def _make_realistic_persons(
         nothing.clone().scatter(has_work, work_local).alias("work_email_local"),
         nothing.clone().scatter(has_work, work_domain).alias("work_email_domain"),
     )
+    return persons, shares_email
 
-    # Relations: every pair inside a household, twins, Jr/Sr, namesakes.
-    slots = np.full((household_count, 3), -1, dtype=np.int64)
-    slots[owner, position - 1] = members
-    slots = np.column_stack([heads, slots])
+
+def _realistic_relations(groups: _Groups, shares_email: np.ndarray) -> pl.DataFrame:
+    """Relations: every pair inside a household, twins, Jr/Sr, namesakes."""
+    slots = np.full((len(groups.sizes), 3), -1, dtype=np.int64)
+    slots[groups.owner, groups.position - 1] = groups.members
+    slots = np.column_stack([groups.heads, slots])
     firsts, seconds, kinds = [], [], []
     for i in range(4):
         for j in range(i + 1, 4):
@@ -679,17 +812,14 @@ def _make_realistic_persons(
                 kind[shares_email[both]] = "shared_email"
             kinds.append(kind)
     for a, b, kind in (
-        (twin_a, twin_b, "twin"),
-        (senior, junior, "jr_sr"),
-        (namesake_a, namesake_b, "namesake"),
+        (groups.twin_a, groups.twin_b, "twin"),
+        (groups.senior, groups.junior, "jr_sr"),
+        (groups.namesake_a, groups.namesake_b, "namesake"),
     ):
         firsts.append(a)
         seconds.append(b)
         kinds.append(np.full(len(a), kind, dtype=object))
-    relations = _relations_frame(
-        np.concatenate(firsts), np.concatenate(seconds), np.concatenate(kinds)
-    )
-    return persons, relations
+    return _relations_frame(np.concatenate(firsts), np.concatenate(seconds), np.concatenate(kinds))
 
 
 _RELATIONS_SCHEMA = {"person_a": pl.Int64, "person_b": pl.Int64, "kind": pl.String}
