@@ -749,19 +749,9 @@ def estimate_m(
 
 
 _INDEX = {c.name: i for i, c in enumerate(COMPARISONS)}
+# The comparisons' positions, by the names the variables spell.
 GIVEN, SURNAME, BIRTH, EMAIL, PHONE, ADDRESS, POSTAL, CITY, GENDER = (
-    _INDEX[name]
-    for name in (
-        "given",
-        "surname",
-        "birth",
-        "email",
-        "phone",
-        "address",
-        "postal",
-        "city",
-        "gender",
-    )
+    _INDEX[name] for name in "given surname birth email phone address postal city gender".split()
 )
 TOP = tuple(len(c.levels) for c in COMPARISONS)
 
