@@ -1350,10 +1350,31 @@ def _messy_people_fields(
     written after the surname (realistic), the clerk mistypes or swaps the fields, the system
     stores the case it likes, whitespace sneaks in, fields are left empty.
     """
-    n = base.height
     # re-registrations drift more from the first record
     duplicate_boost = np.where(base["is_duplicate"].to_numpy(), 3.0, 1.0)
+    given, surname = _messy_names(rng, base, rates, vocabulary, extras, duplicate_boost)
+    email = _messy_emails(rng, base, rates)
+    phone_is_junk, phone_is_missing, junk_phone = _messy_phones(rng, base.height, rates)
+    return {
+        "given": given.alias("given"),
+        "surname": surname.alias("surname"),
+        "email": email.alias("email"),
+        "phone": _set_null(base["phone"], phone_is_junk | phone_is_missing).alias("phone"),
+        "junk_phone": junk_phone.alias("junk_phone"),
+    }
 
+
+def _messy_names(
+    rng: np.random.Generator,
+    base: pl.DataFrame,
+    rates: _Messiness,
+    vocabulary: _Vocabulary,
+    extras: _Extras | None,
+    duplicate_boost: np.ndarray,
+) -> tuple[pl.Series, pl.Series]:
+    """Given name and surname: nickname, spelling, typos, swapped fields, case, whitespace,
+    left empty."""
+    n = base.height
     given = base["given"]
     surname = base["surname"]
     nicknames, nick_start, nick_count = _nickname_table(tuple(vocabulary.given))
@@ -1388,22 +1409,29 @@ def _messy_people_fields(
     given = _patch(given, lower, lambda v: v.str.to_lowercase())
     surname = _patch(surname, lower, lambda v: v.str.to_lowercase())
 
-    def pad(values: pl.Series) -> pl.Series:
-        # leading space, two trailing spaces, or one of each
-        style = rng.integers(0, 3, size=len(values))
-        left = _take([" ", "", " "], style)
-        right = _take(["", "  ", " "], style)
-        return (
-            pl.DataFrame({"l": left, "v": values, "r": right})
-            .select(pl.concat_str(["l", "v", "r"]))
-            .to_series()
-        )
-
-    given = _patch(given, rng.random(n) < rates.padding, pad)
-    surname = _patch(surname, rng.random(n) < rates.padding, pad)
+    given = _patch(given, rng.random(n) < rates.padding, lambda v: _pad(rng, v))
+    surname = _patch(surname, rng.random(n) < rates.padding, lambda v: _pad(rng, v))
     given = _set_null(given, rng.random(n) < rates.missing_name)
     surname = _set_null(surname, rng.random(n) < rates.missing_name / 2)
 
+    return given, surname
+
+
+def _pad(rng: np.random.Generator, values: pl.Series) -> pl.Series:
+    """The values with a leading space, two trailing spaces, or one of each."""
+    style = rng.integers(0, 3, size=len(values))
+    left = _take([" ", "", " "], style)
+    right = _take(["", "  ", " "], style)
+    return (
+        pl.DataFrame({"l": left, "v": values, "r": right})
+        .select(pl.concat_str(["l", "v", "r"]))
+        .to_series()
+    )
+
+
+def _messy_emails(rng: np.random.Generator, base: pl.DataFrame, rates: _Messiness) -> pl.Series:
+    """The email as typed: plus tags, upper case, typos, junk placeholders, left empty."""
+    n = base.height
     # Email variations are exclusive bands of one uniform draw, so the rates simply add up.
     local, domain = base["email_local"], base["email_domain"]
     email = (
@@ -1449,6 +1477,13 @@ def _messy_people_fields(
     junk_emails = _take(names.JUNK_EMAILS, _draw(rng, int(junk.sum()), [4, 3, 2, 1, 1]))
     email = _patch(email, junk, junk_emails)
 
+    return email
+
+
+def _messy_phones(
+    rng: np.random.Generator, n: int, rates: _Messiness
+) -> tuple[np.ndarray, np.ndarray, pl.Series]:
+    """Which records have a junk or a missing phone, and the junk placeholders (else null)."""
     phone_draw = rng.random(n)
     phone_is_junk = phone_draw < rates.junk_phone
     phone_is_missing = ~phone_is_junk & (phone_draw < rates.junk_phone + rates.phone_missing)
@@ -1458,13 +1493,7 @@ def _messy_people_fields(
         phone_is_junk,
         _take(names.JUNK_PHONES, _draw(rng, int(phone_is_junk.sum()), [4, 3, 2, 1, 1])),
     )
-    return {
-        "given": given.alias("given"),
-        "surname": surname.alias("surname"),
-        "email": email.alias("email"),
-        "phone": _set_null(base["phone"], phone_is_junk | phone_is_missing).alias("phone"),
-        "junk_phone": junk_phone.alias("junk_phone"),
-    }
+    return phone_is_junk, phone_is_missing, junk_phone
 
 
 # Phone styles as the tokens around the area code, exchange and line; formatting is then one
