@@ -1599,6 +1599,45 @@ def _prefixed_ids(prefix: str, ids: np.ndarray, width: int, blank: np.ndarray) -
     return _patch(keys, blank, pl.repeat("", int(blank.sum()), dtype=pl.String, eager=True))
 
 
+# How messy each source's people fields are (shares of records; see _Messiness).
+_SOURCE_MESSINESS = {
+    "pos": _Messiness(
+        upper_case=0.55, lower_case=0.03, padding=0.06, name_typo=0.03, nickname=0.04,
+        name_swap=0.015, missing_name=0.01, email_plus_tag=0.02, email_upper=0.08,
+        email_typo=0.03, email_missing=0.12, junk_email=0.04, junk_phone=0.03,
+        phone_missing=0.05, missing_birthdate=0.15,
+    ),
+    "web": _Messiness(
+        upper_case=0.03, lower_case=0.07, padding=0.04, name_typo=0.015, nickname=0.03,
+        name_swap=0.01, missing_name=0.005, email_plus_tag=0.05, email_upper=0.02,
+        email_typo=0.015, email_missing=0.0, junk_email=0.005, junk_phone=0.01,
+        phone_missing=0.25, missing_birthdate=0.35,
+    ),
+    "loyalty": _Messiness(
+        upper_case=0.05, lower_case=0.05, padding=0.05, name_typo=0.02, nickname=0.06,
+        name_swap=0.02, missing_name=0.01, email_plus_tag=0.03, email_upper=0.03,
+        email_typo=0.02, email_missing=0.06, junk_email=0.02, junk_phone=0.02,
+        phone_missing=0.04, missing_birthdate=0.05,
+    ),
+}  # fmt: skip
+
+
+def _messy_records(
+    rng: np.random.Generator,
+    persons: pl.DataFrame,
+    records: _SourceRecords,
+    source: str,
+    profile: _Profile,
+) -> tuple[pl.DataFrame, _Extras | None, dict[str, pl.Series]]:
+    """One source's records before its own formatting: the persons' true fields per record,
+    the profile's extra variations for the source (None in classic), and the people fields as
+    the source holds them (see _messy_people_fields)."""
+    base = _base_records(persons, records)
+    extras = profile.extras[source] if profile.extras else None
+    messy = _messy_people_fields(rng, base, _SOURCE_MESSINESS[source], profile.vocabulary, extras)
+    return base, extras, messy
+
+
 def _write_pos(
     rng: np.random.Generator,
     persons: pl.DataFrame,
@@ -1608,16 +1647,8 @@ def _write_pos(
     profile: _Profile,
 ) -> pl.DataFrame:
     """Store tills: UPPER CASE habits, mixed phone formats, a store phone typed for many."""
-    rates = _Messiness(
-        upper_case=0.55, lower_case=0.03, padding=0.06, name_typo=0.03, nickname=0.04,
-        name_swap=0.015, missing_name=0.01, email_plus_tag=0.02, email_upper=0.08,
-        email_typo=0.03, email_missing=0.12, junk_email=0.04, junk_phone=0.03,
-        phone_missing=0.05, missing_birthdate=0.15,
-    )  # fmt: skip
-    base = _base_records(persons, records)
+    base, extras, messy = _messy_records(rng, persons, records, "pos", profile)
     n = base.height
-    extras = profile.extras["pos"] if profile.extras else None
-    messy = _messy_people_fields(rng, base, rates, profile.vocabulary, extras)
     corruption = _corrupt_rows(
         rng, n, ("extra_unquoted_field", "invalid_utf8", "empty_primary_key")
     )
@@ -1655,7 +1686,7 @@ def _write_pos(
     # The tills wrote "M/D/YY" for a while after a software change.
     birth_date = _recorded_birth_dates(rng, base, extras)
     dob = _strftime(birth_date, "%m/%d/%Y", "%-m/%-d/%y", rng.random(n) < 0.12)
-    dob = _set_null(dob, rng.random(n) < rates.missing_birthdate)
+    dob = _set_null(dob, rng.random(n) < _SOURCE_MESSINESS["pos"].missing_birthdate)
     updated = _seconds_to_datetime(reference - rng.integers(0, 5 * 365 * _DAY_SECONDS, size=n))
 
     # Corrupt lines. Invalid bytes inside the name, where a careless encoding conversion puts
@@ -1699,16 +1730,8 @@ def _write_web(
     profile: _Profile,
 ) -> pl.DataFrame:
     """Web-shop accounts: typed parquet, full names in several orders, E.164-ish phones."""
-    rates = _Messiness(
-        upper_case=0.03, lower_case=0.07, padding=0.04, name_typo=0.015, nickname=0.03,
-        name_swap=0.01, missing_name=0.005, email_plus_tag=0.05, email_upper=0.02,
-        email_typo=0.015, email_missing=0.0, junk_email=0.005, junk_phone=0.01,
-        phone_missing=0.25, missing_birthdate=0.35,
-    )  # fmt: skip
-    base = _base_records(persons, records)
+    base, extras, messy = _messy_records(rng, persons, records, "web", profile)
     n = base.height
-    extras = profile.extras["web"] if profile.extras else None
-    messy = _messy_people_fields(rng, base, rates, profile.vocabulary, extras)
     account_id = _increasing_ids(rng, n, 100_000, 12)
     created = reference - rng.integers(30 * _DAY_SECONDS, 8 * 365 * _DAY_SECONDS, size=n)
     updated = created + (rng.random(n) * (reference - created)).astype(np.int64)
@@ -1764,7 +1787,7 @@ def _write_web(
 
     birth_date = _set_null(
         _recorded_birth_dates(rng, base, extras).dt.strftime("%Y-%m-%d"),
-        rng.random(n) < rates.missing_birthdate,
+        rng.random(n) < _SOURCE_MESSINESS["web"].missing_birthdate,
     )
     web = pl.DataFrame(
         [
@@ -1802,16 +1825,8 @@ def _write_loyalty(
     profile: _Profile,
 ) -> pl.DataFrame:
     """Loyalty programme: semicolon-separated, European-style dates, one address line."""
-    rates = _Messiness(
-        upper_case=0.05, lower_case=0.05, padding=0.05, name_typo=0.02, nickname=0.06,
-        name_swap=0.02, missing_name=0.01, email_plus_tag=0.03, email_upper=0.03,
-        email_typo=0.02, email_missing=0.06, junk_email=0.02, junk_phone=0.02,
-        phone_missing=0.04, missing_birthdate=0.05,
-    )  # fmt: skip
-    base = _base_records(persons, records)
+    base, extras, messy = _messy_records(rng, persons, records, "loyalty", profile)
     n = base.height
-    extras = profile.extras["loyalty"] if profile.extras else None
-    messy = _messy_people_fields(rng, base, rates, profile.vocabulary, extras)
     corruption = _corrupt_rows(rng, n, ("too_few_fields", "empty_primary_key"))
     reason = corruption.to_numpy()
     member_no = _prefixed_ids(
@@ -1832,7 +1847,7 @@ def _write_loyalty(
     postal = _patch(base["zip"], plus4, base["zip"].filter(plus4) + "-" + zip4)
     birth_date = _recorded_birth_dates(rng, base, extras)
     birthday = _strftime(birth_date, "%d.%m.%Y", "%b %-d %Y", rng.random(n) < 0.3)
-    birthday = _set_null(birthday, rng.random(n) < rates.missing_birthdate)
+    birthday = _set_null(birthday, rng.random(n) < _SOURCE_MESSINESS["loyalty"].missing_birthdate)
     points = np.floor(np.exp(rng.normal(6.5, 1.5, size=n))).astype(np.int64)
     tier = np.searchsorted([1_000, 5_000, 20_000], points, side="right")
     joined = (reference // _DAY_SECONDS) - rng.integers(0, 10 * 365, size=n)
