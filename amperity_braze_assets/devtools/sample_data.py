@@ -1736,54 +1736,15 @@ def _write_web(
     created = reference - rng.integers(30 * _DAY_SECONDS, 8 * 365 * _DAY_SECONDS, size=n)
     updated = created + (rng.random(n) * (reference - created)).astype(np.int64)
 
-    # "First Last" mostly, "Last, First" from one signup form, and some middle initials.
-    name_style = _draw(rng, n, [80, 10, 10])
-    middle = _take("ABCDEFGHJKLMNPRSTW", rng.integers(0, 18, n)) + "."
-    given, surname = messy["given"], messy["surname"]
-    names_frame = pl.DataFrame({"g": given, "s": surname, "m": middle, "style": name_style})
-    full_name = names_frame.select(
-        pl.concat_str(
-            [
-                pl.when(pl.col("style") == 1).then(pl.col("s") + ",").otherwise(pl.col("g")),
-                pl.when(pl.col("style") == 2).then(pl.col("m")),
-                pl.when(pl.col("style") == 1).then(pl.col("g")).otherwise(pl.col("s")),
-            ],
-            separator=" ",
-            ignore_nulls=True,
-        )
-    ).to_series()
-    full_name = _set_null(
-        full_name, full_name.str.strip_chars().str.len_chars().fill_null(0).to_numpy() == 0
-    )
+    full_name = _web_full_name(rng, messy["given"], messy["surname"])
 
     phone = _format_phone(
         messy["phone"], _draw(rng, n, [0, 0, 10, 10, 35, 35, 0, 10]), messy["junk_phone"]
     )
 
-    state_names = pl.Series(list(names.STATE_NAMES.values()))
-    state_name = base["state"].replace_strict(list(names.STATE_NAMES), state_names)
-    state_style = _draw(rng, n, [60, 30, 10])  # code, full name, full name in lower case
-    region = _patch(base["state"], state_style == 1, state_name.filter(state_style == 1))
-    region = _patch(
-        region, state_style == 2, state_name.filter(state_style == 2).str.to_lowercase()
-    )
-
-    zip5 = base["zip"]
-    zip_draw = rng.random(n)
-    plus4 = zip_draw < 0.12
-    # a spreadsheet round trip turned the ZIP into a number and dropped its leading zero
-    lost_zero = (zip_draw >= 0.12) & (zip_draw < 0.5) & zip5.str.starts_with("0").to_numpy()
-    zip4 = pl.Series(rng.integers(0, 10_000, int(plus4.sum()))).cast(pl.String).str.zfill(4)
-    postal = _patch(zip5, plus4, zip5.filter(plus4) + "-" + zip4)
-    postal = _patch(postal, lost_zero, lambda v: v.str.strip_chars_start("0"))
-
-    gender_style = _draw(rng, n, [55, 25, 20])  # male/female, M/F, not given
-    gender = base["gender"]
-    words = gender.replace_strict(["M", "F", "O"], ["male", "female", "other"])
-    letters = gender.replace_strict(["M", "F", "O"], ["M", "F", "other"])
-    gender_text = _set_null(
-        _patch(words, gender_style == 1, letters.filter(gender_style == 1)), gender_style == 2
-    )
+    region = _web_region(rng, base["state"])
+    postal = _web_postal_code(rng, base["zip"])
+    gender_text = _web_gender(rng, base["gender"])
 
     birth_date = _set_null(
         _recorded_birth_dates(rng, base, extras).dt.strftime("%Y-%m-%d"),
@@ -1811,6 +1772,62 @@ def _write_web(
     web.write_parquet(path, statistics=True)
     no_corruption = pl.repeat(None, n, dtype=pl.String, eager=True).alias("corruption")
     return _truth("web", web["account_id"].cast(pl.String), base, no_corruption)
+
+
+def _web_full_name(rng: np.random.Generator, given: pl.Series, surname: pl.Series) -> pl.Series:
+    """One name field: "First Last" mostly, "Last, First" from one signup form, and some
+    middle initials; null when nothing is left."""
+    n = len(given)
+    name_style = _draw(rng, n, [80, 10, 10])
+    middle = _take("ABCDEFGHJKLMNPRSTW", rng.integers(0, 18, n)) + "."
+    names_frame = pl.DataFrame({"g": given, "s": surname, "m": middle, "style": name_style})
+    full_name = names_frame.select(
+        pl.concat_str(
+            [
+                pl.when(pl.col("style") == 1).then(pl.col("s") + ",").otherwise(pl.col("g")),
+                pl.when(pl.col("style") == 2).then(pl.col("m")),
+                pl.when(pl.col("style") == 1).then(pl.col("g")).otherwise(pl.col("s")),
+            ],
+            separator=" ",
+            ignore_nulls=True,
+        )
+    ).to_series()
+    return _set_null(
+        full_name, full_name.str.strip_chars().str.len_chars().fill_null(0).to_numpy() == 0
+    )
+
+
+def _web_region(rng: np.random.Generator, state: pl.Series) -> pl.Series:
+    """The state as a code, a full name, or a full name in lower case."""
+    n = len(state)
+    state_names = pl.Series(list(names.STATE_NAMES.values()))
+    state_name = state.replace_strict(list(names.STATE_NAMES), state_names)
+    state_style = _draw(rng, n, [60, 30, 10])  # code, full name, full name in lower case
+    region = _patch(state, state_style == 1, state_name.filter(state_style == 1))
+    return _patch(region, state_style == 2, state_name.filter(state_style == 2).str.to_lowercase())
+
+
+def _web_postal_code(rng: np.random.Generator, zip5: pl.Series) -> pl.Series:
+    """The ZIP, sometimes ZIP+4, sometimes without its leading zero."""
+    n = len(zip5)
+    zip_draw = rng.random(n)
+    plus4 = zip_draw < 0.12
+    # a spreadsheet round trip turned the ZIP into a number and dropped its leading zero
+    lost_zero = (zip_draw >= 0.12) & (zip_draw < 0.5) & zip5.str.starts_with("0").to_numpy()
+    zip4 = pl.Series(rng.integers(0, 10_000, int(plus4.sum()))).cast(pl.String).str.zfill(4)
+    postal = _patch(zip5, plus4, zip5.filter(plus4) + "-" + zip4)
+    return _patch(postal, lost_zero, lambda v: v.str.strip_chars_start("0"))
+
+
+def _web_gender(rng: np.random.Generator, gender: pl.Series) -> pl.Series:
+    """male/female, M/F, or not given."""
+    n = len(gender)
+    gender_style = _draw(rng, n, [55, 25, 20])  # male/female, M/F, not given
+    words = gender.replace_strict(["M", "F", "O"], ["male", "female", "other"])
+    letters = gender.replace_strict(["M", "F", "O"], ["M", "F", "other"])
+    return _set_null(
+        _patch(words, gender_style == 1, letters.filter(gender_style == 1)), gender_style == 2
+    )
 
 
 _TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
