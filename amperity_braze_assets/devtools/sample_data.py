@@ -920,6 +920,35 @@ def _realistic_vocabulary() -> _Vocabulary:
     accented spellings of some of them (García, Müller), international, punctuated and
     hyphenated names, then ~270,000 invented rare names.
     """
+    given, gender, given_weights = _realistic_given_names()
+    head, tail, surname_weights = _realistic_surnames()
+    surnames = pl.concat([pl.Series(head, dtype=pl.String), tail])
+    given_folded, given_mojibake, given_non_ascii = _folded_spellings(given)
+    surname_folded, surname_mojibake, surname_non_ascii = _folded_spellings(head, tail)
+    return _Vocabulary(
+        given=pl.Series(given, dtype=pl.String),
+        given_gender=gender,
+        surnames=surnames,
+        given_email=pl.Series([_email_name(g) for g in given], dtype=pl.String),
+        surname_email=pl.concat(
+            [
+                pl.Series([_email_name(s) for s in head], dtype=pl.String),
+                tail.str.to_lowercase(),
+            ]
+        ),
+        given_weights=given_weights,
+        surname_weights=surname_weights / surname_weights.sum(),
+        given_folded=given_folded,
+        given_mojibake=given_mojibake,
+        given_non_ascii=given_non_ascii,
+        surname_folded=surname_folded,
+        surname_mojibake=surname_mojibake,
+        surname_non_ascii=surname_non_ascii,
+    )
+
+
+def _realistic_given_names() -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The given names, their genders ("M"/"F") and draw weights within their gender."""
     given_rows = (
         list(names.GIVEN_NAMES)
         + list(names.INTERNATIONAL_GIVEN_NAMES)
@@ -945,13 +974,15 @@ def _realistic_vocabulary() -> _Vocabulary:
     given_weights = _rank_weights(rank, _GIVEN_RANK_PERCENT)
     for g in ("M", "F"):
         given_weights[gender == g] /= given_weights[gender == g].sum()
+    return given, gender, given_weights
 
+
+def _realistic_surnames() -> tuple[list[str], pl.Series, np.ndarray]:
+    """The named surnames (common, accented, punctuated, hyphenated), the invented tail, and
+    their draw weights (head then tail, not yet normalised)."""
     common = list(names.COMMON_SURNAMES)
     common_weight = _rank_weights(np.arange(1, len(common) + 1), _SURNAME_RANK_PERCENT)
     weight_of = dict(zip(common, common_weight, strict=True))
-
-    def spread(count: int, start: int, step: int) -> np.ndarray:
-        return _rank_weights(start + step * np.arange(count), _SURNAME_RANK_PERCENT)
 
     accented = [name for name, _ in names.ACCENTED_SURNAMES]
     accented_weight = np.where(
@@ -960,56 +991,39 @@ def _realistic_vocabulary() -> _Vocabulary:
             _ACCENTED_SHARE * weight_of.get(ascii_name, 0.0)
             for _, ascii_name in names.ACCENTED_SURNAMES
         ],
-        spread(len(accented), 300, 25),
+        _spread_surname_weights(len(accented), 300, 25),
     )
     head = common + accented + list(names.PUNCTUATED_SURNAMES) + list(names.HYPHENATED_SURNAMES)
     head_weight = np.concatenate(
         [
             common_weight,
             accented_weight,
-            spread(len(names.PUNCTUATED_SURNAMES), 400, 30),
-            spread(len(names.HYPHENATED_SURNAMES), 1500, 40),
+            _spread_surname_weights(len(names.PUNCTUATED_SURNAMES), 400, 30),
+            _spread_surname_weights(len(names.HYPHENATED_SURNAMES), 1500, 40),
         ]
     )
     tail = _invented_surnames()
     tail = tail.filter(tail.is_first_distinct() & ~tail.is_in(head))
     tail_weight = _rank_weights(np.arange(len(tail)) + 1001.0, _SURNAME_RANK_PERCENT)
-    surnames = pl.concat([pl.Series(head, dtype=pl.String), tail])
-    surname_weights = np.concatenate([head_weight, tail_weight])
+    return head, tail, np.concatenate([head_weight, tail_weight])
 
-    def folded(values: list[str], rest: pl.Series | None = None):
-        # The invented tail is plain ASCII: its folded and garbled spellings are itself.
-        non_ascii = np.array([not v.isascii() for v in values])
-        series = [
-            pl.Series([f(v) for v in values], dtype=pl.String) for f in (_ascii_fold, _mojibake)
-        ]
-        if rest is not None:
-            series = [pl.concat([s, rest]) for s in series]
-            non_ascii = np.concatenate([non_ascii, np.zeros(len(rest), dtype=bool)])
-        return series[0], series[1], non_ascii
 
-    given_folded, given_mojibake, given_non_ascii = folded(given)
-    surname_folded, surname_mojibake, surname_non_ascii = folded(head, tail)
-    return _Vocabulary(
-        given=pl.Series(given, dtype=pl.String),
-        given_gender=gender,
-        surnames=surnames,
-        given_email=pl.Series([_email_name(g) for g in given], dtype=pl.String),
-        surname_email=pl.concat(
-            [
-                pl.Series([_email_name(s) for s in head], dtype=pl.String),
-                tail.str.to_lowercase(),
-            ]
-        ),
-        given_weights=given_weights,
-        surname_weights=surname_weights / surname_weights.sum(),
-        given_folded=given_folded,
-        given_mojibake=given_mojibake,
-        given_non_ascii=given_non_ascii,
-        surname_folded=surname_folded,
-        surname_mojibake=surname_mojibake,
-        surname_non_ascii=surname_non_ascii,
-    )
+def _spread_surname_weights(count: int, start: int, step: int) -> np.ndarray:
+    """Weights for `count` surnames at ranks start, start + step, ..."""
+    return _rank_weights(start + step * np.arange(count), _SURNAME_RANK_PERCENT)
+
+
+def _folded_spellings(
+    values: list[str], rest: pl.Series | None = None
+) -> tuple[pl.Series, pl.Series, np.ndarray]:
+    """The values without diacritics, garbled by a wrong code page, and which have anything
+    beyond ASCII; `rest` (plain ASCII, like the invented tail) is appended as it is."""
+    non_ascii = np.array([not v.isascii() for v in values])
+    series = [pl.Series([f(v) for v in values], dtype=pl.String) for f in (_ascii_fold, _mojibake)]
+    if rest is not None:
+        series = [pl.concat([s, rest]) for s in series]
+        non_ascii = np.concatenate([non_ascii, np.zeros(len(rest), dtype=bool)])
+    return series[0], series[1], non_ascii
 
 
 # Email local-part patterns as (first piece, separator, second piece, suffix) with their weights.
