@@ -2023,17 +2023,7 @@ def generate_sample_data(
     }
     relations_path = data_dir / "truth" / "relations.parquet"
 
-    if profile == "classic":
-        settings = _Profile(profile, _classic_vocabulary(), None)
-        persons = _make_persons(rng, customers)
-        relations = _household_relations(persons)
-        records = _assign_records(rng, customers)
-    else:
-        settings = _Profile(profile, _realistic_vocabulary(), _REALISTIC_EXTRAS)
-        persons, relations = _make_realistic_persons(rng, customers, reference)
-        records = _assign_records(
-            rng, customers, persons["work_email_local"].is_not_null().to_numpy()
-        )
+    settings, persons, relations, records = _population(rng, customers, reference, profile)
     pos_records, web_records, loyalty_records = records
     truth = pl.concat(
         [
@@ -2049,6 +2039,58 @@ def generate_sample_data(
     relations.write_parquet(relations_path, statistics=True)
     order_count, corrupt_orders = _write_orders(rng, truth, customers, reference, paths["orders"])
 
+    if profile != "classic":
+        paths["relations"] = relations_path
+    summary = _summary(
+        seed=seed,
+        customers=customers,
+        profile=profile,
+        reference=reference,
+        truth=truth,
+        relations=relations,
+        households=households,
+        orders=order_count,
+        corrupt_orders=corrupt_orders,
+        paths=paths,
+    )
+    relative = {**summary, "paths": {k: str(p.relative_to(data_dir)) for k, p in paths.items()}}
+    (data_dir / "truth" / "summary.json").write_text(json.dumps(relative, indent=2) + "\n")
+    return summary
+
+
+def _population(
+    rng: np.random.Generator, customers: int, reference: int, profile: str
+) -> tuple[_Profile, pl.DataFrame, pl.DataFrame, tuple[_SourceRecords, ...]]:
+    """The profile's settings, its people, the pairs of them that look alike, and which
+    records each source holds for whom."""
+    if profile == "classic":
+        settings = _Profile(profile, _classic_vocabulary(), None)
+        persons = _make_persons(rng, customers)
+        relations = _household_relations(persons)
+        records = _assign_records(rng, customers)
+    else:
+        settings = _Profile(profile, _realistic_vocabulary(), _REALISTIC_EXTRAS)
+        persons, relations = _make_realistic_persons(rng, customers, reference)
+        records = _assign_records(
+            rng, customers, persons["work_email_local"].is_not_null().to_numpy()
+        )
+    return settings, persons, relations, records
+
+
+def _summary(
+    *,
+    seed: int,
+    customers: int,
+    profile: str,
+    reference: int,
+    truth: pl.DataFrame,
+    relations: pl.DataFrame,
+    households: int,
+    orders: int,
+    corrupt_orders: int,
+    paths: dict[str, Path],
+) -> dict:
+    """What generate_sample_data returns (see there)."""
     per_source = truth.group_by("source").agg(
         pl.len().alias("records"), pl.col("is_corrupt").sum().alias("corrupt")
     )
@@ -2058,7 +2100,7 @@ def generate_sample_data(
         "seed": seed,
         "persons": customers,
         "records": {s: int(records.get(s, 0)) for s in SOURCES},
-        "orders": order_count,
+        "orders": orders,
         "corrupt_rows": {**{s: int(corrupt.get(s, 0)) for s in SOURCES}, "orders": corrupt_orders},
         "households": households,
         "reference_time": datetime.fromtimestamp(reference, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -2066,14 +2108,10 @@ def generate_sample_data(
     }
     if profile != "classic":
         # The classic summary stays byte for byte the original, which did not have these.
-        paths["relations"] = relations_path
         kinds = dict(relations.group_by("kind").len().iter_rows())
         summary = {
             "profile": profile,
             **summary,
             "relations": {k: int(kinds.get(k, 0)) for k in RELATION_KINDS},
-            "paths": {k: str(p) for k, p in paths.items()},
         }
-    relative = {**summary, "paths": {k: str(p.relative_to(data_dir)) for k, p in paths.items()}}
-    (data_dir / "truth" / "summary.json").write_text(json.dumps(relative, indent=2) + "\n")
     return summary
