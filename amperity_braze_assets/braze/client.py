@@ -17,6 +17,7 @@ this module logs or raises, and ``repr`` shows only that a key is set.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import logging
@@ -99,19 +100,29 @@ def resolve_rest_endpoint(instance: str | None, rest_endpoint: str | None) -> st
     )
 
 
-@dataclass(frozen=True)
-class ClientSettings:
-    rest_endpoint: str
+@dataclass(frozen=True, kw_only=True)
+class ClientTuning:
+    """How hard the client pushes one workspace: the settings a destination may set
+    (destinations.py), which its resource passes to the client unchanged (resources.py)."""
+
     objects_per_request: int = fields.MAX_OBJECTS_PER_REQUEST
     rate_limit: int = fields.RATE_LIMIT_REQUESTS  # requests per window
     rate_window_seconds: float = fields.RATE_LIMIT_WINDOW_SECONDS
-    # Pace at this share of the limit: a fixed-window server and an evenly paced client never
-    # line up exactly, and the margin absorbs arrival jitter without 429s.
-    rate_safety: float = 0.99
     concurrency: int = 8
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_attempts: int = 6  # for 5xx and network errors; 429 waits do not use attempts
+
+
+CLIENT_TUNING = tuple(setting.name for setting in dataclasses.fields(ClientTuning))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientSettings(ClientTuning):
+    rest_endpoint: str
+    # Pace at this share of the limit: a fixed-window server and an evenly paced client never
+    # line up exactly, and the margin absorbs arrival jitter without 429s.
+    rate_safety: float = 0.99
     max_throttle_waits: int = 50
     backoff_base: float = 0.5
     backoff_max: float = 30.0

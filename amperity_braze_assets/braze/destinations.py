@@ -19,7 +19,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from amperity_braze_assets import braze_fields as fields
-from amperity_braze_assets.braze.client import BrazeConfigError, resolve_rest_endpoint
+from amperity_braze_assets.braze.client import (
+    BrazeConfigError,
+    ClientTuning,
+    resolve_rest_endpoint,
+)
 from amperity_braze_assets.config_file import ConfigError, load_yaml
 from amperity_braze_assets.settings import Settings
 
@@ -29,8 +33,11 @@ ENV_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 IDENTIFIER_TYPES = ("external_id", "braze_id")
 
 
-@dataclass(frozen=True)
-class Destination:
+@dataclass(frozen=True, kw_only=True)
+class Destination(ClientTuning):
+    """One Braze workspace as configured: its variables, identifier and ledger, and the client
+    tuning (``ClientTuning``'s settings and defaults) its resource passes on."""
+
     name: str
     api_key_env: str = "BRAZE_API_KEY"
     rest_endpoint_env: str | None = "BRAZE_REST_ENDPOINT"
@@ -41,13 +48,6 @@ class Destination:
     update_existing_only: bool = False
     attributes: tuple[str, ...] | None = None  # None: every column
     ledger: str = "default"
-    objects_per_request: int = fields.MAX_OBJECTS_PER_REQUEST
-    rate_limit: int = fields.RATE_LIMIT_REQUESTS
-    rate_window_seconds: float = fields.RATE_LIMIT_WINDOW_SECONDS
-    concurrency: int = 8
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_attempts: int = 6
     max_change_share: float = 0.5
     circuit_breaker_min_profiles: int = 1000
     # The sync's check fails when Braze rejects more than this share of the objects sent.

@@ -7,26 +7,16 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.braze.client import (
+    CLIENT_TUNING,
     REDACTED,
     BrazeClient,
     ClientSettings,
+    ClientTuning,
     resolve_rest_endpoint,
 )
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, destination_endpoint
 from amperity_braze_assets.settings import Settings
-
-# The client tuning a destination sets, passed through the resource to the client unchanged.
-DESTINATION_TUNING = (
-    "objects_per_request",
-    "rate_limit",
-    "rate_window_seconds",
-    "concurrency",
-    "connect_timeout",
-    "read_timeout",
-    "max_attempts",
-)
 
 
 class BrazeResource(dg.ConfigurableResource):
@@ -43,15 +33,16 @@ class BrazeResource(dg.ConfigurableResource):
     )
     identifier_type: str = "external_id"
     update_existing_only: bool = False
-    objects_per_request: int = fields.MAX_OBJECTS_PER_REQUEST
-    rate_limit: int = fields.RATE_LIMIT_REQUESTS
-    rate_window_seconds: float = fields.RATE_LIMIT_WINDOW_SECONDS
-    concurrency: int = 8
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_attempts: int = 6
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
+    # The client tuning a destination sets, with the client's defaults.
+    objects_per_request: int = ClientTuning.objects_per_request
+    rate_limit: int = ClientTuning.rate_limit
+    rate_window_seconds: float = ClientTuning.rate_window_seconds
+    concurrency: int = ClientTuning.concurrency
+    connect_timeout: float = ClientTuning.connect_timeout
+    read_timeout: float = ClientTuning.read_timeout
+    max_attempts: int = ClientTuning.max_attempts
+    backoff_base: float = ClientSettings.backoff_base
+    backoff_max: float = ClientSettings.backoff_max
 
     def __repr_args__(self) -> Any:
         # Pydantic's repr lists every field: show only whether a key is set.
@@ -66,7 +57,7 @@ class BrazeResource(dg.ConfigurableResource):
         return resolve_rest_endpoint(self.instance, self.rest_endpoint)
 
     def client_settings(self) -> ClientSettings:
-        tuning = (*DESTINATION_TUNING, "backoff_base", "backoff_max")
+        tuning = (*CLIENT_TUNING, "backoff_base", "backoff_max")
         return ClientSettings(
             rest_endpoint=self.endpoint(), **{name: getattr(self, name) for name in tuning}
         )
@@ -86,7 +77,7 @@ def braze_resource_for(destination: Destination, settings: Settings) -> BrazeRes
         rest_endpoint=endpoint,
         identifier_type=destination.identifier,
         update_existing_only=destination.update_existing_only,
-        **{name: getattr(destination, name) for name in DESTINATION_TUNING},
+        **{name: getattr(destination, name) for name in CLIENT_TUNING},
     )
 
 
