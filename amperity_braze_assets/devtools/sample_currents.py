@@ -297,33 +297,24 @@ class _World:
             return self._push_events(fields, person, sent_at)
         if not person["emailable"] or person["unsubscribed_at"]:
             return []
+        return self._email_events(message, person, fields, sent_at)
+
+    def _email_events(
+        self, message: dict, person: dict, fields: dict, sent_at: int
+    ) -> list[tuple[str, int, dict]]:
+        """An email's send and delivery (or bounce), a rare spam report, and if the person
+        engages, what follows the open."""
+        rng = self.rng
         email = {"email_address": person["email"], "ip_pool": None, **fields}
         out: list[tuple[str, int, dict]] = []
         if message["canvas_id"]:
-            entry = self._base(person, sent_at - 5)
-            entry.update(
-                canvas_id=message["canvas_id"],
-                canvas_name=message["canvas_name"],
-                canvas_variation_id=message["canvas_variation_id"],
-                canvas_step_id=message["canvas_step_id"],
-                in_control_group=rng.random() < 0.1,
-            )
-            out.append((CANVAS_ENTRY, self._queued(sent_at - 5), entry))
+            out.append(self._canvas_entry(message, person, sent_at - 5))
         send = {**self._base(person, sent_at), **email, "from_domain": "mail.example.com"}
         out.append((SEND, self._queued(sent_at), send))
         delivered_at = sent_at + rng.randint(1, 30)
         delivery_like = {**email, "sending_ip": "192.0.2.10", "esp": "sendgrid"}
         if person["bouncy"] or rng.random() < 0.01:
-            kind = BOUNCE if person["bouncy"] else SOFT_BOUNCE
-            bounce = {
-                **self._base(person, delivered_at),
-                **delivery_like,
-                "bounce_reason": "550 5.1.1 mailbox unavailable"
-                if kind == BOUNCE
-                else "452 4.2.2 mailbox full",
-                "is_drop": False,
-            }
-            out.append((kind, self._queued(delivered_at), bounce))
+            out.append(self._bounce(person, delivered_at, delivery_like))
             return out
         out.append(
             (
@@ -337,6 +328,37 @@ class _World:
             out.append((SPAM, self._queued(spam_at), {**self._base(person, spam_at), **email}))
         if rng.random() > 0.15 + 0.6 * person["engagement"]:
             return out
+        return out + self._open_events(message, person, email, fields, delivered_at)
+
+    def _canvas_entry(self, message: dict, person: dict, at: int) -> tuple[str, int, dict]:
+        entry = self._base(person, at)
+        entry.update(
+            canvas_id=message["canvas_id"],
+            canvas_name=message["canvas_name"],
+            canvas_variation_id=message["canvas_variation_id"],
+            canvas_step_id=message["canvas_step_id"],
+            in_control_group=self.rng.random() < 0.1,
+        )
+        return (CANVAS_ENTRY, self._queued(at), entry)
+
+    def _bounce(self, person: dict, at: int, delivery_like: dict) -> tuple[str, int, dict]:
+        """A hard bounce for a bouncy address, else a soft one (mailbox full)."""
+        kind = BOUNCE if person["bouncy"] else SOFT_BOUNCE
+        bounce = {
+            **self._base(person, at),
+            **delivery_like,
+            "bounce_reason": "550 5.1.1 mailbox unavailable"
+            if kind == BOUNCE
+            else "452 4.2.2 mailbox full",
+            "is_drop": False,
+        }
+        return (kind, self._queued(at), bounce)
+
+    def _open_events(
+        self, message: dict, person: dict, email: dict, fields: dict, delivered_at: int
+    ) -> list[tuple[str, int, dict]]:
+        """The open, and after it perhaps a conversion, a click, an unsubscribe."""
+        rng = self.rng
         open_at = min(delivered_at + int(rng.expovariate(1 / 10800)), self.end)
         open_fields = {
             **email,
@@ -349,20 +371,11 @@ class _World:
             "browser": rng.choice(["Chrome", "Safari", None]),
             "mailbox_provider": rng.choice(["Gmail", "Yahoo", "Outlook"]),
         }
-        out.append((OPEN, self._queued(open_at), {**self._base(person, open_at), **open_fields}))
+        out = [(OPEN, self._queued(open_at), {**self._base(person, open_at), **open_fields})]
         if rng.random() < 0.05:
             conv_at = open_at + rng.randint(60, 7200)
             if message["campaign_id"]:
-                conversion = {
-                    **self._base(person, conv_at),
-                    "campaign_id": message["campaign_id"],
-                    "campaign_name": message["campaign_name"],
-                    "message_variation_id": message["message_variation_id"],
-                    "send_id": None,
-                    "conversion_behavior_index": 0,
-                    "conversion_behavior": json.dumps({"type": "purchase"}),
-                }
-                out.append((CONVERSION, self._queued(conv_at), conversion))
+                out.append(self._conversion(message, person, conv_at))
         if rng.random() < 0.3:
             click_at = open_at + int(rng.expovariate(1 / 600))
             bot = rng.random() < 0.05
@@ -377,21 +390,37 @@ class _World:
             }
             out.append((CLICK, self._queued(click_at), click))
         if rng.random() < 0.01:
-            unsub_at = open_at + rng.randint(30, 600)
-            person["unsubscribed_at"] = unsub_at
-            out.append(
-                (UNSUBSCRIBE, self._queued(unsub_at), {**self._base(person, unsub_at), **email})
-            )
-            change = {
-                **self._base(person, unsub_at + 1),
-                **fields,
-                "email_address": person["email"],
-                "state_change_source": "Unsubscribe Link",
-                "subscription_status": "Unsubscribed",
-                "channel": "email",
-            }
-            out.append((STATE_CHANGE, self._queued(unsub_at + 1), change))
+            out.extend(self._unsubscribe(person, email, fields, open_at + rng.randint(30, 600)))
         return out
+
+    def _conversion(self, message: dict, person: dict, at: int) -> tuple[str, int, dict]:
+        conversion = {
+            **self._base(person, at),
+            "campaign_id": message["campaign_id"],
+            "campaign_name": message["campaign_name"],
+            "message_variation_id": message["message_variation_id"],
+            "send_id": None,
+            "conversion_behavior_index": 0,
+            "conversion_behavior": json.dumps({"type": "purchase"}),
+        }
+        return (CONVERSION, self._queued(at), conversion)
+
+    def _unsubscribe(
+        self, person: dict, email: dict, fields: dict, at: int
+    ) -> list[tuple[str, int, dict]]:
+        """The unsubscribe and the subscription state change a second later; the person gets
+        no more email."""
+        person["unsubscribed_at"] = at
+        unsubscribe = (UNSUBSCRIBE, self._queued(at), {**self._base(person, at), **email})
+        change = {
+            **self._base(person, at + 1),
+            **fields,
+            "email_address": person["email"],
+            "state_change_source": "Unsubscribe Link",
+            "subscription_status": "Unsubscribed",
+            "channel": "email",
+        }
+        return [unsubscribe, (STATE_CHANGE, self._queued(at + 1), change)]
 
     def _push_events(self, fields: dict, person: dict, sent_at: int) -> list:
         if not person["has_app"]:
