@@ -78,25 +78,23 @@ class Ledger:
             self._last_written = max(self._last_written + 1, time.time_ns())
             return f"{self._last_written:020d}-{self._token}-{next(self._counter):08d}"
 
+    def _write_in_order(self, folder: str, frame: pl.DataFrame) -> str:
+        """Write ``frame`` as the next table of ``folder``, named in write order."""
+        name = self._table(f"{folder}/{self._next_sequence()}")
+        self.store.write(name, frame)
+        return name
+
     # -- writing, batch by batch -------------------------------------------------------------
     def record_accepted(self, segment: pl.DataFrame) -> str | None:
         """Persist accepted writes: ``identifier`` + attribute columns (null = not written,
         ``CLEARED`` = accepted as null). Returns the segment's name."""
-        if segment.height == 0:
-            return None
-        name = self._table(f"segments.v1/{self._next_sequence()}")
-        self.store.write(name, segment)
-        return name
+        return self._write_in_order("segments.v1", segment) if segment.height else None
 
     def record_gained(self, rows: pl.DataFrame) -> str | None:
         """Persist values merges gave this ledger's people: ``identifier`` + attribute columns
         (null = nothing gained). Written by another shard's sync, possibly while this ledger's
         own sync runs: its own folder, named in the same write order as segments."""
-        if rows.height == 0:
-            return None
-        name = self._table(f"gained.v1/{self._next_sequence()}")
-        self.store.write(name, rows)
-        return name
+        return self._write_in_order("gained.v1", rows) if rows.height else None
 
     def record_rejected(self, rows: pl.DataFrame) -> str | None:
         """Persist rejected objects: identifier, object (the JSON sent), reason, run_id."""
@@ -105,9 +103,7 @@ class Ledger:
         frame = rows.with_columns(rejected_at=pl.lit(_now(), pl.Datetime("us", "UTC"))).select(
             [pl.col(c).cast(t) for c, t in REJECTION_SCHEMA.items()]
         )
-        name = self._table(f"rejection_segments.v1/{self._next_sequence()}")
-        self.store.write(name, frame)
-        return name
+        return self._write_in_order("rejection_segments.v1", frame)
 
     def write_sync_log(self, run_id: str, log: pl.DataFrame) -> str:
         return self.store.write(self._table(f"sync_log.v1/{_safe(run_id)}"), log)
