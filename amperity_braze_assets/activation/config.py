@@ -574,16 +574,24 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
     )
 
 
+def _mapping(loader: _Loader, raw: Any, problem: str) -> dict:
+    """A section that must be a mapping: itself (empty when absent), or, reported, nothing."""
+    section = raw or {}
+    if isinstance(section, dict):
+        return section
+    loader.error(problem)
+    return {}
+
+
 def _standard_fields(
     loader: _Loader, settings: AttributeSettings, names: dict[str, str]
 ) -> list[AttributeSpec]:
-    raw_standard = settings.standard or {}
-    if not isinstance(raw_standard, dict):
-        loader.error(
-            "'standard' must map Braze standard fields to columns, e.g. "
-            "standard: {email: customer_360.email}."
-        )
-        return []
+    raw_standard = _mapping(
+        loader,
+        settings.standard,
+        "'standard' must map Braze standard fields to columns, e.g. "
+        "standard: {email: customer_360.email}.",
+    )
     standard: list[AttributeSpec] = []
     for name, definition in raw_standard.items():
         spec = loader.standard_field(
@@ -598,13 +606,12 @@ def _standard_fields(
 def _custom_attributes(
     loader: _Loader, settings: AttributeSettings, names: dict[str, str]
 ) -> list[AttributeSpec]:
-    raw_custom = settings.custom or {}
-    if not isinstance(raw_custom, dict):
-        loader.error(
-            "'custom' must map custom attribute names to a source and a type, e.g. "
-            "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}."
-        )
-        return []
+    raw_custom = _mapping(
+        loader,
+        settings.custom,
+        "'custom' must map custom attribute names to a source and a type, e.g. "
+        "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}.",
+    )
     custom: list[AttributeSpec] = []
     for name, definition in raw_custom.items():
         spec = loader.custom_attribute(name, definition, settings.on_invalid)
