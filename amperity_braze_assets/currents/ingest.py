@@ -208,6 +208,54 @@ def ingest_currents_batch(
 ) -> IngestResult:
     """Read the given keys (None: every pending file) and append them to the tables."""
     ledger = read_ledger(store)
+    fetched = _fetch_batch(source, ledger, keys)
+    todo = fetched.todo
+    batch_id = _batch_name(ledger, todo, fetched.newest, batch_id)
+    now = now or datetime.now(UTC)
+
+    committed = set(ledger["batch_id"].to_list())
+    new_ledger_rows: list[pl.DataFrame] = []
+    figures: dict[str, TableFigures] = {}
+    quarantined: list[pl.DataFrame] = []
+    for table, groups in _group_by_table(fetched.blobs).items():
+        rows, table_figures, quarantine = _append_to_table(
+            store, ledger, table, groups, batch_id, committed, now
+        )
+        figures[table] = table_figures
+        new_ledger_rows.extend(rows)
+        quarantined.append(quarantine)
+
+    updated = pl.concat([ledger, *new_ledger_rows], how="vertical_relaxed")
+    if todo:
+        _commit(store, updated, figures)
+    return IngestResult(
+        batch_id=batch_id,
+        files_new=len(todo),
+        files_already_done=len(fetched.keys) - len(todo) - len(fetched.deferred),
+        tables=figures,
+        quarantined=pl.concat(quarantined),
+        total_quarantined=_latest_per_key(updated).filter(pl.col("status") == QUARANTINED).height,
+        deferred=fetched.deferred,
+    )
+
+
+@dataclass(frozen=True)
+class _FetchedBatch:
+    """The files a batch reads: the keys asked for, those to handle now (`todo`), their
+    contents oldest arrival first, the newest arrival, and the keys left for a later batch."""
+
+    keys: Sequence[str]
+    todo: list[str]
+    blobs: list[CurrentsBlob]
+    newest: datetime | None
+    deferred: tuple[str, ...]
+
+
+def _fetch_batch(
+    source: CurrentsSource, ledger: pl.DataFrame, keys: Sequence[str] | None
+) -> _FetchedBatch:
+    """Fetch the keys not yet done (None: every pending file); drop quarantined files that
+    have not changed and files still being written."""
     marks = _quarantine_marks(ledger)
     listed_sizes: dict[str, int] = {}
     if keys is None:
@@ -230,74 +278,86 @@ def ingest_currents_batch(
         b.key for b in fetched if b.key in listed_sizes and len(b.data) != listed_sizes[b.key]
     )
     skipped = unchanged | set(deferred)
-    todo = [k for k in todo if k not in skipped]
     blobs = sorted(
         (b for b in fetched if b.key not in skipped),
         key=lambda b: (b.arrived_at or datetime.min.replace(tzinfo=UTC), b.key),
     )
-    newest = max((b.arrived_at for b in blobs if b.arrived_at), default=None)
+    return _FetchedBatch(
+        keys=keys,
+        todo=[k for k in todo if k not in skipped],
+        blobs=blobs,
+        newest=max((b.arrived_at for b in blobs if b.arrived_at), default=None),
+        deferred=deferred,
+    )
+
+
+def _batch_name(
+    ledger: pl.DataFrame, todo: list[str], newest: datetime | None, batch_id: str | None
+) -> str:
+    """The given name, else one derived from the keys."""
     batch_id = batch_id or batch_id_for(todo, newest)
     if todo and batch_id in set(ledger["batch_id"].to_list()):
         # A committed batch named again with new work (a run re-executed after a quarantined
         # file landed): its parts and ids must not be overwritten, so it gets a name of its own.
         batch_id = batch_id_for([batch_id, *todo], newest)
-    now = now or datetime.now(UTC)
+    return batch_id
 
+
+def _group_by_table(blobs: list[CurrentsBlob]) -> dict[str, dict[str, list[CurrentsBlob]]]:
+    """Every event table (in EVENT_TABLES order), with its files per event type."""
     by_table: dict[str, dict[str, list[CurrentsBlob]]] = {t: {} for t in EVENT_TABLES}
     for blob in blobs:
         parsed = try_parse_currents_key(blob.key)
         event_type = parsed.event_type if parsed else ""
         by_table[table_for_event_type(event_type)].setdefault(event_type, []).append(blob)
+    return by_table
 
-    committed = set(ledger["batch_id"].to_list())
-    new_ledger_rows: list[pl.DataFrame] = []
-    figures: dict[str, TableFigures] = {}
-    quarantined: list[pl.DataFrame] = []
-    for table in EVENT_TABLES:
-        groups = by_table[table]
-        events, quarantine, files, read, in_batch_dupes = _read_groups(
-            groups, other=table == OTHER_EVENTS_TABLE
-        )
-        added = events
-        if events.height:  # a table this batch does not touch costs no reads
-            index = _committed_ids(store, table, committed, batch_id)
-            added = events.filter(~pl.col("id").is_in(index["id"].implode()))
-        if added.height:
-            store.write(part_state(table, batch_id), added)
-            store.write(
-                ids_state(table),
-                pl.concat([index, added.select("id", pl.lit(batch_id).alias("batch_id"))]),
-            )
-        quarantined.append(quarantine)
-        quarantined_keys = set(quarantine["key"].to_list())
-        new_ledger_rows.append(
-            _ledger_rows(table, batch_id, groups, events, added, quarantined_keys, now)
-        )
-        new_ledger_rows.append(_quarantine_ledger_rows(table, batch_id, quarantine, now))
-        earlier_total = ledger.filter(pl.col("table") == table)["events_added"].sum()
-        figures[table] = _figures(
-            table, files, read, in_batch_dupes + events.height - added.height, added, earlier_total
-        )
 
-    quarantine_rows = pl.concat(quarantined)
-    updated = pl.concat([ledger, *new_ledger_rows], how="vertical_relaxed")
-    if todo:
-        store.write(LEDGER_STATE, updated)  # the commit point
-        for table in EVENT_TABLES:
-            if figures[table].events_added:
-                try:
-                    compact_currents_table(store, table, updated)
-                except Exception as exc:  # only an optimisation: the batch is committed
-                    log.warning("Compacting %s failed (%s); its parts stay as they are", table, exc)
-    return IngestResult(
-        batch_id=batch_id,
-        files_new=len(todo),
-        files_already_done=len(keys) - len(todo) - len(deferred),
-        tables=figures,
-        quarantined=quarantine_rows,
-        total_quarantined=_latest_per_key(updated).filter(pl.col("status") == QUARANTINED).height,
-        deferred=deferred,
+def _append_to_table(
+    store: TableStore,
+    ledger: pl.DataFrame,
+    table: str,
+    groups: dict[str, list[CurrentsBlob]],
+    batch_id: str,
+    committed: set[str],
+    now: datetime,
+) -> tuple[list[pl.DataFrame], TableFigures, pl.DataFrame]:
+    """Write the batch's new events of one table (its part and the id index); return its
+    ledger rows (not yet written: the ledger is the commit point), figures and quarantine."""
+    events, quarantine, files, read, in_batch_dupes = _read_groups(
+        groups, other=table == OTHER_EVENTS_TABLE
     )
+    added = events
+    if events.height:  # a table this batch does not touch costs no reads
+        index = _committed_ids(store, table, committed, batch_id)
+        added = events.filter(~pl.col("id").is_in(index["id"].implode()))
+    if added.height:
+        store.write(part_state(table, batch_id), added)
+        store.write(
+            ids_state(table),
+            pl.concat([index, added.select("id", pl.lit(batch_id).alias("batch_id"))]),
+        )
+    quarantined_keys = set(quarantine["key"].to_list())
+    rows = [
+        _ledger_rows(table, batch_id, groups, events, added, quarantined_keys, now),
+        _quarantine_ledger_rows(table, batch_id, quarantine, now),
+    ]
+    earlier_total = ledger.filter(pl.col("table") == table)["events_added"].sum()
+    figures = _figures(
+        table, files, read, in_batch_dupes + events.height - added.height, added, earlier_total
+    )
+    return rows, figures, quarantine
+
+
+def _commit(store: TableStore, updated: pl.DataFrame, figures: dict[str, TableFigures]) -> None:
+    """Write the ledger (the commit point), then compact the tables the batch added to."""
+    store.write(LEDGER_STATE, updated)
+    for table in EVENT_TABLES:
+        if figures[table].events_added:
+            try:
+                compact_currents_table(store, table, updated)
+            except Exception as exc:  # only an optimisation: the batch is committed
+                log.warning("Compacting %s failed (%s); its parts stay as they are", table, exc)
 
 
 def _committed_batches(ledger: pl.DataFrame, table: str) -> list[str]:
