@@ -1613,6 +1613,17 @@ def _prefixed_ids(prefix: str, ids: np.ndarray, width: int, blank: np.ndarray) -
     return _patch(keys, blank, pl.repeat("", int(blank.sum()), dtype=pl.String, eager=True))
 
 
+@dataclass(frozen=True)
+class _Population:
+    """What every source writer draws from: the one generator (the order of its draws makes
+    the files), the people, the reference time (epoch seconds) and the profile."""
+
+    rng: np.random.Generator
+    persons: pl.DataFrame
+    reference: int
+    profile: _Profile
+
+
 # How messy each source's people fields are (shares of records; see _Messiness).
 _SOURCE_MESSINESS = {
     "pos": _Messiness(
@@ -1637,31 +1648,23 @@ _SOURCE_MESSINESS = {
 
 
 def _messy_records(
-    rng: np.random.Generator,
-    persons: pl.DataFrame,
-    records: _SourceRecords,
-    source: str,
-    profile: _Profile,
+    population: _Population, records: _SourceRecords, source: str
 ) -> tuple[pl.DataFrame, _Extras | None, dict[str, pl.Series]]:
     """One source's records before its own formatting: the persons' true fields per record,
     the profile's extra variations for the source (None in classic), and the people fields as
     the source holds them (see _messy_people_fields)."""
-    base = _base_records(persons, records)
+    base = _base_records(population.persons, records)
+    profile = population.profile
     extras = profile.extras[source] if profile.extras else None
-    messy = _messy_people_fields(rng, base, _SOURCE_MESSINESS[source], profile.vocabulary, extras)
+    rates = _SOURCE_MESSINESS[source]
+    messy = _messy_people_fields(population.rng, base, rates, profile.vocabulary, extras)
     return base, extras, messy
 
 
-def _write_pos(
-    rng: np.random.Generator,
-    persons: pl.DataFrame,
-    records: _SourceRecords,
-    reference: int,
-    path: Path,
-    profile: _Profile,
-) -> pl.DataFrame:
+def _write_pos(population: _Population, records: _SourceRecords, path: Path) -> pl.DataFrame:
     """Store tills: UPPER CASE habits, mixed phone formats, a store phone typed for many."""
-    base, extras, messy = _messy_records(rng, persons, records, "pos", profile)
+    rng, reference = population.rng, population.reference
+    base, extras, messy = _messy_records(population, records, "pos")
     n = base.height
     corruption = _corrupt_rows(
         rng, n, ("extra_unquoted_field", "invalid_utf8", "empty_primary_key")
@@ -1735,16 +1738,10 @@ def _write_pos(
 _US_COUNTRY = ["US", "USA", "United States", None]
 
 
-def _write_web(
-    rng: np.random.Generator,
-    persons: pl.DataFrame,
-    records: _SourceRecords,
-    reference: int,
-    path: Path,
-    profile: _Profile,
-) -> pl.DataFrame:
+def _write_web(population: _Population, records: _SourceRecords, path: Path) -> pl.DataFrame:
     """Web-shop accounts: typed parquet, full names in several orders, E.164-ish phones."""
-    base, extras, messy = _messy_records(rng, persons, records, "web", profile)
+    rng, reference = population.rng, population.reference
+    base, extras, messy = _messy_records(population, records, "web")
     n = base.height
     account_id = _increasing_ids(rng, n, 100_000, 12)
     created = reference - rng.integers(30 * _DAY_SECONDS, 8 * 365 * _DAY_SECONDS, size=n)
@@ -1847,16 +1844,10 @@ def _web_gender(rng: np.random.Generator, gender: pl.Series) -> pl.Series:
 _TIERS = ["Bronze", "Silver", "Gold", "Platinum"]
 
 
-def _write_loyalty(
-    rng: np.random.Generator,
-    persons: pl.DataFrame,
-    records: _SourceRecords,
-    reference: int,
-    path: Path,
-    profile: _Profile,
-) -> pl.DataFrame:
+def _write_loyalty(population: _Population, records: _SourceRecords, path: Path) -> pl.DataFrame:
     """Loyalty programme: semicolon-separated, European-style dates, one address line."""
-    base, extras, messy = _messy_records(rng, persons, records, "loyalty", profile)
+    rng, reference = population.rng, population.reference
+    base, extras, messy = _messy_records(population, records, "loyalty")
     n = base.height
     corruption = _corrupt_rows(rng, n, ("too_few_fields", "empty_primary_key"))
     reason = corruption.to_numpy()
@@ -2025,15 +2016,17 @@ def generate_sample_data(
 
     settings, persons, relations, records = _population(rng, customers, reference, profile)
     pos_records, web_records, loyalty_records = records
+    population = _Population(rng, persons, reference, settings)
     truth = pl.concat(
         [
-            _write_pos(rng, persons, pos_records, reference, paths["pos"], settings),
-            _write_web(rng, persons, web_records, reference, paths["web"], settings),
-            _write_loyalty(rng, persons, loyalty_records, reference, paths["loyalty"], settings),
+            _write_pos(population, pos_records, paths["pos"]),
+            _write_web(population, web_records, paths["web"]),
+            _write_loyalty(population, loyalty_records, paths["loyalty"]),
         ]
     )
     households = int(persons["household_id"].max() + 1)
-    del persons, records  # the largest frames: free them before the orders are built
+    # the largest frames: free them before the orders are built
+    del persons, records, population
     paths["truth"].parent.mkdir(parents=True, exist_ok=True)
     truth.write_parquet(paths["truth"], statistics=True)
     relations.write_parquet(relations_path, statistics=True)
