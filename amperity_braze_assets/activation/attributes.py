@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from amperity_braze_assets.activation import spec_rules
 from amperity_braze_assets.activation.audiences import (
     ENGINE,
     align_to,
@@ -520,7 +521,10 @@ def build_braze_attributes(
 # -- validation of the output (the asset check) -----------------------------------------------
 def invalid_value_counts(attributes: pl.DataFrame, mapping: AttributeConfig) -> dict[str, str]:
     """Columns holding values Braze would refuse or misread, with what is wrong; empty when
-    every value is valid for its declared type. Independent of how the values were built."""
+    every value is valid for its declared type.
+
+    Judged by ``spec_rules`` (written from the Braze spec), never by the ``braze_fields``
+    predicates that built and nulled the values: a mistake there must show here."""
     problems: dict[str, str] = {}
     for column in mapping.output_columns:
         if column not in attributes.columns:
@@ -536,16 +540,17 @@ def invalid_value_counts(attributes: pl.DataFrame, mapping: AttributeConfig) -> 
             continue
         column = pl.col(spec.name)
         if spec.standard:
-            bad = standard_problem_expr(spec.name, column).is_not_null()
+            bad = spec_rules.refused_standard_value(spec.name, column)
         elif spec.braze_type in ("String", "Varchar"):
-            limit = spec.length if spec.braze_type == "Varchar" else MAX_STRING_CHARS
+            limit = spec.length if spec.braze_type == "Varchar" else spec_rules.MAX_STRING_CHARS
             bad = column.str.len_chars() > limit
         elif spec.braze_type in ("Float", "Decimal"):
             bad = ~column.is_finite()
             if spec.braze_type == "Decimal":
                 bad = bad | (column != column.round(spec.scale))
         elif spec.braze_type == "Array":
-            bad = column.list.eval(pl.element().str.len_chars() > MAX_STRING_CHARS).list.any()
+            too_long = pl.element().str.len_chars() > spec_rules.MAX_STRING_CHARS
+            bad = column.list.eval(too_long).list.any()
         else:
             continue  # Boolean, Date, Datetime(UTC), Int64: the dtype is the check
         checks.append(bad.fill_null(False).sum().alias(spec.name))
