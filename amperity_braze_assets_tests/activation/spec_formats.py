@@ -1,9 +1,9 @@
 """Does an attributes frame hold only values Braze's spec accepts? Judged without ``fields.py``.
 
-The production check ``values_valid_for_types`` re-runs the predicates in ``braze_fields.py``
-that built the values, so it cannot catch a mistake in them. This helper judges each value by
-the emulator's rules (``braze/emulator_rules.py``), which are written from
-``shared/spec/braze-api.md`` and share no code with the builder.
+This helper judges each value, one at a time, by the emulator's rules
+(``devtools/emulator_rules.py``), written from ``shared/spec/braze-api.md`` and sharing no code
+with the builder. The production check ``values_valid_for_types`` judges whole columns by its own
+rules (``activation/spec_rules.py``), also written from the spec; the tests hold the two to agree.
 """
 
 from __future__ import annotations

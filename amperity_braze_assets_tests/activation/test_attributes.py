@@ -10,6 +10,7 @@ import pytest
 
 from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
 from amperity_braze_assets.activation.config import load_attribute_config
+from amperity_braze_assets_tests.activation.helpers import STANDARD_FROM_C360
 from amperity_braze_assets_tests.braze.helpers import make_project
 
 AS_OF = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
@@ -41,19 +42,7 @@ def test_standard_fields_in_braze_formats(tmp_path):
     )
     attributes, rejects, _ = build(
         tmp_path,
-        """
-        standard:
-          first_name: customer_360.given_name
-          last_name: customer_360.surname
-          email: customer_360.email
-          phone: customer_360.phone
-          dob: customer_360.birthdate
-          gender: customer_360.gender
-          country: customer_360.country
-          home_city: customer_360.city
-          language: {value: en}
-          time_zone: {value: America/New_York}
-        """,
+        STANDARD_FROM_C360 + "  last_name: customer_360.surname\n",
         c360,
     )
     assert attributes.columns[0] == "external_id"

@@ -10,27 +10,20 @@ import pytest
 
 from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
 from amperity_braze_assets.activation.config import load_attribute_config
+from amperity_braze_assets_tests.activation.helpers import STANDARD_FROM_C360
 from amperity_braze_assets_tests.activation.spec_formats import spec_problems
 from amperity_braze_assets_tests.braze.helpers import make_project
 
 AS_OF = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
-STANDARD_AND_CUSTOM = """
-standard:
-  first_name: customer_360.given_name
-  email: customer_360.email
-  phone: customer_360.phone
-  dob: customer_360.birthdate
-  gender: customer_360.gender
-  country: customer_360.country
-  home_city: customer_360.city
-  language: {value: en}
-  time_zone: {value: America/New_York}
-custom:
+STANDARD_AND_CUSTOM = (
+    STANDARD_FROM_C360
+    + """custom:
   note: {source: customer_360.state, type: String}
   score: {source: customer_360.loyalty_points, type: Float}
   seen_at: {source: customer_360.last_updated_at, type: Datetime}
   channels: {source: customer_360.sources, type: Array}
 """
+)
 
 
 def build(tmp_path, **columns):
@@ -71,6 +64,17 @@ def test_the_builders_output_meets_the_spec(tmp_path):
 def test_the_builder_drops_an_address_with_two_dots_in_a_row(tmp_path):
     attributes, _ = build(tmp_path, **dirty_people(email="first..last@example.com"))
     assert spec_problems(attributes) == {}
+
+
+@pytest.mark.parametrize(
+    "email", ["first..last@example.com", ".@x.iofuk", "x" * 65 + "@example.com", "a@b.co"]
+)
+def test_the_production_check_and_the_emulators_rules_agree_on_built_output(tmp_path, email):
+    """Whatever the builder lets through, ``values_valid_for_types`` sees what the emulator sees."""
+    attributes, mapping = build(tmp_path, **dirty_people(email=email))
+    assert ("email" in spec_problems(attributes)) == (
+        "email" in invalid_value_counts(attributes, mapping)
+    )
 
 
 @pytest.mark.parametrize(
