@@ -7,8 +7,9 @@ and 5321 addresses, E.164, ISO 3166-1, ISO 639-1, IANA zones) the rule follows t
 grammar or reads the standard's own data (libphonenumber, the tz database's ``iso3166.tab``).
 
 Every rule is a polars expression over a String column, true where the spec refuses the value
-(null values unset a field and are never refused). Only the phone rule calls Python, once per
-distinct candidate, because number plans live in libphonenumber.
+(null values unset a field and are never refused). Only the phone rule calls Python: number plans
+live in libphonenumber, whose per-code lengths settle most numbers in polars; the few a plan's
+lengths do not settle are parsed once per distinct number.
 """
 
 from __future__ import annotations
@@ -108,10 +109,48 @@ def refused_phone(value: pl.Expr) -> pl.Expr:
 
 
 def _impossible_numbers(values: pl.Series) -> pl.Series:
-    distinct = values.drop_nulls().unique()
-    candidates = distinct.filter(distinct.str.contains(E164_SHAPE)).to_list()
-    impossible = [number for number in candidates if not _possible_number(number)]
+    """Numbers libphonenumber finds impossible. A national part of a length its plan lists is
+    possible whatever its digits, so only the rest (few in real data) are parsed one by one."""
+    number = pl.col("number")
+    doubtful = (
+        values.to_frame("number")
+        .filter(number.str.contains(E164_SHAPE) & ~_length_is_possible(number))
+        .get_column("number")
+        .unique()
+    )
+    impossible = [text for text in doubtful.to_list() if not _possible_number(text)]
     return values.is_in(impossible)
+
+
+def _plan_lengths() -> dict[str, list[int]]:
+    """Per country calling code, the national-number lengths its plan allows (libphonenumber)."""
+    lengths: dict[str, list[int]] = {}
+    for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+        region = phonenumbers.region_code_for_country_code(code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if metadata is None:
+            continue
+        general = metadata.general_desc
+        allowed = set(general.possible_length) - set(general.possible_length_local_only) - {-1}
+        lengths[str(code)] = sorted(allowed)
+    return lengths
+
+
+_PLAN_LENGTHS = _plan_lengths()
+# Code and national length as one key, e.g. ``1:10``: the pairs a possible number can have.
+_POSSIBLE_KEYS = sorted(f"{code}:{n}" for code, allowed in _PLAN_LENGTHS.items() for n in allowed)
+
+
+def _length_is_possible(number: pl.Expr) -> pl.Expr:
+    digits = number.str.slice(1)
+    # Calling codes are prefix-free (ITU-T E.164), so at most one of these is a code.
+    code = pl.when(digits.str.slice(0, 1).is_in(list(_PLAN_LENGTHS))).then(digits.str.slice(0, 1))
+    for size in (2, 3):
+        prefix = digits.str.slice(0, size)
+        code = code.when(prefix.is_in(list(_PLAN_LENGTHS))).then(prefix)
+    national_length = digits.str.len_chars() - code.str.len_chars()
+    key = pl.concat_str(code, pl.lit(":"), national_length.cast(pl.String))
+    return key.is_in(_POSSIBLE_KEYS).fill_null(False)
 
 
 def _possible_number(text: str) -> bool:

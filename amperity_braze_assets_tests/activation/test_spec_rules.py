@@ -4,6 +4,7 @@ from the spec, so it fails on values the builder's own rules (``braze_fields.py`
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import polars as pl
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from amperity_braze_assets import braze_fields
 from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
 from amperity_braze_assets.activation.config import load_attribute_config
-from amperity_braze_assets.activation.spec_rules import STANDARD_FIELD_RULES
+from amperity_braze_assets.activation.spec_rules import STANDARD_FIELD_RULES, refused_phone
+from amperity_braze_assets.devtools import emulator_rules
 from amperity_braze_assets_tests.activation.helpers import STANDARD_FROM_C360
 from amperity_braze_assets_tests.braze.helpers import make_project
 
@@ -110,3 +112,22 @@ def test_the_check_refuses_each_kind_of_bad_standard_value(clean, column, value)
     attributes, mapping = clean
     broken = attributes.with_columns(pl.Series(column, [value, None]))
     assert invalid_value_counts(broken, mapping) == {column: "1 invalid value(s)"}
+
+
+def test_the_phone_rule_agrees_with_the_emulators_number_by_number():
+    """The rule settles most numbers by their plan's lengths and parses only the rest; the
+    answers must be libphonenumber's, as the emulator asks it one number at a time."""
+    rng = random.Random(16)
+    codes = ["1", "7", "33", "44", "49", "52", "54", "61", "81", "86", "353", "880", "979", "999"]
+    numbers = [
+        "+"
+        + rng.choice(codes)
+        + "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 12)))
+        for _ in range(3000)
+    ]
+    numbers += ["+14155550100", "+4402079460000", "+10000000", "+5491123456789"]
+    numbers = [number for number in numbers if len(number) <= 16]
+    refused = pl.DataFrame({"phone": numbers}).select(refused_phone(pl.col("phone")))["phone"]
+    expected = [emulator_rules.phone_problem(number) is not None for number in numbers]
+    assert refused.to_list() == expected
+    assert 0 < sum(expected) < len(numbers)
