@@ -80,9 +80,12 @@ TIME_ZONES = frozenset(zoneinfo.available_timezones())
 
 # -- formats -----------------------------------------------------------------------------------------
 # Pragmatic address syntax: a local part, one @, a dotted domain with a 2+ letter TLD.
-EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
+# RFC 5322's dot-atom local part (no leading, trailing or doubled dot); its 64-byte limit (RFC
+# 5321) is checked beside the pattern (MAX_EMAIL_LOCAL_BYTES).
+EMAIL_PATTERN = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}$"
 E164_PATTERN = r"^\+[1-9][0-9]{6,14}$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+MAX_EMAIL_LOCAL_BYTES = 64
 _EMAIL_RE = re.compile(EMAIL_PATTERN)
 _E164_RE = re.compile(E164_PATTERN)
 _DATE_RE = re.compile(DATE_PATTERN)
@@ -208,7 +211,9 @@ def standard_value_problem(field: str, value: object) -> str | None:
     if kind == "email":
         return (
             None
-            if _EMAIL_RE.match(value) and len(value) <= MAX_STRING_CHARS
+            if _EMAIL_RE.match(value)
+            and len(value) <= MAX_STRING_CHARS
+            and len(value.rpartition("@")[0].encode()) <= MAX_EMAIL_LOCAL_BYTES
             else f"Invalid email address: {value}"
         )
     if kind == "phone":
@@ -251,7 +256,12 @@ def standard_problem_expr(field: str, value: pl.Expr) -> pl.Expr:
         bad = value.str.len_chars() > MAX_STRING_CHARS
         reason = f"{field} longer than {MAX_STRING_CHARS} characters"
     elif kind == "email":
-        bad = ~value.str.contains(EMAIL_PATTERN) | (value.str.len_chars() > MAX_STRING_CHARS)
+        local = value.str.replace(r"@[^@]*$", "")
+        bad = (
+            ~value.str.contains(EMAIL_PATTERN)
+            | (value.str.len_chars() > MAX_STRING_CHARS)
+            | (local.str.len_bytes() > MAX_EMAIL_LOCAL_BYTES)
+        )
         reason = "not a valid email address"
     elif kind == "phone":
         bad = ~value.str.contains(E164_PATTERN)

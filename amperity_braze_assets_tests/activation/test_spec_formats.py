@@ -56,11 +56,6 @@ def test_the_builders_output_meets_the_spec(tmp_path):
     assert invalid_value_counts(attributes, mapping) == {}  # the production check agrees
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="braze_fields.py EMAIL_PATTERN accepts two dots in a row, which RFC 5322 refuses; "
-    "passes once fields.py refuses it",
-)
 def test_the_builder_drops_an_address_with_two_dots_in_a_row(tmp_path):
     attributes, _ = build(tmp_path, **dirty_people(email="first..last@example.com"))
     assert spec_problems(attributes) == {}
