@@ -17,6 +17,7 @@ from amperity_braze_assets.customer360.transactions import (
 from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
+from amperity_braze_assets.sources.reader import currencies_not_added
 
 if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
     from amperity_braze_assets.config import ProjectConfig
@@ -93,11 +94,7 @@ def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> lis
         if len(currencies) > 1:
             # Each source converts to money.reporting_currency; without one, two sources in
             # two currencies would be added here.
-            raise dg.Failure(
-                description=f"Orders are in {', '.join(currencies)}; amounts in two currencies "
-                "are never added. Set money: {reporting_currency: USD, rates_file: "
-                "currency_rates.csv} in sources.yaml, with a rate per currency in that file."
-            )
+            raise dg.Failure(description=currencies_not_added(currencies))
         # Refunded, voided and pending orders (exclude_statuses) are kept in the raw table
         # but are not spend.
         excluded = int((~orders.get_column("counted")).sum()) if "counted" in orders.columns else 0

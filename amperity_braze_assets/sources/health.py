@@ -124,20 +124,10 @@ def _reject_message(
         .row(0, named=True)
     )
     reason, file = top["_reason"], top["file"]
-    examples = (
-        rejects.filter(pl.col("reason").str.starts_with(reason[:40]))
-        .get_column("value")
-        .drop_nulls()
-        .unique(maintain_order=True)
-        .head(3)
-        .to_list()
-    )
-    lines = (
-        rejects.filter(pl.col("reason").str.starts_with(reason[:40]))
-        .get_column("line")
-        .head(3)
-        .to_list()
-    )
+    of_reason = rejects.filter(pl.col("reason").str.starts_with(reason[:40]))
+    examples = of_reason.get_column("value").drop_nulls().unique(maintain_order=True)
+    examples = examples.head(3).to_list()
+    lines = of_reason.get_column("line").head(3).to_list()
     message = (
         f"source '{source.name}': {rejects.height} of {rows_read} rows ({share:.1%}) were "
         f"quarantined, more than max_reject_share {source.max_reject_share:.1%}; the run stops "

@@ -516,15 +516,13 @@ def read_source(
             f"under {base_dir}. Generate the sample with `amperity-braze sample-data`, or fix "
             f"sources.{source.name}.files."
         )
-    read = _read_files(files, source, s3_client, customer_sources, max_rows)
+    read = _read_files(files, source, s3_client, max_rows)
     rejects, filtered = list(read.rejects), read.filtered
     orders = source.kind != "customers"
     if read.records:
         records = pl.concat(read.records, how="diagonal_relaxed")
     elif orders:
-        records = type_transactions(
-            pl.DataFrame(schema=_empty_schema(source)), source, customer_sources
-        )[0]
+        records = type_transactions(pl.DataFrame(schema=_empty_schema(source)), source)[0]
     else:
         records = pl.DataFrame(schema=_empty_schema(source))
     lines = buyers = None
@@ -571,7 +569,6 @@ def _read_files(
     files: list[str],
     source: SourceConfig,
     s3_client: Any,
-    customer_sources: frozenset[str],
     max_rows: int | None,
 ) -> _FilesRead:
     mapped: list[pl.DataFrame] = []
@@ -597,7 +594,7 @@ def _read_files(
                     records = records.with_columns(kept.alias("_where"))
                 # Typed piece by piece: ten million orders as text are several times their
                 # typed size, and only the typed rows are kept.
-                records, row_rejects = type_transactions(records, source, customer_sources)
+                records, row_rejects = type_transactions(records, source)
                 rejects.append(row_rejects)
             elif kept is not None:
                 filtered += int((~kept).sum())
@@ -881,7 +878,7 @@ def parse_amount(expr: pl.Expr) -> pl.Expr:
 
 
 def type_transactions(
-    records: pl.DataFrame, source: SourceConfig, customer_sources: frozenset[str] = frozenset()
+    records: pl.DataFrame, source: SourceConfig
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type one piece of a transaction source's rows (amount, refund, time, price, quantity),
     keeping the text of a value only where it failed to parse (for the rejects): pieces of a
@@ -1160,6 +1157,15 @@ def _buyer_records(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
     )
 
 
+def currencies_not_added(currencies: list[str]) -> str:
+    """Why amounts in these currencies stop the run, and the fix."""
+    return (
+        f"orders are in {', '.join(currencies)}; amounts in two currencies are never added. Set "
+        "money: {reporting_currency: USD, rates_file: currency_rates.csv} in sources.yaml, with "
+        "a rate per currency in that file."
+    )
+
+
 def _to_reporting_currency(
     orders: pl.DataFrame, source: SourceConfig, money: MoneyConfig
 ) -> tuple[pl.DataFrame, pl.DataFrame, list[str]]:
@@ -1171,11 +1177,7 @@ def _to_reporting_currency(
     if money.reporting_currency is None:
         stops = []
         if len(currencies) > 1:
-            stops.append(
-                f"source '{source.name}': orders are in {', '.join(currencies)}; amounts in two "
-                "currencies are never added. Set money: {reporting_currency: USD, rates_file: "
-                "currency_rates.csv} in sources.yaml, with a rate per currency in that file."
-            )
+            stops.append(f"source '{source.name}': {currencies_not_added(currencies)}")
         return orders, _key_rejects(orders.clear(), "", pl.lit(""), pl.lit("")), stops
     reporting = money.reporting_currency
     currency = pl.col("currency").fill_null(reporting)
