@@ -127,12 +127,16 @@ def test_sync_converges_under_faults(scenario, tmp_path):
     print("\n" + figures.line())
     assert sum(faults.values()) > 0
     # Data points are billed only when applied: 5xx and 429 cost nothing; a dropped connection
-    # or a timeout costs one resend of its batch at most per fault.
+    # or a timeout costs one resend of its batch at most. Braze's bill over the minimum is
+    # therefore covered by what the client itself counted as sent with an unknown outcome. On a
+    # loaded machine an answer that was not made slow can still miss the 0.25 s timeout, so the
+    # client's own count, not the emulator's slow answers, is the bound.
     if not (emulator_faults.keys() & {"drop_after_apply", "slow_ms"}) or scenario == "slow answers":
         assert figures.wasted == 0
     else:
-        worst = (counters.dropped + counters.slow) * 75 * len(frame.columns)
-        assert 0 <= figures.wasted <= worst
+        assert 0 <= figures.wasted <= client_wasted
+        # ...and no attempt is counted twice: at most one batch per request the emulator saw.
+        assert client_wasted <= counters.requests * 75 * len(frame.columns)
 
 
 # -- SIGKILL at random points ---------------------------------------------------------------------
