@@ -11,16 +11,9 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import polars as pl
 
+from amperity_braze_assets.activation import config as activation_config
 from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
 from amperity_braze_assets.activation.audiences import build_audiences
-from amperity_braze_assets.activation.config import (
-    CUSTOMER_360,
-    CUSTOMER_ENGAGEMENT,
-    CUSTOMER_TRANSACTIONS,
-    ORDER_LINES,
-    AttributeConfig,
-    load_attribute_config,
-)
 from amperity_braze_assets.metadata import markdown_preview, top_counts
 from amperity_braze_assets.settings import Settings
 
@@ -34,21 +27,19 @@ VALUES_CHECK = "values_valid_for_types"
 REJECT_SHARE_CHECK = "reject_share_under_threshold"
 
 
-def _upstream_ins(mapping: AttributeConfig) -> dict[str, dg.AssetIn]:
-    names = [CUSTOMER_360, CUSTOMER_TRANSACTIONS]
-    if mapping.uses_engagement:
-        names.append(CUSTOMER_ENGAGEMENT)
-    if ORDER_LINES in mapping.tables_used:
-        names.append(ORDER_LINES)
-    return {name: dg.AssetIn(key=name) for name in names}
+def _upstream_ins(mapping: activation_config.AttributeConfig) -> dict[str, dg.AssetIn]:
+    """customer_360 and customer_transactions always (the builder reads both), the other tables
+    when the configuration reads them, in the order of ``QUERY_TABLES``."""
+    always = {activation_config.CUSTOMER_360, activation_config.CUSTOMER_TRANSACTIONS}
+    used = always | mapping.tables_used
+    return {name: dg.AssetIn(key=name) for name in activation_config.QUERY_TABLES if name in used}
 
 
 def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
-    mapping = load_attribute_config(config)
+    mapping = activation_config.load_attribute_config(config)
     upstream = _upstream_ins(mapping)
 
     @dg.asset(
-        name="audiences",
         group_name=BRAZE_GROUP,
         ins=upstream,
         kinds={"polars"},
@@ -108,30 +99,26 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
         attributes, rejects = build_braze_attributes(
             tables, audiences, mapping, settings.reference_time()
         )
-        people = tables[CUSTOMER_360].height
+        people = tables[activation_config.CUSTOMER_360].height
         rejected_people = rejects["external_id"].n_unique()
         held = int(people - attributes.height)
         reject_share = rejected_people / people if people else 0.0
+        attributes_metadata = {
+            "people": dg.MetadataValue.int(attributes.height),
+            "held_rows": dg.MetadataValue.int(held),
+            "fields": dg.MetadataValue.int(attributes.width - 1),
+            "preview": markdown_preview(attributes),
+        }
         yield dg.Output(
-            attributes,
-            output_name="braze_customer_attributes",
-            metadata={
-                "people": dg.MetadataValue.int(attributes.height),
-                "held_rows": dg.MetadataValue.int(held),
-                "fields": dg.MetadataValue.int(attributes.width - 1),
-                "preview": markdown_preview(attributes),
-            },
+            attributes, output_name="braze_customer_attributes", metadata=attributes_metadata
         )
-        yield dg.Output(
-            rejects,
-            output_name="braze_attribute_rejects",
-            metadata={
-                "rejects": dg.MetadataValue.int(rejects.height),
-                "people_rejected": dg.MetadataValue.int(rejected_people),
-                "by_reason": top_counts(rejects, "reason"),
-                "by_field": top_counts(rejects, "field"),
-            },
-        )
+        rejects_metadata = {
+            "rejects": dg.MetadataValue.int(rejects.height),
+            "people_rejected": dg.MetadataValue.int(rejected_people),
+            "by_reason": top_counts(rejects, "reason"),
+            "by_field": top_counts(rejects, "field"),
+        }
+        yield dg.Output(rejects, output_name="braze_attribute_rejects", metadata=rejects_metadata)
         identifier = attributes[mapping.identifier]
         nulls = identifier.null_count()
         duplicates = identifier.len() - identifier.n_unique()

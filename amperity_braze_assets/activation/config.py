@@ -31,14 +31,7 @@ import sqlglot
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from sqlglot import exp
 
-from amperity_braze_assets.braze_fields import (
-    CONSENT_FIELDS,
-    IDENTIFIER_FIELDS,
-    MAX_STRING_CHARS,
-    STANDARD_FIELDS,
-    custom_attribute_name_problem,
-    shadowed_standard_field,
-)
+from amperity_braze_assets import braze_fields
 from amperity_braze_assets.config_file import ConfigError, load_yaml
 from amperity_braze_assets.currents.engagement import ENGAGEMENT_SCHEMA
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
@@ -459,6 +452,9 @@ class AttributeSettings(BaseModel):
     audiences: Any = None
 
 
+# The settings AttributeConfig takes as they are.
+PASSED_SETTINGS = {"identifier", "on_invalid", "max_reject_share", "allow_consent_fields"}
+
 # What is wrong with a setting pydantic refused, and the fix, in this file's words.
 SETTING_PROBLEMS = {
     "identifier": lambda value: (
@@ -558,11 +554,8 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
         raise ConfigError("Invalid attribute configuration:\n- " + "\n- ".join(errors))
     return AttributeConfig(
         config_file=path,
-        identifier=settings.identifier,
+        **settings.model_dump(include=PASSED_SETTINGS),
         identifier_source=identifier_source,
-        on_invalid=settings.on_invalid,
-        max_reject_share=settings.max_reject_share,
-        allow_consent_fields=settings.allow_consent_fields,
         audience_array=audience_array,
         standard=tuple(standard),
         custom=tuple(custom),
@@ -663,7 +656,7 @@ def _claim(names: dict[str, str], name: str, what: str, path: Path, errors: list
 def _custom_name_problem(name: Any) -> str | None:
     if not isinstance(name, str):
         return f"custom attribute name {name!r} must be text"
-    return custom_attribute_name_problem(name)
+    return braze_fields.custom_attribute_name_problem(name)
 
 
 class _Loader:
@@ -737,21 +730,21 @@ class _Loader:
         self, name: str, definition: Any, on_invalid: str, allow_consent: bool
     ) -> AttributeSpec | None:
         where = f"standard field '{name}'"
-        if name in IDENTIFIER_FIELDS:
+        if name in braze_fields.IDENTIFIER_FIELDS:
             self.error(
                 f"{where}: the identifier is set with identifier: external_id | braze_id (and "
                 "identifier_source), not under standard."
             )
             return None
-        if name not in STANDARD_FIELDS:
-            shadow = shadowed_standard_field(name)
-            hint = f"; use `{shadow}`" if shadow else _suggest(name, STANDARD_FIELDS)
+        if name not in braze_fields.STANDARD_FIELDS:
+            shadow = braze_fields.shadowed_standard_field(name)
+            hint = f"; use `{shadow}`" if shadow else _suggest(name, braze_fields.STANDARD_FIELDS)
             self.error(
                 f"{where}: not a Braze standard field{hint}. Standard fields: "
-                f"{', '.join(STANDARD_FIELDS)}; put other attributes under custom."
+                f"{', '.join(braze_fields.STANDARD_FIELDS)}; put other attributes under custom."
             )
             return None
-        if name in CONSENT_FIELDS and not allow_consent:
+        if name in braze_fields.CONSENT_FIELDS and not allow_consent:
             self.error(
                 f"{where}: Braze holds consent, so {name} is left to Braze; remove it, or set "
                 "allow_consent_fields: true if this project really is the source of consent."
@@ -774,7 +767,7 @@ class _Loader:
         return AttributeSpec(
             name=name,
             standard=True,
-            braze_type=STANDARD_FIELDS[name].kind,
+            braze_type=braze_fields.STANDARD_FIELDS[name].kind,
             source=source,
             value=value,
             on_invalid=field_on_invalid,
@@ -856,7 +849,7 @@ class _Loader:
         self, where: str, definition: dict[str, Any]
     ) -> tuple[str, int | None, int | None] | None:
         raw_type = definition.get("type")
-        known = f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE} (Varchar(n) with n <= {MAX_STRING_CHARS}, Decimal(scale))"
+        known = f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE} (Varchar(n) with n <= {braze_fields.MAX_STRING_CHARS}, Decimal(scale))"
         if not isinstance(raw_type, str):
             self.error(f"{where}: declare a type: one of {known}.")
             return None
@@ -872,9 +865,9 @@ class _Loader:
         argument = int(match.group("arg")) if match.group("arg") else None
         length = scale = None
         if type_name == "Varchar":
-            if argument is None or not 1 <= argument <= MAX_STRING_CHARS:
+            if argument is None or not 1 <= argument <= braze_fields.MAX_STRING_CHARS:
                 self.error(
-                    f"{where}: Varchar needs a length from 1 to {MAX_STRING_CHARS} (Braze's limit "
+                    f"{where}: Varchar needs a length from 1 to {braze_fields.MAX_STRING_CHARS} (Braze's limit "
                     "for strings), e.g. Varchar(32)."
                 )
                 return None
@@ -926,9 +919,9 @@ class _Loader:
                 )
                 return None
             label = str(item["label"])
-            if not label or len(label) > MAX_STRING_CHARS:
+            if not label or len(label) > braze_fields.MAX_STRING_CHARS:
                 self.error(
-                    f"{where}: bucket {position + 1}: the label must be 1 to {MAX_STRING_CHARS} characters."
+                    f"{where}: bucket {position + 1}: the label must be 1 to {braze_fields.MAX_STRING_CHARS} characters."
                 )
                 return None
             buckets.append(Bucket(None if upper is None else float(upper), label))

@@ -12,18 +12,12 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import polars as pl
 
+from amperity_braze_assets.braze import sync
 from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
 from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, apply_merges
 from amperity_braze_assets.braze.resources import BrazeResource
-from amperity_braze_assets.braze.sync import (
-    CircuitBreakerTripped,
-    SyncOptions,
-    SyncReport,
-    plan_merges,
-    run_sync,
-)
 from amperity_braze_assets.hashing import stable_unit_interval
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
@@ -172,7 +166,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     ):
         attributes = _this_shard(context, attributes, identifier_column)
         view = _ledger(context, destination).view()
-        merges = plan_merges(identity, view.accepted, attributes[identifier_column])
+        merges = sync.plan_merges(identity, view.accepted, attributes[identifier_column])
         if identifier_column == "external_id":
             view = apply_merges(view, merges)
         diff = compute_diff(
@@ -260,7 +254,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
                 f"braze_sync for '{destination.name}' is not a dry run but {destination.api_key_env} "
                 "is not set; set it, or run with dry_run: true."
             )
-        options = SyncOptions(
+        options = sync.SyncOptions(
             run_id=context.run.run_id,
             destination=destination.name,
             identifier_column=identifier_column,
@@ -281,11 +275,11 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         ledger = _ledger(context, destination)
         try:
             if dry_run:
-                report = run_sync(attributes, ledger, None, options, identity=identity)
+                report = sync.run_sync(attributes, ledger, None, options, identity=identity)
             else:
                 with resource.get_client() as client:
-                    report = run_sync(attributes, ledger, client, options, identity=identity)
-        except (CircuitBreakerTripped, BrazeConfigError, BrazeError) as exc:
+                    report = sync.run_sync(attributes, ledger, client, options, identity=identity)
+        except (sync.CircuitBreakerTripped, BrazeConfigError, BrazeError) as exc:
             raise dg.Failure(str(exc)) from None
         share = report.rejected / report.objects_sent if report.objects_sent else 0.0
         rejection = dg.AssetCheckResult(
@@ -330,7 +324,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     return [braze_attribute_diff, braze_sync, braze_sync_log]
 
 
-def sync_metadata(report: "SyncReport") -> dict[str, dg.MetadataValue]:
+def sync_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
     """The figures a user follows over time, for ``braze_sync``'s materialization."""
     reasons = report.top_reasons()
     return {
