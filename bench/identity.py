@@ -373,7 +373,7 @@ def worker_jitter(folder: Path, default_region: str) -> dict:
         "untouched": untouched.height,
         "untouched_changed": changed,
         "jitter_untouched": changed / max(untouched.height, 1),
-        "jitter_all_seen": stats.jitter,
+        "jitter_all_seen": stats.ids.jitter,
     }
 
 

@@ -99,7 +99,7 @@ def _stage_identity(ctx: dict) -> int:
     columns = matched_columns(pl.read_parquet_schema(ctx["path"]("customer_records")))
     run = resolve_with_stats(ctx["read"]("customer_records", columns), normalized=True)
     ctx["write"]("identity_resolution", run.output)
-    ctx["extra"]["people"] = run.stats.people
+    ctx["extra"]["people"] = run.stats.clusters.people
     return run.output.height
 
 

@@ -147,8 +147,8 @@ def build_identity_assets(config: "ProjectConfig", settings: Settings) -> list:
             run.model.describe(
                 {
                     "records": stats.records,
-                    "match_threshold": stats.match_threshold,
-                    "run": stats.run,
+                    "match_threshold": stats.model.match_threshold,
+                    "run": stats.ids.run,
                 }
             ),
         )
@@ -169,28 +169,28 @@ def build_identity_assets(config: "ProjectConfig", settings: Settings) -> list:
 
 def resolution_metadata(stats: ResolveStats, resolved: pl.DataFrame) -> dict:
     """identity_resolution's metadata: the run's figures and a preview."""
-    people = max(stats.people, 1)
+    people = max(stats.clusters.people, 1)
     return {
         "records": dg.MetadataValue.int(stats.records),
-        "people": dg.MetadataValue.int(stats.people),
+        "people": dg.MetadataValue.int(stats.clusters.people),
         "average_cluster_size": dg.MetadataValue.float(round(stats.records / people, 4)),
-        "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
-        "jitter": dg.MetadataValue.float(round(stats.jitter, 6))
-        if stats.jitter is not None
+        "largest_cluster": dg.MetadataValue.int(stats.clusters.largest_cluster),
+        "jitter": dg.MetadataValue.float(round(stats.ids.jitter, 6))
+        if stats.ids.jitter is not None
         else dg.MetadataValue.text("no previous run"),
-        "ids_changed": dg.MetadataValue.int(stats.ids_changed),
-        "ids_minted": dg.MetadataValue.int(stats.ids_minted),
-        "candidate_pairs": dg.MetadataValue.int(stats.candidate_pairs),
-        "matched_pairs": dg.MetadataValue.int(stats.matched_pairs),
-        "match_threshold": dg.MetadataValue.float(stats.match_threshold),
+        "ids_changed": dg.MetadataValue.int(stats.ids.ids_changed),
+        "ids_minted": dg.MetadataValue.int(stats.ids.ids_minted),
+        "candidate_pairs": dg.MetadataValue.int(stats.links.candidate_pairs),
+        "matched_pairs": dg.MetadataValue.int(stats.links.matched_pairs),
+        "match_threshold": dg.MetadataValue.float(stats.model.match_threshold),
         "prior_one_in": dg.MetadataValue.int(
-            round(1 / max(stats.random_match_probability, 1e-300))
+            round(1 / max(stats.model.random_match_probability, 1e-300))
         ),
-        "links_refused_by_rule": dg.MetadataValue.int(sum(stats.refused_links.values())),
-        "refused_by_rule": dg.MetadataValue.json(stats.refused_links),
-        "clusters_checked": dg.MetadataValue.int(stats.clusters_checked),
-        "clusters_split": dg.MetadataValue.int(stats.clusters_split),
-        "steward_links": dg.MetadataValue.int(stats.steward_links),
+        "links_refused_by_rule": dg.MetadataValue.int(sum(stats.rules.refused_links.values())),
+        "refused_by_rule": dg.MetadataValue.json(stats.rules.refused_links),
+        "clusters_checked": dg.MetadataValue.int(stats.clusters.clusters_checked),
+        "clusters_split": dg.MetadataValue.int(stats.clusters.clusters_split),
+        "steward_links": dg.MetadataValue.int(stats.rules.steward_links),
         "seconds": dg.MetadataValue.float(round(stats.seconds, 3)),
         "preview": markdown_preview(resolved),
     }
@@ -223,11 +223,11 @@ def supersized_check(stats: ResolveStats) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         check_name="no_supersized_clusters",
         asset_key="identity_resolution",
-        passed=stats.supersized_clusters == 0,
+        passed=stats.clusters.supersized_clusters == 0,
         severity=dg.AssetCheckSeverity.ERROR,
         metadata={
-            "supersized_clusters": dg.MetadataValue.int(stats.supersized_clusters),
-            "largest_cluster": dg.MetadataValue.int(stats.largest_cluster),
+            "supersized_clusters": dg.MetadataValue.int(stats.clusters.supersized_clusters),
+            "largest_cluster": dg.MetadataValue.int(stats.clusters.largest_cluster),
         },
     )
 
@@ -235,7 +235,7 @@ def supersized_check(stats: ResolveStats) -> dg.AssetCheckResult:
 def jitter_check(stats: ResolveStats) -> dg.AssetCheckResult:
     """Warns when more than 2% of the records seen last run changed id. A first run has nothing
     to compare: it says so instead of passing on a jitter of 0."""
-    if stats.jitter is None:
+    if stats.ids.jitter is None:
         return dg.AssetCheckResult(
             check_name="identity_jitter_under_2_percent",
             asset_key="identity_resolution",
@@ -247,13 +247,13 @@ def jitter_check(stats: ResolveStats) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         check_name="identity_jitter_under_2_percent",
         asset_key="identity_resolution",
-        passed=stats.jitter <= JITTER_WARN_SHARE,
+        passed=stats.ids.jitter <= JITTER_WARN_SHARE,
         severity=dg.AssetCheckSeverity.WARN,
-        description=f"{stats.ids_changed:,} of {stats.previously_seen:,} records seen last run "
-        f"changed amperity_id ({stats.jitter:.2%}; warns above {JITTER_WARN_SHARE:.0%}).",
+        description=f"{stats.ids.ids_changed:,} of {stats.ids.previously_seen:,} records seen last run "
+        f"changed amperity_id ({stats.ids.jitter:.2%}; warns above {JITTER_WARN_SHARE:.0%}).",
         metadata={
-            "jitter": dg.MetadataValue.float(round(stats.jitter, 6)),
-            "ids_changed": dg.MetadataValue.int(stats.ids_changed),
-            "previously_seen": dg.MetadataValue.int(stats.previously_seen),
+            "jitter": dg.MetadataValue.float(round(stats.ids.jitter, 6)),
+            "ids_changed": dg.MetadataValue.int(stats.ids.ids_changed),
+            "previously_seen": dg.MetadataValue.int(stats.ids.previously_seen),
         },
     )

@@ -10,7 +10,7 @@ weight overrules. Clusters are then checked link by link (``clustering.py``).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 
 import numpy as np
 import polars as pl
@@ -64,33 +64,106 @@ OUTPUT_SCHEMA = {
 
 
 @dataclass
-class ResolveStats:
-    """What a run did, for the asset's metadata and for alerting (jitter over 2%)."""
+class ClusterFigures:
+    """How the records fell into people, and the clusters the link-by-link check took apart."""
 
-    records: int = 0
     people: int = 0
     largest_cluster: int = 0
     supersized_clusters: int = 0
     clusters_checked: int = 0
     clusters_split: int = 0
+
+
+def _cluster_figures(output: pl.DataFrame, clusters: ClusterResult) -> ClusterFigures:
+    cluster_sizes = output.group_by("amperity_id").len().get_column("len")
+    return ClusterFigures(
+        people=cluster_sizes.len(),
+        largest_cluster=int(cluster_sizes.max()),
+        supersized_clusters=clusters.supersized,
+        clusters_checked=clusters.components_checked,
+        clusters_split=clusters.components_split,
+    )
+
+
+@dataclass
+class LinkFigures:
+    """The pairs blocking proposed, and those kept as links into the final clusters."""
+
     candidate_pairs: int = 0
     matched_pairs: int = 0
+
+
+@dataclass
+class IdFigures:
+    """How the stable ids moved since the previous run (``jitter``: None on a first run)."""
+
     jitter: float | None = None
     ids_changed: int = 0
     previously_seen: int = 0
     ids_inherited: int = 0
     ids_minted: int = 0
     run: int = 0
+
+
+def _id_figures(
+    output: pl.DataFrame, previous: pl.DataFrame | None, assignment: IdAssignment
+) -> IdFigures:
+    share, changed, seen = jitter(output, previous)
+    return IdFigures(
+        ids_inherited=assignment.inherited,
+        ids_minted=assignment.minted,
+        run=assignment.run,
+        jitter=share,
+        ids_changed=changed,
+        previously_seen=seen,
+    )
+
+
+@dataclass
+class ModelFigures:
+    """The model that decided: the prior, the posterior a pair needs, the EM rounds it took."""
+
     random_match_probability: float = 0.0
     match_threshold: float = MATCH_THRESHOLD
     em_iterations: int = 0
+
+
+@dataclass
+class RuleFigures:
+    """Where the rules and the steward overruled the weights."""
+
     # Pairs whose weight cleared the threshold but a rule refused, by rule.
     refused_links: dict[str, int] = field(default_factory=dict)
     steward_links: int = 0
+
+
+def _rule_figures(links: _Links) -> RuleFigures:
+    return RuleFigures(
+        refused_links={
+            REFUSALS[code]: int(count) for code, count in enumerate(links.refused_counts) if code
+        },
+        steward_links=int((links.rule < 0).sum()),
+    )
+
+
+@dataclass
+class ResolveStats:
+    """What a run did, for the asset's metadata and for alerting (jitter over 2%), grouped by
+    the stage that produced it; ``as_dict`` gives the figures flat, by name, in this order."""
+
+    records: int = 0
+    clusters: ClusterFigures = field(default_factory=ClusterFigures)
+    links: LinkFigures = field(default_factory=LinkFigures)
+    ids: IdFigures = field(default_factory=IdFigures)
+    model: ModelFigures = field(default_factory=ModelFigures)
+    rules: RuleFigures = field(default_factory=RuleFigures)
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        figures: dict = {}
+        for name, value in vars(self).items():
+            figures.update(asdict(value) if is_dataclass(value) else {name: value})
+        return figures
 
 
 @dataclass
@@ -153,7 +226,9 @@ def _model_for(
 def _empty(started: float, threshold: float) -> Resolution:
     return Resolution(
         output=pl.DataFrame(schema=OUTPUT_SCHEMA),
-        stats=ResolveStats(match_threshold=threshold, seconds=time.perf_counter() - started),
+        stats=ResolveStats(
+            model=ModelFigures(match_threshold=threshold), seconds=time.perf_counter() - started
+        ),
         review=review_table(None),
         model=default_model(),
     )
@@ -381,50 +456,6 @@ def _output(
     )
 
 
-def _cluster_figures(output: pl.DataFrame, clusters: ClusterResult) -> dict:
-    cluster_sizes = output.group_by("amperity_id").len().get_column("len")
-    return {
-        "people": cluster_sizes.len(),
-        "largest_cluster": int(cluster_sizes.max()),
-        "supersized_clusters": clusters.supersized,
-        "clusters_checked": clusters.components_checked,
-        "clusters_split": clusters.components_split,
-    }
-
-
-def _link_figures(links: _Links, audit: _Audit) -> dict:
-    return {
-        "candidate_pairs": links.candidate_pairs,
-        "matched_pairs": audit.kept_pairs,
-        # Pairs whose weight cleared the threshold but a rule refused, by rule.
-        "refused_links": {
-            REFUSALS[code]: int(count) for code, count in enumerate(links.refused_counts) if code
-        },
-        "steward_links": int((links.rule < 0).sum()),
-    }
-
-
-def _id_figures(
-    output: pl.DataFrame, previous: pl.DataFrame | None, assignment: IdAssignment
-) -> dict:
-    share, changed, seen = jitter(output, previous)
-    return {
-        "jitter": share,
-        "ids_changed": changed,
-        "previously_seen": seen,
-        "ids_inherited": assignment.inherited,
-        "ids_minted": assignment.minted,
-        "run": assignment.run,
-    }
-
-
-def _model_figures(model: Model) -> dict:
-    return {
-        "random_match_probability": model.random_match_probability,
-        "em_iterations": model.iterations,
-    }
-
-
 def resolve_with_stats(
     records: pl.DataFrame,
     previous: pl.DataFrame | None = None,
@@ -486,11 +517,15 @@ def resolve_with_stats(
         review_frame = review_table(review.finish(features, model, labels, keys, assignment.ids))
     stats = ResolveStats(
         records=size,
-        match_threshold=match_threshold,
-        **_cluster_figures(output, clusters),
-        **_link_figures(links, audit),
-        **_id_figures(output, previous, assignment),
-        **_model_figures(model),
+        clusters=_cluster_figures(output, clusters),
+        links=LinkFigures(candidate_pairs=links.candidate_pairs, matched_pairs=audit.kept_pairs),
+        ids=_id_figures(output, previous, assignment),
+        model=ModelFigures(
+            random_match_probability=model.random_match_probability,
+            match_threshold=match_threshold,
+            em_iterations=model.iterations,
+        ),
+        rules=_rule_figures(links),
         seconds=time.perf_counter() - started,
     )
     return Resolution(output=output, stats=stats, review=review_frame, model=model)

@@ -45,7 +45,7 @@ def test_resolving_customer_records_equals_resolving_the_raw_records(tmp_path):
     from_raw, raw_stats = _output_and_stats(identity_records(frames))
     from_records, stats = _output_and_stats(records, normalized=True)
 
-    assert stats.records > 8_000 and stats.candidate_pairs == raw_stats.candidate_pairs
+    assert stats.records > 8_000 and stats.links.candidate_pairs == raw_stats.links.candidate_pairs
     assert_frame_equal(from_records, from_raw)
     # The 360 reads the same rows in the same order, so it links without a join.
     assert_frame_equal(

@@ -76,7 +76,7 @@ def test_same_person_merges_and_people_stay_apart():
     assert _id_of(result, "p1") == _id_of(result, "w1")
     assert _id_of(result, "p2") == _id_of(result, "l2")
     assert _id_of(result, "p1") != _id_of(result, "p2")
-    assert stats.people == 2 and stats.largest_cluster == 2
+    assert stats.clusters.people == 2 and stats.clusters.largest_cluster == 2
     evidence = result.filter(pl.col("record_id") == "p1").row(0, named=True)
     assert evidence["match_rule"] == "probabilistic" and evidence["match_score"] > 0
     assert evidence["matched_record_id"] == "w1"
@@ -142,7 +142,7 @@ def test_chain_through_a_sparse_record_is_cut():
     ]
     result, stats = _output_and_stats(_records(chain))
     assert _id_of(result, "a") != _id_of(result, "c")
-    assert stats.clusters_split == 1
+    assert stats.clusters.clusters_split == 1
     assert result.get_column("amperity_id").n_unique() == 2
 
 
@@ -232,9 +232,10 @@ def test_ids_survive_additions_and_deletions():
     assert _id_of(second, "l1") == _id_of(first, "p1")
     assert _id_of(second, "p2") == _id_of(first, "p2")  # lost l2, keeps its id
     assert _id_of(second, "w9") not in set(first.get_column("amperity_id").to_list())
-    assert stats.jitter == 0.0 and stats.previously_seen == 3
+    assert stats.ids.jitter == 0.0 and stats.ids.previously_seen == 3
     assert (
-        stats.run == 1 and second.filter(pl.col("record_id") == "w9")["id_created_run"].item() == 1
+        stats.ids.run == 1
+        and second.filter(pl.col("record_id") == "w9")["id_created_run"].item() == 1
     )
 
 
@@ -256,7 +257,7 @@ def test_on_merge_the_larger_cluster_keeps_its_id():
     second, stats = _output_and_stats(_records(JOHN + [lone, bridge]), previous=first)
     assert second.get_column("amperity_id").n_unique() == 1
     assert _id_of(second, "p3") == _id_of(first, "p1")
-    assert stats.ids_changed == 1 and stats.jitter == pytest.approx(1 / 3)
+    assert stats.ids.ids_changed == 1 and stats.ids.jitter == pytest.approx(1 / 3)
 
 
 def test_on_split_the_larger_part_keeps_its_id():
