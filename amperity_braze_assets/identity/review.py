@@ -26,18 +26,15 @@ _HEADROOM = 4
 
 REVIEW_SCHEMA = {
     "kind": pl.String,
-    "probability": pl.Float64,
-    "weight_bits": pl.Float64,
-    "last_run_bits": pl.Float64,
-    "linked": pl.Boolean,
-    "same_person": pl.Boolean,
+    **dict.fromkeys(("probability", "weight_bits", "last_run_bits"), pl.Float64),
+    **dict.fromkeys(("linked", "same_person"), pl.Boolean),
     "reason": pl.String,
-    "source_a": pl.String,
-    "record_id_a": pl.String,
-    "amperity_id_a": pl.String,
-    "source_b": pl.String,
-    "record_id_b": pl.String,
-    "amperity_id_b": pl.String,
+    # The pair's two records, a then b: keys only, never the values.
+    **{
+        f"{key}_{side}": pl.String
+        for side in "ab"
+        for key in ("source", "record_id", "amperity_id")
+    },
     "evidence": pl.String,
 }
 WEAKEST_LINK = "weakest link"
