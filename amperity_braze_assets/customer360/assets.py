@@ -1,5 +1,6 @@
 """The Dagster face of the customer 360: ``customer_360`` and ``customer_transactions``."""
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -22,6 +23,9 @@ from amperity_braze_assets.sources.reader import currencies_not_added
 if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
     from amperity_braze_assets.config import ProjectConfig
 
+# Every asset of this room: in the customer 360 group, computed in polars.
+_customer360_asset = partial(dg.asset, group_name=CUSTOMER360_GROUP, kinds={"polars"})
+
 
 def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> list:
     rules = config.survivorship_rules  # parsed and checked when the configuration loaded
@@ -43,15 +47,13 @@ def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> lis
     }
     identity_input = dg.AssetIn(metadata={"columns": list(IDENTITY_LINK_COLUMNS)})
 
-    @dg.asset(
+    @_customer360_asset(
         name="customer_360",
-        group_name=CUSTOMER360_GROUP,
         ins={
             **attribute_inputs,
             "customer_records": dg.AssetIn(),
             "identity_resolution": identity_input,
         },
-        kinds={"polars"},
         description="One row per person: each field group (name, email, phone, address, "
         "birthdate, gender) taken whole from the record the survivorship rules pick.",
     )
@@ -78,11 +80,9 @@ def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> lis
             },
         )
 
-    @dg.asset(
+    @_customer360_asset(
         name="customer_transactions",
-        group_name=CUSTOMER360_GROUP,
         ins={**order_inputs, "identity_resolution": identity_input},
-        kinds={"polars"},
         description="Order rollups per person: lifetime and last-12-month frequency and "
         "monetary, first and latest order, average order value, RFM deciles, one-and-done.",
     )
@@ -158,11 +158,9 @@ def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> lis
         for s in line_sources
     }
 
-    @dg.asset(
+    @_customer360_asset(
         name="order_lines",
-        group_name=CUSTOMER360_GROUP,
         ins={**line_inputs, "identity_resolution": identity_input},
-        kinds={"polars"},
         description="The line items of counted orders (sku, product name, quantity, price) "
         "with the buyer's amperity_id and the order's time, for audiences and attributes.",
     )
