@@ -9,7 +9,9 @@ amperity-braze check-sources [--rows N] [--source NAME ...]
 from __future__ import annotations
 
 import argparse
+import inspect
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +22,7 @@ def _utc_datetime(text: str) -> datetime:
 
 
 def _sample_data(args: argparse.Namespace) -> int:
+    """write messy sample sources and their truth"""
     from amperity_braze_assets.devtools.sample_data import generate_sample_data
 
     summary = generate_sample_data(
@@ -34,6 +37,7 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 
 def _sample_currents(args: argparse.Namespace) -> int:
+    """write a sample Braze Currents tree (real key layout) for the people of DIR"""
     from amperity_braze_assets.devtools.sample_currents import sample_currents_for_data_dir
 
     summary = sample_currents_for_data_dir(
@@ -45,13 +49,19 @@ def _sample_currents(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    """generate sample data and materialize every asset, end to end"""
     from amperity_braze_assets.devtools.demo import run_demo
 
     return run_demo(data_dir=args.data_dir, customers=args.customers, seed=args.seed)
 
 
 def _explain_match(args: argparse.Namespace) -> int:
-    """Why two records are, or are not, one person, as the last identity run decided."""
+    """why two records are, or are not, one person (the last identity run's evidence)
+
+    Each field's evidence, the weights, the prior and the decision for two customer records,
+    and the chain of links when they meet only through others. Reads the stored
+    customer_records, identity_resolution and the run's model under AMPERITY_BRAZE_DATA_DIR (or
+    AMPERITY_BRAZE_STORAGE_URL)."""
     import polars as pl
     from dagster_aws.s3 import S3Resource
 
@@ -121,7 +131,13 @@ def _explain_match(args: argparse.Namespace) -> int:
 
 
 def _check_sources(args: argparse.Namespace) -> int:
-    """Read each source as a run would and report files, rows, quarantine and parse rates."""
+    """read each source and report files, rows, quarantine and parse rates per column
+
+    Loads the configuration (every error at once), reads each source as a run would, and
+    prints per source the files matched, the rows read and quarantined by reason, the likely
+    encoding of undecodable files, and per tagged column the share of values that parse, with
+    three that do not. Exit status: 0 when every source is within its max_reject_share, 1
+    otherwise, 2 for a configuration error."""
     from amperity_braze_assets.config import load_project_config
     from amperity_braze_assets.config_file import ConfigError
     from amperity_braze_assets.settings import load_settings
@@ -187,32 +203,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(
+    commands: argparse._SubParsersAction, name: str, run: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """The sub-command ``name``, which calls ``run``. ``run``'s docstring is its help: the first
+    paragraph is its line in ``amperity-braze --help``, the rest its own --help text (argparse
+    refills both, so the docstring's line breaks do not show)."""
+    summary, _, details = inspect.cleandoc(run.__doc__ or "").partition("\n\n")
+    command = commands.add_parser(name, help=summary, description=details or None)
+    command.set_defaults(run=run)
+    return command
+
+
 def _add_sample_data(commands: argparse._SubParsersAction) -> None:
-    sample = commands.add_parser("sample-data", help="write messy sample sources and their truth")
+    sample = _command(commands, "sample-data", _sample_data)
     sample.add_argument("--data-dir", type=Path, required=True)
     sample.add_argument("--customers", type=int, default=10_000)
     sample.add_argument("--seed", type=int, default=42)
     sample.add_argument(
         "--reference-date",
         type=_utc_datetime,
-        default=None,
         help="the 'now' dates count back from (ISO date/time); default: drawn from the seed",
     )
-    sample.set_defaults(run=_sample_data)
 
 
 def _add_sample_currents(commands: argparse._SubParsersAction) -> None:
-    currents = commands.add_parser(
-        "sample-currents",
-        help="write a sample Braze Currents tree (real key layout) for the people of DIR",
-    )
+    currents = _command(commands, "sample-currents", _sample_currents)
     currents.add_argument("--data-dir", type=Path, required=True)
-    currents.add_argument(
-        "--out-dir", type=Path, default=None, help="default DIR/currents (CURRENTS_LOCAL_DIR)"
-    )
+    currents.add_argument("--out-dir", type=Path, help="default DIR/currents (CURRENTS_LOCAL_DIR)")
     currents.add_argument("--seed", type=int, default=11)
-    currents.add_argument("--reference-date", type=_utc_datetime, default=None)
-    currents.set_defaults(run=_sample_currents)
+    currents.add_argument("--reference-date", type=_utc_datetime)
+
+
+def _add_demo(commands: argparse._SubParsersAction) -> None:
+    demo = _command(commands, "demo", _demo)
+    demo.add_argument(
+        "--data-dir", type=Path, help="defaults to AMPERITY_BRAZE_DATA_DIR, else ./data"
+    )
+    demo.add_argument("--customers", type=int, default=5_000)
+    demo.add_argument("--seed", type=int, default=7)
+
+
+def _add_explain_match(commands: argparse._SubParsersAction) -> None:
+    explain = _command(commands, "explain-match", _explain_match)
+    explain.add_argument("first", metavar="SOURCE:ID", help="e.g. pos:P00012345")
+    explain.add_argument("second", metavar="SOURCE:ID", help="e.g. web:48213")
+
+
+def _add_check_sources(commands: argparse._SubParsersAction) -> None:
+    check = _command(commands, "check-sources", _check_sources)
+    check.add_argument(
+        "--rows",
+        type=_positive_rows,
+        metavar="N",
+        help="read only the first N data rows of each file (default: whole files)",
+    )
+    check.add_argument(
+        "--source",
+        nargs="+",
+        action="extend",  # --source a --source b checks both
+        metavar="NAME",
+        help="check only these sources (default: every configured source)",
+    )
 
 
 def _add_emulator(commands: argparse._SubParsersAction) -> None:
@@ -222,63 +274,6 @@ def _add_emulator(commands: argparse._SubParsersAction) -> None:
         add_help=False,
         help="a strict Braze /users/track emulator on 127.0.0.1 (emulator --help for options)",
     )
-
-
-def _add_demo(commands: argparse._SubParsersAction) -> None:
-    demo = commands.add_parser(
-        "demo", help="generate sample data and materialize every asset, end to end"
-    )
-    demo.add_argument(
-        "--data-dir",
-        type=Path,
-        default=None,
-        help="defaults to AMPERITY_BRAZE_DATA_DIR, else ./data",
-    )
-    demo.add_argument("--customers", type=int, default=5_000)
-    demo.add_argument("--seed", type=int, default=7)
-    demo.set_defaults(run=_demo)
-
-
-def _add_explain_match(commands: argparse._SubParsersAction) -> None:
-    explain = commands.add_parser(
-        "explain-match",
-        help="why two records are, or are not, one person (the last identity run's evidence)",
-        description="Each field's evidence, the weights, the prior and the decision for two "
-        "customer records, and the chain of links when they meet only through others. Reads "
-        "the stored customer_records, identity_resolution and the run's model under "
-        "AMPERITY_BRAZE_DATA_DIR (or AMPERITY_BRAZE_STORAGE_URL).",
-    )
-    explain.add_argument("first", metavar="SOURCE:ID", help="e.g. pos:P00012345")
-    explain.add_argument("second", metavar="SOURCE:ID", help="e.g. web:48213")
-    explain.set_defaults(run=_explain_match)
-
-
-def _add_check_sources(commands: argparse._SubParsersAction) -> None:
-    check = commands.add_parser(
-        "check-sources",
-        help="read each source and report files, rows, quarantine and parse rates per column",
-        description="Loads the configuration (every error at once), reads each source as a run "
-        "would, and prints per source the files matched, the rows read and quarantined by "
-        "reason, the likely encoding of undecodable files, and per tagged column the share of "
-        "values that parse, with three that do not. Exit status: 0 when every source is "
-        "within its max_reject_share, 1 otherwise, 2 for a configuration error.",
-    )
-    check.add_argument(
-        "--rows",
-        type=_positive_rows,
-        default=None,
-        metavar="N",
-        help="read only the first N data rows of each file (default: whole files)",
-    )
-    check.add_argument(
-        "--source",
-        nargs="+",
-        action="extend",  # --source a --source b checks both
-        metavar="NAME",
-        default=None,
-        help="check only these sources (default: every configured source)",
-    )
-    check.set_defaults(run=_check_sources)
 
 
 def main(argv: list[str] | None = None) -> int:
