@@ -22,13 +22,26 @@ import graphlib
 import logging
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NamedTuple, TypeVar
 
 import polars as pl
 import sqlglot
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails
 from sqlglot import exp
 
 from amperity_braze_assets import braze_fields
@@ -101,34 +114,8 @@ CUSTOMER_360_TYPED_TAGS: dict[str, pl.DataType] = {"birthdate": pl.Date()}
 CUSTOM_TYPES = ("Boolean", "Date", "Datetime", "Decimal", "Float", "Integer", "String", "Varchar")
 ARRAY_TYPE = "Array"  # a list of strings, e.g. customer_transactions.channels
 TYPE_PATTERN = re.compile(r"^(?P<name>[A-Za-z]+)\s*(?:\(\s*(?P<arg>[0-9]+)\s*\))?$")
-ON_INVALID = ("null_field", "hold_row")
-IDENTIFIERS = ("external_id", "braze_id")
+OnInvalid = Literal["null_field", "hold_row"]
 DEFAULT_MAX_REJECT_SHARE = 0.05
-TOP_KEYS = {
-    "identifier",
-    "identifier_source",
-    "on_invalid",
-    "max_reject_share",
-    "allow_consent_fields",
-    "audience_array",
-    "standard",
-    "custom",
-    "audiences",
-}
-STANDARD_KEYS = {"source", "value", "on_invalid"}
-CUSTOM_KEYS = {
-    "source",
-    "value",
-    "type",
-    "scale",
-    "buckets",
-    "cases",
-    "default",
-    "on_invalid",
-    "description",
-}
-AUDIENCE_OPTION_KEYS = {"attribute", "exclude", "exclude_ids", "control_share", "description"}
-SEGMENT_KEYS = AUDIENCE_OPTION_KEYS | {"where"}
 AUDIENCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 COMPARISONS = {"=": "eq", "==": "eq", "!=": "ne", "<>": "ne", "<": "lt", ">": "gt", "<=": "le"}
@@ -443,7 +430,7 @@ class AttributeSettings(BaseModel):
 
     identifier: Literal["external_id", "braze_id"] = "external_id"
     identifier_source: Any = None
-    on_invalid: Literal["null_field", "hold_row"] = "null_field"
+    on_invalid: OnInvalid = "null_field"
     max_reject_share: float = Field(DEFAULT_MAX_REJECT_SHARE, ge=0, le=1)
     allow_consent_fields: bool = False
     audience_array: Any = None
@@ -451,6 +438,8 @@ class AttributeSettings(BaseModel):
     custom: Any = None
     audiences: Any = None
 
+
+TOP_KEYS = set(AttributeSettings.model_fields)
 
 # The settings AttributeConfig takes as they are.
 PASSED_SETTINGS = {"identifier", "on_invalid", "max_reject_share", "allow_consent_fields"}
@@ -478,12 +467,9 @@ def _settings(
 ) -> tuple[AttributeSettings, dict[str, str]]:
     """The valid top-level settings, each invalid one left at its default, and the problem of
     each invalid one by key (unknown keys are reported into ``errors`` directly)."""
-    unknown = sorted(set(raw) - TOP_KEYS, key=str)
+    unknown = list(set(raw) - TOP_KEYS)
     if unknown:
-        errors.append(
-            f"{path}: unknown top-level key(s) {unknown}{_suggest(unknown[0], TOP_KEYS)}; "
-            f"allowed: {sorted(TOP_KEYS)}."
-        )
+        errors.append(f"{path}: {_unknown_keys_problem(unknown, TOP_KEYS, 'top-level key(s)')}")
     known = {k: v for k, v in raw.items() if k in TOP_KEYS}
     try:
         return AttributeSettings.model_validate(known), {}
@@ -537,8 +523,8 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
     identifier_source = _identifier_source(path, settings, loader)
     errors.extend(problems.values())
     names: dict[str, str] = {}  # Braze name -> where it is defined, for duplicates
-    standard = _standard_fields(loader, settings, names)
-    custom = _custom_attributes(loader, settings, names)
+    standard = _section_fields(loader, settings, "standard", names)
+    custom = _section_fields(loader, settings, "custom", names)
     audiences = _load_audiences(project, raw.get("audiences"), loader, errors)
     for audience in audiences:
         _claim(names, audience.attribute, f"audience '{audience.name}'", path, errors)
@@ -576,44 +562,28 @@ def _mapping(loader: _Loader, raw: Any, problem: str) -> dict:
     return {}
 
 
-def _standard_fields(
-    loader: _Loader, settings: AttributeSettings, names: dict[str, str]
+# What each section of fields must be, and the fix.
+SECTION_PROBLEMS = {
+    "standard": "'standard' must map Braze standard fields to columns, e.g. "
+    "standard: {email: customer_360.email}.",
+    "custom": "'custom' must map custom attribute names to a source and a type, e.g. "
+    "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}.",
+}
+
+
+def _section_fields(
+    loader: _Loader, settings: AttributeSettings, section: str, names: dict[str, str]
 ) -> list[AttributeSpec]:
-    raw_standard = _mapping(
-        loader,
-        settings.standard,
-        "'standard' must map Braze standard fields to columns, e.g. "
-        "standard: {email: customer_360.email}.",
-    )
-    standard: list[AttributeSpec] = []
-    for name, definition in raw_standard.items():
-        spec = loader.standard_field(
-            str(name), definition, settings.on_invalid, settings.allow_consent_fields
-        )
+    """The fields under ``standard`` or ``custom``, each Braze name claimed once."""
+    parse = loader.standard_field if section == "standard" else loader.custom_attribute
+    raw = _mapping(loader, getattr(settings, section), SECTION_PROBLEMS[section])
+    specs: list[AttributeSpec] = []
+    for name, definition in raw.items():
+        spec = parse(name, definition, settings)
         if spec is not None:
-            _claim(names, spec.name, "standard", loader.path, loader.errors)
-            standard.append(spec)
-    return standard
-
-
-def _custom_attributes(
-    loader: _Loader, settings: AttributeSettings, names: dict[str, str]
-) -> list[AttributeSpec]:
-    raw_custom = _mapping(
-        loader,
-        settings.custom,
-        "'custom' must map custom attribute names to a source and a type, e.g. "
-        "custom: {l12m_frequency: {source: customer_transactions.l12m_frequency, type: Integer}}.",
-    )
-    custom: list[AttributeSpec] = []
-    for name, definition in raw_custom.items():
-        spec = loader.custom_attribute(name, definition, settings.on_invalid)
-        if spec is None:
-            continue
-        if isinstance(name, str):
-            _claim(names, spec.name, "custom", loader.path, loader.errors)
-        custom.append(spec)
-    return custom
+            _claim(names, spec.name, section, loader.path, loader.errors)
+            specs.append(spec)
+    return specs
 
 
 def _check_audience_columns(
@@ -657,6 +627,254 @@ def _custom_name_problem(name: Any) -> str | None:
     if not isinstance(name, str):
         return f"custom attribute name {name!r} must be text"
     return braze_fields.custom_attribute_name_problem(name)
+
+
+# -- entries of the mapping ---------------------------------------------------------------------
+# pydantic checks the shape of an entry: its keys, the ones it needs, their kinds and choices.
+# What the values name (columns of the tables and their types, the segment language) is checked
+# by ``_Loader``, which knows the table schemas. Validators raise ValueError with the problem and
+# its fix; ``_refusals`` words pydantic's own refusals through each entry's ``*_problem``.
+KNOWN_TYPES = (
+    f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE} (Varchar(n) with n <= "
+    f"{braze_fields.MAX_STRING_CHARS}, Decimal(scale))"
+)
+DECIMAL_SCALE_PROBLEM = "a Decimal scale is 0 to 12 digits, e.g. Decimal(2)."
+BUCKETS_EXAMPLE = '[{up_to: 30, label: "0-30"}, {up_to: 90, label: "31-90"}, {label: "91+"}]'
+CASES_PROBLEM = (
+    "cases must be a list of {when: <condition>, value: <value>}, checked in order; the first "
+    "that matches wins and default applies otherwise."
+)
+
+
+EntryModel = TypeVar("EntryModel", bound=BaseModel)
+
+
+class DeclaredType(NamedTuple):
+    """A custom attribute's ``type``: one of ``CUSTOM_TYPES`` or ``Array``, and the number in
+    brackets (Varchar's length, Decimal's scale) when there is one."""
+
+    name: str
+    argument: int | None
+
+
+class _Entry(BaseModel):
+    """What every field under ``standard`` and ``custom`` has: a column (``source``) or a
+    constant (``value``, which may be null), and its own on_invalid."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    NO_ORIGIN: ClassVar[str] = "give a source (<table>.<column>) or a constant value."
+
+    source: Any = None  # "table.column", checked against the schemas by _Loader.column
+    value: Any = None
+    on_invalid: OnInvalid | None = None  # None: the file's on_invalid
+
+    def origins(self) -> list[str]:
+        """Where the entry's value comes from: ``source`` when set, ``value`` when given."""
+        return [
+            key
+            for key in ("source", "value")
+            if key in self.model_fields_set and (key == "value" or self.source is not None)
+        ]
+
+    def inconsistency(self) -> str | None:
+        given = self.origins()
+        if "cases" in given and len(given) > 1:
+            return "give cases, or a source, or a value: only one of them."
+        if len(given) > 1:
+            return "give either source or value, not both."
+        return None if given else self.NO_ORIGIN
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _Entry:
+        problem = self.inconsistency()
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class StandardFieldEntry(_Entry):
+    """A field under ``standard`` (``email: customer_360.email`` is short for ``{source: ...}``)."""
+
+
+class BucketEntry(BaseModel):
+    """A range of ``buckets``: values up to ``up_to`` (none: every larger value) get ``label``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    up_to: StrictInt | StrictFloat | None = None
+    label: Annotated[str, BeforeValidator(str)]
+
+
+class CaseEntry(BaseModel):
+    """One of ``cases``: the condition (parsed by ``_Loader.condition``) and the value it gives."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    when: Any
+    value: Any
+
+
+class CustomAttributeEntry(_Entry):
+    """A custom attribute: its type and its value's origin (a column, a constant or cases), the
+    column's numbers turned into labels by ``buckets``, ``default`` when nothing matches."""
+
+    NO_ORIGIN: ClassVar[str] = "give a source (<table>.<column>), a constant value, or cases."
+
+    type: DeclaredType
+    scale: Annotated[int, Field(strict=True, ge=0, le=12)] | None = None
+    buckets: tuple[BucketEntry, ...] = ()
+    cases: tuple[CaseEntry, ...] = ()
+    default: Any = None
+    description: Any = None
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, raw: Any) -> DeclaredType:
+        if not isinstance(raw, str):
+            raise ValueError(f"declare a type: one of {KNOWN_TYPES}.")
+        match = TYPE_PATTERN.match(raw.strip())
+        canonical = {t.lower(): t for t in (*CUSTOM_TYPES, ARRAY_TYPE)}
+        name = canonical.get(match.group("name").lower()) if match else None
+        if match is None or name is None:
+            word = match.group("name") if match else raw
+            raise ValueError(
+                f"unknown type {raw!r}{_suggest(word, canonical.values())}; use one of "
+                f"{KNOWN_TYPES}."
+            )
+        argument = int(match.group("arg")) if match.group("arg") else None
+        if name == "Varchar" and not 1 <= (argument or 0) <= braze_fields.MAX_STRING_CHARS:
+            raise ValueError(
+                f"Varchar needs a length from 1 to {braze_fields.MAX_STRING_CHARS} (Braze's limit "
+                "for strings), e.g. Varchar(32)."
+            )
+        if name == "Decimal" and argument is not None and argument > 12:
+            raise ValueError(DECIMAL_SCALE_PROBLEM)
+        if name not in ("Varchar", "Decimal") and argument is not None:
+            raise ValueError(f"type {name} takes no argument; write {name}.")
+        return DeclaredType(name, argument)
+
+    @field_validator("buckets")
+    @classmethod
+    def _ranges(cls, buckets: tuple[BucketEntry, ...]) -> tuple[BucketEntry, ...]:
+        if not buckets:
+            raise ValueError(f"buckets must be a list of ranges, e.g. {BUCKETS_EXAMPLE}.")
+        previous = -math.inf
+        for position, bucket in enumerate(buckets, 1):
+            if bucket.up_to is None and position < len(buckets):
+                raise ValueError(
+                    "only the last bucket may omit up_to (it takes every larger value)."
+                )
+            if bucket.up_to is not None and bucket.up_to <= previous:
+                raise ValueError(
+                    f"bucket {position}: up_to must be a number larger than the previous "
+                    f"bucket's; got {bucket.up_to!r}."
+                )
+            if not 1 <= len(bucket.label) <= braze_fields.MAX_STRING_CHARS:
+                raise ValueError(
+                    f"bucket {position}: the label must be 1 to "
+                    f"{braze_fields.MAX_STRING_CHARS} characters."
+                )
+            previous = previous if bucket.up_to is None else bucket.up_to
+        return buckets
+
+    @field_validator("cases")
+    @classmethod
+    def _some_cases(cls, cases: tuple[CaseEntry, ...]) -> tuple[CaseEntry, ...]:
+        if not cases:
+            raise ValueError(CASES_PROBLEM)
+        return cases
+
+    def origins(self) -> list[str]:
+        return [*super().origins(), *(["cases"] if "cases" in self.model_fields_set else [])]
+
+    def inconsistency(self) -> str | None:
+        if "scale" in self.model_fields_set and self.type.name != "Decimal":
+            return "scale applies to Decimal only."
+        problem = super().inconsistency()
+        if problem is None and self.buckets and self.type.name not in ("String", "Varchar"):
+            return (
+                "buckets turn values into labels, so the type must be String or Varchar(n), "
+                f"not {self.type.name}."
+            )
+        return problem
+
+    @property
+    def length(self) -> int | None:
+        """Varchar's length."""
+        return self.type.argument if self.type.name == "Varchar" else None
+
+    @property
+    def decimal_scale(self) -> int | None:
+        """Decimal's scale: ``Decimal(n)``, else ``scale:``, else 2."""
+        if self.type.name != "Decimal":
+            return None
+        if self.type.argument is not None:
+            return self.type.argument
+        return 2 if self.scale is None else self.scale
+
+
+def _on_invalid_problem(value: Any) -> str:
+    return f"on_invalid {value!r} is unknown; use null_field or hold_row."
+
+
+def _custom_entry_problem(error: ErrorDetails) -> str:
+    """What pydantic refused in a custom attribute's entry, and the fix."""
+    key, *inner = error["loc"] or ("",)
+    if key == "type":  # missing: the validator words every other refusal
+        return f"declare a type: one of {KNOWN_TYPES}."
+    if key == "scale":
+        return DECIMAL_SCALE_PROBLEM
+    if key == "on_invalid":
+        return _on_invalid_problem(error["input"])
+    if key == "buckets" and not inner:
+        return f"buckets must be a list of ranges, e.g. {BUCKETS_EXAMPLE}."
+    if key == "buckets" and inner[1:2] == ["up_to"]:
+        return (
+            f"bucket {int(inner[0]) + 1}: up_to must be a number larger than the previous "
+            f"bucket's; got {error['input']!r}."
+        )
+    if key == "buckets":
+        return (
+            f"bucket {int(inner[0]) + 1} must be {{up_to: <number>, label: <text>}}; e.g. "
+            f"{BUCKETS_EXAMPLE}."
+        )
+    if key == "cases":
+        return (
+            f"case {int(inner[0]) + 1} must have exactly when and value."
+            if inner
+            else CASES_PROBLEM
+        )
+    return (
+        "expected a mapping with source and type, e.g. "
+        "{source: customer_transactions.l12m_frequency, type: Integer}."
+    )
+
+
+def _unknown_keys_problem(unknown: list[Any], allowed: Iterable[str], what: str = "key(s)") -> str:
+    unknown = sorted(unknown, key=str)
+    return f"unknown {what} {unknown}{_suggest(unknown[0], allowed)}; allowed: {sorted(allowed)}."
+
+
+def _refusals(
+    exc: ValidationError,
+    problem: Callable[[ErrorDetails], str],
+    allowed: Iterable[str] | None = None,
+    what: str = "key(s)",
+) -> list[str]:
+    """pydantic's refusals of an entry in the file's words, each once: its unknown keys together
+    with the ``allowed`` ones (or, without ``allowed``, as ``problem`` words them), a
+    validator's own message as it is, any other refusal as ``problem`` words it."""
+    errors = exc.errors()
+    unknown_key = {"extra_forbidden", "invalid_key"} if allowed is not None else set()
+    unknown = [e["loc"][0] for e in errors if e["type"] in unknown_key and len(e["loc"]) == 1]
+    messages = [_unknown_keys_problem(unknown, allowed or (), what)] if unknown else []
+    for error in errors:
+        if error["type"] in unknown_key and len(error["loc"]) == 1:
+            continue
+        message = str(error["ctx"]["error"]) if error["type"] == "value_error" else problem(error)
+        if message not in messages:
+            messages.append(message)
+    return messages
 
 
 class _Loader:
@@ -711,24 +929,35 @@ class _Loader:
             return None
         return ref
 
-    def _source_or_value(
-        self, where: str, definition: dict[str, Any]
-    ) -> tuple[str | None, Any, bool]:
-        has_source = definition.get("source") is not None
-        has_value = "value" in definition
-        if has_source and has_value:
-            self.error(f"{where}: give either source or value, not both.")
-            return None, None, False
-        if has_value:
-            return None, definition["value"], True
-        if not has_source:
-            return None, None, False
-        column = self.column(definition["source"], where)
-        return column, None, column is not None
+    def entry(
+        self,
+        model: type[EntryModel],
+        where: str,
+        raw: Any,
+        problem: Callable[[ErrorDetails], str],
+        allowed: Iterable[str] | None = None,
+        what: str = "key(s)",
+        **validation: Any,
+    ) -> EntryModel | None:
+        """``raw`` as ``model``, or None with every refusal reported."""
+        try:
+            return model.model_validate(raw, **validation)
+        except ValidationError as exc:
+            for message in _refusals(exc, problem, allowed, what):
+                self.error(f"{where}: {message}")
+            return None
+
+    def _entry_source(self, where: str, entry: _Entry) -> tuple[bool, str | None]:
+        """(whether the entry's source is usable, the checked ``table.column`` or None)."""
+        if entry.source is None:
+            return True, None
+        column = self.column(entry.source, where)
+        return column is not None, column
 
     def standard_field(
-        self, name: str, definition: Any, on_invalid: str, allow_consent: bool
+        self, name: Any, definition: Any, settings: AttributeSettings
     ) -> AttributeSpec | None:
+        name = str(name)
         where = f"standard field '{name}'"
         if name in braze_fields.IDENTIFIER_FIELDS:
             self.error(
@@ -744,206 +973,90 @@ class _Loader:
                 f"{', '.join(braze_fields.STANDARD_FIELDS)}; put other attributes under custom."
             )
             return None
-        if name in braze_fields.CONSENT_FIELDS and not allow_consent:
+        if name in braze_fields.CONSENT_FIELDS and not settings.allow_consent_fields:
             self.error(
                 f"{where}: Braze holds consent, so {name} is left to Braze; remove it, or set "
                 "allow_consent_fields: true if this project really is the source of consent."
             )
             return None
-        if isinstance(definition, str):
-            definition = {"source": definition}
-        if not isinstance(definition, dict) or set(definition) - STANDARD_KEYS:
-            self.error(
-                f"{where}: expected <table>.<column> or a mapping with {sorted(STANDARD_KEYS)}, "
-                f"e.g. {name}: customer_360.{name}."
-            )
+        shape = (
+            f"expected <table>.<column> or a mapping with {sorted(StandardFieldEntry.model_fields)}"
+            f", e.g. {name}: customer_360.{name}."
+        )
+        entry = self.entry(
+            StandardFieldEntry,
+            where,
+            {"source": definition} if isinstance(definition, str) else definition,
+            lambda error: (
+                _on_invalid_problem(error["input"]) if error["loc"] == ("on_invalid",) else shape
+            ),
+        )
+        usable, source = (False, None) if entry is None else self._entry_source(where, entry)
+        if entry is None or not usable:
             return None
-        source, value, ok = self._source_or_value(where, definition)
-        if not ok:
-            if "source" not in definition and "value" not in definition:
-                self.error(f"{where}: give a source (<table>.<column>) or a constant value.")
-            return None
-        field_on_invalid = self._on_invalid(where, definition, on_invalid)
         return AttributeSpec(
             name=name,
             standard=True,
             braze_type=braze_fields.STANDARD_FIELDS[name].kind,
             source=source,
-            value=value,
-            on_invalid=field_on_invalid,
+            value=entry.value,
+            on_invalid=entry.on_invalid or settings.on_invalid,
         )
 
-    def _on_invalid(self, where: str, definition: dict[str, Any], default: str) -> str:
-        value = definition.get("on_invalid", default)
-        if value not in ON_INVALID:
-            self.error(f"{where}: on_invalid {value!r} is unknown; use null_field or hold_row.")
-            return default
-        return value
-
-    def custom_attribute(self, name: Any, definition: Any, on_invalid: str) -> AttributeSpec | None:
+    def custom_attribute(
+        self, name: Any, definition: Any, settings: AttributeSettings
+    ) -> AttributeSpec | None:
         problem = _custom_name_problem(name)
         if problem:
             self.error(f"custom attribute {name!r}: {problem}.")
             return None
         where = f"custom attribute '{name}'"
-        if not isinstance(definition, dict):
-            self.error(
-                f"{where}: expected a mapping with source and type, e.g. "
-                "{source: customer_transactions.l12m_frequency, type: Integer}."
-            )
+        entry = self.entry(
+            CustomAttributeEntry,
+            where,
+            definition,
+            _custom_entry_problem,
+            allowed=CustomAttributeEntry.model_fields,
+        )
+        usable, source = (False, None) if entry is None else self._entry_source(where, entry)
+        if entry is None or not usable:
             return None
-        unknown = sorted(set(definition) - CUSTOM_KEYS, key=str)
-        if unknown:
-            self.error(
-                f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], CUSTOM_KEYS)}; allowed: "
-                f"{sorted(CUSTOM_KEYS)}."
-            )
+        cases = self._cases(where, entry.cases)
+        if cases is None or (entry.buckets and not self._numeric(where, source)):
             return None
-        parsed = self._type(where, definition)
-        if parsed is None:
-            return None
-        braze_type, length, scale = parsed
-        cases: tuple[Case, ...] = ()
-        if "cases" in definition:
-            if "source" in definition or "value" in definition:
-                self.error(f"{where}: give cases, or a source, or a value: only one of them.")
-                return None
-            cases = self._cases(where, definition["cases"])
-            if cases is None:
-                return None
-            source, value = None, None
-        else:
-            source, value, ok = self._source_or_value(where, definition)
-            if not ok:
-                if "source" not in definition and "value" not in definition:
-                    self.error(
-                        f"{where}: give a source (<table>.<column>), a constant value, or cases."
-                    )
-                return None
-        buckets: tuple[Bucket, ...] = ()
-        if "buckets" in definition:
-            if braze_type not in ("String", "Varchar"):
-                self.error(
-                    f"{where}: buckets turn values into labels, so the type must be String or "
-                    f"Varchar(n), not {braze_type}."
-                )
-                return None
-            buckets = self._buckets(where, definition["buckets"], source)
-            if buckets is None:
-                return None
         return AttributeSpec(
             name=name,
             standard=False,
-            braze_type=braze_type,
+            braze_type=entry.type.name,
             source=source,
-            value=value,
-            length=length,
-            scale=scale,
-            buckets=buckets,
+            value=entry.value,
+            length=entry.length,
+            scale=entry.decimal_scale,
+            buckets=tuple(
+                Bucket(None if b.up_to is None else float(b.up_to), b.label) for b in entry.buckets
+            ),
             cases=cases,
-            default=definition.get("default"),
-            on_invalid=self._on_invalid(where, definition, on_invalid),
+            default=entry.default,
+            on_invalid=entry.on_invalid or settings.on_invalid,
         )
 
-    def _type(
-        self, where: str, definition: dict[str, Any]
-    ) -> tuple[str, int | None, int | None] | None:
-        raw_type = definition.get("type")
-        known = f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE} (Varchar(n) with n <= {braze_fields.MAX_STRING_CHARS}, Decimal(scale))"
-        if not isinstance(raw_type, str):
-            self.error(f"{where}: declare a type: one of {known}.")
-            return None
-        match = TYPE_PATTERN.match(raw_type.strip())
-        canonical = {t.lower(): t for t in (*CUSTOM_TYPES, ARRAY_TYPE)}
-        type_name = canonical.get(match.group("name").lower()) if match else None
-        if type_name is None:
-            word = match.group("name") if match else raw_type
-            self.error(
-                f"{where}: unknown type {raw_type!r}{_suggest(word, canonical.values())}; use one of {known}."
-            )
-            return None
-        argument = int(match.group("arg")) if match.group("arg") else None
-        length = scale = None
-        if type_name == "Varchar":
-            if argument is None or not 1 <= argument <= braze_fields.MAX_STRING_CHARS:
-                self.error(
-                    f"{where}: Varchar needs a length from 1 to {braze_fields.MAX_STRING_CHARS} (Braze's limit "
-                    "for strings), e.g. Varchar(32)."
-                )
-                return None
-            length = argument
-        elif type_name == "Decimal":
-            scale = argument if argument is not None else definition.get("scale", 2)
-            if isinstance(scale, bool) or not isinstance(scale, int) or not 0 <= scale <= 12:
-                self.error(f"{where}: a Decimal scale is 0 to 12 digits, e.g. Decimal(2).")
-                return None
-        elif argument is not None:
-            self.error(f"{where}: type {type_name} takes no argument; write {type_name}.")
-            return None
-        elif "scale" in definition:
-            self.error(f"{where}: scale applies to Decimal only.")
-            return None
-        return type_name, length, scale
+    def _numeric(self, where: str, source: str | None) -> bool:
+        """Whether buckets can range over ``source`` (a column of a known table is numeric)."""
+        table, _, column = (source or "").partition(".")
+        if table not in self.schemas:
+            return True
+        dtype = self.schemas[table][column]
+        if not dtype.is_numeric():
+            self.error(f"{where}: buckets need a numeric source; {source} is {dtype}.")
+        return dtype.is_numeric()
 
-    def _buckets(self, where: str, raw: Any, source: str | None) -> tuple[Bucket, ...] | None:
-        example = '[{up_to: 30, label: "0-30"}, {up_to: 90, label: "31-90"}, {label: "91+"}]'
-        if not isinstance(raw, list) or not raw:
-            self.error(f"{where}: buckets must be a list of ranges, e.g. {example}.")
-            return None
-        if source and source.split(".", 1)[0] in self.schemas:
-            dtype = self.schemas[source.split(".", 1)[0]][source.split(".", 1)[1]]
-            if not dtype.is_numeric():
-                self.error(f"{where}: buckets need a numeric source; {source} is {dtype}.")
-                return None
-        buckets: list[Bucket] = []
-        previous = -math.inf
-        for position, item in enumerate(raw):
-            if not isinstance(item, dict) or set(item) - {"up_to", "label"} or "label" not in item:
-                self.error(
-                    f"{where}: bucket {position + 1} must be {{up_to: <number>, label: <text>}}; e.g. {example}."
-                )
-                return None
-            upper = item.get("up_to")
-            last = position == len(raw) - 1
-            if upper is None and not last:
-                self.error(
-                    f"{where}: only the last bucket may omit up_to (it takes every larger value)."
-                )
-                return None
-            if upper is not None and (
-                isinstance(upper, bool) or not isinstance(upper, int | float) or upper <= previous
-            ):
-                self.error(
-                    f"{where}: bucket {position + 1}: up_to must be a number larger than the "
-                    f"previous bucket's; got {upper!r}."
-                )
-                return None
-            label = str(item["label"])
-            if not label or len(label) > braze_fields.MAX_STRING_CHARS:
-                self.error(
-                    f"{where}: bucket {position + 1}: the label must be 1 to {braze_fields.MAX_STRING_CHARS} characters."
-                )
-                return None
-            buckets.append(Bucket(None if upper is None else float(upper), label))
-            previous = upper if upper is not None else previous
-        return tuple(buckets)
-
-    def _cases(self, where: str, raw: Any) -> tuple[Case, ...] | None:
-        if not isinstance(raw, list) or not raw:
-            self.error(
-                f"{where}: cases must be a list of {{when: <condition>, value: <value>}}, checked "
-                "in order; the first that matches wins and default applies otherwise."
-            )
-            return None
+    def _cases(self, where: str, entries: tuple[CaseEntry, ...]) -> tuple[Case, ...] | None:
         cases: list[Case] = []
-        for position, item in enumerate(raw):
-            if not isinstance(item, dict) or set(item) != {"when", "value"}:
-                self.error(f"{where}: case {position + 1} must have exactly when and value.")
-                return None
-            condition = self.condition(f"{where}: case {position + 1}", item["when"])
+        for position, entry in enumerate(entries, 1):
+            condition = self.condition(f"{where}: case {position}", entry.when)
             if condition is None:
                 return None
-            cases.append(Case(condition, item["value"]))
+            cases.append(Case(condition, entry.value))
         return tuple(cases)
 
     def condition(self, where: str, raw: Any) -> Condition | None:
@@ -1093,7 +1206,7 @@ def _load_audiences(
     the segments (``segments.yaml``), checked, each after those it excludes."""
     path = loader.path
     options = _audience_options(path, raw_options, errors)
-    found = _sql_audience_entries(project.config_dir / AUDIENCES_DIR, path, options, errors)
+    found = _sql_audience_entries(project.config_dir, loader, options)
     found |= _segment_entries(project.config_dir / SEGMENTS_FILE, loader, found, options, errors)
     for name in options:
         errors.append(
@@ -1102,7 +1215,7 @@ def _load_audiences(
         )
     specs: dict[str, AudienceSpec] = {}
     for name, entry in found.items():
-        spec = _audience_spec(project, name, entry, loader, errors)
+        spec = _audience_spec(name, entry, loader.schemas, errors)
         if spec is not None:
             specs[name] = spec
     return _in_exclusion_order(path, specs, found, errors)
@@ -1122,27 +1235,42 @@ def _audience_options(path: Path, raw_options: Any, errors: list[str]) -> dict[s
 
 
 def _sql_audience_entries(
-    sql_dir: Path, path: Path, options: dict[str, Any], errors: list[str]
+    config_dir: Path, loader: _Loader, options: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """One entry per ``<name>.sql`` with its options (taken out of ``options``)."""
+    """One entry per ``<name>.sql`` with its options (taken out of ``options``), checked."""
+    sql_dir = config_dir / AUDIENCES_DIR
     found: dict[str, dict[str, Any]] = {}
     for sql_file in sorted(sql_dir.glob("*.sql")) if sql_dir.is_dir() else []:
         name = sql_file.stem
         if not AUDIENCE_NAME_PATTERN.match(name):
-            errors.append(
+            loader.errors.append(
                 f"{sql_file}: the audience name '{name}' (the file name) must be lower case "
                 "letters, digits and underscores, starting with a letter; rename the file."
             )
             continue
-        entry_options = options.pop(name, None) or {}
-        if not isinstance(entry_options, dict):
-            errors.append(
-                f"{path}: audiences.{name}: expected a mapping of options "
-                f"{sorted(AUDIENCE_OPTION_KEYS)}, e.g. {{control_share: 0.1}}."
-            )
-            continue
-        found[name] = {"kind": "sql", "file": sql_file, **entry_options}
+        entry_options = loader.entry(
+            AudienceOptions,
+            f"audiences.{name} ({sql_file})",
+            options.pop(name, None) or {},
+            lambda error: (
+                f"expected a mapping of options {sorted(AUDIENCE_OPTION_KEYS)}, e.g. "
+                "{control_share: 0.1}."
+            ),
+            allowed=AUDIENCE_OPTION_KEYS,
+            what="option(s)",
+            context={"name": name, "config_dir": config_dir},
+        )
+        if entry_options is not None:
+            found[name] = {"kind": "sql", "file": sql_file, "options": entry_options}
     return found
+
+
+class SegmentsFile(BaseModel):
+    """``segments.yaml``: one key, ``segments``, mapping each segment's name to its entry."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    segments: dict[Any, Any]
 
 
 def _segment_entries(
@@ -1152,15 +1280,14 @@ def _segment_entries(
     options: dict[str, Any],
     errors: list[str],
 ) -> dict[str, dict[str, Any]]:
-    """One entry per segment of ``segments.yaml``, its condition parsed."""
+    """One entry per segment of ``segments.yaml``, its options checked and its condition
+    parsed."""
     raw_segments = load_yaml(segments_path) if segments_path.exists() else None
     if raw_segments is None:
         return {}
-    if (
-        not isinstance(raw_segments, dict)
-        or set(raw_segments) != {"segments"}
-        or not isinstance(raw_segments["segments"], dict)
-    ):
+    try:
+        segments = SegmentsFile.model_validate(raw_segments).segments
+    except ValidationError:
         errors.append(
             f"{segments_path}: expected a top-level 'segments:' mapping of segment name to "
             "{where: <condition>, ...options}."
@@ -1168,7 +1295,7 @@ def _segment_entries(
         return {}
     segment_loader = _Loader(segments_path, loader.schemas, errors)
     found: dict[str, dict[str, Any]] = {}
-    for name, definition in raw_segments["segments"].items():
+    for name, definition in segments.items():
         where = f"{segments_path}: segment '{name}'"
         if not isinstance(name, str) or not AUDIENCE_NAME_PATTERN.match(name):
             errors.append(
@@ -1188,19 +1315,19 @@ def _segment_entries(
                 f"under audiences in {ATTRIBUTES_FILE}."
             )
             options.pop(name)
-        if not isinstance(definition, dict) or "where" not in definition:
-            errors.append(f"{where}: give its condition under where:.")
-            continue
-        unknown = sorted(set(definition) - SEGMENT_KEYS, key=str)
-        if unknown:
-            errors.append(
-                f"{where}: unknown key(s) {unknown}{_suggest(unknown[0], SEGMENT_KEYS)}; "
-                f"allowed: {sorted(SEGMENT_KEYS)}."
-            )
-            continue
-        condition = segment_loader.condition(f"segment '{name}'", definition["where"])
+        entry = segment_loader.entry(
+            SegmentEntry,
+            f"segment '{name}'",
+            definition,
+            lambda error: "give its condition under where:.",
+            allowed=SegmentEntry.model_fields,
+            context={"name": name, "config_dir": segments_path.parent},
+        )
+        condition = (
+            None if entry is None else segment_loader.condition(f"segment '{name}'", entry.where)
+        )
         if condition is not None:
-            found[name] = {"kind": "segment", "condition": condition, **definition}
+            found[name] = {"kind": "segment", "condition": condition, "options": entry}
     return found
 
 
@@ -1297,34 +1424,27 @@ class AudienceOptions(BaseModel):
         return float(value)
 
 
+class SegmentEntry(AudienceOptions):
+    """A segment of ``segments.yaml``: its condition under ``where``, and its options."""
+
+    where: Any
+
+
+AUDIENCE_OPTION_KEYS = set(AudienceOptions.model_fields)
+
+
 def _audience_spec(
-    project: ProjectConfig, name: str, entry: dict[str, Any], loader: _Loader, errors: list[str]
+    name: str,
+    entry: dict[str, Any],
+    schemas: dict[str, dict[str, pl.DataType]],
+    errors: list[str],
 ) -> AudienceSpec | None:
-    where = (
-        f"{loader.path}: audiences.{name} ({entry['file']})"
-        if entry["kind"] == "sql"
-        else f"{project.config_dir / SEGMENTS_FILE}: segment '{name}'"
-    )
-    given = {k: v for k, v in entry.items() if k not in ("kind", "file", "condition", "where")}
-    unknown = sorted(set(given) - AUDIENCE_OPTION_KEYS, key=str)
-    if unknown:
-        errors.append(
-            f"{loader.path}: audiences.{name}: unknown option(s) {unknown}"
-            f"{_suggest(unknown[0], AUDIENCE_OPTION_KEYS)}; allowed: {sorted(AUDIENCE_OPTION_KEYS)}."
-        )
-        return None
-    try:
-        options = AudienceOptions.model_validate(
-            given, context={"name": name, "config_dir": project.config_dir}
-        )
-    except ValidationError as exc:
-        errors.append(f"{where}: {exc.errors()[0]['ctx']['error']}")
-        return None
+    options: AudienceOptions = entry["options"]
     sql = None
-    extra: dict[str, pl.DataType] = {}
+    extra: dict[str, pl.DataType] | None = {}
     if entry["kind"] == "sql":
         sql = entry["file"].read_text(encoding="utf-8")
-        extra = _compile_sql(entry["file"], sql, loader.schemas, errors)
+        extra = _compile_sql(entry["file"], sql, schemas, errors)
         if extra is None:
             return None
     return AudienceSpec(

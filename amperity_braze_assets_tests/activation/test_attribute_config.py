@@ -189,6 +189,43 @@ def test_buckets_are_checked(tmp_path):
     )
 
 
+def test_every_problem_of_an_entry_is_reported_at_once(tmp_path):
+    message = refused(
+        tmp_path,
+        """
+        custom:
+          tier: {source: customer_360.loyalty_tier, type: Strng, on_invalid: drop, colour: red}
+          recency:
+            source: customer_transactions.days_since_last_order
+            type: String
+            buckets: [{up_to: soon, label: a}, {label: b, upto: 9}]
+        """,
+        segments="segments:\n  vip: {where: {state: CA}, control_share: 2, colour: red}\n",
+    )
+    assert "custom attribute 'tier': unknown key(s) ['colour']" in message
+    assert "custom attribute 'tier': unknown type 'Strng' (did you mean 'String'?)" in message
+    assert "custom attribute 'tier': on_invalid 'drop' is unknown" in message
+    assert "bucket 1: up_to must be a number larger than the previous bucket's; got 'soon'" in (
+        message
+    )
+    assert "bucket 2 must be {up_to: <number>, label: <text>}" in message
+    assert "segment 'vip': unknown key(s) ['colour']" in message
+    assert "segment 'vip': control_share 2 must be a share" in message
+    assert "segments.yaml" in message and "attributes.yaml" in message
+
+
+def test_a_field_without_a_value_is_refused_not_dropped(tmp_path):
+    # ``source: null`` was once read as "no field": the field vanished without a word.
+    assert "standard field 'email': give a source (<table>.<column>) or a constant value" in (
+        refused(tmp_path, "standard:\n  email: {source: null}\n")
+    )
+    assert "custom attribute 't': give a source (<table>.<column>), a constant value, or cases" in (
+        refused(tmp_path, "custom:\n  t: {source: null, type: String}\n")
+    )
+    mapping = load(tmp_path, "standard:\n  email: {value: null}\n")
+    assert mapping.standard[0].value is None and mapping.standard[0].source is None
+
+
 def test_segment_conditions_are_checked(tmp_path):
     message = refused(
         tmp_path,
