@@ -1,15 +1,20 @@
-"""Reading a configuration file: YAML with every key once, the error every loader raises, and
-the "did you mean" every message offers. A leaf: it imports nothing of the package, so every
-room's config can use it."""
+"""Reading a configuration file: YAML with every key once, the error every loader raises, the
+"did you mean" every message offers, and pydantic's refusals said all at once. A leaf: it
+imports nothing of the package, so every room's config can use it."""
 
 from __future__ import annotations
 
 import difflib
 import io
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class ConfigError(ValueError):
@@ -79,3 +84,33 @@ def load_yaml(path: Path) -> Any:
 def suggestion(word: str, candidates) -> str:
     close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def validate_collecting(
+    model: type[Model], raw: Any, where: str, problem: Callable[[ErrorDetails], str]
+) -> tuple[Model | None, list[str]]:
+    """``raw`` validated by ``model``, and every refusal at once, each once, as
+    ``{where}: <problem>``: a validator's own message as it is, any other refusal as ``problem``
+    words it (what is wrong and the fix, in the file's words).
+
+    On refusals the model comes back with each refused key left at its default, so the checks
+    across keys still run over the rest and one edit round fixes everything; it is None when
+    a refused key has no default (nothing to build on)."""
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as exc:
+        errors = exc.errors()
+    problems = list(
+        dict.fromkeys(
+            f"{where}: "
+            + (str(error["ctx"]["error"]) if error["type"] == "value_error" else problem(error))
+            for error in errors
+        )
+    )
+    refused = {error["loc"][0] for error in errors if error["loc"]}
+    if not isinstance(raw, dict) or not refused:
+        return None, problems
+    try:
+        return model.model_validate({k: v for k, v in raw.items() if k not in refused}), problems
+    except ValidationError:
+        return None, problems

@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import polars as pl
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import ErrorDetails
 
-from amperity_braze_assets.config_file import suggestion
+from amperity_braze_assets.config_file import suggestion, validate_collecting
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.files import expand_local_patterns
 from amperity_braze_assets.sources.tags import (
@@ -30,26 +40,7 @@ from amperity_braze_assets.sources.tags import (
 
 SOURCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 KEY_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-SOURCE_KEYS = {
-    "kind",
-    "files",
-    "format",
-    "primary_key",
-    "columns",
-    "csv",
-    "customer_source",
-    "description",
-    "attributes",
-    "where",
-    "formats",
-    "max_reject_share",
-    "max_row_drop",
-    "phone_region",
-    "exclude_statuses",
-}
-CSV_KEYS = {"delimiter", "encoding", "quote"}
 FORMATS = ("csv", "parquet")
-MONEY_KEYS = ("reporting_currency", "rates_file")
 DEFAULT_RATES_FILE = "currency_rates.csv"
 # A source whose rejected share of rows passes this stops the run before anything reaches
 # Braze: a wrong encoding or a changed export format quarantines many rows, not a few.
@@ -80,13 +71,226 @@ AGGREGATES = (
     "any",
     "all",
 )
+WHERE_EXAMPLE = "where: \"\\\"Financial Status\\\" IN ('paid', 'partially_refunded')\""
+FORMATS_EXAMPLE = "formats: {'Created at': '%d.%m.%Y %H:%M'}"
 
 
-@dataclass(frozen=True)
-class CsvOptions:
-    delimiter: str = ","
-    encoding: str = "utf-8"
-    quote: str = '"'
+def _listed(value: Any) -> Any:
+    """One item written alone, as a list of one."""
+    return [value] if isinstance(value, str) else value
+
+
+# Text as it was written: YAML reads a column named 2024 or a delimiter 1 as numbers.
+AsText = Annotated[str, BeforeValidator(str)]
+Share = Annotated[float, Field(ge=0, le=1, strict=True)]
+FilePatterns = Annotated[
+    tuple[Annotated[str, StringConstraints(pattern=r"\S")], ...],
+    BeforeValidator(_listed),
+    Field(min_length=1),
+]
+StrftimeFormats = Annotated[
+    tuple[Annotated[str, StringConstraints(pattern="%")], ...],
+    BeforeValidator(_listed),
+    Field(min_length=1),
+]
+
+
+class CsvOptions(BaseModel):
+    """``csv:`` of a delimited source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    delimiter: AsText = Field(",", min_length=1, max_length=1)
+    encoding: AsText = "utf-8"
+    quote: AsText = Field('"', min_length=1, max_length=1)
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, encoding: str) -> str:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise ValueError(
+                f"encoding '{encoding}' is unknown; use a Python codec name such as utf-8, "
+                "windows-1252 (cp1252) or latin-1."
+            ) from None
+        return encoding
+
+
+class AttributeEntry(BaseModel):
+    """One untagged column a customer source carries into the customer 360."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # the customer_360 column
+    name: AsText = Field(pattern=KEY_NAME_PATTERN.pattern)
+    # how a person's records combine into one value
+    aggregate: Literal[AGGREGATES] = "most_recent"
+
+
+class SourceEntry(BaseModel):
+    """One source as ``sources.yaml`` writes it; ``parse_source`` settles what depends on more
+    than one key (the tags of its kind, its key, its format)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal[SOURCE_KINDS] = "customers"
+    files: FilePatterns
+    # default: from the first file's name
+    format: Literal[FORMATS] | None = None
+    # default for a transaction source: the column tagged order-id
+    primary_key: str | None = None
+    columns: dict[AsText, str] = Field(min_length=1)
+    csv: Annotated[CsvOptions, BeforeValidator(lambda options: options or {})] = CsvOptions()
+    customer_source: AsText | None = None
+    description: AsText | None = None
+    # column -> name, or column -> {name: ..., aggregate: ...}
+    attributes: dict[AsText, AttributeEntry] = {}
+    where: str | None = None
+    formats: dict[AsText, StrftimeFormats] = {}
+    max_reject_share: Share = DEFAULT_MAX_REJECT_SHARE
+    max_row_drop: Share = DEFAULT_MAX_ROW_DROP
+    phone_region: AsText | None = None
+    exclude_statuses: tuple[str, ...] = DEFAULT_EXCLUDE_STATUSES
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _named(cls, attributes: Any) -> Any:
+        """``column: name`` is short for ``column: {name: name}``; without a name, the column
+        is carried under its own name in snake case."""
+        if not isinstance(attributes, dict):
+            return attributes
+        return {
+            column: {"name": _snake(str(column)), **spec}
+            if isinstance(spec, dict)
+            else {"name": spec}
+            for column, spec in attributes.items()
+        }
+
+    @field_validator("where")
+    @classmethod
+    def _one_condition(cls, condition: str | None) -> str | None:
+        if condition is None:
+            return None
+        problem = where_problem(condition)
+        if problem:
+            raise ValueError(problem)
+        return condition.strip()
+
+    @field_validator("phone_region")
+    @classmethod
+    def _country_code(cls, phone_region: str | None) -> str | None:
+        if phone_region is None:
+            return None
+        if not re.fullmatch(r"[A-Z]{2}", phone_region.strip().upper()):
+            raise ValueError(
+                f"phone_region {phone_region!r} must be an ISO 3166-1 alpha-2 country code, "
+                "e.g. phone_region: GB."
+            )
+        return phone_region.strip().upper()
+
+    @field_validator("exclude_statuses")
+    @classmethod
+    def _lower_case(cls, statuses: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(status.strip().lower() for status in statuses)
+
+
+SOURCE_KEYS = set(SourceEntry.model_fields)
+CSV_KEYS = set(CsvOptions.model_fields)
+FILES_PROBLEM = (
+    "'files' must name one or more paths or globs (relative to AMPERITY_BRAZE_DATA_DIR, "
+    "absolute, or s3://bucket/key), e.g. files: sources/pos/*.csv"
+)
+
+
+def _unknown_format(file_format: Any) -> str:
+    return f"format '{file_format}' is unknown; set format: csv or format: parquet."
+
+
+def _primary_key_problem(kind: str) -> str:
+    return "'primary_key' must name the column that identifies a record, e.g. primary_key: " + (
+        "CUST_NO. (or tag a column order-id)" if kind == "transactions" else "CUST_NO."
+    )
+
+
+def _share_problem(key: str) -> str:
+    default = SourceEntry.model_fields[key].default
+    return f"{key} must be a share between 0 and 1, e.g. {key}: {default}."
+
+
+def _attribute_problem(location: tuple, value: Any) -> str:
+    if len(location) < 3:
+        return (
+            "'attributes' must map untagged columns to customer 360 column names, e.g. "
+            "attributes: {tier: loyalty_tier} or {'Total Spent': {name: total_spent, "
+            "aggregate: max}}."
+        )
+    column, key = location[1], location[2]
+    if key == "name":
+        return (
+            f"attribute name {value!r} for column '{column}' must be lower case letters, "
+            "digits and underscores (it becomes a customer_360 column)."
+        )
+    if key == "aggregate":
+        return (
+            f"attribute '{column}': aggregate '{value}' is unknown"
+            f"{suggestion(value, AGGREGATES)}; use one of {', '.join(AGGREGATES)}."
+        )
+    return f"attribute '{column}' has unknown key(s) ['{key}']; use name and aggregate."
+
+
+# What is wrong with a key pydantic refused, and the fix, by key: (location, value) -> problem.
+SOURCE_PROBLEMS: dict[str, Callable[[tuple, Any], str]] = {
+    "kind": lambda location, value: f"kind '{value}' is unknown; use one of {list(SOURCE_KINDS)}.",
+    "files": lambda location, value: FILES_PROBLEM,
+    "format": lambda location, value: _unknown_format(value),
+    "primary_key": lambda location, value: _primary_key_problem("customers"),
+    "columns": lambda location, value: (
+        f"column '{location[1]}' maps to {value!r}; use a tag name (text), e.g. email."
+        if len(location) > 1
+        else "'columns' must map source columns to semantic tags, e.g. "
+        "columns: {EMAIL_ADDR: email}."
+    ),
+    "csv": lambda location, value: (
+        "csv delimiter and quote must be single characters."
+        if location[-1] in ("delimiter", "quote")
+        else f"'csv' accepts only {sorted(CSV_KEYS)}."
+    ),
+    "attributes": _attribute_problem,
+    "where": lambda location, value: (
+        f"'where' must be an SQL condition as text, e.g. {WHERE_EXAMPLE}."
+    ),
+    "formats": lambda location, value: (
+        f"formats.{location[1]} must be a strftime format or a list of them, e.g. "
+        f"{FORMATS_EXAMPLE}."
+        if len(location) > 1
+        else f"'formats' must map a column to strftime formats, e.g. {FORMATS_EXAMPLE}."
+    ),
+    "max_reject_share": lambda location, value: _share_problem("max_reject_share"),
+    "max_row_drop": lambda location, value: _share_problem("max_row_drop"),
+    "exclude_statuses": lambda location, value: (
+        "exclude_statuses must be a list of order states, e.g. "
+        "exclude_statuses: [refunded, voided, pending]."
+    ),
+}
+
+
+def _source_problem(error: ErrorDetails) -> str:
+    """A refusal of ``SourceEntry`` in this file's words: what is wrong and the fix."""
+    location = error["loc"]
+    if not location:
+        return "expected a mapping with kind, files, primary_key, columns."
+    key = str(location[0])
+    if len(location) == 1 and error["type"] == "extra_forbidden":
+        return f"unknown key '{key}'{suggestion(key, SOURCE_KEYS)}; allowed: {sorted(SOURCE_KEYS)}."
+    if key in SOURCE_PROBLEMS:
+        return SOURCE_PROBLEMS[key](location, error["input"])
+    return f"{'.'.join(map(str, location))}: {error['msg']}; fix the value."
+
+
+def _raw_table(suffix: str) -> property:
+    """The name of one of a source's tables: ``raw_<name><suffix>``."""
+    return property(lambda source: f"raw_{source.name}{suffix}")
 
 
 @dataclass(frozen=True)
@@ -119,21 +323,11 @@ class SourceConfig:
     # order states (``status`` tag) that are not spend, compared case-insensitively
     exclude_statuses: tuple[str, ...] = DEFAULT_EXCLUDE_STATUSES
 
-    @property
-    def asset_name(self) -> str:
-        return f"raw_{self.name}"
-
-    @property
-    def rejects_asset_name(self) -> str:
-        return f"raw_{self.name}_rejects"
-
-    @property
-    def lines_asset_name(self) -> str:
-        return f"raw_{self.name}_lines"
-
-    @property
-    def buyers_asset_name(self) -> str:
-        return f"raw_{self.name}_buyers"
+    # the source's tables: raw_<name>, and its rejects, order lines and buyers
+    asset_name = _raw_table("")
+    rejects_asset_name = _raw_table("_rejects")
+    lines_asset_name = _raw_table("_lines")
+    buyers_asset_name = _raw_table("_buyers")
 
     def column_map(self) -> dict[str, str]:
         """Original column -> common column name."""
@@ -166,30 +360,55 @@ class MoneyConfig:
     rates_file: str | None = None
 
 
+class MoneyEntry(BaseModel):
+    """``money:`` as sources.yaml writes it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reporting_currency: AsText
+    # in the configuration folder; default currency_rates.csv, which may be absent
+    rates_file: AsText | None = None
+
+    @field_validator("reporting_currency")
+    @classmethod
+    def _currency_code(cls, currency: str) -> str:
+        if not re.fullmatch(r"[A-Z]{3}", currency.strip().upper()):
+            raise ValueError(_currency_problem(currency))
+        return currency.strip().upper()
+
+
+def _currency_problem(written: str | None) -> str:
+    return (
+        f"money.reporting_currency: {written!r} is not an ISO 4217 currency code; write three "
+        "letters, e.g. reporting_currency: USD."
+    )
+
+
+def _money_problem(error: ErrorDetails) -> str:
+    # a missing currency (one the validator refused is said there)
+    if error["loc"] == ("reporting_currency",):
+        return _currency_problem(None)
+    return (
+        f"money: expected a mapping with {', '.join(MoneyEntry.model_fields)}, e.g. money: "
+        "{reporting_currency: USD, rates_file: currency_rates.csv}."
+    )
+
+
 def parse_money(path: Path, raw: Any, config_dir: Path) -> tuple[MoneyConfig, list[str]]:
     """``money: {reporting_currency: USD, rates_file: currency_rates.csv}``; the rates file
     (in the configuration folder) has the columns currency, rate."""
     if raw is None:
         return MoneyConfig(), []
-    where = f"{path}: money"
-    if not isinstance(raw, dict) or set(raw) - set(MONEY_KEYS):
-        return MoneyConfig(), [
-            f"{where}: expected a mapping with {', '.join(MONEY_KEYS)}, e.g. money: "
-            "{reporting_currency: USD, rates_file: currency_rates.csv}."
-        ]
-    currency = str(raw.get("reporting_currency") or "").strip().upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        return MoneyConfig(), [
-            f"{where}.reporting_currency: {raw.get('reporting_currency')!r} is not an ISO 4217 "
-            "currency code; write three letters, e.g. reporting_currency: USD."
-        ]
-    rates_name = str(raw.get("rates_file") or DEFAULT_RATES_FILE)
-    rates_path = config_dir / rates_name
+    entry, problems = validate_collecting(MoneyEntry, raw, str(path), _money_problem)
+    if problems:
+        return MoneyConfig(), problems
+    currency = entry.reporting_currency
+    rates_path = config_dir / (entry.rates_file or DEFAULT_RATES_FILE)
     rates: dict[str, float] = {currency: 1.0}
     if not rates_path.exists():
-        if "rates_file" in raw:
+        if "rates_file" in entry.model_fields_set:
             return MoneyConfig(currency, rates, str(rates_path)), [
-                f"{where}.rates_file: {rates_path} not found; write a CSV with the columns "
+                f"{path}: money.rates_file: {rates_path} not found; write a CSV with the columns "
                 f"currency,rate (units of {currency} per one unit of the currency) there."
             ]
         return MoneyConfig(currency, rates, None), []
@@ -232,120 +451,65 @@ def parse_source(path: Path, name: Any, definition: Any) -> tuple[SourceConfig |
             f"{where}: the name must be lower case letters, digits and underscores, starting "
             "with a letter (it becomes the asset name raw_<name>)."
         ]
-    if not isinstance(definition, dict):
-        return None, [f"{where}: expected a mapping with kind, files, primary_key, columns."]
-    errors: list[str] = [
-        f"{where}: unknown key '{key}'{suggestion(key, SOURCE_KEYS)}; allowed: {sorted(SOURCE_KEYS)}."
-        for key in sorted(set(definition) - SOURCE_KEYS, key=str)
-    ]
-    kind, kind_errors = _parse_kind(where, definition)
-    files, file_format, file_errors = _parse_files(where, definition)
-    columns, tags, column_errors = _parse_columns(where, kind, definition)
-    primary_key, key_errors = _parse_primary_key(where, kind, definition, tags)
-    customer_source = definition.get("customer_source")
-    errors += kind_errors + file_errors + column_errors + key_errors
-    if kind == "transactions" and tags:
-        errors.extend(_whose_orders_errors(where, tags, customer_source))
-    csv_options, csv_errors = _parse_csv_options(where, definition)
-    attributes, aggregates, attribute_errors = _parse_attributes(
-        where, kind, definition.get("attributes"), columns, primary_key
-    )
-    errors += csv_errors + attribute_errors
-    condition = definition.get("where")
-    if condition is not None:
-        errors.extend(_check_where(where, condition))
-    formats, format_errors = _parse_formats(where, definition.get("formats"), tags)
-    shares, share_errors = _parse_shares(where, definition)
-    phone_region, region_errors = _parse_phone_region(where, definition)
-    exclude_statuses, status_errors = _parse_exclude_statuses(where, definition, tags)
-    errors += format_errors + share_errors + region_errors + status_errors
-    if errors:
+    entry, errors = validate_collecting(SourceEntry, definition, where, _source_problem)
+    if entry is None:
         return None, errors
-    return SourceConfig(
-        name=name,
-        kind=kind,
-        files=tuple(files),
-        format=file_format,
-        primary_key=primary_key,
-        columns=tags,
-        csv=csv_options,
-        customer_source=customer_source,
-        attributes=attributes,
-        attribute_aggregates=aggregates,
-        config_file=str(path),
-        where=condition.strip() if isinstance(condition, str) else None,
-        formats=formats,
-        max_reject_share=shares["max_reject_share"],
-        max_row_drop=shares["max_row_drop"],
-        phone_region=phone_region,
-        exclude_statuses=exclude_statuses,
-    ), []
-
-
-def _parse_kind(where: str, definition: dict[Any, Any]) -> tuple[str, list[str]]:
-    kind = definition.get("kind", "customers")
-    if kind not in SOURCE_KINDS:
-        # read on as a customer source so the rest of the definition is checked too
-        return "customers", [f"{where}: kind '{kind}' is unknown; use one of {list(SOURCE_KINDS)}."]
-    return kind, []
-
-
-def _parse_files(where: str, definition: dict[Any, Any]) -> tuple[list[str], str, list[str]]:
-    """``files:`` (one path or glob, or a list) and ``format:`` (default: from the first name)."""
-    errors: list[str] = []
-    files = definition.get("files")
-    if isinstance(files, str):
-        files = [files]
-    if (
-        not isinstance(files, list)
-        or not files
-        or not all(isinstance(f, str) and f.strip() for f in files)
-    ):
-        errors.append(
-            f"{where}: 'files' must name one or more paths or globs (relative to "
-            "AMPERITY_BRAZE_DATA_DIR, absolute, or s3://bucket/key), e.g. files: sources/pos/*.csv"
-        )
-        files = []
-    file_format = definition.get("format") or (_format_from_name(files[0]) if files else "csv")
-    if file_format not in FORMATS:
-        errors.append(
-            f"{where}: format '{file_format}' is unknown; set format: csv or format: parquet."
-        )
-    return files, file_format, errors
-
-
-def _parse_columns(
-    where: str, kind: str, definition: dict[Any, Any]
-) -> tuple[dict[Any, Any], dict[str, str], list[str]]:
-    """``columns:`` as written, and the column -> tag map once the tags are checked."""
-    columns = definition.get("columns")
-    if not isinstance(columns, dict) or not columns:
-        return (
-            {},
-            {},
-            [
-                f"{where}: 'columns' must map source columns to semantic tags, e.g. "
-                "columns: {EMAIL_ADDR: email}."
-            ],
-        )
-    tags, tag_errors = _validate_tags(where, kind, columns)
-    return columns, tags, tag_errors
-
-
-def _parse_primary_key(
-    where: str, kind: str, definition: dict[Any, Any], tags: dict[str, str]
-) -> tuple[str, list[str]]:
-    primary_key = definition.get("primary_key")
-    if kind == "transactions" and primary_key is None:
+    tags, tag_errors = _validate_tags(where, entry.kind, entry.columns)
+    primary_key = entry.primary_key
+    if entry.kind == "transactions" and primary_key is None:
         # A transaction source's key is its order id: rows sharing one are one order.
         primary_key = next((c for c, t in tags.items() if t == "order-id"), None)
-    if not isinstance(primary_key, str) or not primary_key:
-        return "", [
-            f"{where}: 'primary_key' must name the column that identifies a record, "
-            "e.g. primary_key: CUST_NO."
-            + (" (or tag a column order-id)" if kind == "transactions" else "")
-        ]
-    return primary_key, []
+    errors += tag_errors + _cross_key_errors(where, entry, tags, primary_key)
+    file_format = entry.format or _format_from_name(entry.files[0])
+    if file_format not in FORMATS:
+        errors.append(f"{where}: {_unknown_format(file_format)}")
+    if errors:
+        # a key refused by its shape and by the other keys is said once
+        return None, list(dict.fromkeys(errors))
+    attributes = entry.attributes.items()
+    settled = {
+        "name": name,
+        "config_file": str(path),
+        "format": file_format,
+        "primary_key": primary_key,
+        "columns": tags,
+        "attributes": {column: attribute.name for column, attribute in attributes},
+        "attribute_aggregates": {
+            attribute.name: attribute.aggregate for _, attribute in attributes
+        },
+    }
+    given = {key: value for key, value in entry if key != "description"}
+    return SourceConfig(**(given | settled)), []
+
+
+def _cross_key_errors(
+    where: str, entry: SourceEntry, tags: dict[str, str], primary_key: str | None
+) -> list[str]:
+    """What one key of a source says against another: the key, whose orders, the attributes,
+    the formats and the order states against the tagged columns."""
+    errors = [] if primary_key else [f"{where}: {_primary_key_problem(entry.kind)}"]
+    if entry.kind == "transactions" and tags:
+        errors.extend(_whose_orders_errors(where, tags, entry.customer_source))
+    if entry.kind != "customers" and entry.attributes:
+        errors.append(f"{where}: only customer sources can carry 'attributes'.")
+    errors += [
+        f"{where}: attribute column '{column}' is already mapped to a tag or is the primary "
+        "key; list only untagged columns under 'attributes'."
+        for column in entry.attributes
+        if entry.kind == "customers" and (column in entry.columns or column == primary_key)
+    ]
+    errors += [
+        f"{where}: formats.{column}: formats apply to columns tagged {' or '.join(TIME_TAGS)}; "
+        f"'{column}' is " + (f"tagged {tags[column]}." if column in tags else "not tagged.")
+        for column in entry.formats
+        if tags and tags.get(column) not in TIME_TAGS
+    ]
+    if "exclude_statuses" in entry.model_fields_set and "status" not in tags.values():
+        errors.append(
+            f"{where}: exclude_statuses needs a column tagged 'status' (e.g. "
+            "'Financial Status': status)."
+        )
+    return errors
 
 
 def _whose_orders_errors(where: str, tags: dict[str, str], customer_source: Any) -> list[str]:
@@ -372,164 +536,6 @@ def _whose_orders_errors(where: str, tags: dict[str, str], customer_source: Any)
     return errors
 
 
-def _parse_csv_options(where: str, definition: dict[Any, Any]) -> tuple[CsvOptions, list[str]]:
-    if "csv" not in definition:
-        return CsvOptions(), []
-    raw_csv = definition["csv"] or {}
-    if not isinstance(raw_csv, dict) or set(raw_csv) - CSV_KEYS:
-        return CsvOptions(), [f"{where}: 'csv' accepts only {sorted(CSV_KEYS)}."]
-    errors: list[str] = []
-    csv_options = CsvOptions(**{k: str(v) for k, v in raw_csv.items()})
-    if len(csv_options.delimiter) != 1 or len(csv_options.quote) != 1:
-        errors.append(f"{where}: csv delimiter and quote must be single characters.")
-    try:
-        "".encode(csv_options.encoding)
-    except LookupError:
-        errors.append(
-            f"{where}: encoding '{csv_options.encoding}' is unknown; use a Python codec "
-            "name such as utf-8, windows-1252 (cp1252) or latin-1."
-        )
-    return csv_options, errors
-
-
-def _parse_shares(where: str, definition: dict[Any, Any]) -> tuple[dict[str, float], list[str]]:
-    """``max_reject_share`` and ``max_row_drop``: shares between 0 and 1."""
-    shares: dict[str, float] = {}
-    errors: list[str] = []
-    for key, default in (
-        ("max_reject_share", DEFAULT_MAX_REJECT_SHARE),
-        ("max_row_drop", DEFAULT_MAX_ROW_DROP),
-    ):
-        value = definition.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            errors.append(f"{where}: {key} must be a share between 0 and 1, e.g. {key}: {default}.")
-            value = default
-        shares[key] = float(value)
-    return shares, errors
-
-
-def _parse_phone_region(where: str, definition: dict[Any, Any]) -> tuple[str | None, list[str]]:
-    phone_region = definition.get("phone_region")
-    if phone_region is None:
-        return None, []
-    phone_region = str(phone_region).strip().upper()
-    if not re.fullmatch(r"[A-Z]{2}", phone_region):
-        return phone_region, [
-            f"{where}: phone_region {definition.get('phone_region')!r} must be an ISO "
-            "3166-1 alpha-2 country code, e.g. phone_region: GB."
-        ]
-    return phone_region, []
-
-
-def _parse_exclude_statuses(
-    where: str, definition: dict[Any, Any], tags: dict[str, str]
-) -> tuple[tuple[str, ...], list[str]]:
-    """Order states that are not spend, lower case; they need a column tagged ``status``."""
-    exclude_statuses = definition.get("exclude_statuses", list(DEFAULT_EXCLUDE_STATUSES))
-    if not isinstance(exclude_statuses, list) or not all(
-        isinstance(v, str) for v in exclude_statuses
-    ):
-        return DEFAULT_EXCLUDE_STATUSES, [
-            f"{where}: exclude_statuses must be a list of order states, e.g. "
-            "exclude_statuses: [refunded, voided, pending]."
-        ]
-    errors: list[str] = []
-    if "exclude_statuses" in definition and "status" not in tags.values():
-        errors.append(
-            f"{where}: exclude_statuses needs a column tagged 'status' (e.g. "
-            "'Financial Status': status)."
-        )
-    return tuple(v.strip().lower() for v in exclude_statuses), errors
-
-
-def _parse_attributes(
-    where: str, kind: str, raw: Any, columns: dict[Any, Any], primary_key: str
-) -> tuple[dict[str, str], dict[str, str], list[str]]:
-    """``attributes:`` column -> name, or column -> {name: ..., aggregate: ...}."""
-    if raw is None:
-        return {}, {}, []
-    if not isinstance(raw, dict):
-        return (
-            {},
-            {},
-            [
-                f"{where}: 'attributes' must map untagged columns to customer 360 column names, "
-                "e.g. attributes: {tier: loyalty_tier} or {'Total Spent': {name: total_spent, "
-                "aggregate: max}}."
-            ],
-        )
-    if kind != "customers" and raw:
-        return {}, {}, [f"{where}: only customer sources can carry 'attributes'."]
-    attributes: dict[str, str] = {}
-    aggregates: dict[str, str] = {}
-    errors: list[str] = []
-    for column, spec in raw.items():
-        aggregate = "most_recent"
-        if isinstance(spec, dict):
-            unknown = set(spec) - {"name", "aggregate"}
-            if unknown:
-                errors.append(
-                    f"{where}: attribute '{column}' has unknown key(s) {sorted(unknown)}; "
-                    "use name and aggregate."
-                )
-            aggregate = str(spec.get("aggregate", "most_recent"))
-            spec = spec.get("name", _snake(str(column)))
-        if column in columns or column == primary_key:
-            errors.append(
-                f"{where}: attribute column '{column}' is already mapped to a tag or is the "
-                "primary key; list only untagged columns under 'attributes'."
-            )
-        if not isinstance(spec, str) or not KEY_NAME_PATTERN.match(spec):
-            errors.append(
-                f"{where}: attribute name {spec!r} for column '{column}' must be lower case "
-                "letters, digits and underscores (it becomes a customer_360 column)."
-            )
-            continue
-        if aggregate not in AGGREGATES:
-            errors.append(
-                f"{where}: attribute '{column}': aggregate '{aggregate}' is unknown"
-                f"{suggestion(aggregate, AGGREGATES)}; use one of {', '.join(AGGREGATES)}."
-            )
-        attributes[str(column)] = spec
-        aggregates[spec] = aggregate
-    return attributes, aggregates, errors
-
-
-def _parse_formats(
-    where: str, raw: Any, tags: dict[str, str]
-) -> tuple[dict[str, tuple[str, ...]], list[str]]:
-    """``formats:`` original column -> a strftime format or a list of them, for timestamp
-    columns (order-time, updated-at)."""
-    if raw is None:
-        return {}, []
-    example = "formats: {'Created at': '%d.%m.%Y %H:%M'}"
-    if not isinstance(raw, dict):
-        return {}, [f"{where}: 'formats' must map a column to strftime formats, e.g. {example}."]
-    formats: dict[str, tuple[str, ...]] = {}
-    errors: list[str] = []
-    for column, value in raw.items():
-        values = [value] if isinstance(value, str) else value
-        if (
-            not isinstance(values, list)
-            or not values
-            or not all(isinstance(v, str) and "%" in v for v in values)
-        ):
-            errors.append(
-                f"{where}: formats.{column} must be a strftime format or a list of them, "
-                f"e.g. {example}."
-            )
-            continue
-        if tags and tags.get(str(column)) not in TIME_TAGS:
-            errors.append(
-                f"{where}: formats.{column}: formats apply to columns tagged "
-                f"{' or '.join(TIME_TAGS)}; '{column}' is "
-                + (f"tagged {tags[str(column)]}." if str(column) in tags else "not tagged.")
-            )
-            continue
-        formats[str(column)] = tuple(values)
-    return formats, errors
-
-
 # SQL a ``where:`` condition may not hold: it reads the row it is given, nothing else.
 _FORBIDDEN_SQL = (
     "Select",
@@ -545,32 +551,32 @@ _FORBIDDEN_SQL = (
 )
 
 
-def _check_where(where: str, condition: Any) -> list[str]:
-    """A ``where:`` must be one read-only SQL condition (no statements, no subqueries)."""
+def where_problem(condition: str) -> str | None:
+    """What keeps ``condition`` from being one read-only SQL condition (no statements, no
+    subqueries), and the fix; None when it is one."""
     import sqlglot
     from sqlglot import exp
 
-    example = "where: \"\\\"Financial Status\\\" IN ('paid', 'partially_refunded')\""
-    if not isinstance(condition, str) or not condition.strip():
-        return [f"{where}: 'where' must be an SQL condition as text, e.g. {example}."]
+    if not condition.strip():
+        return f"'where' must be an SQL condition as text, e.g. {WHERE_EXAMPLE}."
     try:
         parsed = sqlglot.parse_one(condition, into=exp.Condition)
     except sqlglot.errors.ParseError as exc:
         first = str(exc).splitlines()[0]
-        return [
-            f"{where}: where {condition!r} is not a valid SQL condition ({first}); quote column "
-            f"names with spaces in double quotes and text in single quotes, e.g. {example}."
-        ]
+        return (
+            f"where {condition!r} is not a valid SQL condition ({first}); quote column names "
+            f"with spaces in double quotes and text in single quotes, e.g. {WHERE_EXAMPLE}."
+        )
     forbidden = sorted(
         {node.key.upper() for node in parsed.walk() if type(node).__name__ in _FORBIDDEN_SQL}
     )
     if forbidden or ";" in condition:
-        return [
-            f"{where}: where {condition!r} must be one condition over the file's own columns "
-            f"(it holds {', '.join(forbidden) or 'a statement separator'}); no subqueries, "
-            "joins or statements."
-        ]
-    return []
+        return (
+            f"where {condition!r} must be one condition over the file's own columns (it holds "
+            f"{', '.join(forbidden) or 'a statement separator'}); no subqueries, joins or "
+            "statements."
+        )
+    return None
 
 
 def where_columns(condition: str) -> list[str]:
@@ -583,7 +589,7 @@ def where_columns(condition: str) -> list[str]:
 
 
 def _validate_tags(
-    where: str, kind: str, columns: dict[Any, Any]
+    where: str, kind: str, columns: dict[str, str]
 ) -> tuple[dict[str, str], list[str]]:
     """Column -> tag, and every unknown or doubled tag (all of them, not the first)."""
     vocabulary = CUSTOMER_TAGS if kind == "customers" else TRANSACTION_TAGS
@@ -591,11 +597,6 @@ def _validate_tags(
     seen: dict[str, str] = {}
     errors: list[str] = []
     for column, tag in columns.items():
-        if not isinstance(tag, str):
-            errors.append(
-                f"{where}: column '{column}' maps to {tag!r}; use a tag name (text), e.g. email."
-            )
-            continue
         tag = tag.strip()
         if ":" in tag or tag in KEY_TAGS:
             key_kind, _, key_name = tag.partition(":")
@@ -604,7 +605,7 @@ def _validate_tags(
                     f"{where}: column '{column}' has unknown tag '{tag}'; known tags: {known}."
                 )
                 continue
-            key_name = key_name or _snake(str(column))
+            key_name = key_name or _snake(column)
             if not KEY_NAME_PATTERN.match(key_name):
                 errors.append(
                     f"{where}: column '{column}': key name '{key_name}' must be lower case "
@@ -624,7 +625,7 @@ def _validate_tags(
                 "map each tag to one column."
             )
             continue
-        seen[tag] = str(column)
+        seen[tag] = column
     return {column: tag for tag, column in seen.items()}, errors
 
 
