@@ -33,13 +33,9 @@ from amperity_braze_assets.sources.files import expand_patterns, read_bytes
 from amperity_braze_assets.sources.tags import BUYER_TAGS, IDENTIFYING_BUYER_TAGS, LINE_TAGS
 
 REJECTS_SCHEMA: dict[str, Any] = {
-    "source": pl.String,
-    "file": pl.String,
+    **dict.fromkeys(("source", "file"), pl.String),
     "line": pl.Int64,
-    "field": pl.String,
-    "value": pl.String,
-    "reason": pl.String,
-    "raw": pl.String,
+    **dict.fromkeys(("field", "value", "reason", "raw"), pl.String),
     # the row's key (primary key, or order id) where it could be read: a record quarantined
     # this run keeps its last good version rather than vanishing from the customer 360
     "record_key": pl.String,
