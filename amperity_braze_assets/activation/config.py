@@ -17,7 +17,6 @@ query that does not compile fails before any run. Errors are collected and repor
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import graphlib
 import logging
 import math
@@ -45,7 +44,7 @@ from pydantic_core import ErrorDetails
 from sqlglot import exp
 
 from amperity_braze_assets import braze_fields
-from amperity_braze_assets.config_file import ConfigError, load_yaml
+from amperity_braze_assets.config_file import ConfigError, load_yaml, suggestion
 from amperity_braze_assets.currents.engagement import ENGAGEMENT_SCHEMA
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
@@ -608,7 +607,7 @@ def _check_audience_columns(
         if column not in extra_owner:
             errors.append(
                 f"{path}: custom attribute '{spec.name}': source audiences.{column} is not a "
-                f"column any SQL audience returns{_suggest(column, extra_owner)}; use a column the "
+                f"column any SQL audience returns{suggestion(column, extra_owner)}; use a column the "
                 f"audience queries return: {sorted(extra_owner, key=str) or 'no extra columns'}."
             )
 
@@ -738,7 +737,7 @@ class CustomAttributeEntry(_Entry):
         if match is None or name is None:
             word = match.group("name") if match else raw
             raise ValueError(
-                f"unknown type {raw!r}{_suggest(word, canonical.values())}; use one of "
+                f"unknown type {raw!r}{suggestion(word, canonical.values())}; use one of "
                 f"{KNOWN_TYPES}."
             )
         argument = int(match.group("arg")) if match.group("arg") else None
@@ -852,7 +851,7 @@ def _custom_entry_problem(error: ErrorDetails) -> str:
 
 def _unknown_keys_problem(unknown: list[Any], allowed: Iterable[str], what: str = "key(s)") -> str:
     unknown = sorted(unknown, key=str)
-    return f"unknown {what} {unknown}{_suggest(unknown[0], allowed)}; allowed: {sorted(allowed)}."
+    return f"unknown {what} {unknown}{suggestion(unknown[0], allowed)}; allowed: {sorted(allowed)}."
 
 
 def _refusals(
@@ -908,7 +907,7 @@ class _Loader:
                 return None
             known = [c for t in QUERY_TABLES for c in self.schemas[t]]
             self.error(
-                f"{where}: unknown column '{ref}'{_suggest(ref, known)}; write <table>.<column> "
+                f"{where}: unknown column '{ref}'{suggestion(ref, known)}; write <table>.<column> "
                 f"with a table among {list(SOURCE_TABLES)}."
             )
             return None
@@ -917,13 +916,13 @@ class _Loader:
         if table not in self.schemas:
             tables = list(SOURCE_TABLES if allow_audiences else QUERY_TABLES)
             self.error(
-                f"{where}: unknown table '{table}'{_suggest(table, tables)}; use one of {tables}."
+                f"{where}: unknown table '{table}'{suggestion(table, tables)}; use one of {tables}."
             )
             return None
         if column not in self.schemas[table]:
             self.error(
                 f"{where}: table {table} has no column '{column}'"
-                f"{_suggest(column, self.schemas[table])}; use one of its columns "
+                f"{suggestion(column, self.schemas[table])}; use one of its columns "
                 f"{sorted(self.schemas[table])}."
             )
             return None
@@ -967,7 +966,7 @@ class _Loader:
             return None
         if name not in braze_fields.STANDARD_FIELDS:
             shadow = braze_fields.shadowed_standard_field(name)
-            hint = f"; use `{shadow}`" if shadow else _suggest(name, braze_fields.STANDARD_FIELDS)
+            hint = f"; use `{shadow}`" if shadow else suggestion(name, braze_fields.STANDARD_FIELDS)
             self.error(
                 f"{where}: not a Braze standard field{hint}. Standard fields: "
                 f"{', '.join(braze_fields.STANDARD_FIELDS)}; put other attributes under custom."
@@ -1105,7 +1104,7 @@ class _Loader:
             if operator not in LEAF_OPERATORS:
                 self.error(
                     f"{where}: {column}: unknown operator {operator!r}"
-                    f"{_suggest(str(operator), LEAF_OPERATORS)}; use one of "
+                    f"{suggestion(str(operator), LEAF_OPERATORS)}; use one of "
                     f"{sorted(LEAF_OPERATORS)}."
                 )
                 return None
@@ -1211,7 +1210,7 @@ def _load_audiences(
     for name in options:
         errors.append(
             f"{path}: audiences: '{name}' has options but no {AUDIENCES_DIR}/{name}.sql and no "
-            f"segment of that name{_suggest(name, found)}."
+            f"segment of that name{suggestion(name, found)}."
         )
     specs: dict[str, AudienceSpec] = {}
     for name, entry in found.items():
@@ -1343,7 +1342,7 @@ def _in_exclusion_order(
             if other not in found:
                 errors.append(
                     f"{_where_audience(path, spec)}: exclude names unknown audience '{other}'"
-                    f"{_suggest(other, found)}; use one of {sorted(found, key=str)}."
+                    f"{suggestion(other, found)}; use one of {sorted(found, key=str)}."
                 )
     sorter = graphlib.TopologicalSorter(
         {name: [o for o in spec.exclude if o in specs] for name, spec in specs.items()}
@@ -1500,8 +1499,3 @@ def _compile_sql(
             errors.append(f"{sql_file}: extra column {column!r}: {problem}; alias it in the query.")
             return None
     return extra
-
-
-def _suggest(word: str, candidates) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
