@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from amperity_braze_assets.config_file import ConfigError, load_yaml, suggestion
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import ErrorDetails
+
+from amperity_braze_assets.config_file import (
+    ConfigError,
+    load_yaml,
+    suggestion,
+    validate_collecting,
+)
 from amperity_braze_assets.customer360.survivorship import (
     SurvivorshipRules,
     parse_survivorship_rules,
@@ -27,7 +35,6 @@ from amperity_braze_assets.sources.config import (
 )
 
 SOURCES_FILE = "sources.yaml"
-TOP_LEVEL_KEYS = ("sources", "survivorship", "money")
 
 
 @dataclass(frozen=True)
@@ -70,19 +77,18 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
     """
     config_dir = settings.config_dir
     path = config_dir / SOURCES_FILE
-    raw = _read_sources_file(path, config_dir)
-    errors = _unknown_top_level_errors(path, raw)
+    document, errors = _read_sources_file(path, config_dir)
     sources: list[SourceConfig] = []
-    for name, definition in raw["sources"].items():
+    for name, definition in document.sources.items():
         source, source_errors = parse_source(path, name, definition)
         errors.extend(source_errors)
         if source is not None:
             sources.append(source)
-    money, money_errors = parse_money(path, raw.get("money"), config_dir)
+    money, money_errors = parse_money(path, document.money, config_dir)
     errors.extend(money_errors)
     errors.extend(_shared_attribute_errors(path, sources))
     errors.extend(_source_reference_errors(path, sources, settings, check_files))
-    survivorship = raw.get("survivorship")
+    survivorship = document.survivorship
     record_sources = {s.name for s in sources if s.kind == "customers" or s.has_buyers}
     rules, survivorship_errors = _parse_survivorship(path, survivorship, record_sources)
     errors.extend(survivorship_errors)
@@ -103,33 +109,48 @@ def load_project_config(settings: Settings, check_files: bool = True) -> Project
     )
 
 
-def _read_sources_file(path: Path, config_dir: Path) -> dict[str, Any]:
-    """``sources.yaml`` as a mapping with a non-empty ``sources:``, or the error that says how to
-    write one."""
+class SourcesFile(BaseModel):
+    """``sources.yaml`` at the top: the sources by name, and what survivorship and money say
+    (each checked by its own parser)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sources: dict[Any, Any] = Field(min_length=1)
+    survivorship: dict[Any, Any] | None = None
+    money: Any = None
+
+
+def _top_level_problem(error: ErrorDetails) -> str:
+    """A refusal beside ``sources:`` (one of ``sources:`` itself stops the load, see below)."""
+    key = error["loc"][0] if error["loc"] else "sources"
+    if key == "survivorship":
+        return "'survivorship' must be a mapping (source_priority, ...)."
+    if key == "sources":
+        return "'sources' must map source names to definitions."
+    return (
+        f"unknown top-level key(s) {[key]}{suggestion(key, SourcesFile.model_fields)}; "
+        f"allowed: {', '.join(SourcesFile.model_fields)}."
+    )
+
+
+def _read_sources_file(path: Path, config_dir: Path) -> tuple[SourcesFile, list[str]]:
+    """``sources.yaml`` with a non-empty ``sources:``, and what is wrong beside it; or the
+    error that says how to write one."""
     if not path.exists():
         raise ConfigError(
             f"{path}: not found. AMPERITY_BRAZE_CONFIG_DIR={config_dir} must hold {SOURCES_FILE}; "
             "unset it to use the sample configuration shipped with the package."
         )
-    raw = load_yaml(path)
-    if not isinstance(raw, dict) or not isinstance(raw.get("sources"), dict) or not raw["sources"]:
+    document, errors = validate_collecting(
+        SourcesFile, load_yaml(path), str(path), _top_level_problem
+    )
+    if document is None:  # no usable ``sources:``: nothing else can be checked
         raise ConfigError(
             f"{path}: expected a top-level 'sources:' mapping of source name to definition, "
             "e.g.\nsources:\n  pos:\n    kind: customers\n    files: sources/pos/*.csv\n"
             "    primary_key: CUST_NO\n    columns: {FIRST_NM: given-name}"
         )
-    return raw
-
-
-def _unknown_top_level_errors(path: Path, raw: dict[str, Any]) -> list[str]:
-    unknown_top = set(raw) - set(TOP_LEVEL_KEYS)
-    if not unknown_top:
-        return []
-    return [
-        f"{path}: unknown top-level key(s) {sorted(unknown_top, key=str)}"
-        f"{suggestion(sorted(unknown_top, key=str)[0], TOP_LEVEL_KEYS)}; allowed: "
-        f"{', '.join(TOP_LEVEL_KEYS)}."
-    ]
+    return document, errors
 
 
 def _shared_attribute_errors(path: Path, sources: list[SourceConfig]) -> list[str]:
@@ -169,9 +190,6 @@ def _parse_survivorship(
     path: Path, survivorship: Any, record_sources: set[str]
 ) -> tuple[SurvivorshipRules | None, list[str]]:
     """The survivorship rules, parsed here once so that every later reader gets valid ones."""
-    if survivorship is not None and not isinstance(survivorship, dict):
-        return None, [f"{path}: 'survivorship' must be a mapping (source_priority, ...)."]
-
     try:
         return parse_survivorship_rules(survivorship, record_sources, str(path)), []
     except ValueError as exc:

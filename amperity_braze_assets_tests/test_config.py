@@ -186,3 +186,14 @@ def test_a_bad_survivorship_fails_the_load_with_the_file(tmp_path):
     )
     with pytest.raises(ConfigError, match="sources.yaml: survivorship.source_priority"):
         load_project_config(settings)
+
+
+def test_what_is_wrong_beside_the_sources_is_said_with_the_source_errors(tmp_path):
+    body = "sources:" + GOOD_SOURCE + "sourcs: {}\nsurvivorship: [crm]\n"
+    with pytest.raises(ConfigError) as error:
+        load_project_config(write_config(tmp_path, body), check_files=False)
+    message = str(error.value)
+    assert "unknown top-level key(s) ['sourcs'] (did you mean 'sources'?)" in message
+    assert "sources.yaml: 'survivorship' must be a mapping" in message
+    with pytest.raises(ConfigError, match="expected a top-level 'sources:' mapping"):
+        load_project_config(write_config(tmp_path, "sources: {}\n"), check_files=False)
