@@ -1,10 +1,10 @@
 """The Braze field catalogue: one place for names, formats, limits and hosts.
 
-Everything here follows ``shared/spec/braze-api.md``. The attribute builder, the diff, the
-client and the emulator all read these tables, so our output and our strict emulator can never
-disagree about what Braze accepts. Each rule exists twice only in form: a Python check for single
-values (the emulator, one object at a time) and a polars expression for whole columns (the
-attribute asset), both built from the same patterns and sets below.
+Everything here follows ``shared/spec/braze-api.md``. The attribute builder, the diff and the
+client read these tables; the emulator does not (``devtools/emulator_rules.py`` is written from
+the spec on its own, so a mistake here shows as a disagreement with it). Each rule exists twice
+only in form: a Python check for single values (one object at a time) and a polars expression
+for whole columns (the attribute asset), both built from the same patterns and sets below.
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from dataclasses import dataclass
 
 import polars as pl
 
-# -- limits ------------------------------------------------------------------------------------
+# -- endpoints and their limits ----------------------------------------------------------------
+TRACK_PATH = "/users/track"
 MAX_OBJECTS_PER_REQUEST = 75  # across attributes, events and purchases together
 MAX_BODY_BYTES = 4 * 1024 * 1024
+RATE_LIMIT_REQUESTS = 3_000
+RATE_LIMIT_WINDOW_SECONDS = 3
+MERGE_PATH = "/users/merge"
+MAX_MERGES_PER_REQUEST = 50
+# -- value limits ------------------------------------------------------------------------------
 MAX_STRING_CHARS = 255
 MAX_ATTRIBUTE_NAME_CHARS = 255
 MAX_EXTERNAL_ID_BYTES = 987
-RATE_LIMIT_REQUESTS = 3_000
-RATE_LIMIT_WINDOW_SECONDS = 3
-MAX_IDS_PER_MERGE_REQUEST = 50
-TRACK_PATH = "/users/track"
-MERGE_PATH = "/users/merge"
 
 # -- instances -----------------------------------------------------------------------------------
 REST_HOSTS: dict[str, str] = {
@@ -98,21 +99,26 @@ class StandardField:
     description: str
 
 
+# name | kind | what Braze expects, one field a line
+_STANDARD_FIELD_TABLE = """
+first_name      | string       | given name
+last_name       | string       | surname
+email           | email        | a valid email address
+phone           | phone        | E.164, e.g. +14155550100
+dob             | date         | date of birth as YYYY-MM-DD
+gender          | gender       | one of M, F, O, N, P
+country         | country      | ISO-3166-1 alpha-2, e.g. US
+home_city       | string       | city
+language        | language     | ISO-639-1, e.g. en
+time_zone       | time_zone    | IANA name, e.g. America/New_York
+email_subscribe | subscription | opted_in, subscribed or unsubscribed
+push_subscribe  | subscription | opted_in, subscribed or unsubscribed
+"""
 STANDARD_FIELDS: dict[str, StandardField] = {
     f.name: f
     for f in (
-        StandardField("first_name", "string", "given name"),
-        StandardField("last_name", "string", "surname"),
-        StandardField("email", "email", "a valid email address"),
-        StandardField("phone", "phone", "E.164, e.g. +14155550100"),
-        StandardField("dob", "date", "date of birth as YYYY-MM-DD"),
-        StandardField("gender", "gender", "one of M, F, O, N, P"),
-        StandardField("country", "country", "ISO-3166-1 alpha-2, e.g. US"),
-        StandardField("home_city", "string", "city"),
-        StandardField("language", "language", "ISO-639-1, e.g. en"),
-        StandardField("time_zone", "time_zone", "IANA name, e.g. America/New_York"),
-        StandardField("email_subscribe", "subscription", "opted_in, subscribed or unsubscribed"),
-        StandardField("push_subscribe", "subscription", "opted_in, subscribed or unsubscribed"),
+        StandardField(*(cell.strip() for cell in line.split("|")))
+        for line in _STANDARD_FIELD_TABLE.strip().splitlines()
     )
 }
 # Standard fields Braze also knows but the catalogue does not type; a custom attribute may not
@@ -291,4 +297,3 @@ OBJECT_CONTROL_KEYS = frozenset({"_update_existing_only", "_merge_objects"})
 NON_BILLABLE_FIELDS = frozenset(
     {*IDENTIFIER_FIELDS, "email_subscribe", "push_subscribe", "subscription_groups"}
 )
-MAX_MERGES_PER_REQUEST = MAX_IDS_PER_MERGE_REQUEST

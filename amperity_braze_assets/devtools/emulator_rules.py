@@ -190,20 +190,14 @@ STANDARD_RULES: dict[str, Callable[[str], str | None]] = {
         SUBSCRIPTION_STATES, "push_subscribe must be one of opted_in, subscribed, unsubscribed"
     ),
 }
-# Spec, "also": standard fields whose shape the emulator takes as sent.
+# Spec, Standard profile fields, the "also" row as it reads there (less its markup): standard
+# fields whose shape the emulator takes as sent.
 OTHER_STANDARD_FIELDS = frozenset(
-    {
-        "current_location",
-        "date_of_first_session",
-        "date_of_last_session",
-        "subscription_groups",
-        "email_open_tracking_disabled",
-        "email_click_tracking_disabled",
-        "facebook",
-        "twitter",
-        "image_url",
-        "marked_email_as_spam_at",
-    }
+    (
+        "current_location, date_of_first_session, date_of_last_session, subscription_groups, "
+        "email_open_tracking_disabled, email_click_tracking_disabled, facebook, twitter, "
+        "image_url, marked_email_as_spam_at"
+    ).split(", ")
 )
 # Spec: "Sending birthday or Birthdate does not fill dob". We choose what else is a near-miss: a
 # name equal to a standard one once case and every non-letter are dropped (``First_Name``,
@@ -236,19 +230,25 @@ def near_miss_of_standard(name: str) -> str | None:
 
 
 def custom_name_problem(name: str, refuse_near_misses: bool) -> str | None:
-    if not name:
-        return "a custom attribute name must not be empty"
-    if len(name) > MAX_ATTRIBUTE_NAME_CHARS:
-        return f"custom attribute name is {len(name)} characters; Braze allows at most {MAX_ATTRIBUTE_NAME_CHARS}"
-    if name.startswith("$"):
-        return f"custom attribute name {name[:40]!r} starts with '$', which Braze reserves"
+    """Spec, Attribute values: the rules for a custom name, in order; the first broken one."""
     standard = near_miss_of_standard(name) if refuse_near_misses else None
-    if standard:
-        return (
+    rules = (
+        (not name, "a custom attribute name must not be empty"),
+        (
+            len(name) > MAX_ATTRIBUTE_NAME_CHARS,
+            f"custom attribute name is {len(name)} characters; Braze allows at most {MAX_ATTRIBUTE_NAME_CHARS}",
+        ),
+        (
+            name.startswith("$"),
+            f"custom attribute name {name[:40]!r} starts with '$', which Braze reserves",
+        ),
+        (
+            standard,
             f"custom attribute {name!r} shadows the standard field {standard!r}: Braze would "
-            f"store it apart and leave {standard!r} empty"
-        )
-    return None
+            f"store it apart and leave {standard!r} empty",
+        ),
+    )
+    return next((message for broken, message in rules if broken), None)
 
 
 def custom_value_problem(name: str, value: Any) -> str | None:
