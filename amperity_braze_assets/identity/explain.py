@@ -27,7 +27,7 @@ from .rules import (
     StewardPairs,
     pair_rules,
 )
-from .scoring import COMPARISONS, MISSING, Model, comparison_levels, weight_parts
+from .scoring import COMPARISONS, MISSING, Model, comparison_levels, pair_weights
 
 
 def _level_name(column: int, level: int) -> str:
@@ -41,7 +41,9 @@ def evidence_text(
     if left.size == 0:
         return []
     levels = comparison_levels(features, left, right)
-    parts = weight_parts(model, features, levels, left, use_frequencies=model.estimated)
+    parts = pair_weights(
+        model, features, levels, left, use_frequencies=model.estimated, by_comparison=True
+    )
     texts = []
     for row in range(left.size):
         items = [
@@ -82,7 +84,9 @@ def score_pairs(
 ) -> list[PairVerdict]:
     """Each pair's evidence, rules and decision, hysteresis aside."""
     levels = comparison_levels(features, left, right)
-    parts = weight_parts(model, features, levels, left, use_frequencies=model.estimated)
+    parts = pair_weights(
+        model, features, levels, left, use_frequencies=model.estimated, by_comparison=True
+    )
     verdicts = pair_rules(features, levels, left, right, steward, model.twins_are_typos)
     compared_by = keys_that_compare(features, left, right)
     threshold_bits = float(np.log2(threshold / (1 - threshold)))

@@ -838,23 +838,18 @@ def pair_weights(
     levels: np.ndarray,
     left: np.ndarray,
     use_frequencies: bool = True,
+    *,
+    by_comparison: bool = False,
 ) -> np.ndarray:
-    """Match weight in bits per pair: the log2 Bayes factor, prior excluded (float64)."""
+    """Match weight in bits per pair: the log2 Bayes factor, prior excluded (float64). With
+    ``by_comparison``, the bits each comparison adds, pairs x comparisons, for explaining a few
+    pairs (the per-pair sum keeps one column at a time: candidate pairs run to the millions)."""
+    if by_comparison:
+        parts = np.zeros(levels.shape, dtype=np.float64)
+        for column, part in _parts(model, features, levels, left, use_frequencies):
+            parts[:, column] = part
+        return parts
     weights = np.zeros(levels.shape[0], dtype=np.float64)
     for _, part in _parts(model, features, levels, left, use_frequencies):
         weights += part
     return weights
-
-
-def weight_parts(
-    model: Model,
-    features: Features,
-    levels: np.ndarray,
-    left: np.ndarray,
-    use_frequencies: bool = True,
-) -> np.ndarray:
-    """The bits each comparison adds, pairs x comparisons, for explaining a few pairs."""
-    out = np.zeros(levels.shape, dtype=np.float64)
-    for column, part in _parts(model, features, levels, left, use_frequencies):
-        out[:, column] = part
-    return out

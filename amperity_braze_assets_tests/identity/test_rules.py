@@ -22,7 +22,7 @@ from amperity_braze_assets.identity.scoring import (
     COMPARISONS,
     comparison_levels,
     default_model,
-    weight_parts,
+    pair_weights,
 )
 from amperity_braze_assets_tests.identity.helpers import COLUMNS, ids_by_record, records_frame
 
@@ -61,7 +61,7 @@ def test_agreeing_on_a_rare_value_weighs_more_than_on_a_common_one():
     model = default_model()
     left, right = np.array([0, n - 2]), np.array([1, n - 1])  # two Taylors, two Wiśniewskis
     levels = comparison_levels(features, left, right)
-    parts = weight_parts(model, features, levels, left, use_frequencies=True)
+    parts = pair_weights(model, features, levels, left, use_frequencies=True, by_comparison=True)
     surname = [c.name for c in COMPARISONS].index("surname")
     taylor, wisniewski = parts[0, surname], parts[1, surname]
     # log2(m / f): f = 400/2000 for Taylor, 2/2000 for Wiśniewski.
@@ -141,7 +141,9 @@ def test_disagreement_is_evidence_against():
     features = build_features(records_frame(rows))
     left, right = np.array([0]), np.array([1])
     levels = comparison_levels(features, left, right)
-    parts = weight_parts(default_model(), features, levels, left, use_frequencies=False)[0]
+    parts = pair_weights(
+        default_model(), features, levels, left, use_frequencies=False, by_comparison=True
+    )[0]
     names = [c.name for c in COMPARISONS]
     for field in ("email", "phone", "address"):
         assert parts[names.index(field)] < 0, field
@@ -508,7 +510,7 @@ def test_a_shared_identifier_counts_the_strangers_who_hold_it_not_the_records():
     from amperity_braze_assets.identity.scoring import (
         IDENTIFIERS,
         estimate_identifier_shares,
-        weight_parts,
+        pair_weights,
     )
 
     n = 6_000
@@ -530,11 +532,11 @@ def test_a_shared_identifier_counts_the_strangers_who_hold_it_not_the_records():
     left, right = np.arange(0, n, 2), np.arange(1, n, 2)
     levels = comparison_levels(features, left, right)
     model = default_model()
-    plain = weight_parts(model, features, levels, left)[:, 3]
+    plain = pair_weights(model, features, levels, left, by_comparison=True)[:, 3]
     model.same_person_share = estimate_identifier_shares(model, levels)
     assert set(model.same_person_share) <= set(IDENTIFIERS)
     assert model.same_person_share["email"] > 0.9
-    corrected = weight_parts(model, features, levels, left)[:, 3]
+    corrected = pair_weights(model, features, levels, left, by_comparison=True)[:, 3]
     assert (corrected > plain + 3).all()
 
 
