@@ -488,20 +488,16 @@ STREET_NAMES: tuple[str, ...] = _unique(
 # Multi-word street names are kept separately because the list above splits on whitespace.
 STREET_NAMES += ("Deer Run", "Quail Hollow", "Country Club", "Mountain View", "El Camino Real")
 
-# (abbreviation, full word, weight).
-STREET_SUFFIXES: tuple[tuple[str, str, float], ...] = (
-    ("St", "Street", 30.0),
-    ("Ave", "Avenue", 18.0),
-    ("Rd", "Road", 12.0),
-    ("Dr", "Drive", 12.0),
-    ("Ln", "Lane", 7.0),
-    ("Blvd", "Boulevard", 5.0),
-    ("Ct", "Court", 5.0),
-    ("Pl", "Place", 3.0),
-    ("Way", "Way", 3.0),
-    ("Cir", "Circle", 2.0),
-    ("Ter", "Terrace", 1.5),
-    ("Pkwy", "Parkway", 1.5),
+# (abbreviation, full word, weight), written abbreviation:word:weight.
+STREET_SUFFIXES: tuple[tuple[str, str, float], ...] = tuple(
+    (abbreviation, word, float(weight))
+    for abbreviation, word, weight in (
+        entry.split(":")
+        for entry in (
+            "St:Street:30 Ave:Avenue:18 Rd:Road:12 Dr:Drive:12 Ln:Lane:7 Blvd:Boulevard:5 "
+            "Ct:Court:5 Pl:Place:3 Way:Way:3 Cir:Circle:2 Ter:Terrace:1.5 Pkwy:Parkway:1.5"
+        ).split()
+    )
 )
 
 # How people write the second address line.
