@@ -491,16 +491,14 @@ class _DrawnPeople:
         the same files."""
         vocabulary = _realistic_vocabulary()
         gender = _draw(rng, n, [0.49, 0.50, 0.01])
-        given_idx = _pick_given(rng, vocabulary, gender)
-        surname_idx = _draw(rng, n, vocabulary.surname_weights)
         reference_day = reference // _DAY_SECONDS
         return cls(
             rng=rng,
             vocabulary=vocabulary,
             reference_day=reference_day,
             gender=gender,
-            given_idx=given_idx,
-            surname_idx=surname_idx,
+            given_idx=_pick_given(rng, vocabulary, gender),
+            surname_idx=_draw(rng, n, vocabulary.surname_weights),
             birth_day=_adult_birth_days(rng, n, reference_day),
             address=_random_addresses(rng, n),
             old_address=_random_addresses(rng, n),
@@ -923,8 +921,6 @@ def _realistic_vocabulary() -> _Vocabulary:
     given, gender, given_weights = _realistic_given_names()
     head, tail, surname_weights = _realistic_surnames()
     surnames = pl.concat([pl.Series(head, dtype=pl.String), tail])
-    given_folded, given_mojibake, given_non_ascii = _folded_spellings(given)
-    surname_folded, surname_mojibake, surname_non_ascii = _folded_spellings(head, tail)
     return _Vocabulary(
         given=pl.Series(given, dtype=pl.String),
         given_gender=gender,
@@ -938,12 +934,8 @@ def _realistic_vocabulary() -> _Vocabulary:
         ),
         given_weights=given_weights,
         surname_weights=surname_weights / surname_weights.sum(),
-        given_folded=given_folded,
-        given_mojibake=given_mojibake,
-        given_non_ascii=given_non_ascii,
-        surname_folded=surname_folded,
-        surname_mojibake=surname_mojibake,
-        surname_non_ascii=surname_non_ascii,
+        **_folded_spellings("given", given),
+        **_folded_spellings("surname", head, tail),
     )
 
 
@@ -1014,16 +1006,21 @@ def _spread_surname_weights(count: int, start: int, step: int) -> np.ndarray:
 
 
 def _folded_spellings(
-    values: list[str], rest: pl.Series | None = None
-) -> tuple[pl.Series, pl.Series, np.ndarray]:
-    """The values without diacritics, garbled by a wrong code page, and which have anything
-    beyond ASCII; `rest` (plain ASCII, like the invented tail) is appended as it is."""
+    kind: str, values: list[str], rest: pl.Series | None = None
+) -> dict[str, pl.Series | np.ndarray]:
+    """The vocabulary's `<kind>_folded`, `<kind>_mojibake` and `<kind>_non_ascii` fields: the
+    values without diacritics, garbled by a wrong code page, and which have anything beyond
+    ASCII; `rest` (plain ASCII, like the invented tail) is appended as it is."""
     non_ascii = np.array([not v.isascii() for v in values])
     series = [pl.Series([f(v) for v in values], dtype=pl.String) for f in (_ascii_fold, _mojibake)]
     if rest is not None:
         series = [pl.concat([s, rest]) for s in series]
         non_ascii = np.concatenate([non_ascii, np.zeros(len(rest), dtype=bool)])
-    return series[0], series[1], non_ascii
+    return {
+        f"{kind}_folded": series[0],
+        f"{kind}_mojibake": series[1],
+        f"{kind}_non_ascii": non_ascii,
+    }
 
 
 # Email local-part patterns as (first piece, separator, second piece, suffix) with their weights.

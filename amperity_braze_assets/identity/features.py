@@ -238,15 +238,13 @@ def build_features(
     both = dictionary(pl.concat([given.values.cast(pl.String), surname.values.cast(pl.String)]))
     as_given = both.codes[: given.values.len()]
     as_surname = both.codes[given.values.len() :]
-    name_as_given = _per_row(given, as_given).astype(np.int32)
-    name_as_surname = _per_row(surname, as_surname).astype(np.int32)
     return Features(
         size=size,
         fields=fields,
         birth_numeric=birth_numeric,
         phone_numeric=phone_numeric,
-        name_as_given=name_as_given,
-        name_as_surname=name_as_surname,
+        name_as_given=_per_row(given, as_given).astype(np.int32),
+        name_as_surname=_per_row(surname, as_surname).astype(np.int32),
         fk={c: coded[c].codes for c in keys if c.startswith("fk_") and c in coded},
         sk={c: coded[c].codes for c in keys if c.startswith("sk_") and c in coded},
         name_values=both.values.cast(pl.String),
