@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,12 +86,47 @@ def suggestion(word: str, candidates) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def unknown_keys_problem(unknown: list[Any], allowed: Iterable[str], what: str = "key(s)") -> str:
+    """The unknown keys of an entry together, the nearest allowed one, and all the allowed."""
+    unknown = sorted(unknown, key=str)
+    return f"unknown {what} {unknown}{suggestion(unknown[0], allowed)}; allowed: {sorted(allowed)}."
+
+
+def refusal(error: ErrorDetails, problem: Callable[[ErrorDetails], str]) -> str:
+    """One of pydantic's refusals in the file's words: a validator's own message as it is (it
+    already says the problem and the fix), any other refusal as ``problem`` words it."""
+    return str(error["ctx"]["error"]) if error["type"] == "value_error" else problem(error)
+
+
+def refusals(
+    exc: ValidationError,
+    problem: Callable[[ErrorDetails], str],
+    allowed: Iterable[str] | None = None,
+    what: str = "key(s)",
+    *,
+    validators_word_their_own: bool = True,
+) -> list[str]:
+    """pydantic's refusals in the file's words, each once, in pydantic's order: with
+    ``allowed``, the unknown keys together first (see ``unknown_keys_problem``); each other
+    refusal as ``refusal`` words it, or wholly as ``problem`` words it when
+    ``validators_word_their_own`` is False (a file whose validators' messages need its own
+    framing)."""
+    errors = exc.errors()
+    unknown_key = {"extra_forbidden", "invalid_key"} if allowed is not None else set()
+    unknown = [e["loc"][0] for e in errors if e["type"] in unknown_key and len(e["loc"]) == 1]
+    messages = [unknown_keys_problem(unknown, allowed or (), what)] if unknown else []
+    for error in errors:
+        if error["type"] in unknown_key and len(error["loc"]) == 1:
+            continue
+        messages.append(refusal(error, problem) if validators_word_their_own else problem(error))
+    return list(dict.fromkeys(messages))
+
+
 def validate_collecting(
     model: type[Model], raw: Any, where: str, problem: Callable[[ErrorDetails], str]
 ) -> tuple[Model | None, list[str]]:
-    """``raw`` validated by ``model``, and every refusal at once, each once, as
-    ``{where}: <problem>``: a validator's own message as it is, any other refusal as ``problem``
-    words it (what is wrong and the fix, in the file's words).
+    """``raw`` validated by ``model``, and every refusal at once (see ``refusals``) as
+    ``{where}: <problem>``.
 
     On refusals the model comes back with each refused key left at its default, so the checks
     across keys still run over the rest and one edit round fixes everything; it is None when
@@ -100,13 +135,7 @@ def validate_collecting(
         return model.model_validate(raw), []
     except ValidationError as exc:
         errors = exc.errors()
-    problems = list(
-        dict.fromkeys(
-            f"{where}: "
-            + (str(error["ctx"]["error"]) if error["type"] == "value_error" else problem(error))
-            for error in errors
-        )
-    )
+        problems = [f"{where}: {message}" for message in refusals(exc, problem)]
     refused = {error["loc"][0] for error in errors if error["loc"]}
     if not isinstance(raw, dict) or not refused:
         return None, problems

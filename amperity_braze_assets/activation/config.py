@@ -44,7 +44,13 @@ from pydantic_core import ErrorDetails
 from sqlglot import exp
 
 from amperity_braze_assets import braze_fields
-from amperity_braze_assets.config_file import ConfigError, load_yaml, suggestion
+from amperity_braze_assets.config_file import (
+    ConfigError,
+    load_yaml,
+    refusals,
+    suggestion,
+    unknown_keys_problem,
+)
 from amperity_braze_assets.currents.engagement import ENGAGEMENT_SCHEMA
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS
 
@@ -468,7 +474,7 @@ def _settings(
     each invalid one by key (unknown keys are reported into ``errors`` directly)."""
     unknown = list(set(raw) - TOP_KEYS)
     if unknown:
-        errors.append(f"{path}: {_unknown_keys_problem(unknown, TOP_KEYS, 'top-level key(s)')}")
+        errors.append(f"{path}: {unknown_keys_problem(unknown, TOP_KEYS, 'top-level key(s)')}")
     known = {k: v for k, v in raw.items() if k in TOP_KEYS}
     try:
         return AttributeSettings.model_validate(known), {}
@@ -632,7 +638,8 @@ def _custom_name_problem(name: Any) -> str | None:
 # pydantic checks the shape of an entry: its keys, the ones it needs, their kinds and choices.
 # What the values name (columns of the tables and their types, the segment language) is checked
 # by ``_Loader``, which knows the table schemas. Validators raise ValueError with the problem and
-# its fix; ``_refusals`` words pydantic's own refusals through each entry's ``*_problem``.
+# its fix; ``config_file.refusals`` words pydantic's own refusals through each entry's
+# ``*_problem``.
 KNOWN_TYPES = (
     f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE} (Varchar(n) with n <= "
     f"{braze_fields.MAX_STRING_CHARS}, Decimal(scale))"
@@ -849,33 +856,6 @@ def _custom_entry_problem(error: ErrorDetails) -> str:
     )
 
 
-def _unknown_keys_problem(unknown: list[Any], allowed: Iterable[str], what: str = "key(s)") -> str:
-    unknown = sorted(unknown, key=str)
-    return f"unknown {what} {unknown}{suggestion(unknown[0], allowed)}; allowed: {sorted(allowed)}."
-
-
-def _refusals(
-    exc: ValidationError,
-    problem: Callable[[ErrorDetails], str],
-    allowed: Iterable[str] | None = None,
-    what: str = "key(s)",
-) -> list[str]:
-    """pydantic's refusals of an entry in the file's words, each once: its unknown keys together
-    with the ``allowed`` ones (or, without ``allowed``, as ``problem`` words them), a
-    validator's own message as it is, any other refusal as ``problem`` words it."""
-    errors = exc.errors()
-    unknown_key = {"extra_forbidden", "invalid_key"} if allowed is not None else set()
-    unknown = [e["loc"][0] for e in errors if e["type"] in unknown_key and len(e["loc"]) == 1]
-    messages = [_unknown_keys_problem(unknown, allowed or (), what)] if unknown else []
-    for error in errors:
-        if error["type"] in unknown_key and len(error["loc"]) == 1:
-            continue
-        message = str(error["ctx"]["error"]) if error["type"] == "value_error" else problem(error)
-        if message not in messages:
-            messages.append(message)
-    return messages
-
-
 class _Loader:
     """Parses the parts of the mapping, appending messages to ``errors`` instead of raising."""
 
@@ -942,7 +922,7 @@ class _Loader:
         try:
             return model.model_validate(raw, **validation)
         except ValidationError as exc:
-            for message in _refusals(exc, problem, allowed, what):
+            for message in refusals(exc, problem, allowed, what):
                 self.error(f"{where}: {message}")
             return None
 
