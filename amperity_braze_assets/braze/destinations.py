@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 
 from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.braze.client import (
@@ -24,7 +25,7 @@ from amperity_braze_assets.braze.client import (
     ClientTuning,
     resolve_rest_endpoint,
 )
-from amperity_braze_assets.config_file import ConfigError, load_yaml
+from amperity_braze_assets.config_file import ConfigError, load_yaml, refusal
 from amperity_braze_assets.settings import Settings
 
 DESTINATIONS_FILE = "destinations.yaml"
@@ -262,12 +263,10 @@ IGNORED_KEYS = {"legacy_per_array_limit", "description"}
 FIELD_ORDER = {name: position for position, name in enumerate(DestinationEntry.model_fields)}
 
 
-def _entry_problem(error: Any) -> str:
-    """A pydantic error in this file's words: the setting, what is wrong, the fix."""
+def _entry_problem(error: ErrorDetails) -> str:
+    """A refusal beside a validator's in this file's words: the setting, what is wrong, the fix."""
     key = str(error["loc"][0]) if error["loc"] else ""
     value = error.get("input")
-    if error["type"] == "value_error":
-        return str(error["ctx"]["error"])
     if key == "identifier":
         return f"identifier must be one of {list(IDENTIFIER_TYPES)}, got {value!r}."
     if key == "update_existing_only":
@@ -300,7 +299,9 @@ def _parse(
     try:
         entry = DestinationEntry.model_validate(body)
     except ValidationError as exc:
-        problems = [(FIELD_ORDER[str(e["loc"][0])], _entry_problem(e)) for e in exc.errors()]
+        problems = [
+            (FIELD_ORDER[str(e["loc"][0])], refusal(e, _entry_problem)) for e in exc.errors()
+        ]
         if not is_default and "api_key_env" not in body:
             problems.append((FIELD_ORDER["api_key_env"] + 2.5, MISSING_KEY_ENV))
         raise ConfigError(f"{where}: {min(problems)[1]}") from None
