@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-from amperity_braze_assets.config_file import ConfigError, load_yaml
+from amperity_braze_assets.config_file import ConfigError, load_yaml, refusals
 
 IDENTITY_FILE = "identity.yaml"
 # The default match threshold, a posterior probability: chosen on bench/identity.py's data
@@ -78,6 +79,26 @@ def _where(location: tuple) -> str:
     return ".".join(str(part) for part in location) or "(top level)"
 
 
+def _refusal_problem(error: ErrorDetails) -> str:
+    """A refusal of ``identity.yaml``, its validators' included, at the entry it names (e.g.
+    ``never_merge.0``), with the fix."""
+    where = _where(error["loc"])
+    if error["type"] == "extra_forbidden":
+        return (
+            f"unknown key {where!r}; allowed: match_threshold, review_pairs, never_merge, "
+            "always_merge."
+        )
+    if where.startswith("match_threshold"):
+        return (
+            f"match_threshold: {error['msg']}; give a probability above 0.5 and below 1, e.g. "
+            "0.8 (higher merges fewer pairs)."
+        )
+    return (
+        f"{where}: {error['msg']}; each entry is a pair of two records, e.g. - [pos:P00012345, "
+        "web:48213]."
+    )
+
+
 def load_identity_config(config_dir: Path, customer_sources: set[str]) -> IdentityConfig:
     """Read and check ``identity.yaml`` (defaults when the file is absent)."""
     path = config_dir / IDENTITY_FILE
@@ -92,24 +113,10 @@ def load_identity_config(config_dir: Path, customer_sources: set[str]) -> Identi
     try:
         config = IdentityConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            where = _where(error["loc"])
-            if error["type"] == "extra_forbidden":
-                problems.append(
-                    f"{path}: unknown key {where!r}; allowed: match_threshold, review_pairs, "
-                    "never_merge, always_merge."
-                )
-            elif where.startswith("match_threshold"):
-                problems.append(
-                    f"{path}: match_threshold: {error['msg']}; give a probability above 0.5 "
-                    "and below 1, e.g. 0.8 (higher merges fewer pairs)."
-                )
-            else:
-                problems.append(
-                    f"{path}: {where}: {error['msg']}; each entry is a pair of two records, "
-                    "e.g. - [pos:P00012345, web:48213]."
-                )
+        problems = [
+            f"{path}: {problem}"
+            for problem in refusals(exc, _refusal_problem, validators_word_their_own=False)
+        ]
         raise ConfigError("Invalid identity configuration:\n- " + "\n- ".join(problems)) from None
     problems = []
     for which in ("never_merge", "always_merge"):
