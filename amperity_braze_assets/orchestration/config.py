@@ -3,27 +3,18 @@ windows per asset), validated at definitions load with the file, the entry and t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import zoneinfo
 from pathlib import Path
+from typing import Any
 
 from croniter import croniter
+from pydantic import BaseModel, ConfigDict, StrictBool, ValidationError, field_validator
+from pydantic_core import ErrorDetails
 
-from amperity_braze_assets.config_file import ConfigError, load_yaml, suggestion
+from amperity_braze_assets.config_file import ConfigError, load_yaml, refusals, suggestion
 
 ORCHESTRATION_FILE = "orchestration.yaml"
-SCHEDULE_KEYS = {"cron", "timezone", "enabled", "only_when_sources_changed", "description"}
 DEFAULT_CRON = "0 6 * * *"
-
-
-@dataclass(frozen=True)
-class ScheduleConfig:
-    job: str
-    cron: str = DEFAULT_CRON
-    timezone: str = "UTC"
-    enabled: bool = True
-    # Skip the tick when no source file changed since the last run the schedule requested.
-    only_when_sources_changed: bool = False
-    description: str = ""
 
 
 def is_valid_cron(cron: str) -> bool:
@@ -42,6 +33,61 @@ def is_valid_cron(cron: str) -> bool:
     return "w" not in day_field.lower()
 
 
+class ScheduleEntry(BaseModel):
+    """A job's entry under ``schedules:`` as written; what it leaves out keeps the default
+    (daily at 06:00 UTC)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cron: str = DEFAULT_CRON
+    timezone: str = "UTC"
+    enabled: StrictBool = True
+    # Skip the tick when no source file changed since the last run the schedule requested.
+    only_when_sources_changed: StrictBool = False
+    description: str = ""
+
+    @field_validator("cron", "timezone", "description", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> str:
+        return str(value)
+
+    @field_validator("cron")
+    @classmethod
+    def _runnable(cls, cron: str) -> str:
+        if not is_valid_cron(cron):
+            raise ValueError(
+                f"cron {cron!r} is not a valid cron expression; use five fields, e.g. "
+                "'0 6 * * *' (06:00 daily) or '*/15 * * * *'."
+            )
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _known(cls, timezone: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: absurd names
+            raise ValueError(
+                f"timezone {timezone!r} is unknown; use an IANA name such as America/New_York "
+                "or UTC."
+            ) from None
+        return timezone
+
+
+class ScheduleConfig(ScheduleEntry):
+    """One job's schedule: its entry in the file, or the default."""
+
+    job: str
+
+
+SCHEDULE_KEYS = set(ScheduleEntry.model_fields)
+
+
+def _flag_problem(error: ErrorDetails) -> str:
+    """The one refusal beside the validators': a flag that is not a boolean."""
+    return f"{error['loc'][0]} must be true or false."
+
+
 def load_schedule_configs(
     config_dir: Path, known_jobs: dict[str, str]
 ) -> dict[str, ScheduleConfig]:
@@ -50,8 +96,6 @@ def load_schedule_configs(
     ``known_jobs`` maps job name -> what it runs (for messages). A job left out of the file keeps
     the daily default; ``enabled: false`` turns its schedule off.
     """
-    import zoneinfo
-
     schedules = {job: ScheduleConfig(job=job) for job in known_jobs}
     path = config_dir / ORCHESTRATION_FILE
     if not path.exists():
@@ -81,31 +125,10 @@ def load_schedule_configs(
         if not isinstance(definition, dict) or set(definition) - SCHEDULE_KEYS:
             errors.append(f"{where}: allowed keys are {sorted(SCHEDULE_KEYS)}.")
             continue
-        cron = str(definition.get("cron", DEFAULT_CRON))
-        if not is_valid_cron(cron):
-            errors.append(
-                f"{where}: cron {cron!r} is not a valid cron expression; use five fields, "
-                "e.g. '0 6 * * *' (06:00 daily) or '*/15 * * * *'."
-            )
-        timezone = str(definition.get("timezone", "UTC"))
         try:
-            zoneinfo.ZoneInfo(timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # OSError: absurd names
-            errors.append(
-                f"{where}: timezone {timezone!r} is unknown; use an IANA name such as "
-                "America/New_York or UTC."
-            )
-        for flag in ("enabled", "only_when_sources_changed"):
-            if flag in definition and not isinstance(definition[flag], bool):
-                errors.append(f"{where}: {flag} must be true or false.")
-        schedules[job] = ScheduleConfig(
-            job=job,
-            cron=cron,
-            timezone=timezone,
-            enabled=bool(definition.get("enabled", True)),
-            only_when_sources_changed=bool(definition.get("only_when_sources_changed", False)),
-            description=str(definition.get("description", "")),
-        )
+            schedules[job] = ScheduleConfig.model_validate({**definition, "job": job})
+        except ValidationError as exc:
+            errors += [f"{where}: {problem}" for problem in refusals(exc, _flag_problem)]
     if errors:
         raise ConfigError("Invalid orchestration:\n- " + "\n- ".join(errors))
     return schedules
