@@ -60,6 +60,9 @@ class Settings:
     # for links to runs.
     alert_webhook_url: str | None = None
     dagster_ui_url: str = "http://127.0.0.1:3000"
+    # Previews in run metadata show personal data unmasked: for local work on sample data only,
+    # since Dagster keeps run metadata for as long as the instance lives.
+    preview_personal_data: bool = False
 
     @property
     def currents_local_dir(self) -> Path:
@@ -149,6 +152,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         braze_dry_run_override=(dry_run_text in ("1", "true", "yes")) if dry_run_text else None,
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
+        preview_personal_data=_flag(env, "AMPERITY_BRAZE_PREVIEW_PII"),
         currents_max_file_age_hours=_positive_float(env, "CURRENTS_MAX_FILE_AGE_HOURS", 24.0),
         currents_s3_bucket=env.get("CURRENTS_S3_BUCKET") or None,
         currents_s3_prefix=(env.get("CURRENTS_S3_PREFIX") or "currents").strip("/"),
@@ -158,6 +162,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             else None
         ),
     )
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if text not in ("", "1", "0", "true", "false", "yes", "no"):
+        raise ValueError(f"{name}={text!r}: use true or false (unset: false).")
+    return text in ("1", "true", "yes")
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

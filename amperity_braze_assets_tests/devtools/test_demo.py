@@ -2,6 +2,7 @@
 
 import re
 
+import dagster as dg
 import polars as pl
 
 from amperity_braze_assets.cli import main
@@ -47,6 +48,7 @@ def test_demo_materializes_every_asset(tmp_path, monkeypatch, capsys):
     assert pos.height + rejects.height == pos_truth.height
     people = pl.read_parquet(storage / "customer_360.parquet")
     assert people["amperity_id"].is_unique().all()
+    _assert_no_personal_data_in_run_history(people)
     # A second run keeps everyone's id: nothing changed in the sources.
     first = pl.read_parquet(storage / "identity_resolution.parquet")
     assert main(["demo", "--data-dir", str(data_dir), "--customers", "400", "--seed", "3"]) == 0
@@ -54,3 +56,18 @@ def test_demo_materializes_every_asset(tmp_path, monkeypatch, capsys):
     joined = first.join(second, on=["source", "record_id"], suffix="_again")
     assert joined.height == first.height
     assert (joined["amperity_id"] == joined["amperity_id_again"]).all()
+
+
+def _assert_no_personal_data_in_run_history(people: pl.DataFrame) -> None:
+    """Every event the demo's runs left in the Dagster instance (previews and figures included)
+    holds no one's email address or phone number as written."""
+    instance = dg.DagsterInstance.get()
+    history = "\n".join(
+        repr(entry) for run in instance.get_runs() for entry in instance.all_logs(run.run_id)
+    ).lower()
+    assert "preview" in history and "•••@" in history  # previews are there, masked
+    emails = people["email"].drop_nulls().str.to_lowercase().to_list()
+    phones = people["phone"].drop_nulls().str.replace_all(r"^\+1", "").to_list()
+    assert len(emails) > 300 and len(phones) > 200
+    shown = [value for value in emails + phones if value in history]
+    assert not shown, f"{len(shown)} emails or phones in the run history, e.g. {shown[:3]}"
