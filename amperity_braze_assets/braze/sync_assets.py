@@ -41,6 +41,9 @@ class BrazeSyncConfig(dg.Config):
 
 DATA_POINT_BUDGET_CHECK = "data_points_within_budget"
 SYNC_REJECTION_CHECK = "sync_rejection_rate_under_threshold"
+# Fails as a warning on a dry run, so a run that sent nothing never shows all green.
+SENT_TO_BRAZE_CHECK = "sent_to_braze"
+DRY_RUN_TAG = "dry_run"
 
 
 def default_dry_run(destination: Destination, settings: Settings) -> bool:
@@ -236,7 +239,13 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
                 SYNC_REJECTION_CHECK,
                 asset=sync_name,
                 description="Braze rejected at most max_reject_share of the objects sent.",
-            )
+            ),
+            dg.AssetCheckSpec(
+                SENT_TO_BRAZE_CHECK,
+                asset=sync_name,
+                description="The sync sent its changes to Braze: a warning on a dry run, which "
+                "only writes the request bodies it would send.",
+            ),
         ],
     )
     def braze_sync(
@@ -293,7 +302,14 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
                 "max_reject_share": dg.MetadataValue.float(destination.max_reject_share),
             },
         )
-        return dg.MaterializeResult(metadata=sync_metadata(report), check_results=[rejection])
+        context.instance.add_run_tags(context.run.run_id, {DRY_RUN_TAG: str(dry_run).lower()})
+        sent = dg.AssetCheckResult(
+            check_name=SENT_TO_BRAZE_CHECK,
+            passed=not dry_run,
+            severity=dg.AssetCheckSeverity.WARN,
+            description="Dry run: nothing was sent to Braze." if dry_run else None,
+        )
+        return dg.MaterializeResult(metadata=sync_metadata(report), check_results=[rejection, sent])
 
     @dg.asset(
         name=log_name,
@@ -324,11 +340,30 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     return [braze_attribute_diff, braze_sync, braze_sync_log]
 
 
-def sync_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
-    """The figures a user follows over time, for ``braze_sync``'s materialization."""
+def sync_headline(report: sync.SyncReport) -> str:
+    """One markdown line that says what the run did, first in the metadata."""
+    diff = report.diff
+    changes = (
+        f"{diff.new:,} new, {diff.changed:,} changed, {diff.cleared:,} cleared; "
+        f"{diff.unchanged:,} unchanged, not sent"
+    )
+    if report.dry_run:
+        return (
+            f"**Dry run: nothing was sent.** Would send {report.objects_sent:,} profiles "
+            f"({report.data_points_sent:,} data points) in {report.requests:,} requests: "
+            f"{changes}. The exact request bodies are in the dry-run file."
+        )
+    outcome = f"accepted {report.accepted:,}, rejected {report.rejected:,}"
+    if report.unknown:
+        outcome += f", outcome unknown {report.unknown:,} (sent again on the next run)"
+    status = "with errors" if report.rejected or report.unknown else "complete"
+    return f"**Sent {report.objects_sent:,} profiles to Braze, {status}**: {outcome}. {changes}."
+
+
+def _sent_figures(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
+    """What reached Braze and what it answered: only a sync that sent has these."""
     reasons = report.top_reasons()
     return {
-        "dry_run": dg.MetadataValue.bool(report.dry_run),
         "sent": dg.MetadataValue.int(report.objects_sent),
         "accepted": dg.MetadataValue.int(report.accepted),
         "rejected": dg.MetadataValue.int(report.rejected),
@@ -342,15 +377,35 @@ def sync_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
         "data_points": dg.MetadataValue.int(report.data_points_sent),
         "data_points_accepted": dg.MetadataValue.int(report.data_points_accepted),
         "wasted_data_points": dg.MetadataValue.int(report.wasted_data_points),
-        "full_resend_data_points": dg.MetadataValue.int(report.diff.full_resend_data_points),
         "requests": dg.MetadataValue.int(report.requests),
+    }
+
+
+def _would_send_figures(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
+    """A dry run's figures, named so that no chart or reader takes them for a sync's."""
+    return {
+        "would_send": dg.MetadataValue.int(report.objects_sent),
+        "would_send_data_points": dg.MetadataValue.int(report.data_points_sent),
+        "would_send_requests": dg.MetadataValue.int(report.requests),
+    }
+
+
+def sync_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
+    """The figures a user follows over time, for ``braze_sync``'s materialization: a headline
+    first; a dry run's figures are ``would_send_*``, never ``sent`` or ``accepted``."""
+    diff = report.diff
+    return {
+        "summary": dg.MetadataValue.md(sync_headline(report)),
+        "dry_run": dg.MetadataValue.bool(report.dry_run),
+        **(_would_send_figures(report) if report.dry_run else _sent_figures(report)),
+        "full_resend_data_points": dg.MetadataValue.int(diff.full_resend_data_points),
         "batches": dg.MetadataValue.int(report.batches),
         "merges": dg.MetadataValue.int(report.merges),
-        "new": dg.MetadataValue.int(report.diff.new),
-        "changed": dg.MetadataValue.int(report.diff.changed),
-        "cleared": dg.MetadataValue.int(report.diff.cleared),
-        "unchanged": dg.MetadataValue.int(report.diff.unchanged),
-        "held_rejected": dg.MetadataValue.int(report.diff.held_rejected),
+        "new": dg.MetadataValue.int(diff.new),
+        "changed": dg.MetadataValue.int(diff.changed),
+        "cleared": dg.MetadataValue.int(diff.cleared),
+        "unchanged": dg.MetadataValue.int(diff.unchanged),
+        "held_rejected": dg.MetadataValue.int(diff.held_rejected),
         "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
         "objects_per_second": dg.MetadataValue.float(round(report.objects_per_second, 1)),
         "requests_per_second": dg.MetadataValue.float(round(report.requests_per_second, 2)),

@@ -49,17 +49,34 @@ def test_sync_against_the_emulator_then_nothing_to_send(tmp_path, monkeypatch):
         log = again.output_for_node("braze_sync_log")
         assert log.height == 3 and set(log["outcome"]) == {"accepted"}  # run 2 sent no rows
         assert KEY not in str(sync)
+        assert sync["summary"].value.startswith(
+            "**Sent 3 profiles to Braze, complete**: accepted 3"
+        )
+        (check,) = [
+            c for c in result.get_asset_check_evaluations() if c.check_name == "sent_to_braze"
+        ]
+        assert check.passed
 
 
 def test_without_a_key_the_sync_is_a_dry_run(tmp_path, monkeypatch):
     monkeypatch.delenv("BRAZE_API_KEY", raising=False)
     settings = settings_for(tmp_path, BRAZE_REST_ENDPOINT="http://127.0.0.1:9")
+    instance = dg.DagsterInstance.ephemeral()
     result = materialize(
-        settings, ["braze_customer_attributes", "identity_resolution", "braze_sync"]
+        settings,
+        ["braze_customer_attributes", "identity_resolution", "braze_sync"],
+        instance=instance,
     )
     metadata = result.asset_materializations_for_node("braze_sync")[0].metadata
-    assert metadata["dry_run"].value and metadata["sent"].value == 3
+    assert metadata["dry_run"].value and metadata["would_send"].value == 3
     assert list((tmp_path / "braze" / "dry_run").glob("*/braze.jsonl"))
+    # Unmistakable: no figure named as if Braze had it, a headline first, a warning, a tag.
+    assert not {"sent", "accepted", "rejected", "data_points_accepted"} & set(metadata)
+    assert list(metadata)[0] == "summary"
+    assert metadata["summary"].value.startswith("**Dry run: nothing was sent.** Would send 3 ")
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "sent_to_braze"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert instance.get_run_by_id(result.run_id).tags["dry_run"] == "true"
 
 
 def test_a_second_destination_gets_suffixed_assets_and_a_job(tmp_path):
