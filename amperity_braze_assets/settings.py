@@ -60,6 +60,8 @@ class Settings:
     # for links to runs.
     alert_webhook_url: str | None = None
     dagster_ui_url: str = "http://127.0.0.1:3000"
+    # The sync console (``amperity-braze console``): braze_sync's metadata links to its run's page.
+    console_url: str = "http://127.0.0.1:8010"
     # Previews in run metadata show personal data unmasked: for local work on sample data only,
     # since Dagster keeps run metadata for as long as the instance lives.
     preview_personal_data: bool = False
@@ -152,6 +154,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         braze_dry_run_override=(dry_run_text in ("1", "true", "yes")) if dry_run_text else None,
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
+        console_url=(env.get("AMPERITY_BRAZE_CONSOLE_URL") or "http://127.0.0.1:8010").rstrip("/"),
         preview_personal_data=_flag(env, "AMPERITY_BRAZE_PREVIEW_PII"),
         currents_max_file_age_hours=_positive_float(env, "CURRENTS_MAX_FILE_AGE_HOURS", 24.0),
         currents_s3_bucket=env.get("CURRENTS_S3_BUCKET") or None,
