@@ -124,7 +124,8 @@ def build_currents_sensor(settings: Settings, job) -> dg.SensorDefinition:
         name="currents_sensor",
         job=job,
         minimum_interval_seconds=60,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        # Quiet by default: started on the UI's Automation page once Currents files are expected.
+        default_status=dg.DefaultSensorStatus.STOPPED,
         description="Requests an ingest run for Braze Currents files that arrived since the "
         "last tick (one run at a time).",
     )

@@ -35,13 +35,14 @@ def is_valid_cron(cron: str) -> bool:
 
 class ScheduleEntry(BaseModel):
     """A job's entry under ``schedules:`` as written; what it leaves out keeps the default
-    (daily at 06:00 UTC)."""
+    (daily at 06:00 UTC). Every schedule starts stopped: a project starts no run by itself
+    until someone writes ``enabled: true`` (or starts it in the UI)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cron: str = DEFAULT_CRON
     timezone: str = "UTC"
-    enabled: StrictBool = True
+    enabled: StrictBool = False
     # Skip the tick when no source file changed since the last run the schedule requested.
     only_when_sources_changed: StrictBool = False
     description: str = ""
@@ -94,7 +95,7 @@ def load_schedule_configs(
     """Schedules per job from ``orchestration.yaml``; every known job runs daily by default.
 
     ``known_jobs`` maps job name -> what it runs (for messages). A job left out of the file keeps
-    the daily default; ``enabled: false`` turns its schedule off.
+    the daily default; a schedule is on only with ``enabled: true``.
     """
     schedules = {job: ScheduleConfig(job=job) for job in known_jobs}
     path = config_dir / ORCHESTRATION_FILE

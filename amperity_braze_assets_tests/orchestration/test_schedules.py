@@ -47,6 +47,25 @@ def test_defaults_are_daily_and_overrides_apply(tmp_path):
     assert schedules["other_job"].enabled is False
 
 
+def test_quiet_by_default_nothing_runs_unattended_until_enabled(tmp_path):
+    """The sample configuration starts no run by itself: every schedule and every sensor that
+    launches runs starts stopped; only the failure alert watches. `enabled: true` turns one on."""
+    from amperity_braze_assets.definitions import build_definitions
+
+    (tmp_path / "data" / "currents").mkdir(parents=True)  # Currents configured: its sensor exists
+    defs = build_definitions(make_settings(tmp_path / "data"))
+    schedules = {s.name: s.default_status for s in defs.schedules}
+    assert len(schedules) >= 4
+    assert set(schedules.values()) == {dg.DefaultScheduleStatus.STOPPED}, schedules
+    running = {s.name for s in defs.sensors if s.default_status == dg.DefaultSensorStatus.RUNNING}
+    assert running == {"alert_on_run_failure"}, running
+    assert "currents_sensor" in {s.name for s in defs.sensors}
+
+    settings, _ = project(tmp_path, "schedules:\n  sync_job: {enabled: true}\n")
+    schedules = load_schedule_configs(settings.config_dir, JOBS)
+    assert schedules["sync_job"].enabled is True and schedules["other_job"].enabled is False
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
