@@ -61,7 +61,8 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
         return dg.Output(result.memberships, metadata=metadata)
 
     @dg.multi_asset(
-        name="braze_attributes",
+        # The step is named after its main asset, so the run's steps read as the graph does.
+        name="braze_customer_attributes",
         group_name=BRAZE_GROUP,
         ins={**upstream, "audiences": dg.AssetIn(key="audiences")},
         outs={
@@ -76,20 +77,24 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
                 "value, reason, and whether the field was nulled or the row held back.",
             ),
         },
+        # Blocking: a failure stops the diff and the sync in the same run, before Braze.
         check_specs=[
             dg.AssetCheckSpec(
                 IDENTIFIER_CHECK,
                 asset="braze_customer_attributes",
+                blocking=True,
                 description="Every row has an identifier and no two rows share one.",
             ),
             dg.AssetCheckSpec(
                 VALUES_CHECK,
                 asset="braze_customer_attributes",
+                blocking=True,
                 description="Every value is valid for its Braze field or declared type.",
             ),
             dg.AssetCheckSpec(
                 REJECT_SHARE_CHECK,
                 asset="braze_customer_attributes",
+                blocking=True,
                 description=f"Share of people with a rejected value is at most "
                 f"max_reject_share ({mapping.max_reject_share}).",
             ),

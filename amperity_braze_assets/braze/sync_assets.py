@@ -43,6 +43,8 @@ DATA_POINT_BUDGET_CHECK = "data_points_within_budget"
 SYNC_REJECTION_CHECK = "sync_rejection_rate_under_threshold"
 # Fails as a warning on a dry run, so a run that sent nothing never shows all green.
 SENT_TO_BRAZE_CHECK = "sent_to_braze"
+# Fails as a warning when Braze refused any row: the sync completed, with errors.
+NO_REJECTED_ROWS_CHECK = "no_rejected_rows"
 DRY_RUN_TAG = "dry_run"
 
 
@@ -239,6 +241,13 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
                 SYNC_REJECTION_CHECK,
                 asset=sync_name,
                 description="Braze rejected at most max_reject_share of the objects sent.",
+                blocking=True,
+            ),
+            dg.AssetCheckSpec(
+                NO_REJECTED_ROWS_CHECK,
+                asset=sync_name,
+                description="Braze accepted every row sent; a warning (completed with errors) "
+                "when it refused some: see the sync log's rejected rows and their reasons.",
             ),
             dg.AssetCheckSpec(
                 SENT_TO_BRAZE_CHECK,
@@ -309,7 +318,18 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
             severity=dg.AssetCheckSeverity.WARN,
             description="Dry run: nothing was sent to Braze." if dry_run else None,
         )
-        return dg.MaterializeResult(metadata=sync_metadata(report), check_results=[rejection, sent])
+        rejected_rows = dg.AssetCheckResult(
+            check_name=NO_REJECTED_ROWS_CHECK,
+            passed=report.rejected == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            description=f"Completed with errors: Braze rejected {report.rejected:,} rows."
+            if report.rejected
+            else None,
+            metadata={"rejected": dg.MetadataValue.int(report.rejected)},
+        )
+        return dg.MaterializeResult(
+            metadata=sync_metadata(report), check_results=[rejection, rejected_rows, sent]
+        )
 
     @dg.asset(
         name=log_name,

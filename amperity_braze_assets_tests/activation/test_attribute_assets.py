@@ -46,6 +46,11 @@ def stand_ins(emails: list[str]) -> list[dg.AssetsDefinition]:
     return [customer_360, customer_transactions, customer_engagement]
 
 
+@dg.asset(deps=["braze_customer_attributes"])
+def downstream_of_attributes() -> None:
+    """Stands for the diff and the sync: what a blocking check keeps from running."""
+
+
 def materialize(tmp_path, emails: list[str]) -> dg.ExecuteInProcessResult:
     project = make_project(
         tmp_path,
@@ -56,10 +61,15 @@ def materialize(tmp_path, emails: list[str]) -> dg.ExecuteInProcessResult:
     settings = make_settings(
         tmp_path / "data", project.config_dir, AMPERITY_BRAZE_AS_OF="2025-06-01"
     )
-    assets = [*stand_ins(emails), *build_attribute_assets(project, settings)]
+    assets = [
+        *stand_ins(emails),
+        *build_attribute_assets(project, settings),
+        downstream_of_attributes,
+    ]
     return dg.materialize(
         assets,
         resources={"io_manager": ParquetIOManager(base_path=str(tmp_path / "storage"))},
+        raise_on_error=False,
     )
 
 
@@ -96,7 +106,11 @@ def test_assets_materialize_and_checks_pass(tmp_path):
 
 def test_reject_share_check_fails_when_too_many_values_are_bad(tmp_path):
     result = materialize(tmp_path, ["a@example.com", "nope", "also nope"])
-    assert result.success  # checks report; they do not stop the run
+    # The check blocks: the attributes are written (for a person to inspect), nothing after them
+    # runs, so nothing reaches Braze.
+    assert not result.success
+    assert result.asset_materializations_for_node("braze_customer_attributes")
+    assert not result.asset_materializations_for_node("downstream_of_attributes")
     assert check_outcomes(result) == {
         IDENTIFIER_CHECK: True,
         VALUES_CHECK: True,

@@ -115,3 +115,9 @@ def test_rejection_share_over_threshold_fails(tmp_path, monkeypatch):
     assert not verdict.passed
     assert verdict.metadata["rejected"].value == 2
     assert verdict.metadata["rejected_share"].value > 0.1
+    # The sync completed with errors: a warning that names them...
+    warning = check_result(result, "braze_sync", "no_rejected_rows")
+    assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
+    assert warning.description == "Completed with errors: Braze rejected 2 rows."
+    # ...and the rejection rate blocks what follows the sync in the same run.
+    assert not result.asset_materializations_for_node("braze_sync_log")
