@@ -344,20 +344,41 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     def braze_sync_log(context: dg.AssetExecutionContext) -> dg.Output:
         logs = _ledger(context, destination).read_sync_logs()
         if logs is None:
-            logs = pl.DataFrame(
-                schema={"run_id": pl.String, IDENTIFIER: pl.String, "outcome": pl.String}
-            )
-        latest = logs.filter(pl.col("run_id") == logs["run_id"][-1]) if logs.height else logs
-        return dg.Output(
-            logs,
-            metadata={
-                "runs": dg.MetadataValue.int(logs["run_id"].n_unique() if logs.height else 0),
-                "latest_run_rows": dg.MetadataValue.int(latest.height),
-                "preview": markdown_preview(latest),
-            },
-        )
+            logs = pl.DataFrame(schema=sync.SYNC_LOG_SCHEMA)
+        run = context.instance.get_run_by_id(context.run.run_id)
+        dry_run = run is not None and run.tags.get(DRY_RUN_TAG) == "true"
+        return dg.Output(logs, metadata=sync_log_metadata(logs, context.run.run_id, dry_run))
 
     return [braze_attribute_diff, braze_sync, braze_sync_log]
+
+
+def sync_log_metadata(
+    logs: pl.DataFrame, run_id: str, dry_run: bool
+) -> dict[str, dg.MetadataValue]:
+    """The log's figures and preview are this run's rows: what the run that just materialized
+    sent and what Braze answered, never an earlier run's."""
+    this_run = logs.filter(pl.col("run_id") == run_id)
+    outcomes = dict(this_run.group_by("outcome").len().iter_rows())
+    runs = logs["run_id"].n_unique()
+    if this_run.height:
+        headline = (
+            f"**This run sent {this_run.height:,} rows**: accepted {outcomes.get('accepted', 0):,}, "
+            f"rejected {outcomes.get('rejected', 0):,}, unknown {outcomes.get('unknown', 0):,}."
+        )
+    elif dry_run:
+        headline = "**Dry run: nothing was sent in this run**, so it adds no rows to the log."
+    else:
+        headline = "**This run sent nothing**: no changes to send (or the sync did not run)."
+    headline += f" The log holds {logs.height:,} rows from {runs:,} runs."
+    return {
+        "summary": dg.MetadataValue.md(headline),
+        "this_run_rows": dg.MetadataValue.int(this_run.height),
+        "this_run_rejected": dg.MetadataValue.int(outcomes.get("rejected", 0)),
+        "runs": dg.MetadataValue.int(runs),
+        "preview": markdown_preview(this_run)
+        if this_run.height
+        else dg.MetadataValue.md("_(no rows in this run)_"),
+    }
 
 
 def sync_headline(report: sync.SyncReport) -> str:

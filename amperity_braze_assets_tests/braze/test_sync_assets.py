@@ -125,3 +125,34 @@ def test_destination_mistakes_fail_at_load_with_the_fix(tmp_path, text, message)
     (tmp_path / "destinations.yaml").write_text(text)
     with pytest.raises(ConfigError, match=message):
         load_destinations(settings_for(tmp_path, config_dir=tmp_path))
+
+
+def test_the_sync_log_speaks_of_the_run_that_just_materialized(tmp_path, monkeypatch):
+    """After a real sync, a dry run's log says it sent nothing, rather than showing the earlier
+    run's rows as its own (what the UI showed before)."""
+    everything = [
+        "braze_customer_attributes",
+        "identity_resolution",
+        "braze_attribute_diff",
+        "braze_sync",
+        "braze_sync_log",
+    ]
+    instance = dg.DagsterInstance.ephemeral()
+    with start_emulator(KEY) as emulator:
+        monkeypatch.setenv("BRAZE_API_KEY", KEY)
+        settings = settings_for(tmp_path, BRAZE_API_KEY=KEY, BRAZE_REST_ENDPOINT=emulator.url)
+        real = materialize(settings, everything, instance=instance)
+        log = real.asset_materializations_for_node("braze_sync_log")[0].metadata
+        assert log["this_run_rows"].value == 3 and log["runs"].value == 1
+        assert log["summary"].value.startswith("**This run sent 3 rows**: accepted 3, rejected 0")
+        assert "first_name" in log["preview"].value
+        dry = materialize(
+            settings,
+            everything,
+            {"ops": {"braze_sync": {"config": {"dry_run": True}}}},
+            instance=instance,
+        )
+    log = dry.asset_materializations_for_node("braze_sync_log")[0].metadata
+    assert log["this_run_rows"].value == 0 and log["runs"].value == 1
+    assert log["summary"].value.startswith("**Dry run: nothing was sent in this run**")
+    assert log["preview"].value == "_(no rows in this run)_"
