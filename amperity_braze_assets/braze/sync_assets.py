@@ -328,7 +328,8 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
             metadata={"rejected": dg.MetadataValue.int(report.rejected)},
         )
         return dg.MaterializeResult(
-            metadata=sync_metadata(report), check_results=[rejection, rejected_rows, sent]
+            metadata=sync_metadata(report, console_run_page(settings, context.run.run_id)),
+            check_results=[rejection, rejected_rows, sent],
         )
 
     @dg.asset(
@@ -350,6 +351,11 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         return dg.Output(logs, metadata=sync_log_metadata(logs, context.run.run_id, dry_run))
 
     return [braze_attribute_diff, braze_sync, braze_sync_log]
+
+
+def console_run_page(settings: Settings, run_id: str) -> str:
+    """The run's page in the sync console (``amperity-braze console``)."""
+    return f"{settings.console_url}/console/run?run_id={run_id}"
 
 
 def sync_log_metadata(
@@ -385,8 +391,8 @@ def sync_headline(report: sync.SyncReport) -> str:
     """One markdown line that says what the run did, first in the metadata."""
     diff = report.diff
     changes = (
-        f"{diff.new:,} new, {diff.changed:,} changed, {diff.cleared:,} cleared; "
-        f"{diff.unchanged:,} unchanged, not sent"
+        f"{diff.new:,} new and {diff.changed:,} changed people; {diff.unchanged:,} unchanged, "
+        "not sent"
     )
     if report.dry_run:
         return (
@@ -401,55 +407,100 @@ def sync_headline(report: sync.SyncReport) -> str:
     return f"**Sent {report.objects_sent:,} profiles to Braze, {status}**: {outcome}. {changes}."
 
 
-def _sent_figures(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
-    """What reached Braze and what it answered: only a sync that sent has these."""
-    reasons = report.top_reasons()
-    return {
-        "sent": dg.MetadataValue.int(report.objects_sent),
-        "accepted": dg.MetadataValue.int(report.accepted),
-        "rejected": dg.MetadataValue.int(report.rejected),
-        "unknown": dg.MetadataValue.int(report.unknown),
-        "top_reject_reasons": markdown_preview(reasons)
-        if reasons.height
-        else dg.MetadataValue.md("_(none)_"),
-        "retries": dg.MetadataValue.int(report.retries),
-        "throttled_429": dg.MetadataValue.int(report.throttled),
-        "server_errors_5xx": dg.MetadataValue.int(report.server_errors),
-        "data_points": dg.MetadataValue.int(report.data_points_sent),
-        "data_points_accepted": dg.MetadataValue.int(report.data_points_accepted),
-        "wasted_data_points": dg.MetadataValue.int(report.wasted_data_points),
-        "requests": dg.MetadataValue.int(report.requests),
-    }
+OUTCOMES = ("accepted", "rejected", "unknown")
 
 
-def _would_send_figures(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
-    """A dry run's figures, named so that no chart or reader takes them for a sync's."""
-    return {
-        "would_send": dg.MetadataValue.int(report.objects_sent),
-        "would_send_data_points": dg.MetadataValue.int(report.data_points_sent),
-        "would_send_requests": dg.MetadataValue.int(report.requests),
-    }
-
-
-def sync_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
-    """The figures a user follows over time, for ``braze_sync``'s materialization: a headline
-    first; a dry run's figures are ``would_send_*``, never ``sent`` or ``accepted``."""
+def _people_table(report: sync.SyncReport) -> str:
+    """People by what the diff found, each split by Braze's answer; the rows add up to everyone
+    in the attributes table."""
     diff = report.diff
+    log = report.log
+    has_kind = "new" in log.columns
+    counts = (
+        {
+            (bool(new), outcome): n
+            for new, outcome, n in log.group_by("new", "outcome").len().iter_rows()
+        }
+        if has_kind and log.height
+        else {}
+    )
+    answer = "would send" if report.dry_run else " | ".join(OUTCOMES)
+    lines = [
+        f"| people | count | {answer} |",
+        "| --- | ---: | " + ("---: |" if report.dry_run else "---: | ---: | ---: |"),
+    ]
+    for label, new, total in (("new", True, diff.new), ("changed", False, diff.changed)):
+        split = (
+            [f"{total:,}"]
+            if report.dry_run
+            else [f"{counts.get((new, o), 0):,}" if has_kind else "–" for o in OUTCOMES]
+        )
+        lines.append(f"| {label} | {total:,} | " + " | ".join(split) + " |")
+    blank = " |" if report.dry_run else " | | |"
+    lines.append(f"| unchanged (not sent) | {diff.unchanged:,} |{blank}")
+    lines.append(f"| held back (same object refused before) | {diff.held_rejected:,} |{blank}")
+    lines.append(f"| **all people** | **{diff.people:,}** |{blank}")
+    return "\n".join(lines)
+
+
+def _details_table(report: sync.SyncReport) -> str:
+    """The rest of the run's figures, as text: charted, they would only draw flat lines."""
+    diff = report.diff
+    rows = [
+        ("values cleared (sent as null)", f"{diff.cleared:,}"),
+        ("data points sent", f"{report.data_points_sent:,}"),
+        ("a full resend would cost", f"{diff.full_resend_data_points:,}"),
+        ("requests / batches", f"{report.requests:,} / {report.batches:,}"),
+        ("merges", f"{report.merges:,}"),
+        ("seconds", f"{report.seconds:,.1f}"),
+        ("profiles per second", f"{report.objects_per_second:,.0f}"),
+    ]
+    if not report.dry_run:
+        rows[2:2] = [
+            ("data points accepted", f"{report.data_points_accepted:,}"),
+            ("data points wasted (unknown outcomes)", f"{report.wasted_data_points:,}"),
+        ]
+        rows += [
+            ("retries", f"{report.retries:,}"),
+            ("429 answers / 5xx answers", f"{report.throttled:,} / {report.server_errors:,}"),
+        ]
+    return "| figure | value |\n| --- | ---: |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+def sync_metadata(
+    report: sync.SyncReport, run_page: str | None = None
+) -> dict[str, dg.MetadataValue]:
+    """``braze_sync``'s materialization: a headline first, the people table and the details
+    as text, and only a few numeric series, which the UI charts over time (sent, accepted,
+    rejected, data points, seconds). A dry run's series are ``would_send*``, never ``sent`` or
+    ``accepted``."""
+    reasons = report.top_reasons()
+    if report.dry_run:
+        series = {
+            "would_send": dg.MetadataValue.int(report.objects_sent),
+            "would_send_data_points": dg.MetadataValue.int(report.data_points_sent),
+        }
+    else:
+        series = {
+            "sent": dg.MetadataValue.int(report.objects_sent),
+            "accepted": dg.MetadataValue.int(report.accepted),
+            "rejected": dg.MetadataValue.int(report.rejected),
+            "unknown": dg.MetadataValue.int(report.unknown),
+            "data_points": dg.MetadataValue.int(report.data_points_sent),
+        }
     return {
         "summary": dg.MetadataValue.md(sync_headline(report)),
+        "people": dg.MetadataValue.md(_people_table(report)),
+        **(
+            {"top_reject_reasons": markdown_preview(reasons)}
+            if reasons.height and not report.dry_run
+            else {}
+        ),
+        "details": dg.MetadataValue.md(_details_table(report)),
         "dry_run": dg.MetadataValue.bool(report.dry_run),
-        **(_would_send_figures(report) if report.dry_run else _sent_figures(report)),
-        "full_resend_data_points": dg.MetadataValue.int(diff.full_resend_data_points),
-        "batches": dg.MetadataValue.int(report.batches),
-        "merges": dg.MetadataValue.int(report.merges),
-        "new": dg.MetadataValue.int(diff.new),
-        "changed": dg.MetadataValue.int(diff.changed),
-        "cleared": dg.MetadataValue.int(diff.cleared),
-        "unchanged": dg.MetadataValue.int(diff.unchanged),
-        "held_rejected": dg.MetadataValue.int(diff.held_rejected),
+        **series,
         "seconds": dg.MetadataValue.float(round(report.seconds, 3)),
-        "objects_per_second": dg.MetadataValue.float(round(report.objects_per_second, 1)),
-        "requests_per_second": dg.MetadataValue.float(round(report.requests_per_second, 2)),
+        **({"console": dg.MetadataValue.url(run_page)} if run_page else {}),
         **(
             {"dry_run_file": dg.MetadataValue.path(report.dry_run_file)}
             if report.dry_run_file

@@ -112,7 +112,8 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
         figures = {
             name: value.value
             for name, value in metadata.items()
-            if name
+            if isinstance(value.value, int | float)
+            and name
             in (
                 "row_count",
                 "rejected",
