@@ -47,8 +47,17 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 
 # The Dagster UI on http://127.0.0.1:3000, over the same instance the demo wrote to.
+# Without a key, say so before the UI starts: a sync launched from it is then a dry run.
 ui: $(VENV)/.installed-dev
 	mkdir -p "$(DAGSTER_HOME)"
+	@if [ -z "$$BRAZE_API_KEY" ]; then \
+		echo "BRAZE_API_KEY is not set: every sync launched from the UI is a DRY RUN (nothing is sent;"; \
+		echo "the request bodies are written under data/braze/dry_run/). To sync for real, start it as"; \
+		echo "  BRAZE_API_KEY=... BRAZE_INSTANCE=US-01 make ui"; \
+		echo "or, against the project's Braze emulator (as make demo does):"; \
+		echo "  .venv/bin/amperity-braze emulator --port 9400 --api-key local-key &"; \
+		echo "  BRAZE_API_KEY=local-key BRAZE_REST_ENDPOINT=http://127.0.0.1:9400 make ui"; \
+	fi
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
 
 bench-sample: $(VENV)/.installed-dev
