@@ -397,7 +397,7 @@ def sync_headline(report: sync.SyncReport) -> str:
     if report.dry_run:
         return (
             f"**Dry run: nothing was sent.** Would send {report.objects_sent:,} profiles "
-            f"({report.data_points_sent:,} data points) in {report.requests:,} requests: "
+            f"({report.data_points_sent:,} data points) in {report.batches:,} requests: "
             f"{changes}. The exact request bodies are in the dry-run file."
         )
     outcome = f"accepted {report.accepted:,}, rejected {report.rejected:,}"
