@@ -16,7 +16,10 @@ assets pass ``StateStore.tables()``), under ``braze/<ledger>/``:
 - ``rejections.v1`` and ``rejection_segments.v1/<sequence>``: objects Braze rejected, with the
   exact object sent and the reason; the diff holds them back until their data changes or a retry
   is asked for.
-- ``sync_log.v1/<run id>``: the per-row log of each run.
+- ``sync_log.v1/<run id>``: the per-row log of each run;
+- ``sent_objects.v1/<run id>``: beside it, the JSON object each row sent (``identifier``,
+  ``batch``, ``object``): the values themselves, personal data included, kept apart so that the
+  log (and what shows it) holds only outcomes; the sync console reads both.
 
 Compaction folds segments into the compacted tables (at run start and end). Applying a segment
 twice is harmless (it sets values), so a crash between writing the compacted table and deleting
@@ -36,6 +39,9 @@ import polars as pl
 from amperity_braze_assets.storage.state_tables import TableStore
 
 IDENTIFIER = "identifier"
+SYNC_LOGS = "sync_log.v1"
+SENT_OBJECTS = "sent_objects.v1"
+SENT_OBJECT = "object"  # the column of a sync log that holds the JSON object sent
 CLEARED = "\x00"  # in segments: the attribute was accepted as null (unset)
 REJECTION_SCHEMA = {
     IDENTIFIER: pl.String,
@@ -106,12 +112,32 @@ class Ledger:
         return self._write_in_order("rejection_segments.v1", frame)
 
     def write_sync_log(self, run_id: str, log: pl.DataFrame) -> str:
-        return self.store.write(self._table(f"sync_log.v1/{_safe(run_id)}"), log)
+        """The run's log; an ``object`` column (what each row sent) goes to its own table."""
+        if SENT_OBJECT in log.columns:
+            sent = log.select(IDENTIFIER, "batch", SENT_OBJECT)
+            self.store.write(self._table(f"{SENT_OBJECTS}/{_safe(run_id)}"), sent)
+            log = log.drop(SENT_OBJECT)
+        return self.store.write(self._table(f"{SYNC_LOGS}/{_safe(run_id)}"), log)
 
     def read_sync_logs(self) -> pl.DataFrame | None:
-        names = self.store.list(self._table("sync_log.v1/"))
+        names = self.store.list(self._table(f"{SYNC_LOGS}/"))
         frames = [f for f in (self.store.read(n) for n in names) if f is not None]
         return pl.concat(frames, how="diagonal_relaxed") if frames else None
+
+    def sync_log_names(self) -> list[str]:
+        """Every run log this ledger holds, its shards' included (``<ledger>/shard-*``): the
+        names ``read_sync_log`` takes."""
+        return [n for n in self.store.list(self._table("")) if f"/{SYNC_LOGS}/" in n]
+
+    def read_sync_log(self, name: str) -> pl.DataFrame | None:
+        """One run's log (a name from ``sync_log_names``), with each row's ``object`` when the
+        objects sent were kept."""
+        log = self.store.read(name)
+        sent = self.store.read(name.replace(f"/{SYNC_LOGS}/", f"/{SENT_OBJECTS}/"))
+        if log is None or sent is None or log.height != sent.height:
+            return log
+        # Written together, row for row (``write_sync_log``).
+        return log.with_columns(sent.get_column(SENT_OBJECT))
 
     # -- reading ------------------------------------------------------------------------------------
     def view(self) -> LedgerView:

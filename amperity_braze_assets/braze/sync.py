@@ -17,7 +17,11 @@ Order of a run:
 6. compact again and write the per-row sync log.
 
 Dry run writes the exact request bodies (one JSON document a line) under
-``<data dir>/braze/dry_run/<run id>/<destination>.jsonl`` and reports the same figures.
+``<data dir>/braze/dry_run/<run id>/<destination>.jsonl``, its per-row log beside them
+(``<destination>.log.parquet``, what the sync console reads), and reports the same figures.
+
+Each log row carries the JSON object sent (``object``) and the time the run started; the
+ledger keeps the objects apart from the log (``Ledger.write_sync_log``).
 
 Known limit: a merge accepted by Braze whose ledger rewrite is lost to a crash is not replayed
 (identity resolution has already moved on); the next diff then sends the survivor's values in
@@ -32,6 +36,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -64,7 +69,10 @@ SYNC_LOG_SCHEMA = {
     "data_points": pl.Int64,
     "outcome": pl.String,  # accepted | rejected | unknown | dry_run
     "reason": pl.String,
+    "object": pl.String,  # the JSON object sent: the person's values, as Braze received them
 }
+# Added when the log is written: one time for every row of the run.
+STARTED_AT = "started_at"
 
 
 class CircuitBreakerTripped(RuntimeError):
@@ -119,6 +127,7 @@ class SyncReport:
     send_seconds: float = 0.0  # the sending phase, rendering the objects included
     batch_sizes: list[int] = field(default_factory=list)
     dry_run_file: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     log: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SYNC_LOG_SCHEMA))
 
     @property
@@ -255,7 +264,7 @@ def run_sync(
         finally:
             report.send_seconds = time.perf_counter() - sending
             ledger.compact()
-            ledger.write_sync_log(options.run_id, report.log)
+            ledger.write_sync_log(options.run_id, timed_log(report))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -344,6 +353,16 @@ def _dry_run(
     report.objects_sent = diff.height
     report.data_points_sent = diff.figures.data_points
     report.log = pl.concat(logs, how="vertical")
+    timed_log(report).write_parquet(folder / f"{options.destination}{DRY_RUN_LOG_SUFFIX}")
+
+
+DRY_RUN_LOG_SUFFIX = ".log.parquet"
+
+
+def timed_log(report: SyncReport) -> pl.DataFrame:
+    """The run's log as it is kept: every row with the time the run started."""
+    started = pl.lit(report.started_at, pl.Datetime("us", "UTC")).alias(STARTED_AT)
+    return report.log.with_columns(started)
 
 
 def _log_rows(
@@ -357,6 +376,7 @@ def _log_rows(
         pl.col(DATA_POINTS).cast(pl.Int64).alias("data_points"),
         pl.lit(outcome, pl.String).alias("outcome"),
         pl.lit(reason, pl.String).alias("reason"),
+        pl.col(OBJECT).alias("object"),
     )
 
 
