@@ -19,6 +19,7 @@ from amperity_braze_assets.braze.sync_assets import (
     shard_partitions,
 )
 from amperity_braze_assets.config import load_project_config
+from amperity_braze_assets.console.assets import CONSOLE_ASSET, build_console_assets
 from amperity_braze_assets.currents.assets import build_currents_definitions
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
@@ -51,6 +52,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
         *build_sync_assets(config, settings, destinations),
+        *build_console_assets(settings, destinations),
         *currents_assets,
     ]
     shards = shard_partitions(settings)
@@ -62,7 +64,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         for destination in destinations
     }
     sync_assets = [name for names in destination_assets.values() for name in names]
-    jobs = build_jobs(build_check_failure_hook(settings), sync_assets, shards, destination_assets)
+    jobs = build_jobs(
+        build_check_failure_hook(settings), sync_assets, shards, destination_assets, CONSOLE_ASSET
+    )
     jobs.update({job.name: job for job in currents_jobs})
     schedules = build_schedules(
         load_schedule_configs(config.config_dir, job_purposes(list(destination_assets))),

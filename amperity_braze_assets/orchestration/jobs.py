@@ -17,17 +17,23 @@ def build_jobs(
     sync_assets: list[str] = (),
     shard_partitions: dg.PartitionsDefinition | None = None,
     destination_assets: dict[str, list[str]] | None = None,
+    console_asset: str | None = None,
 ) -> dict:
-    """``sync_assets``: every destination's diff, sync and sync log asset names.
+    """``sync_assets``: every destination's diff, sync and sync log asset names;
+    ``console_asset``: the sync console's database, refreshed after them by every job that syncs
+    as one run (a sharded sync's shards leave it to the next such run, or to the command).
 
     With ``shard_partitions`` the sync is sharded: the two sync jobs stop at the attributes, and
     ``braze_sync_shards_job`` (one run per shard, fanned out by a sensor) sends them.
     """
     hooks = {hook} if hook else None
     sync_selection = dg.AssetSelection.assets(*sync_assets)
+    console = dg.AssetSelection.assets(*([console_asset] if console_asset else []))
     upstream = sync_selection.upstream()
     if shard_partitions is not None:
         upstream = upstream - sync_selection
+    else:
+        upstream = upstream | console
     sharded = (
         [
             dg.define_asset_job(
@@ -41,20 +47,12 @@ def build_jobs(
         if shard_partitions is not None
         else []
     )
-    # With several destinations (attribute sets at different frequencies, or several brands),
-    # each can sync on its own schedule from the stored attributes.
-    per_destination = [
-        dg.define_asset_job(
-            f"sync_{name}_job",
-            selection=dg.AssetSelection.assets(*assets),
-            partitions_def=shard_partitions,
-            description=f"Destination '{name}' alone: its diff, sync and sync log from the "
-            "stored attributes.",
-            hooks=hooks,
-        )
-        for name, assets in (destination_assets or {}).items()
-        if len(destination_assets or {}) > 1
-    ]
+    per_destination = _destination_jobs(
+        destination_assets or {},
+        shard_partitions,
+        console if shard_partitions is None else None,
+        hooks,
+    )
     jobs = [
         *sharded,
         *per_destination,
@@ -62,7 +60,7 @@ def build_jobs(
             "braze_sync_job",
             selection=upstream.required_multi_asset_neighbors(),
             description="Sources to Braze: identity, customer 360, attributes and audiences, "
-            "the diff against what Braze accepted, the sync and its log.",
+            "the diff against what Braze accepted, the sync and its log, then the sync console.",
             hooks=hooks,
             tags=CURRENTS_SERIAL_TAG,
         ),
@@ -92,6 +90,30 @@ def build_jobs(
         ),
     ]
     return {job.name: job for job in jobs}
+
+
+def _destination_jobs(
+    destination_assets: dict[str, list[str]],
+    shard_partitions: dg.PartitionsDefinition | None,
+    console: dg.AssetSelection | None,
+    hooks: set | None,
+) -> list:
+    """With several destinations (attribute sets at different frequencies, or several brands),
+    each can sync on its own schedule from the stored attributes; the console follows an
+    unsharded sync."""
+    if len(destination_assets) < 2:
+        return []
+    return [
+        dg.define_asset_job(
+            f"sync_{name}_job",
+            selection=dg.AssetSelection.assets(*assets) | (console or dg.AssetSelection.assets()),
+            partitions_def=shard_partitions,
+            description=f"Destination '{name}' alone: its diff, sync and sync log from the "
+            "stored attributes, then the sync console.",
+            hooks=hooks,
+        )
+        for name, assets in destination_assets.items()
+    ]
 
 
 def job_purposes(destination_names: list[str]) -> dict[str, str]:
