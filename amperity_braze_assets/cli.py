@@ -4,6 +4,7 @@ amperity-braze sample-data --data-dir DIR --customers N --seed S
 amperity-braze demo [--customers N] [--seed S] [--data-dir DIR]
 amperity-braze explain-match SOURCE:ID SOURCE:ID
 amperity-braze check-sources [--rows N] [--source NAME ...]
+amperity-braze console [--host HOST] [--port PORT]
 """
 
 from __future__ import annotations
@@ -184,6 +185,47 @@ def _check_sources(args: argparse.Namespace) -> int:
     return 0 if all(result.ok for result in results) else 1
 
 
+def _console(args: argparse.Namespace) -> int:
+    """serve the sync console: each sync, its rows, and a person's records and values sent
+
+    Refreshes the console's database (<data dir>/console/console.db; the sync jobs refresh it
+    too) from the ledgers, dry runs, stored assets and Dagster's run history, then serves it
+    with Datasette: syncs per destination with their status, each run's page, rejected rows
+    with their reason, search, CSV and JSON export, and person lookup by external_id, email or
+    phone. It listens on 127.0.0.1 unless --host says otherwise. Every page shows personal
+    data, so only its root user sees any: open the one-time sign-in link it prints."""
+    from amperity_braze_assets.config_file import ConfigError
+    from amperity_braze_assets.console.assets import refresh_outside_a_run
+    from amperity_braze_assets.console.server import build_console, serve, sign_in_url
+    from amperity_braze_assets.settings import load_settings
+
+    base_url = f"http://{_url_host(args.host)}:{args.port}"
+    try:
+        settings = load_settings()
+        path, figures = refresh_outside_a_run(settings, base_url)
+    except (ValueError, ConfigError) as exc:
+        print(f"console: {exc}", file=sys.stderr)
+        return 2
+    console = build_console(path, settings.default_phone_region)
+    print(f"Sync console over {path}: {figures.runs:,} syncs, {figures.people:,} people.")
+    if args.host not in LOOPBACK:
+        print(f"console: listening on {args.host}, beyond this machine.", file=sys.stderr)
+    print(f"Sign in (the link works once: keep it to yourself): {sign_in_url(console, base_url)}")
+    print(f"Then: {base_url}/console/syncs")
+    serve(console, args.host, args.port)
+    return 0
+
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _url_host(host: str) -> str:
+    """The host as a URL names it: an IPv6 address in brackets, any-address as loopback."""
+    if host in ("0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
 def _positive_rows(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -200,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_explain_match(commands)
     _add_check_sources(commands)
+    _add_console(commands)
     return parser
 
 
@@ -265,6 +308,16 @@ def _add_check_sources(commands: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="check only these sources (default: every configured source)",
     )
+
+
+def _add_console(commands: argparse._SubParsersAction) -> None:
+    console = _command(commands, "console", _console)
+    console.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address to listen on (default 127.0.0.1: this machine only)",
+    )
+    console.add_argument("--port", type=int, default=8010, help="default 8010")
 
 
 def _add_emulator(commands: argparse._SubParsersAction) -> None:

@@ -4,19 +4,25 @@ date shows each run as soon as it has synced. ``amperity-braze console`` refresh
 way before it serves.
 """
 
+import os
+from dataclasses import replace
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.braze.destinations import Destination
+from amperity_braze_assets.braze.destinations import Destination, load_destinations
 from amperity_braze_assets.braze.ledger import Ledger
 from amperity_braze_assets.console.database import (
     DAGSTER_RUN_COLUMNS,
     ConsoleInputs,
+    RefreshFigures,
     console_path,
     refresh_console,
 )
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.storage.files import is_s3_url, storage_for
+from amperity_braze_assets.storage.state_store import StateStore
 from amperity_braze_assets.storage.state_tables import TableStore
 
 CONSOLE_ASSET = "sync_console"
@@ -80,6 +86,21 @@ def _time(seconds: float | None) -> str | None:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def refresh_outside_a_run(settings: Settings, base_url: str) -> tuple[Path, RefreshFigures]:
+    """The refresh ``amperity-braze console`` makes before it serves at ``base_url``: the run
+    statuses from the Dagster instance the runs wrote (``DAGSTER_HOME``), when there is one."""
+    destinations = load_destinations(settings)
+    runs = None
+    home = Path(os.environ.get("DAGSTER_HOME") or settings.dagster_home)
+    if (home / "dagster.yaml").exists() or (home / "history").exists():
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            runs = sync_runs(instance, {d.asset_name("braze_sync") for d in destinations})
+    state = StateStore(base_path=settings.state_base).tables()
+    inputs = replace(console_inputs(settings, state, destinations, runs), base_url=base_url)
+    path = console_path(settings.data_dir)
+    return path, refresh_console(path, inputs)
 
 
 def build_console_assets(settings: Settings, destinations: tuple[Destination, ...]) -> list:

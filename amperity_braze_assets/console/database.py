@@ -168,7 +168,7 @@ def syncs_view(base_url: str) -> str:
     return f"""
 DROP VIEW IF EXISTS syncs;
 CREATE VIEW syncs AS
-SELECT f.run_id, f.destination, coalesce(f.started, d.started) AS started,
+SELECT coalesce(f.started, d.started) AS started, f.destination,
     CASE WHEN f.dry_run THEN 'dry run'
          WHEN d.dagster_status = 'FAILURE' OR (f.sent > 0 AND f.accepted = 0) THEN 'failed'
          WHEN f.rejected + f.unknown > 0 THEN 'warning'
@@ -179,15 +179,19 @@ SELECT f.run_id, f.destination, coalesce(f.started, d.started) AS started,
          ELSE printf('Sent %,d profiles: accepted %,d, rejected %,d, outcome unknown %,d.',
             f.sent, f.accepted, f.rejected, f.unknown) END AS summary,
     f.sent, f.accepted, f.rejected, f.unknown, f.would_send, f.data_points,
-    f.data_points_accepted, f.top_reason, d.job, d.dagster_status,
+    f.data_points_accepted, f.top_reason,
     '{base}/console/run?run_id=' || f.run_id AS run_page,
-    '{base}/console/sync_rows?run_id=' || f.run_id AS rows_page
+    '{base}/console/sync_rows?run_id=' || f.run_id AS rows_page,
+    CASE WHEN f.rejected > 0
+         THEN '{base}/console/sync_rows?outcome=rejected&run_id=' || f.run_id END
+        AS rejected_rows_page,
+    f.run_id, d.job, d.dagster_status
 FROM sync_figures f LEFT JOIN dagster_runs d ON d.run_id = f.run_id
 UNION ALL
-SELECT d.run_id, NULL, d.started, 'failed',
+SELECT d.started, NULL, 'failed',
     'The run failed before the sync wrote its log: see the run in Dagster.',
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, d.job, d.dagster_status,
-    '{base}/console/run?run_id=' || d.run_id, NULL
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    '{base}/console/run?run_id=' || d.run_id, NULL, NULL, d.run_id, d.job, d.dagster_status
 FROM dagster_runs d
 WHERE d.syncs AND d.dagster_status = 'FAILURE' AND d.run_id NOT IN (SELECT run_id FROM sync_figures);
 """

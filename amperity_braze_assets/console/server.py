@@ -27,7 +27,8 @@ ROOT_ONLY = {"id": "root"}
 
 RUN_QUERY = """
 SELECT status, summary, destination, started, sent, accepted, rejected, unknown, would_send,
-    data_points, data_points_accepted, top_reason, job, dagster_status, rows_page, run_id
+    data_points, data_points_accepted, top_reason, rejected_rows_page, rows_page, job,
+    dagster_status, run_id
 FROM syncs WHERE run_id = :run_id
 """
 
@@ -39,7 +40,7 @@ WITH wanted AS (
     SELECT DISTINCT amperity_id FROM person_keys
     WHERE key IN (trim(:lookup), console_email(:lookup), console_phone(:lookup))
 )
-SELECT * FROM (
+SELECT section, person, item, value, run_id, answer, started FROM (
     SELECT 1 AS part, 'source record' AS section, r.amperity_id AS person,
         r.source || ':' || r.record_id AS item,
         {record_summary} AS value,

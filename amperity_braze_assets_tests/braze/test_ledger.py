@@ -120,3 +120,26 @@ def test_a_segment_sets_a_column_the_table_holds_only_nulls_in():
     base = pl.DataFrame({IDENTIFIER: ["a"], "x": [None]})  # x read back as the Null type
     out = apply_segments(base, [segment({IDENTIFIER: ["a"], "x": ["1"]})])
     assert out.rows() == [("a", "1")] and out.schema["x"] == pl.String
+
+
+def test_a_run_log_keeps_the_objects_sent_apart_and_reads_them_back(tmp_path):
+    store = StateTables(LocalStorage(tmp_path))
+    log = pl.DataFrame(
+        {
+            "run_id": ["r1", "r1"],
+            "batch": [0, 0],
+            IDENTIFIER: ["a", "b"],
+            "outcome": ["accepted", "rejected"],
+            "reason": [None, "bad email"],
+            "object": ['{"external_id":"a","email":"a@x.org"}', '{"external_id":"b"}'],
+        }
+    )
+    for name in ("brand", "brand/shard-1-of-2"):
+        Ledger(store, name).write_sync_log("r1", log)
+    ledger = Ledger(store, "brand")
+    # The log that braze_sync_log shows holds outcomes; the values sent live beside it.
+    assert "object" not in ledger.read_sync_logs().columns
+    names = ledger.sync_log_names()
+    assert names == ["braze/brand/shard-1-of-2/sync_log.v1/r1", "braze/brand/sync_log.v1/r1"]
+    for name in names:
+        assert ledger.read_sync_log(name).equals(log)

@@ -43,6 +43,9 @@ def test_each_run_has_its_status_and_figures_that_add_up(runs):
     assert synced["sent"] == synced["accepted"] + synced["rejected"] + synced["unknown"]
     assert synced["summary"] == "Sent 3 profiles: accepted 2, rejected 1, outcome unknown 0."
     assert synced["run_page"].endswith(f"/console/run?run_id={runs.synced_run}")
+    assert synced["rejected_rows_page"].endswith(
+        f"/console/sync_rows?outcome=rejected&run_id={runs.synced_run}"
+    )
     assert synced["started"] and synced["dagster_status"] in ("SUCCESS", "STARTED")
     dry = syncs[runs.dry_run]
     # Ann's tier changed; Cy's rejected email is held back until it changes.
