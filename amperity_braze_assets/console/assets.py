@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from dagster_aws.s3 import S3Resource
 
 from amperity_braze_assets.braze.destinations import Destination, load_destinations
 from amperity_braze_assets.braze.ledger import Ledger
@@ -30,19 +31,18 @@ CONSOLE_ASSET = "sync_console"
 RUN_HISTORY = 1_000
 
 
+def _s3(settings: Settings) -> S3Resource:
+    """S3 access as the definitions configure it (``settings``' endpoint and region)."""
+    return S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
+
+
 def console_inputs(
     settings: Settings,
     state: TableStore,
     destinations: tuple[Destination, ...],
     runs: pl.DataFrame | None = None,
 ) -> ConsoleInputs:
-    s3 = None
-    if is_s3_url(settings.storage_base):
-        from dagster_aws.s3 import S3Resource
-
-        s3 = S3Resource(
-            endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region
-        ).get_client()
+    s3 = _s3(settings).get_client() if is_s3_url(settings.storage_base) else None
     return ConsoleInputs(
         ledgers={d.name: Ledger(state, d.ledger) for d in destinations},
         assets=storage_for(settings.storage_base, s3),
@@ -97,7 +97,7 @@ def refresh_outside_a_run(settings: Settings, base_url: str) -> tuple[Path, Refr
     if (home / "dagster.yaml").exists() or (home / "history").exists():
         with dg.DagsterInstance.from_config(str(home)) as instance:
             runs = sync_runs(instance, {d.asset_name("braze_sync") for d in destinations})
-    state = StateStore(base_path=settings.state_base).tables()
+    state = StateStore(base_path=settings.state_base, s3=_s3(settings)).tables()
     inputs = replace(console_inputs(settings, state, destinations, runs), base_url=base_url)
     path = console_path(settings.data_dir)
     return path, refresh_console(path, inputs)

@@ -135,3 +135,43 @@ def test_run_page_and_exports(console, runs):
 def test_nobody_but_root_sees_the_console(console, path):
     assert get(console, path, root=False).status_code == 403
     assert get(console, path, root=True).status_code == 200
+
+
+def test_a_sync_run_that_failed_before_its_log_shows_failed(tmp_path):
+    import polars as pl
+
+    from amperity_braze_assets.console.database import ConsoleInputs, refresh_console
+    from amperity_braze_assets.storage.files import LocalStorage
+
+    def run(run_id: str, status: str, syncs: bool) -> dict:
+        started = "2026-01-02T03:04:05Z"
+        return dict(
+            run_id=run_id,
+            job="braze_sync_job",
+            dagster_status=status,
+            started=started,
+            ended=started,
+            syncs=syncs,
+        )
+
+    runs = pl.DataFrame(
+        [
+            run("r-failed", "FAILURE", True),
+            run("r-other", "FAILURE", False),
+            run("r-ok", "SUCCESS", True),
+        ]
+    )
+    path = tmp_path / "console.db"
+    inputs = ConsoleInputs(
+        {}, LocalStorage(tmp_path / "storage"), tmp_path / "dry", "http://h", runs
+    )
+    figures = refresh_console(path, inputs)
+    assert figures.runs == 1
+    conn = sqlite3.connect(path)
+    row = conn.execute("SELECT run_id, status, summary, run_page FROM syncs").fetchone()
+    assert row == (
+        "r-failed",
+        "failed",
+        "The run failed before the sync wrote its log: see the run in Dagster.",
+        "http://h/console/run?run_id=r-failed",
+    )
