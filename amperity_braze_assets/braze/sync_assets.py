@@ -439,7 +439,10 @@ def _people_table(report: sync.SyncReport) -> str:
     blank = " |" if report.dry_run else " | | |"
     lines.append(f"| unchanged (not sent) | {diff.unchanged:,} |{blank}")
     lines.append(f"| held back (same object refused before) | {diff.held_rejected:,} |{blank}")
-    lines.append(f"| **all people** | **{diff.people:,}** |{blank}")
+    if diff.missing_identifier:
+        lines.append(f"| no identifier (not sent) | {diff.missing_identifier:,} |{blank}")
+    everyone = diff.people + diff.missing_identifier
+    lines.append(f"| **all people** | **{everyone:,}** |{blank}")
     return "\n".join(lines)
 
 
