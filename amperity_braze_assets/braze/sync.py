@@ -46,6 +46,7 @@ from amperity_braze_assets.braze.client import BrazeClient, TrackResult
 from amperity_braze_assets.braze.diff import (
     DATA_POINTS,
     FIELDS,
+    IS_NEW,
     OBJECT,
     RENDER_ROWS,
     AttributeDiff,
@@ -70,6 +71,7 @@ SYNC_LOG_SCHEMA = {
     "outcome": pl.String,  # accepted | rejected | unknown | dry_run
     "reason": pl.String,
     "object": pl.String,  # the JSON object sent: the person's values, as Braze received them
+    "new": pl.Boolean,  # Braze had accepted nothing for this person before: a new profile
 }
 # Added when the log is written: one time for every row of the run.
 STARTED_AT = "started_at"
@@ -377,6 +379,7 @@ def _log_rows(
         pl.lit(outcome, pl.String).alias("outcome"),
         pl.lit(reason, pl.String).alias("reason"),
         pl.col(OBJECT).alias("object"),
+        pl.col(IS_NEW).alias("new"),
     )
 
 

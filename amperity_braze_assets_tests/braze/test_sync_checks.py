@@ -115,6 +115,11 @@ def test_rejection_share_over_threshold_fails(tmp_path, monkeypatch):
     assert not verdict.passed
     assert verdict.metadata["rejected"].value == 2
     assert verdict.metadata["rejected_share"].value > 0.1
+    # The people table adds up: 3 new people, 1 accepted + 2 rejected + 0 unknown.
+    metadata = result.asset_materializations_for_node("braze_sync")[0].metadata
+    people = metadata["people"].value
+    assert "| new | 3 | 1 | 2 | 0 |" in people and "| **all people** | **3** |" in people
+    assert metadata["summary"].value.startswith("**Sent 3 profiles to Braze, with errors**")
     # The sync completed with errors: a warning that names them...
     warning = check_result(result, "braze_sync", "no_rejected_rows")
     assert not warning.passed and warning.severity == dg.AssetCheckSeverity.WARN
