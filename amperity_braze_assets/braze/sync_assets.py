@@ -449,9 +449,10 @@ def _people_table(report: sync.SyncReport) -> str:
 def _details_table(report: sync.SyncReport) -> str:
     """The rest of the run's figures, as text: charted, they would only draw flat lines."""
     diff = report.diff
+    verb = "would send" if report.dry_run else "sent"
     rows = [
-        ("values cleared (sent as null)", f"{diff.cleared:,}"),
-        ("data points sent", f"{report.data_points_sent:,}"),
+        (f"values cleared ({verb} as null)", f"{diff.cleared:,}"),
+        (f"data points {verb}", f"{report.data_points_sent:,}"),
         ("a full resend would cost", f"{diff.full_resend_data_points:,}"),
         ("requests / batches", f"{report.requests:,} / {report.batches:,}"),
         ("merges", f"{report.merges:,}"),
