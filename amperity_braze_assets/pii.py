@@ -32,7 +32,7 @@ _NAME_WORDS = (
 )
 _GONE_WORDS = ("birth", "dob", "address", "street", "addr", "line1", "line_1", "line2", "line_2")
 # Free text that may hold any of it: quarantined rows and the values refused.
-_FREE_TEXT = ("value", "original")
+_FREE_TEXT = ("value", "original", "reason", "message")
 # A quarantined row as read: every field of it.
 _RAW_LINE = ("raw",)
 

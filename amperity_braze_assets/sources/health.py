@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from amperity_braze_assets.pii import mask_personal_data
 from amperity_braze_assets.sources.config import SourceConfig
 
 UNDECODABLE = "undecodable bytes"
@@ -126,7 +127,9 @@ def _reject_message(
     reason, file = top["_reason"], top["file"]
     of_reason = rejects.filter(pl.col("reason").str.starts_with(reason[:40]))
     examples = of_reason.get_column("value").drop_nulls().unique(maintain_order=True)
-    examples = examples.head(3).to_list()
+    # The message lands in the run's history: the values are masked as their column's previews.
+    column = str(top["field"] or "value")
+    examples = mask_personal_data(pl.DataFrame({column: examples.head(3)}))[column].to_list()
     lines = of_reason.get_column("line").head(3).to_list()
     message = (
         f"source '{source.name}': {rejects.height} of {rows_read} rows ({share:.1%}) were "

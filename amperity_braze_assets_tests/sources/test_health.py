@@ -138,6 +138,24 @@ def test_health_verdicts():
     assert not source_health(source, 10, rejects.clear(), 10, None, stops=("CAD",)).ok
 
 
+def test_the_stop_message_masks_the_values_it_quotes():
+    """The message lands in Dagster's run history: it names file, lines and reason, and shows
+    the refused values masked as their column's previews are."""
+    rejects = pl.DataFrame(
+        {
+            "file": ["f.csv"] * 12,
+            "line": list(range(2, 14)),
+            "field": ["Email"] * 12,
+            "value": [f"jane.doe{n}@gmail" for n in range(12)],
+            "reason": ["not an email address"] * 12,
+        }
+    )
+    (problem,) = source_health(crm_source(), 88, rejects, 100, None).problems
+    assert "f.csv (lines 2, 3, 4)" in problem and "not an email address" in problem
+    assert "jane.doe0" not in problem and "values such as ['jane.doe0@gmail'" not in problem
+    assert "values such as ['j•••@gmail', 'j•••@gmail', 'j•••@gmail']" in problem
+
+
 def test_guess_encoding():
     assert guess_encoding("Søren;Müller".encode("cp1252")) == "windows-1252"
     assert guess_encoding("Søren".encode(), declared="windows-1252") == "utf-8"
