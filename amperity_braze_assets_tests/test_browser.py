@@ -42,8 +42,10 @@ def latest_demo_run(port: int) -> dict | None:
 
 
 @pytest.mark.slow
-def test_ui_shows_every_group_and_runs_the_demo_job(tmp_path):
+def test_ui_shows_every_group_and_runs_the_demo_job(tmp_path, monkeypatch):
     from playwright.sync_api import sync_playwright
+
+    monkeypatch.delenv("BRAZE_API_KEY", raising=False)  # so the UI's sync is a dry run
 
     assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), (
         f"{CHROMIUM} is missing: install Debian's chromium package (make test does it as root)"
@@ -81,6 +83,12 @@ def test_ui_shows_every_group_and_runs_the_demo_job(tmp_path):
         page.goto(f"{base}/runs/{run['runId']}")
         page.get_by_text("Success").first.wait_for(timeout=30_000)
         page.screenshot(path=str(SCREENSHOTS / "demo_run.png"))
+        # Without a key the sync was a dry run, and its asset page says so first, not "sent".
+        page.goto(f"{base}/assets/braze_sync")
+        page.get_by_text("Dry run: nothing was sent.").first.wait_for(timeout=30_000)
+        assert page.get_by_text("would_send", exact=True).count() >= 1
+        assert page.get_by_text("accepted", exact=True).count() == 0
+        page.screenshot(path=str(SCREENSHOTS / "braze_sync_dry_run.png"), full_page=True)
         page.goto(f"{base}/asset-groups")
         for group in sorted(groups):
             page.get_by_text(group, exact=True).first.wait_for(timeout=30_000)
