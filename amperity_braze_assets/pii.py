@@ -21,14 +21,9 @@ MASK = "•••"
 # Column names, lowercased with runs of other characters folded to "_", that hold each kind.
 _EMAIL_WORDS = ("email", "e_mail")
 _PHONE_WORDS = ("phone", "mobile", "telephone", "cell", "sms", "fax")
-_NAME_WORDS = (
-    "first_name",
-    "last_name",
-    "given",
-    "surname",
-    "full_name",
-    "middle_name",
-    "nickname",
+# first_name, FirstName, FIRST_NM, fname, surname, given, middle/full/nick/maiden name...
+_NAME_PATTERN = re.compile(
+    r"(first|last|given|middle|full|nick|maiden|family|sur)_?(name|nm)|^[fl]_?name$|surname|given"
 )
 _GONE_WORDS = ("birth", "dob", "address", "street", "addr", "line1", "line_1", "line2", "line_2")
 # Free text that may hold any of it: quarantined rows and the values refused.
@@ -54,7 +49,7 @@ def _kind(name: str) -> str | None:
         return "email"
     if any(word in column for word in _PHONE_WORDS):
         return "phone"
-    if any(word in column for word in _NAME_WORDS):
+    if _NAME_PATTERN.search(column):
         return "name"
     if column in _RAW_LINE:
         return "raw"
@@ -69,41 +64,59 @@ def _masked_text(column: pl.Expr) -> pl.Expr:
     )
 
 
-def _masked(name: str, dtype: pl.DataType) -> pl.Expr | None:
-    kind = _kind(name)
-    column = pl.col(name)
+def _masked_as(kind: str | None, column: pl.Expr, is_text: bool) -> pl.Expr | None:
+    """``column`` masked as a column of ``kind`` (None: nothing to mask in it)."""
     if kind == "gone":
-        return pl.when(column.is_not_null()).then(pl.lit(MASK)).alias(name)
-    if dtype != pl.String:
+        return pl.when(column.is_not_null()).then(pl.lit(MASK))
+    if not is_text:
         return None
     if kind == "email":
-        return column.str.replace(_EMAIL_LOCAL, f"${{1}}{MASK}@").alias(name)
+        return column.str.replace(_EMAIL_LOCAL, f"${{1}}{MASK}@")
     if kind == "phone":
         digits = column.str.replace_all(r"\D", "")
         return (
             pl.when(digits.str.len_chars() > 2)
             .then(pl.lit(MASK) + digits.str.slice(-2))
             .otherwise(column)
-            .alias(name)
         )
     if kind == "name":
         return (
             pl.when(column.str.len_chars() > 0)
             .then(column.str.slice(0, 1) + pl.lit(MASK))
             .otherwise(column)
-            .alias(name)
         )
     if kind == "raw":  # the layout shows (separators, quotes, empty fields), each field's start
-        return column.str.replace_all(r"([^,;\t|\"'\s])[^,;\t|\"]+", f"${{1}}{MASK}").alias(name)
+        return column.str.replace_all(r"([^,;\t|\"'\s])[^,;\t|\"]+", f"${{1}}{MASK}")
     if kind == "text":  # a raw line or a rejected value may hold an address or a phone
-        return _masked_text(column).alias(name)
+        return _masked_text(column)
     # Ids and codes stay readable (they are how a person is looked up); an address in them not.
-    return column.str.replace_all(_EMAIL_LOCAL, f"${{1}}{MASK}@").alias(name)
+    return column.str.replace_all(_EMAIL_LOCAL, f"${{1}}{MASK}@")
+
+
+def _value_by_field(fields: pl.Series) -> pl.Expr:
+    """A quarantined ``value`` masked by the kind of the source column ``field`` names: a
+    refused first name keeps its initial, a refused birth date or street line goes."""
+    value = pl.col("value")
+    masked = _masked_text(value)
+    for field in fields.drop_nulls().unique().sort().to_list():
+        kind = _kind(str(field))
+        if kind in ("gone", "email", "phone", "name"):
+            masked = (
+                pl.when(pl.col("field") == field)
+                .then(_masked_as(kind, value, True))
+                .otherwise(masked)
+            )
+    return masked.alias("value")
 
 
 def mask_personal_data(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with emails, phones, names, birth dates and street lines masked, same shape."""
-    masks = [
-        expr for name, dtype in frame.schema.items() if (expr := _masked(name, dtype)) is not None
-    ]
-    return frame.with_columns(masks) if masks else frame
+    """``frame`` with emails, phones, names, birth dates and street lines masked, same shape.
+    A ``value`` beside a ``field`` (a quarantined row) is masked as that field's column is."""
+    masks = {
+        name: expr.alias(name)
+        for name, dtype in frame.schema.items()
+        if (expr := _masked_as(_kind(name), pl.col(name), dtype == pl.String)) is not None
+    }
+    if "field" in frame.columns and frame.schema.get("value") == pl.String:
+        masks["value"] = _value_by_field(frame.get_column("field").cast(pl.String))
+    return frame.with_columns(masks.values()) if masks else frame

@@ -51,3 +51,21 @@ def test_previews_mask_unless_asked(monkeypatch):
     monkeypatch.setenv("AMPERITY_BRAZE_PREVIEW_PII", "true")
     assert "jane.doe@gmail.com" in markdown_preview(PEOPLE).value
     assert "jane.doe@gmail.com" not in markdown_preview(PEOPLE, show_personal_data=False).value
+
+
+def test_a_quarantined_value_is_masked_as_the_column_it_came_from():
+    rejects = pl.DataFrame(
+        {
+            "field": ["FIRST_NM", "DOB", "Email", "Mobile", "Tier", None],
+            "value": ["T\ufffdHOMAS", "1980-02-31", "jane@x", "07700 900123", "gold-ish", "a@b.co"],
+            "reason": ["undecodable bytes"] * 6,
+        }
+    )
+    assert mask_personal_data(rejects)["value"].to_list() == [
+        "T•••",
+        "•••",
+        "j•••@x",
+        "•••23",
+        "gold-ish",
+        "a•••@b.co",
+    ]

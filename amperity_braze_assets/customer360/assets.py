@@ -17,6 +17,7 @@ from amperity_braze_assets.customer360.transactions import (
 )
 from amperity_braze_assets.identity.assets import CUSTOMER360_GROUP
 from amperity_braze_assets.metadata import markdown_preview
+from amperity_braze_assets.pii import mask_personal_data
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.reader import currencies_not_added
 
@@ -111,7 +112,8 @@ def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> lis
             # Most orders naming no known record is a mapping mistake, not a few missing
             # customers: spend would reach Braze as zero for everyone.
             sample = unmatched_orders(orders, identity_resolution).head(3)
-            keys = sample.get_column("customer_record_id").to_list()
+            # The message lands in the run's history: keys that are emails are masked there.
+            keys = mask_personal_data(sample.select(value="customer_record_id"))["value"].to_list()
             hint = (
                 " The keys look like emails: tag that column 'email' (the buyer becomes a "
                 "customer record) instead of 'customer-key'."
