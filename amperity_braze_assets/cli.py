@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 def _utc_datetime(text: str) -> datetime:
@@ -199,9 +200,10 @@ def _console(args: argparse.Namespace) -> int:
     from amperity_braze_assets.console.server import build_console, serve, sign_in_url
     from amperity_braze_assets.settings import load_settings
 
-    base_url = f"http://{_url_host(args.host)}:{args.port}"
     try:
         settings = load_settings()
+        port = args.port or urlsplit(settings.console_url).port or 8010
+        base_url = f"http://{_url_host(args.host)}:{port}"
         path, figures = refresh_outside_a_run(settings, base_url)
     except (ValueError, ConfigError) as exc:
         print(f"console: {exc}", file=sys.stderr)
@@ -212,7 +214,15 @@ def _console(args: argparse.Namespace) -> int:
         print(f"console: listening on {args.host}, beyond this machine.", file=sys.stderr)
     print(f"Sign in (the link works once: keep it to yourself): {sign_in_url(console, base_url)}")
     print(f"Then: {base_url}/console/syncs")
-    serve(console, args.host, args.port)
+    if base_url != settings.console_url:
+        # The sync jobs write their links (braze_sync's metadata, the runs' pages) with the
+        # setting: say how to make them point here.
+        print(
+            f"console: the sync jobs link to {settings.console_url}; set "
+            f"AMPERITY_BRAZE_CONSOLE_URL={base_url} where Dagster runs so their links lead here.",
+            file=sys.stderr,
+        )
+    serve(console, args.host, port)
     return 0
 
 
@@ -317,7 +327,9 @@ def _add_console(commands: argparse._SubParsersAction) -> None:
         default="127.0.0.1",
         help="the address to listen on (default 127.0.0.1: this machine only)",
     )
-    console.add_argument("--port", type=int, default=8010, help="default 8010")
+    console.add_argument(
+        "--port", type=int, default=None, help="default: AMPERITY_BRAZE_CONSOLE_URL's, else 8010"
+    )
 
 
 def _add_emulator(commands: argparse._SubParsersAction) -> None:

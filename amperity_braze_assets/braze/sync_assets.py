@@ -291,6 +291,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         )
         attributes = _this_shard(context, attributes, identifier_column)
         ledger = _ledger(context, destination)
+        _tag_dry_run(context, dry_run)
         try:
             if dry_run:
                 report = sync.run_sync(attributes, ledger, None, options, identity=identity)
@@ -311,7 +312,6 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
                 "max_reject_share": dg.MetadataValue.float(destination.max_reject_share),
             },
         )
-        context.instance.add_run_tags(context.run.run_id, {DRY_RUN_TAG: str(dry_run).lower()})
         sent = dg.AssetCheckResult(
             check_name=SENT_TO_BRAZE_CHECK,
             passed=not dry_run,
@@ -353,6 +353,18 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     return [braze_attribute_diff, braze_sync, braze_sync_log]
 
 
+def _tag_dry_run(context: dg.AssetExecutionContext, dry_run: bool) -> None:
+    """``dry_run=true`` on the run before it syncs (a dry run that fails is tagged too); with
+    several destinations in one run, one dry run is enough for the tag to say so."""
+    tags = context.instance.get_run_by_id(context.run.run_id).tags
+    if dry_run or DRY_RUN_TAG not in tags:
+        context.instance.add_run_tags(context.run.run_id, {DRY_RUN_TAG: str(dry_run).lower()})
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def console_run_page(settings: Settings, run_id: str) -> str:
     """The run's page in the sync console (``amperity-braze console``)."""
     return f"{settings.console_url}/console/run?run_id={run_id}"
@@ -368,14 +380,15 @@ def sync_log_metadata(
     runs = logs["run_id"].n_unique()
     if this_run.height:
         headline = (
-            f"**This run sent {this_run.height:,} rows**: accepted {outcomes.get('accepted', 0):,}, "
+            f"**This run sent {_plural(this_run.height, 'row')}**: "
+            f"accepted {outcomes.get('accepted', 0):,}, "
             f"rejected {outcomes.get('rejected', 0):,}, unknown {outcomes.get('unknown', 0):,}."
         )
     elif dry_run:
         headline = "**Dry run: nothing was sent in this run**, so it adds no rows to the log."
     else:
         headline = "**This run sent nothing**: no changes to send (or the sync did not run)."
-    headline += f" The log holds {logs.height:,} rows from {runs:,} runs."
+    headline += f" The log holds {_plural(logs.height, 'row')} from {_plural(runs, 'run')}."
     return {
         "summary": dg.MetadataValue.md(headline),
         "this_run_rows": dg.MetadataValue.int(this_run.height),
@@ -396,15 +409,16 @@ def sync_headline(report: sync.SyncReport) -> str:
     )
     if report.dry_run:
         return (
-            f"**Dry run: nothing was sent.** Would send {report.objects_sent:,} profiles "
-            f"({report.data_points_sent:,} data points) in {report.batches:,} requests: "
+            f"**Dry run: nothing was sent.** Would send {_plural(report.objects_sent, 'profile')} "
+            f"({report.data_points_sent:,} data points) in {_plural(report.batches, 'request')}: "
             f"{changes}. The exact request bodies are in the dry-run file."
         )
     outcome = f"accepted {report.accepted:,}, rejected {report.rejected:,}"
     if report.unknown:
         outcome += f", outcome unknown {report.unknown:,} (sent again on the next run)"
     status = "with errors" if report.rejected or report.unknown else "complete"
-    return f"**Sent {report.objects_sent:,} profiles to Braze, {status}**: {outcome}. {changes}."
+    sent = _plural(report.objects_sent, "profile")
+    return f"**Sent {sent} to Braze, {status}**: {outcome}. {changes}."
 
 
 OUTCOMES = ("accepted", "rejected", "unknown")
@@ -449,24 +463,27 @@ def _people_table(report: sync.SyncReport) -> str:
 def _details_table(report: sync.SyncReport) -> str:
     """The rest of the run's figures, as text: charted, they would only draw flat lines."""
     diff = report.diff
-    verb = "would send" if report.dry_run else "sent"
-    rows = [
-        (f"values cleared ({verb} as null)", f"{diff.cleared:,}"),
-        (f"data points {verb}", f"{report.data_points_sent:,}"),
-        ("a full resend would cost", f"{diff.full_resend_data_points:,}"),
-        ("requests / batches", f"{report.requests:,} / {report.batches:,}"),
-        ("merges", f"{report.merges:,}"),
-        ("seconds", f"{report.seconds:,.1f}"),
-        ("profiles per second", f"{report.objects_per_second:,.0f}"),
-    ]
-    if not report.dry_run:
-        rows[2:2] = [
+    if report.dry_run:
+        rows = [
+            ("values it would clear (send as null)", f"{diff.cleared:,}"),
+            ("data points it would send", f"{report.data_points_sent:,}"),
+            ("a full resend would cost", f"{diff.full_resend_data_points:,}"),
+            ("requests it would make", f"{report.batches:,}"),
+            ("seconds", f"{report.seconds:,.1f}"),
+        ]
+    else:
+        rows = [
+            ("values cleared (sent as null)", f"{diff.cleared:,}"),
+            ("data points sent", f"{report.data_points_sent:,}"),
             ("data points accepted", f"{report.data_points_accepted:,}"),
             ("data points wasted (unknown outcomes)", f"{report.wasted_data_points:,}"),
-        ]
-        rows += [
+            ("a full resend would cost", f"{diff.full_resend_data_points:,}"),
+            ("requests / batches", f"{report.requests:,} / {report.batches:,}"),
             ("retries", f"{report.retries:,}"),
             ("429 answers / 5xx answers", f"{report.throttled:,} / {report.server_errors:,}"),
+            ("merges", f"{report.merges:,}"),
+            ("seconds", f"{report.seconds:,.1f}"),
+            ("profiles per second", f"{report.objects_per_second:,.0f}"),
         ]
     return "| figure | value |\n| --- | ---: |\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 

@@ -43,7 +43,7 @@ from amperity_braze_assets.storage.parquet_files import read_table
 
 CONSOLE_DATABASE = "console"  # the file's stem is its name in the console's addresses
 # Bumped when a table's layout changes: the file is then rebuilt from scratch.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DAGSTER_RUN_COLUMNS = {
     "run_id": pl.String,
@@ -81,6 +81,10 @@ class RefreshFigures:
 def refresh_console(path: Path, inputs: ConsoleInputs) -> RefreshFigures:
     """Bring the console's database up to date with what the project wrote."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    # It holds names, emails, phones and values sent: readable by its owner only (SQLite gives
+    # its -wal and -shm files the database's permissions).
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
     with _connection(path) as conn:
         if conn.execute("PRAGMA user_version").fetchone()[0] != LAYOUT_VERSION:
             _drop_everything(conn)
@@ -139,10 +143,10 @@ INCREMENTAL_TABLES = """
 CREATE TABLE IF NOT EXISTS loaded_logs (name TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS sync_rows (
     run_id TEXT, destination TEXT, started TEXT, identifier TEXT, outcome TEXT, reason TEXT,
-    data_points INTEGER, fields TEXT, values_sent TEXT, batch INTEGER
+    data_points INTEGER, fields TEXT, object TEXT, batch INTEGER
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS sync_rows_fts USING fts5(
-    identifier, outcome, reason, values_sent, content="sync_rows"
+    identifier, outcome, reason, object, content="sync_rows"
 );
 CREATE TABLE IF NOT EXISTS sync_figures (
     run_id TEXT, destination TEXT, started TEXT, dry_run INTEGER, sent INTEGER,
@@ -174,12 +178,16 @@ SELECT coalesce(f.started, d.started) AS started, f.destination,
          WHEN f.rejected + f.unknown > 0 THEN 'warning'
          ELSE 'healthy' END AS status,
     CASE WHEN f.dry_run THEN printf(
-            'Dry run: nothing was sent. Would send %,d profiles (%,d data points).',
-            f.would_send, f.data_points)
-         ELSE printf('Sent %,d profiles: accepted %,d, rejected %,d, outcome unknown %,d.',
-            f.sent, f.accepted, f.rejected, f.unknown) END AS summary,
-    f.sent, f.accepted, f.rejected, f.unknown, f.would_send, f.data_points,
-    f.data_points_accepted, f.top_reason,
+            'Dry run: nothing was sent. Would send %,d profile%s (%,d data points).',
+            f.would_send, iif(f.would_send = 1, '', 's'), f.data_points)
+         ELSE printf('Sent %,d profile%s: accepted %,d, rejected %,d, outcome unknown %,d.',
+            f.sent, iif(f.sent = 1, '', 's'), f.accepted, f.rejected, f.unknown) END AS summary,
+    -- A dry run has no sent, accepted or rejected figures: it has what it would send.
+    iif(f.dry_run, NULL, f.sent) AS sent, iif(f.dry_run, NULL, f.accepted) AS accepted,
+    iif(f.dry_run, NULL, f.rejected) AS rejected, iif(f.dry_run, NULL, f.unknown) AS unknown,
+    f.would_send, iif(f.dry_run, NULL, f.data_points) AS data_points,
+    iif(f.dry_run, f.data_points, NULL) AS would_send_data_points,
+    iif(f.dry_run, NULL, f.data_points_accepted) AS data_points_accepted, f.top_reason,
     '{base}/console/run?run_id=' || f.run_id AS run_page,
     '{base}/console/sync_rows?run_id=' || f.run_id AS rows_page,
     CASE WHEN f.rejected > 0
@@ -190,7 +198,7 @@ FROM sync_figures f LEFT JOIN dagster_runs d ON d.run_id = f.run_id
 UNION ALL
 SELECT d.started, NULL, 'failed',
     'The run failed before the sync wrote its log: see the run in Dagster.',
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
     '{base}/console/run?run_id=' || d.run_id, NULL, NULL, d.run_id, d.job, d.dagster_status
 FROM dagster_runs d
 WHERE d.syncs AND d.dagster_status = 'FAILURE' AND d.run_id NOT IN (SELECT run_id FROM sync_figures);
@@ -230,7 +238,7 @@ def sync_rows(log: pl.DataFrame, destination: str) -> pl.DataFrame:
         pl.col("reason").cast(pl.String),
         pl.col("data_points").cast(pl.Int64),
         column("fields", pl.List(pl.String)).list.join(", ").alias("fields"),
-        column("object", pl.String).alias("values_sent"),
+        column("object", pl.String).alias("object"),
         column("batch", pl.Int64).cast(pl.Int64),
     )
 
@@ -271,8 +279,8 @@ def _append_rows(conn: sqlite3.Connection, rows: pl.DataFrame, run: tuple[str, b
     last = conn.execute("SELECT coalesce(max(rowid), 0) FROM sync_rows").fetchone()[0]
     _insert(conn, "sync_rows", rows)
     conn.execute(
-        "INSERT INTO sync_rows_fts (rowid, identifier, outcome, reason, values_sent) "
-        "SELECT rowid, identifier, outcome, reason, values_sent FROM sync_rows WHERE rowid > ?",
+        "INSERT INTO sync_rows_fts (rowid, identifier, outcome, reason, object) "
+        "SELECT rowid, identifier, outcome, reason, object FROM sync_rows WHERE rowid > ?",
         (last,),
     )
     figures = sync_figures(rows)

@@ -58,9 +58,11 @@ SELECT section, person, item, value, run_id, answer, started FROM (
     SELECT 3, 'value now', p.external_id, j.key, j.value, NULL, NULL, NULL
     FROM people p JOIN wanted w ON w.amperity_id = p.external_id, json_each(p.values_now) j
     UNION ALL
-    SELECT 4, 'value sent', s.identifier, j.key, j.value, s.run_id,
-        s.outcome || coalesce(': ' || s.reason, ''), s.started
-    FROM sync_rows s JOIN wanted w ON w.amperity_id = s.identifier, json_each(s.values_sent) j
+    SELECT 4, iif(s.outcome = 'dry_run', 'would send (dry run)', 'value sent'), s.identifier,
+        j.key, j.value, s.run_id,
+        iif(s.outcome = 'dry_run', 'not sent', s.outcome || coalesce(': ' || s.reason, '')),
+        s.started
+    FROM sync_rows s JOIN wanted w ON w.amperity_id = s.identifier, json_each(s.object) j
 )
 ORDER BY part, person, started DESC, item
 """.format(

@@ -49,15 +49,17 @@ def test_each_run_has_its_status_and_figures_that_add_up(runs):
     assert synced["started"] and synced["dagster_status"] in ("SUCCESS", "STARTED")
     dry = syncs[runs.dry_run]
     # Ann's tier changed; Cy's rejected email is held back until it changes.
-    assert (dry["status"], dry["sent"], dry["would_send"], dry["accepted"]) == ("dry run", 0, 1, 0)
-    assert dry["summary"].startswith("Dry run: nothing was sent. Would send 1 profiles")
+    # A dry run shows what it would send, and no sent, accepted or rejected figure at all.
+    assert (dry["status"], dry["would_send"], dry["would_send_data_points"]) == ("dry run", 1, 1)
+    assert (dry["sent"], dry["accepted"], dry["rejected"], dry["data_points"]) == (None,) * 4
+    assert dry["summary"].startswith("Dry run: nothing was sent. Would send 1 profile (")
 
 
 def test_rejected_row_has_its_reason_values_sent_and_is_searchable(runs):
     (rejected,) = query(runs, "SELECT * FROM sync_rows WHERE outcome = 'rejected'")
     assert rejected["identifier"] == "AMP-CY" and rejected["run_id"] == runs.synced_run
     assert rejected["reason"]
-    assert json.loads(rejected["values_sent"])["email"] == "not-an-email"
+    assert json.loads(rejected["object"])["email"] == "not-an-email"
     found = query(
         runs,
         "SELECT identifier FROM sync_rows WHERE rowid IN "
@@ -114,7 +116,10 @@ def test_person_lookup_by_external_id_email_or_phone(console, runs, lookup):
     assert now["loyalty_tier"] == "platinum" and now["email"] == "ann.lee@fastmail.com"
     sent = {(r["item"], r["value"], r["run_id"], r["answer"]) for r in sections["value sent"]}
     assert ("loyalty_tier", "gold", runs.synced_run, "accepted") in sent
-    assert ("loyalty_tier", "platinum", runs.dry_run, "dry_run") in sent
+    assert not any(run_id == runs.dry_run for _, _, run_id, _ in sent)
+    dry = sections["would send (dry run)"]
+    would = {(r["item"], r["value"], r["run_id"], r["answer"]) for r in dry}
+    assert ("loyalty_tier", "platinum", runs.dry_run, "not sent") in would
 
 
 def test_run_page_and_exports(console, runs):
@@ -175,3 +180,8 @@ def test_a_sync_run_that_failed_before_its_log_shows_failed(tmp_path):
         "The run failed before the sync wrote its log: see the run in Dagster.",
         "http://h/console/run?run_id=r-failed",
     )
+
+
+def test_the_database_is_readable_by_its_owner_only(runs):
+    path = console_path(runs.settings.data_dir)
+    assert path.stat().st_mode & 0o777 == 0o600
