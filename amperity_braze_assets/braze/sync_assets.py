@@ -346,9 +346,17 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         logs = _ledger(context, destination).read_sync_logs()
         if logs is None:
             logs = pl.DataFrame(schema=sync.SYNC_LOG_SCHEMA)
-        run = context.instance.get_run_by_id(context.run.run_id)
-        dry_run = run is not None and run.tags.get(DRY_RUN_TAG) == "true"
-        return dg.Output(logs, metadata=sync_log_metadata(logs, context.run.run_id, dry_run))
+        run_id = context.run.run_id
+        # A dry run keeps its would-send rows beside its request bodies, not in the ledger.
+        dry_log = (
+            settings.data_dir
+            / "braze"
+            / "dry_run"
+            / run_id
+            / f"{destination.name}{sync.DRY_RUN_LOG_SUFFIX}"
+        )
+        would_send = pl.read_parquet(dry_log) if dry_log.exists() else None
+        return dg.Output(logs, metadata=sync_log_metadata(logs, run_id, would_send))
 
     return [braze_attribute_diff, braze_sync, braze_sync_log]
 
@@ -371,10 +379,11 @@ def console_run_page(settings: Settings, run_id: str) -> str:
 
 
 def sync_log_metadata(
-    logs: pl.DataFrame, run_id: str, dry_run: bool
+    logs: pl.DataFrame, run_id: str, would_send: pl.DataFrame | None = None
 ) -> dict[str, dg.MetadataValue]:
     """The log's figures and preview are this run's rows: what the run that just materialized
-    sent and what Braze answered, never an earlier run's."""
+    sent and what Braze answered, never an earlier run's; after a dry run (``would_send``, its
+    log), the rows it would have sent."""
     this_run = logs.filter(pl.col("run_id") == run_id)
     outcomes = dict(this_run.group_by("outcome").len().iter_rows())
     runs = logs["run_id"].n_unique()
@@ -384,8 +393,11 @@ def sync_log_metadata(
             f"accepted {outcomes.get('accepted', 0):,}, "
             f"rejected {outcomes.get('rejected', 0):,}, unknown {outcomes.get('unknown', 0):,}."
         )
-    elif dry_run:
-        headline = "**Dry run: nothing was sent in this run**, so it adds no rows to the log."
+    elif would_send is not None:
+        headline = (
+            "**Dry run: nothing was sent in this run**, so it adds no rows to the log; it would "
+            f"have sent {_plural(would_send.height, 'row')} (preview below)."
+        )
     else:
         headline = "**This run sent nothing**: no changes to send (or the sync did not run)."
     headline += f" The log holds {_plural(logs.height, 'row')} from {_plural(runs, 'run')}."
@@ -396,6 +408,8 @@ def sync_log_metadata(
         "runs": dg.MetadataValue.int(runs),
         "preview": markdown_preview(this_run)
         if this_run.height
+        else markdown_preview(would_send.drop("object", strict=False))
+        if would_send is not None and would_send.height
         else dg.MetadataValue.md("_(no rows in this run)_"),
     }
 

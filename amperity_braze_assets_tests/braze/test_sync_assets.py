@@ -64,7 +64,7 @@ def test_without_a_key_the_sync_is_a_dry_run(tmp_path, monkeypatch):
     instance = dg.DagsterInstance.ephemeral()
     result = materialize(
         settings,
-        ["braze_customer_attributes", "identity_resolution", "braze_sync"],
+        ["braze_customer_attributes", "identity_resolution", "braze_sync", "braze_sync_log"],
         instance=instance,
     )
     metadata = result.asset_materializations_for_node("braze_sync")[0].metadata
@@ -77,6 +77,13 @@ def test_without_a_key_the_sync_is_a_dry_run(tmp_path, monkeypatch):
     (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "sent_to_braze"]
     assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
     assert instance.get_run_by_id(result.run_id).tags["dry_run"] == "true"
+    # The sync log adds nothing, and previews the rows the dry run would have sent: who and
+    # which fields, not the values.
+    log = result.asset_materializations_for_node("braze_sync_log")[0].metadata
+    assert log["this_run_rows"].value == 0
+    assert "it would have sent 3 rows" in log["summary"].value
+    assert "dry_run" in log["preview"].value and '"first_name"' in log["preview"].value
+    assert "Ann" not in log["preview"].value
 
 
 def test_a_second_destination_gets_suffixed_assets_and_a_job(tmp_path):
@@ -155,4 +162,5 @@ def test_the_sync_log_speaks_of_the_run_that_just_materialized(tmp_path, monkeyp
     log = dry.asset_materializations_for_node("braze_sync_log")[0].metadata
     assert log["this_run_rows"].value == 0 and log["runs"].value == 1
     assert log["summary"].value.startswith("**Dry run: nothing was sent in this run**")
-    assert log["preview"].value == "_(no rows in this run)_"
+    assert "it would have sent 0 rows" in log["summary"].value
+    assert log["preview"].value == "_(no rows in this run)_"  # nothing changed since the sync
