@@ -14,6 +14,10 @@ midway) is raised as botocore gave it, for the caller to name what it was doing.
 Local writes go to a dot-prefixed temporary file in the same folder renamed into place
 (``replace_file``): a reader sees the old file or the new one, never part of one. Listings skip
 dot-files, so an in-progress temporary is never taken for a file. S3 puts are atomic by nature.
+
+``create`` writes a file only when none exists under its key, atomically: of two writers racing
+for one key, exactly one succeeds (a hard link of a complete temporary locally, a conditional
+put with ``If-None-Match: *`` on S3). The ledger leases (``storage/leases.py``) stand on it.
 """
 
 from __future__ import annotations
@@ -67,9 +71,16 @@ class Storage(Protocol):
         self, key: str, write: Callable[[Target], Written], *, durable: bool = False
     ) -> Written: ...
 
+    def create(self, key: str, data: bytes) -> bool: ...
+
     def delete(self, key: str) -> None: ...
 
     def remove_stale_temporaries(self, prefix: str) -> int: ...
+
+
+# What S3 answers a conditional put that lost: the key exists (412), or another conditional
+# write to it is in flight (409); either way this writer did not create the object.
+S3_CREATE_LOST = ("PreconditionFailed", "ConditionalRequestConflict")
 
 
 def is_s3_url(url: str) -> bool:
@@ -142,6 +153,28 @@ class LocalStorage:
         self, key: str, write: Callable[[Target], Written], *, durable: bool = False
     ) -> Written:
         return replace_file(Path(self.location(key)), write, durable=durable)
+
+    def create(self, key: str, data: bytes) -> bool:
+        """Write ``data`` under ``key`` only if no file is there: True when this call created it.
+
+        The bytes go to a flushed temporary first, hard-linked to the key (``link`` fails when
+        the name exists, atomically): a reader never sees a created file half written, which an
+        ``O_CREAT | O_EXCL`` open followed by a write would show.
+        """
+        path = Path(self.location(key))
+
+        def link(temporary: str) -> bool:
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(temporary, path)
+            except FileExistsError:
+                return False
+            return True
+
+        return _with_temporary(path, link)
 
     def delete(self, key: str) -> None:
         """Remove a file; removing one that does not exist is not an error."""
@@ -223,6 +256,19 @@ class S3Storage:
         )
         return result
 
+    def create(self, key: str, data: bytes) -> bool:
+        """A conditional put (``If-None-Match: *``): True when this call created the object."""
+        try:
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._object_key(key), Body=data, IfNoneMatch="*"
+            )
+        except Exception as exc:  # botocore's ClientError, without importing botocore here
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code in S3_CREATE_LOST:
+                return False
+            raise
+        return True
+
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
 
@@ -241,10 +287,8 @@ def replace_file(path: Path, write: Callable[[str], Written], *, durable: bool) 
     rebuilds, skip the flush of gigabytes.
     """
     created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+
+    def write_and_rename(temporary: str) -> Written:
         result = write(temporary)
         if durable:
             _flush(temporary, os.O_RDONLY)
@@ -253,10 +297,22 @@ def replace_file(path: Path, write: Callable[[str], Written], *, durable: bool) 
             # and so is every folder made for it (an entry in its own parent).
             for folder in (path.parent, *(created_folder.parent for created_folder in created)):
                 _flush(str(folder), os.O_RDONLY | os.O_DIRECTORY)
+        return result
+
+    return _with_temporary(path, write_and_rename)
+
+
+def _with_temporary(path: Path, use: Callable[[str], Written]) -> Written:
+    """``use(temporary)`` on a fresh ``.<name>.<random>.tmp`` beside ``path`` (its folders made),
+    the temporary removed afterwards if still there."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        return use(temporary)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
-    return result
 
 
 def _flush(location: str, flags: int) -> None:

@@ -16,6 +16,7 @@ from dagster_aws.s3 import S3Resource
 from pydantic import Field
 
 from amperity_braze_assets.storage.files import STALE_TEMP_SECONDS, is_s3_url, storage_for
+from amperity_braze_assets.storage.leases import Leases
 from amperity_braze_assets.storage.state_tables import StateStoreError, StateTables
 
 __all__ = ["STALE_TEMP_SECONDS", "StateStore", "StateStoreError"]
@@ -46,6 +47,9 @@ class StateStore(dg.ConfigurableResource):
 
     def delete(self, name: str) -> None:
         self.tables().delete(name)
+
+    def leases(self) -> Leases:
+        return self.tables().leases()
 
     def _client(self) -> Any:
         return (self.s3 or S3Resource()).get_client()

@@ -22,6 +22,7 @@ from typing import Protocol, TypeVar
 import polars as pl
 
 from amperity_braze_assets.storage.files import Storage, is_s3_url
+from amperity_braze_assets.storage.leases import Leases
 from amperity_braze_assets.storage.parquet_files import read_table, write_table
 
 SUFFIX = ".parquet"
@@ -40,6 +41,8 @@ class TableStore(Protocol):
     def delete(self, name: str) -> None: ...
 
     def remove_stale_temporaries(self, prefix: str) -> int: ...
+
+    def leases(self) -> Leases: ...
 
 
 class StateStoreError(OSError):
@@ -86,6 +89,10 @@ class StateTables:
     def delete(self, name: str) -> None:
         """Remove a stored table; removing one that does not exist is not an error."""
         self._guarded("delete", name, lambda: self.storage.delete(name + SUFFIX))
+
+    def leases(self) -> Leases:
+        """The leases kept beside the tables (``leases/``): one sync per ledger."""
+        return Leases(self.storage)
 
     def _guarded(self, action: str, name: str, call: Callable[[], Result]) -> Result:
         """``call()``; an S3 failure other than a missing file is raised naming the table. Local
