@@ -1,4 +1,5 @@
-"""A strict Braze REST emulator: ``POST /users/track`` and ``POST /users/merge`` on loopback.
+"""A strict Braze REST emulator on loopback: ``POST /users/track``, ``POST /users/merge`` and
+``GET /custom_attributes``.
 
 It enforces ``shared/spec/braze-api.md`` through ``emulator_rules.py``, written from the spec and
 not from ``fields.py``: the code that builds attributes is judged by rules it does not share. It
@@ -19,11 +20,21 @@ Where the spec is silent we choose, and say so here:
 - ``/users/merge`` fills the survivor's missing attributes from the absorbed profile (the
   survivor's own values win) and removes the absorbed profile; if the survivor does not exist
   the absorbed profile takes its identifier.
+
+The workspace schema (``GET /custom_attributes``) lists the seeded attributes
+(``custom_attributes``: name, data type, status) and every custom name ``/users/track`` has
+written, typed by its first value, 50 a page in name order, the next page in the ``Link`` header.
+A value sent to a blocklisted attribute is dropped without an error entry, as Braze documents
+("no new requests for the attribute will be processed"): the object is still applied and
+answered 201, the blocklisted value is neither stored nor billed, and ``blocklisted_dropped``
+counts it. Keys: ``api_key`` holds every permission; ``key_permissions`` adds keys with only
+the permissions listed (401 for an unknown key, 403 for a known key without the permission).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import copy
 import json
@@ -36,6 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from amperity_braze_assets.devtools import emulator_rules as rules
 
@@ -67,6 +79,13 @@ class EmulatorOptions:
     echo_key_on_401: bool = True  # like some Braze bodies: clients must redact
     clock: Callable[[], float] = time.time
     max_merges: int = rules.MAX_MERGES_PER_REQUEST
+    # The workspace schema: attributes it has before any write ({"name", "data_type",
+    # "status"?, "description"?, "tag_names"?, "array_length"?}), and other keys' permissions.
+    custom_attributes: tuple[dict[str, Any], ...] = ()
+    key_permissions: dict[str, frozenset[str]] = field(default_factory=dict)
+    schema_page_size: int = rules.CUSTOM_ATTRIBUTES_PAGE_SIZE
+    schema_rate_limit: int = rules.CUSTOM_ATTRIBUTES_HOURLY_LIMIT
+    schema_window_seconds: float = rules.CUSTOM_ATTRIBUTES_WINDOW_SECONDS
 
 
 @dataclass
@@ -83,6 +102,8 @@ class Counters:
     data_points: int = 0  # attribute values written, identifiers and subscriptions excluded
     merge_requests: int = 0
     merges: int = 0
+    schema_requests: int = 0  # GET /custom_attributes answered 200
+    blocklisted_dropped: int = 0  # values sent to a blocklisted attribute, dropped silently
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -116,10 +137,15 @@ class EmulatorState:
         self._window_used = 0
         # Per /users/track request: the identifiers of the objects it applied (tests read it).
         self.applied_log: list[list[str]] = []
+        self._schema: dict[str, dict[str, Any]] = {}
+        for seeded in options.custom_attributes:
+            self.define_attribute(**seeded)
+        self._schema_window_start = self._window_of(options.clock(), options.schema_window_seconds)
+        self._schema_window_used = 0
 
     # -- rate limit --------------------------------------------------------------------------------
-    def _window_of(self, now: float) -> float:
-        width = self.options.window_seconds
+    def _window_of(self, now: float, width: float | None = None) -> float:
+        width = width or self.options.window_seconds
         return math.floor(now / width) * width
 
     def take_rate_slot(self) -> tuple[bool, dict[str, str]]:
@@ -256,12 +282,75 @@ class EmulatorState:
             if id_field == "braze_id":
                 raise _ObjectRejected("braze_id does not exist")
             profile = self._create(id_field, id_value)
+        dropped = {name for name in updates if self._blocklisted(name)}
+        self.counters.blocklisted_dropped += len(dropped)
+        updates = {k: v for k, v in updates.items() if k not in dropped}
         new_attributes = dict(profile.attributes)
         for name, value in updates.items():
             _apply_value(new_attributes, name, value, merge_objects)
+            self._register(name, value)
         profile.attributes = new_attributes
         self.counters.data_points += sum(1 for n in updates if n not in rules.NOT_BILLED)
         return self._label(id_field, id_value)
+
+    # -- the workspace schema ----------------------------------------------------------------------
+    def define_attribute(
+        self,
+        name: str,
+        data_type: str,
+        status: str = rules.ACTIVE,
+        description: str | None = None,
+        tag_names: tuple[str, ...] | list[str] = (),
+        array_length: int | None = None,
+    ) -> None:
+        """Add or replace a custom attribute as the dashboard would (seeded, or blocklisted)."""
+        self._schema[name] = {
+            "array_length": array_length,
+            "data_type": data_type,
+            "description": description,
+            "name": name,
+            "status": status,
+            "tag_names": list(tag_names),
+        }
+
+    def _blocklisted(self, name: str) -> bool:
+        known = self._schema.get(name)
+        return known is not None and known["status"] == rules.BLOCKLISTED
+
+    def _register(self, name: str, value: Any) -> None:
+        """A custom name written for the first time becomes an attribute of its value's type."""
+        if name in self._schema or name in rules.STANDARD_RULES:
+            return
+        if name in rules.OTHER_STANDARD_FIELDS or name in rules.OBJECT_SWITCHES:
+            return
+        data_type = rules.data_type_of(value)
+        if data_type is not None:
+            self.define_attribute(name, data_type)
+
+    def take_schema_slot(self) -> bool:
+        """One request against GET /custom_attributes' own hourly window."""
+        with self.lock:
+            width = self.options.schema_window_seconds
+            start = self._window_of(self.options.clock(), width)
+            if start != self._schema_window_start:
+                self._schema_window_start, self._schema_window_used = start, 0
+            if self._schema_window_used >= self.options.schema_rate_limit:
+                return False
+            self._schema_window_used += 1
+            return True
+
+    def schema_page(self, offset: int) -> tuple[list[dict[str, Any]], int | None]:
+        """One page of attributes in name order, and the next page's offset (None: last)."""
+        size = self.options.schema_page_size
+        with self.lock:
+            names = sorted(self._schema)
+            page = [copy.deepcopy(self._schema[n]) for n in names[offset : offset + size]]
+            self.counters.schema_requests += 1
+        return page, (offset + size if offset + size < len(names) else None)
+
+    def schema(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return copy.deepcopy(self._schema)
 
     @staticmethod
     def _label(id_field: str, id_value: Any) -> str:
@@ -422,12 +511,57 @@ class _Handler(BaseHTTPRequestHandler):
             remaining -= len(chunk)
         return b"".join(chunks)
 
+    def _authorized(self, path: str) -> bool:
+        """401 for a key the workspace does not know, 403 for a key without the route's
+        permission; True when the request may go on."""
+        state = self.server.state
+        options = state.options
+        presented = (self.headers.get("Authorization") or "").removeprefix("Bearer ").strip()
+        if presented == options.api_key:
+            return True
+        permissions = options.key_permissions.get(presented) if presented else None
+        if permissions is None:
+            message = (
+                f"Invalid API key: {presented}" if options.echo_key_on_401 else "Invalid API key"
+            )
+            status = 401
+        elif rules.PERMISSIONS[path] not in permissions:
+            message = f"The API key lacks the {rules.PERMISSIONS[path]} permission"
+            status = 403
+        else:
+            return True
+        with state.lock:
+            state.counters.client_errors += 1
+        self._reply(status, {"message": message}, state.rate_headers())
+        return False
+
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         state = self.server.state
+        parts = urlsplit(self.path)
         if self.path == STATE_PATH:
             self._reply(200, state.snapshot(), {})
+        elif parts.path == rules.CUSTOM_ATTRIBUTES_PATH:
+            if self._authorized(parts.path):
+                self._custom_attributes(parse_qs(parts.query).get("cursor", [None])[0])
         else:
             self._reply(404, {"message": "not found"}, state.rate_headers())
+
+    def _custom_attributes(self, cursor: str | None) -> None:
+        state = self.server.state
+        if not state.take_schema_slot():
+            self._reply(429, {"message": "rate limit exceeded"}, {"Retry-After": "60"})
+            return
+        offset = _offset_of(cursor)
+        if offset is None:
+            self._reply(400, {"message": f"invalid cursor {cursor!r}"}, {})
+            return
+        page, next_offset = state.schema_page(offset)
+        headers = {}
+        if next_offset is not None:
+            host = self.headers.get("Host") or "127.0.0.1"
+            url = f"http://{host}{rules.CUSTOM_ATTRIBUTES_PATH}?cursor={_cursor(next_offset)}"
+            headers["Link"] = f'<{url}>; rel="next"'
+        self._reply(200, {"message": "success", "attributes": page}, headers)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib name
         state = self.server.state
@@ -436,15 +570,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path not in (rules.TRACK_PATH, rules.MERGE_PATH):
             self._reply(404, {"message": f"no route {self.path}"}, state.rate_headers())
             return
-        authorization = self.headers.get("Authorization") or ""
-        if authorization != f"Bearer {options.api_key}":
-            presented = authorization.removeprefix("Bearer ").strip()
-            message = (
-                f"Invalid API key: {presented}" if options.echo_key_on_401 else "Invalid API key"
-            )
-            with state.lock:
-                state.counters.client_errors += 1
-            self._reply(401, {"message": message}, state.rate_headers())
+        if not self._authorized(self.path):
             return
         if self.path == rules.MERGE_PATH:
             self._merge(body)
@@ -514,6 +640,22 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, payload, state.rate_headers())
 
 
+def _cursor(offset: int) -> str:
+    """Braze's documented cursor ``c2tpcDow`` is base64 of ``skip:0``: ours has that form."""
+    return base64.urlsafe_b64encode(f"skip:{offset}".encode()).decode()
+
+
+def _offset_of(cursor: str | None) -> int | None:
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    prefix, _, number = text.partition(":")
+    return int(number) if prefix == "skip" and number.isdigit() else None
+
+
 class _EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -548,6 +690,16 @@ class EmulatorHandle:
     def options(self) -> EmulatorOptions:
         return self.state.options
 
+    @property
+    def schema(self) -> dict[str, dict[str, Any]]:
+        """The workspace's custom attributes as GET /custom_attributes lists them, by name."""
+        return self.state.schema()
+
+    def define_attribute(self, name: str, data_type: str, **details: Any) -> None:
+        """Add or change an attribute as the dashboard would (e.g. ``status="Blocklisted"``)."""
+        with self.state.lock:
+            self.state.define_attribute(name, data_type, **details)
+
     def applied_ids(self) -> list[list[str]]:
         """For each /users/track request, the identifiers whose objects it applied."""
         with self.state.lock:
@@ -580,6 +732,8 @@ def start_emulator(
     for name in ("fail_requests", "drop_requests"):
         if name in options:
             options[name] = frozenset(options[name])
+    if "custom_attributes" in options:
+        options["custom_attributes"] = tuple(options["custom_attributes"])
     state = EmulatorState(EmulatorOptions(api_key=api_key, **options))
     server = _EmulatorServer((host, port), state)
     thread = threading.Thread(target=server.serve_forever, name="braze-emulator", daemon=True)

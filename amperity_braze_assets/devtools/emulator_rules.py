@@ -344,3 +344,45 @@ def _properties_problem(properties: Any) -> str | None:
         if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
             return f"property {key!r} longer than {MAX_STRING_CHARS} characters"
     return None
+
+
+# -- the workspace schema (spec: Workspace schema; braze.com "Export custom attributes") -----------
+CUSTOM_ATTRIBUTES_PATH = "/custom_attributes"
+CUSTOM_ATTRIBUTES_PAGE_SIZE = 50  # alphabetical, the next page's cursor in the Link header
+CUSTOM_ATTRIBUTES_HOURLY_LIMIT = 1_000
+CUSTOM_ATTRIBUTES_WINDOW_SECONDS = 3600
+ACTIVE, BLOCKLISTED = "Active", "Blocklisted"
+# The permission each route needs (spec: the key needs users.track; custom_attributes.get).
+PERMISSIONS = {
+    TRACK_PATH: "users.track",
+    MERGE_PATH: "users.merge",
+    CUSTOM_ATTRIBUTES_PATH: "custom_attributes.get",
+}
+# A time as Braze detects one in a string: a calendar date first. We choose this narrower test
+# than ``is_time`` so that digit strings such as "20240101" stay strings.
+_TIME_STRING = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}.*)?")
+
+
+def data_type_of(value: Any) -> str | None:
+    """The data type Braze gives a new custom attribute from the first value it sees (spec: a
+    custom attribute's type is fixed by the first value); ``None`` for null, which creates none."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int | float):
+        return "Number"
+    if isinstance(value, str):
+        return "Time" if _TIME_STRING.fullmatch(value) and is_time(value) else "String"
+    if isinstance(value, list):
+        return "Array of Objects" if value and all(isinstance(v, dict) for v in value) else "Array"
+    if isinstance(value, dict):
+        keys = set(value)
+        if keys == {"inc"}:
+            return "Number"
+        if keys and keys <= {"add", "remove"}:
+            return "Array"
+        if keys and keys <= {"$add", "$remove", "$update"}:
+            return "Array of Objects"
+        return "Object"
+    return None

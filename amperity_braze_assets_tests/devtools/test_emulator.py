@@ -296,3 +296,112 @@ def test_the_emulator_shares_no_code_with_the_field_catalogue():
             for alias in node.names
         }
         assert not [name for name in imported if "fields" in name], (module.__name__, imported)
+
+
+# -- GET /custom_attributes (spec: Workspace schema) ----------------------------------------------
+def get_attributes(handle, key=KEY, cursor=None):
+    return requests.get(
+        handle.url + "/custom_attributes",
+        params={"cursor": cursor} if cursor else None,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        timeout=5,
+    )
+
+
+def test_custom_attributes_needs_a_known_key_with_custom_attributes_get():
+    permissions = {"track-only": frozenset({"users.track"})}
+    with start_emulator(KEY, key_permissions=permissions, echo_key_on_401=False) as handle:
+        assert get_attributes(handle, key="nobody").status_code == 401
+        refused = get_attributes(handle, key="track-only")
+        assert refused.status_code == 403
+        assert "custom_attributes.get" in refused.json()["message"]
+        assert get_attributes(handle).status_code == 200
+        # The same key lacks nothing for /users/track.
+        body = {"attributes": [{"external_id": "p1", "visits": 1}]}
+        assert post(handle, body, key="track-only").status_code == 201
+
+
+def test_written_attributes_are_listed_with_the_type_of_their_first_value(emulator):
+    first = {
+        "external_id": "p1",
+        "first_name": "Ann",  # standard: never a custom attribute
+        "visits": 3,
+        "tier": "gold",
+        "joined_at": "2024-03-01T10:00:00.000Z",
+        "vip": True,
+        "channels": ["web", "pos"],
+        "zip_code": "20240101",  # digits, not a date
+        "cleared": None,  # null creates nothing
+    }
+    assert post(emulator, {"attributes": [first]}).status_code == 201
+    # A later value of another type does not change the type (spec: fixed by the first value).
+    post(emulator, {"attributes": [{"external_id": "p2", "visits": "many"}]})
+    listed = get_attributes(emulator).json()
+    assert listed["message"] == "success"
+    types = {a["name"]: a["data_type"] for a in listed["attributes"]}
+    assert types == {
+        "channels": "Array",
+        "joined_at": "Time",
+        "tier": "String",
+        "visits": "Number",
+        "vip": "Boolean",
+        "zip_code": "String",
+    }
+    assert [a["name"] for a in listed["attributes"]] == sorted(types)  # alphabetical
+    assert {a["status"] for a in listed["attributes"]} == {"Active"}
+    assert set(listed["attributes"][0]) == {
+        "array_length",
+        "data_type",
+        "description",
+        "name",
+        "status",
+        "tag_names",
+    }
+
+
+def test_pages_of_fifty_with_the_next_page_in_the_link_header():
+    seeded = [{"name": f"attr_{n:03d}", "data_type": "String"} for n in range(120)]
+    with start_emulator(KEY, custom_attributes=seeded) as handle:
+        names, cursor, pages = [], None, 0
+        while True:
+            response = get_attributes(handle, cursor=cursor)
+            pages += 1
+            names += [a["name"] for a in response.json()["attributes"]]
+            if "next" not in response.links:
+                break
+            assert response.headers["Link"].endswith('; rel="next"')
+            cursor = requests.utils.urlparse(response.links["next"]["url"]).query.split("=", 1)[1]
+        assert pages == 3  # 50 + 50 + 20
+        assert names == [f"attr_{n:03d}" for n in range(120)]
+        # Braze's documented example cursor, c2tpcDow, is the first page.
+        assert get_attributes(handle, cursor="c2tpcDow").json()["attributes"][0]["name"] == (
+            "attr_000"
+        )
+        assert get_attributes(handle, cursor="not-a-cursor").status_code == 400
+
+
+def test_custom_attributes_allows_a_thousand_requests_an_hour():
+    now = [1_700_000_000.0]
+    with start_emulator(KEY, clock=lambda: now[0]) as handle:
+        # The window is the clock hour: start at its top so all 1,000 fall inside it.
+        now[0] = (now[0] // 3600) * 3600
+        statuses = [handle.state.take_schema_slot() for _ in range(1_000)]
+        assert all(statuses)
+        assert get_attributes(handle).status_code == 429
+        now[0] += 3600
+        assert get_attributes(handle).status_code == 200
+
+
+def test_a_blocklisted_attribute_is_dropped_without_an_error():
+    seeded = [{"name": "old_score", "data_type": "Number", "status": "Blocklisted"}]
+    with start_emulator(KEY, custom_attributes=seeded) as handle:
+        body = {"attributes": [{"external_id": "p1", "old_score": 7, "tier": "gold"}]}
+        response = post(handle, body)
+        # Braze: "no new requests for the attribute will be processed"; no error entry.
+        assert response.status_code == 201
+        assert response.json() == {"message": "success", "attributes_processed": 1}
+        assert handle.profiles == {"p1": {"tier": "gold"}}
+        counters = handle.counters
+        assert counters.blocklisted_dropped == 1
+        assert counters.data_points == 1  # tier only
+        assert handle.schema["old_score"]["status"] == "Blocklisted"
