@@ -4,6 +4,7 @@ amperity-braze sample-data --data-dir DIR --customers N --seed S
 amperity-braze demo [--customers N] [--seed S] [--data-dir DIR]
 amperity-braze explain-match SOURCE:ID SOURCE:ID
 amperity-braze check-sources [--rows N] [--source NAME ...]
+amperity-braze check-braze [--destination NAME ...]
 amperity-braze console [--host HOST] [--port PORT]
 """
 
@@ -151,14 +152,7 @@ def _check_sources(args: argparse.Namespace) -> int:
     except (ValueError, ConfigError) as exc:
         print(f"check-sources: {exc}", file=sys.stderr)
         return 2
-    names = [source.name for source in config.sources]
-    unknown = [name for name in args.source or [] if name not in names]
-    if unknown:
-        print(
-            f"check-sources: no source named {', '.join(unknown)}; the configured sources are "
-            f"{', '.join(names)}.",
-            file=sys.stderr,
-        )
+    if _unknown_names("check-sources", "source", args.source, [s.name for s in config.sources]):
         return 2
     sources = [s for s in config.sources if not args.source or s.name in args.source]
     s3_client = None
@@ -184,6 +178,68 @@ def _check_sources(args: argparse.Namespace) -> int:
     print(f"configuration: {config.config_dir} (valid); data: {settings.data_dir}\n")
     print(format_report(results))
     return 0 if all(result.ok for result in results) else 1
+
+
+def _unknown_names(command: str, what: str, asked: list[str] | None, names: list[str]) -> bool:
+    """Whether ``asked`` names one not configured; if so, says which and what is configured."""
+    unknown = [name for name in asked or [] if name not in names]
+    if unknown:
+        print(
+            f"{command}: no {what} named {', '.join(unknown)}; the configured {what}s are "
+            f"{', '.join(names)}.",
+            file=sys.stderr,
+        )
+    return bool(unknown)
+
+
+def _check_braze(args: argparse.Namespace) -> int:
+    """check each Braze workspace's custom attributes and the key's permissions
+
+    For each destination (destinations.yaml) with its key set: probes that the key may call
+    /users/track (with a request that writes nothing), reads the workspace's custom attributes
+    (GET /custom_attributes, which needs custom_attributes.get) and holds them against the custom
+    attributes the destination writes (attributes.yaml). Prints per destination each finding with
+    its fix: blocklisted in Braze, a different data type, a name spelled otherwise in the
+    workspace (case or separators), a missing permission; a destination without a key is
+    skipped. Exit status: 0 when nothing fails (name flags only warn), 1 when a blocklisted
+    attribute, a type mismatch or a missing permission is found, 2 for a configuration error."""
+    from amperity_braze_assets.activation.config import load_attribute_config
+    from amperity_braze_assets.braze import workspace
+    from amperity_braze_assets.braze.client import BrazeError
+    from amperity_braze_assets.braze.destinations import load_destinations
+    from amperity_braze_assets.braze.resources import braze_resource_for
+    from amperity_braze_assets.braze.workspace_assets import findings_for
+    from amperity_braze_assets.config import load_project_config
+    from amperity_braze_assets.config_file import ConfigError
+    from amperity_braze_assets.settings import load_settings
+
+    try:
+        settings = load_settings()
+        mapping = load_attribute_config(load_project_config(settings, check_files=False))
+        destinations = load_destinations(settings)
+    except (ValueError, ConfigError) as exc:
+        print(f"check-braze: {exc}", file=sys.stderr)
+        return 2
+    if _unknown_names(
+        "check-braze", "destination", args.destination, [d.name for d in destinations]
+    ):
+        return 2
+    failing = False
+    for destination in destinations:
+        if args.destination and destination.name not in args.destination:
+            continue
+        # The resource's key is a dg.EnvVar: read from the environment, as in a run.
+        resource = braze_resource_for(destination, settings).process_config_and_initialize()
+        declared = workspace.declared_attributes(mapping, destination.attributes)
+        try:
+            frame = workspace.findings_frame(findings_for(destination, resource, declared))
+        except (ValueError, BrazeError) as exc:
+            print(f"{destination.name}: could not check the workspace: {exc}")
+            failing = True
+            continue
+        print(workspace.format_findings(destination.name, frame))
+        failing |= workspace.verdict(frame).severity == workspace.ERROR
+    return 1 if failing else 0
 
 
 def _console(args: argparse.Namespace) -> int:
@@ -252,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo(commands)
     _add_explain_match(commands)
     _add_check_sources(commands)
+    _add_check_braze(commands)
     _add_console(commands)
     return parser
 
@@ -311,12 +368,22 @@ def _add_check_sources(commands: argparse._SubParsersAction) -> None:
         metavar="N",
         help="read only the first N data rows of each file (default: whole files)",
     )
+    _add_only(check, "source")
+
+
+def _add_check_braze(commands: argparse._SubParsersAction) -> None:
+    check = _command(commands, "check-braze", _check_braze)
+    _add_only(check, "destination")
+
+
+def _add_only(check: argparse.ArgumentParser, what: str) -> None:
+    """``--<what> NAME ...``: check only these (``--source a --source b`` checks both)."""
     check.add_argument(
-        "--source",
+        f"--{what}",
         nargs="+",
-        action="extend",  # --source a --source b checks both
+        action="extend",
         metavar="NAME",
-        help="check only these sources (default: every configured source)",
+        help=f"check only these {what}s (default: every configured {what})",
     )
 
 

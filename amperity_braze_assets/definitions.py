@@ -18,6 +18,7 @@ from amperity_braze_assets.braze.sync_assets import (
     build_sync_assets,
     shard_partitions,
 )
+from amperity_braze_assets.braze.workspace_assets import build_workspace_assets
 from amperity_braze_assets.config import load_project_config
 from amperity_braze_assets.console.assets import CONSOLE_ASSET, build_console_assets
 from amperity_braze_assets.currents.assets import build_currents_definitions
@@ -52,6 +53,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
         *build_sync_assets(config, settings, destinations),
+        *build_workspace_assets(config, settings, destinations),
         *build_console_assets(settings, destinations),
         *currents_assets,
     ]
