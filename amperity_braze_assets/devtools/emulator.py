@@ -758,7 +758,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--slow-share", type=float, default=None, help="default 1 if --slow-ms")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--reset-header", choices=("epoch", "delay"), default="epoch")
+    parser.add_argument(
+        "--custom-attribute",
+        action="append",
+        default=[],
+        type=_seeded_attribute,
+        metavar="NAME:TYPE[:Blocklisted]",
+        help="an attribute the workspace already has, e.g. loyaltyTier:String or "
+        "old_score:Number:Blocklisted (repeat for more)",
+    )
     return parser
+
+
+def _seeded_attribute(text: str) -> dict[str, Any]:
+    name, _, rest = text.partition(":")
+    data_type, _, status = rest.partition(":")
+    if not name or not data_type or status not in ("", rules.ACTIVE, rules.BLOCKLISTED):
+        raise argparse.ArgumentTypeError(
+            f"--custom-attribute {text!r}: write NAME:TYPE or NAME:TYPE:Blocklisted, e.g. "
+            "loyaltyTier:String"
+        )
+    return {"name": name, "data_type": data_type, "status": status or rules.ACTIVE}
 
 
 def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -774,6 +794,7 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "slow_share": slow_share,
         "seed": args.seed,
         "reset_header": args.reset_header,
+        "custom_attributes": tuple(args.custom_attribute),
     }
 
 

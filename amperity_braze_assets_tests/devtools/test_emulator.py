@@ -405,3 +405,19 @@ def test_a_blocklisted_attribute_is_dropped_without_an_error():
         assert counters.blocklisted_dropped == 1
         assert counters.data_points == 1  # tier only
         assert handle.schema["old_score"]["status"] == "Blocklisted"
+
+
+def test_the_command_line_seeds_attributes():
+    from amperity_braze_assets.devtools.emulator import build_parser, options_from_args
+
+    args = build_parser().parse_args(
+        ["--api-key", KEY, "--custom-attribute", "loyaltyTier:String"]
+        + ["--custom-attribute", "old_score:Number:Blocklisted"]
+    )
+    seeded = options_from_args(args)["custom_attributes"]
+    assert seeded == (
+        {"name": "loyaltyTier", "data_type": "String", "status": "Active"},
+        {"name": "old_score", "data_type": "Number", "status": "Blocklisted"},
+    )
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--api-key", KEY, "--custom-attribute", "x:String:Gone"])
