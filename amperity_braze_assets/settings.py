@@ -47,6 +47,11 @@ class Settings:
     # stable hash of the identifier, one ledger per shard, so shards run in separate processes
     # or pods at once.
     sync_shards: int = 1
+    # One sync per ledger (a lease in the state store): how long a second sync of a ledger waits
+    # for the first before giving up, sending nothing; and how long a lease lasts unless renewed
+    # (its holder renews it every third of that; a crashed holder's lease is taken over after).
+    ledger_wait_seconds: float = 600.0
+    ledger_lease_seconds: float = 120.0
     # AMPERITY_BRAZE_DRY_RUN as set (None when unset: each destination is then a dry run exactly
     # when its own key variable is unset).
     braze_dry_run_override: bool | None = None
@@ -151,6 +156,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         braze_api_key_set=api_key_set,
         braze_dry_run=dry_run,
         sync_shards=_positive_int(env, "AMPERITY_BRAZE_SYNC_SHARDS", 1),
+        ledger_wait_seconds=_seconds(env, "AMPERITY_BRAZE_LEDGER_WAIT_SECONDS", 600.0, lowest=0),
+        ledger_lease_seconds=_seconds(env, "AMPERITY_BRAZE_LEDGER_LEASE_SECONDS", 120.0, lowest=3),
         braze_dry_run_override=(dry_run_text in ("1", "true", "yes")) if dry_run_text else None,
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
@@ -175,15 +182,27 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+    problem = f"must be a positive number (unset it for {default})."
+    return _float_above(env, name, default, 0.0, problem, inclusive=False)
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float, *, lowest: float) -> float:
+    problem = f"must be a number of seconds of at least {lowest:g} (unset: {default:g})."
+    return _float_above(env, name, default, lowest, problem, inclusive=True)
+
+
+def _float_above(
+    env: Mapping[str, str], name: str, default: float, lowest: float, problem: str, *, inclusive
+) -> float:
     text = env.get(name)
     if not text:
         return default
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ValueError(f"{name}={text!r} must be a positive number (unset it for {default}).")
+        value = float("nan")  # compares false: refused below
+    if not (value >= lowest if inclusive else value > lowest):
+        raise ValueError(f"{name}={text!r} {problem}")
     return value
 
 

@@ -117,6 +117,31 @@ class ClientTuning:
 CLIENT_TUNING = tuple(setting.name for setting in dataclasses.fields(ClientTuning))
 
 
+@dataclass(frozen=True)
+class RateBudget:
+    """A workspace's ``/users/track`` limit, split evenly among the syncs that may write to it at
+    once (destinations on the workspace × hash shards): each client paces at ``share``, so
+    together they stay within the workspace's limit instead of earning 429s from one another."""
+
+    limit: int  # requests per window, for the whole workspace
+    window_seconds: float
+    sharers: int = 1
+
+    @property
+    def share(self) -> int:
+        return max(1, self.limit // max(1, self.sharers))
+
+    def shared_by(self, more: int) -> RateBudget:
+        """The same budget split ``more`` times further (the shards of each destination)."""
+        return dataclasses.replace(self, sharers=self.sharers * max(1, more))
+
+    def describe(self) -> str:
+        return (
+            f"{self.share:,} of {self.limit:,} requests per {self.window_seconds:g} s "
+            f"(shared by {self.sharers})"
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class ClientSettings(ClientTuning):
     rest_endpoint: str

@@ -6,13 +6,19 @@ variable, instance or endpoint, identifier, attribute set and ledger; each becom
 assets carry the plain names; the others are suffixed ``__<name>``.
 
 Secrets never live in the file: it names the environment variables that hold them.
+
+Destinations that write to one Braze workspace (the same key variable at the same endpoint, or
+the same ``workspace:`` name) share its rate limit, split evenly (``RateBudget``), and must send
+disjoint attribute sets: each ledger sees only its own writes, so two ledgers tracking one
+attribute would both send it (billed twice) and undo each other's values. Such a pair is
+refused at load.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,6 +29,7 @@ from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets.braze.client import (
     BrazeConfigError,
     ClientTuning,
+    RateBudget,
     resolve_rest_endpoint,
 )
 from amperity_braze_assets.config_file import ConfigError, load_yaml, refusal
@@ -55,7 +62,17 @@ class Destination(ClientTuning):
     max_reject_share: float = 0.05
     # Data points one sync may cost; the diff's blocking check stops the sync above it.
     data_point_budget: int | None = None
+    # A name for the Braze workspace, when two key variables open the same one; by default a
+    # workspace is a key variable at an endpoint.
+    workspace: str | None = None
     is_default: bool = True
+    # Set at load: the workspace's limit and how many destinations share it.
+    workspace_budget: RateBudget | None = None
+
+    def rate_budget(self, shards: int = 1) -> RateBudget:
+        """This destination's share of its workspace's rate limit, split among ``shards``."""
+        budget = self.workspace_budget or RateBudget(self.rate_limit, self.rate_window_seconds)
+        return budget.shared_by(shards)
 
     @property
     def suffix(self) -> str:
@@ -143,9 +160,71 @@ def load_destinations(settings: Settings) -> tuple[Destination, ...]:
                 f"share the ledger '{destination.ledger}'; each workspace needs its own ledger."
             )
         ledgers[destination.ledger] = destination.name
+    workspaces = _by_workspace(parsed, settings)
+    errors += _overlaps(path, workspaces)
     if errors:
         raise ConfigError("Invalid Braze destinations:\n- " + "\n- ".join(errors))
-    return tuple(parsed)
+    budgets = {
+        d.name: _shared_budget(members)
+        for members in workspaces.values()
+        for d in members
+        if len(members) > 1
+    }
+    return tuple(replace(d, workspace_budget=budgets.get(d.name)) for d in parsed)
+
+
+def workspace_of(destination: Destination, settings: Settings) -> str:
+    """Which Braze workspace a destination writes to: its ``workspace:`` name, or its key
+    variable at its endpoint (one key opens one workspace)."""
+    if destination.workspace:
+        return destination.workspace
+    instance, endpoint = destination_endpoint(destination, settings)
+    host = endpoint or (
+        fields.rest_endpoint_for(instance)
+        if instance and instance.strip().upper() in fields.REST_HOSTS
+        else f"{destination.rest_endpoint_env or destination.instance_env or 'no endpoint'}"
+    )
+    return f"{destination.api_key_env} at {host}"
+
+
+def _by_workspace(
+    destinations: list[Destination], settings: Settings
+) -> dict[str, list[Destination]]:
+    grouped: dict[str, list[Destination]] = {}
+    for destination in destinations:
+        grouped.setdefault(workspace_of(destination, settings), []).append(destination)
+    return grouped
+
+
+def _overlaps(path: Path, workspaces: dict[str, list[Destination]]) -> list[str]:
+    """One refusal per pair of destinations on one workspace whose attribute sets overlap."""
+    problems = []
+    for workspace, members in workspaces.items():
+        for position, first in enumerate(members):
+            for second in members[position + 1 :]:
+                if first.attributes is None or second.attributes is None:
+                    every = first.name if first.attributes is None else second.name
+                    shared = f"every attribute ('{every}' sends attributes: all)"
+                else:
+                    common = sorted(set(first.attributes) & set(second.attributes))
+                    if not common:
+                        continue
+                    shared = ", ".join(common)
+                problems.append(
+                    f"{path}: destinations '{first.name}' and '{second.name}' write to the same "
+                    f"Braze workspace ({workspace}) and both send {shared}. Each ledger sees only "
+                    "its own writes, so both would send these (billed twice) and undo each "
+                    "other's values. Fix: list each attribute under one of the two destinations "
+                    "only (attributes: [...]); if they are different workspaces, give each its "
+                    "own api_key_env, or name them apart with workspace: <name>."
+                )
+    return problems
+
+
+def _shared_budget(members: list[Destination]) -> RateBudget:
+    """The workspace's limit (the strictest its destinations state), split among them."""
+    slowest = min(members, key=lambda d: d.rate_limit / d.rate_window_seconds)
+    return RateBudget(slowest.rate_limit, slowest.rate_window_seconds, len(members))
 
 
 # The numeric settings: (type, lowest, highest), for the model's bounds and the message.
@@ -200,6 +279,7 @@ class DestinationEntry(BaseModel):
     circuit_breaker_min_profiles: int = _number("circuit_breaker_min_profiles")
     max_reject_share: float = _number("max_reject_share")
     data_point_budget: int = _number("data_point_budget")
+    workspace: str | None = None
     # Accepted and unused (an emulator option once written here); kept so such files load.
     legacy_per_array_limit: Any = None
     description: Any = None

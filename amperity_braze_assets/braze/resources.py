@@ -69,15 +69,22 @@ class BrazeResource(dg.ConfigurableResource):
 
 def braze_resource_for(destination: Destination, settings: Settings) -> BrazeResource:
     """The resource of one destination: the key through ``dg.EnvVar`` (never read into the
-    definitions), left unset when its variable is unset so that dry runs work without a key."""
+    definitions), left unset when its variable is unset so that dry runs work without a key.
+
+    Its client paces at the destination's share of the workspace's rate limit (split among the
+    destinations on that workspace and the sync's shards), so that together they stay within it.
+    """
     instance, endpoint = destination_endpoint(destination, settings)
+    tuning = {name: getattr(destination, name) for name in CLIENT_TUNING}
+    budget = destination.rate_budget(settings.sync_shards)
+    tuning.update(rate_limit=budget.share, rate_window_seconds=budget.window_seconds)
     return BrazeResource(
         api_key=dg.EnvVar(destination.api_key_env) if api_key_set(destination, settings) else None,
         instance=instance,
         rest_endpoint=endpoint,
         identifier_type=destination.identifier,
         update_existing_only=destination.update_existing_only,
-        **{name: getattr(destination, name) for name in CLIENT_TUNING},
+        **tuning,
     )
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import polars as pl
 
 from amperity_braze_assets import braze_fields as fields
-from amperity_braze_assets.braze.client import BrazeClient, TrackResult
+from amperity_braze_assets.braze.client import BrazeClient, RateBudget, TrackResult
 from amperity_braze_assets.braze.diff import (
     DATA_POINTS,
     FIELDS,
@@ -100,6 +100,11 @@ class SyncOptions:
     retry_rejected: bool = False
     # Called after each batch's outcome is recorded (tests abort a run here).
     after_batch: Callable[[int], None] | None = None
+    # Raises when this sync must stop sending: the ledger's lease was taken over
+    # (``LedgerHold.check``). Asked before each new batch; batches in flight are still recorded.
+    check_lease: Callable[[], None] | None = None
+    # The workspace's rate budget and this sync's share of it, for the report.
+    rate_budget: RateBudget | None = None
     # A sharded sync: given the ledger rows of merge survivors, records in their own shard's
     # ledger those that live in another shard (``Ledger.record_gained``) and returns the rows
     # that stay in this one. None: one ledger holds everyone.
@@ -129,6 +134,7 @@ class SyncReport:
     send_seconds: float = 0.0  # the sending phase, rendering the objects included
     batch_sizes: list[int] = field(default_factory=list)
     dry_run_file: str | None = None
+    rate_budget: RateBudget | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     log: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SYNC_LOG_SCHEMA))
 
@@ -235,7 +241,12 @@ def run_sync(
     merges = plan_merges(identity, view.accepted, current[options.identifier_column])
     if options.identifier_type != "external_id":
         merges = merges.clear()  # /users/merge by external_id only
-    report = SyncReport(run_id=options.run_id, dry_run=options.dry_run, diff=DiffFigures())
+    report = SyncReport(
+        run_id=options.run_id,
+        dry_run=options.dry_run,
+        diff=DiffFigures(),
+        rate_budget=options.rate_budget,
+    )
     if options.dry_run:
         view = apply_merges(view, merges)
         report.merges = merges.height
@@ -396,10 +407,13 @@ def _send(
     max_in_flight = max(1, options.concurrency) * 2
     in_flight: dict[Future[TrackResult], Batch] = {}
     pool = ThreadPoolExecutor(max_workers=max(1, options.concurrency), thread_name_prefix="braze")
+    lost: Exception | None = None
     try:
         while True:
+            lost = lost or _lease_lost(options)
             # Batches are rendered as they are needed, so only a chunk is held at a time.
-            for batch in itertools.islice(batches, max_in_flight - len(in_flight)):
+            room = 0 if lost else max_in_flight - len(in_flight)
+            for batch in itertools.islice(batches, room):
                 in_flight[pool.submit(client.track, batch.body, batch.rows.height)] = batch
             if not in_flight:
                 break
@@ -434,6 +448,19 @@ def _send(
         pool.shutdown(wait=True, cancel_futures=True)
         if logs:
             report.log = pl.concat(logs, how="vertical")
+    if lost is not None:
+        raise lost
+
+
+def _lease_lost(options: SyncOptions) -> Exception | None:
+    """The reason to stop sending new batches (the ledger's lease was lost), or None."""
+    if options.check_lease is None:
+        return None
+    try:
+        options.check_lease()
+    except Exception as exc:
+        return exc
+    return None
 
 
 def _classify(

@@ -17,6 +17,12 @@ from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
 from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, apply_merges
+from amperity_braze_assets.braze.ledger_lock import (
+    LedgerBusy,
+    LedgerLost,
+    LockSettings,
+    hold_ledger,
+)
 from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.hashing import stable_unit_interval
 from amperity_braze_assets.metadata import markdown_preview
@@ -292,14 +298,8 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         attributes = _this_shard(context, attributes, identifier_column)
         ledger = _ledger(context, destination)
         _tag_dry_run(context, dry_run)
-        try:
-            if dry_run:
-                report = sync.run_sync(attributes, ledger, None, options, identity=identity)
-            else:
-                with resource.get_client() as client:
-                    report = sync.run_sync(attributes, ledger, client, options, identity=identity)
-        except (sync.CircuitBreakerTripped, BrazeConfigError, BrazeError) as exc:
-            raise dg.Failure(str(exc)) from None
+        options.rate_budget = destination.rate_budget(settings.sync_shards)
+        report = _sync_holding_ledger(attributes, ledger, resource, options, identity, settings)
         share = report.rejected / report.objects_sent if report.objects_sent else 0.0
         rejection = dg.AssetCheckResult(
             check_name=SYNC_REJECTION_CHECK,
@@ -359,6 +359,30 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         return dg.Output(logs, metadata=sync_log_metadata(logs, run_id, would_send))
 
     return [braze_attribute_diff, braze_sync, braze_sync_log]
+
+
+def _sync_holding_ledger(
+    attributes: pl.DataFrame,
+    ledger: Ledger,
+    resource: BrazeResource,
+    options: sync.SyncOptions,
+    identity: pl.DataFrame,
+    settings: Settings,
+) -> sync.SyncReport:
+    """The sync, holding the ledger's lease (one sync per ledger): a second sync of the ledger
+    waits, then fails naming the run that holds it, having sent nothing."""
+    lock = LockSettings(settings.ledger_lease_seconds, settings.ledger_wait_seconds)
+    try:
+        with hold_ledger(ledger.store.leases(), ledger.name, options.run_id, lock) as hold:
+            options.check_lease = hold.check
+            if options.dry_run:
+                return sync.run_sync(attributes, ledger, None, options, identity=identity)
+            with resource.get_client() as client:
+                return sync.run_sync(attributes, ledger, client, options, identity=identity)
+    except LedgerBusy as exc:
+        raise dg.Failure(str(exc), metadata={"holder_run": exc.holder.holder}) from None
+    except (sync.CircuitBreakerTripped, BrazeConfigError, BrazeError, LedgerLost) as exc:
+        raise dg.Failure(str(exc)) from None
 
 
 def _tag_dry_run(context: dg.AssetExecutionContext, dry_run: bool) -> None:
@@ -495,6 +519,7 @@ def _details_table(report: sync.SyncReport) -> str:
             ("requests / batches", f"{report.requests:,} / {report.batches:,}"),
             ("retries", f"{report.retries:,}"),
             ("429 answers / 5xx answers", f"{report.throttled:,} / {report.server_errors:,}"),
+            ("rate budget", report.rate_budget.describe() if report.rate_budget else "–"),
             ("merges", f"{report.merges:,}"),
             ("seconds", f"{report.seconds:,.1f}"),
             ("profiles per second", f"{report.objects_per_second:,.0f}"),
