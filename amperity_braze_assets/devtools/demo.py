@@ -14,9 +14,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.devtools.sample_currents import sample_currents_for_data_dir
 from amperity_braze_assets.devtools.sample_data import generate_sample_data
+from amperity_braze_assets.orchestration.jobs import ledger_concurrency_limits
 from amperity_braze_assets.settings import load_settings
 
 
@@ -55,7 +57,9 @@ def _run(customers: int, seed: int, emulator) -> int:
     settings.currents_local_dir.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(settings)
     os.environ.setdefault("DAGSTER_HOME", str(settings.dagster_home))
-    prepare_dagster_home(Path(os.environ["DAGSTER_HOME"]))
+    prepare_dagster_home(
+        Path(os.environ["DAGSTER_HOME"]), [d.ledger for d in load_destinations(settings)]
+    )
     instance = dg.DagsterInstance.get()
     print(f"Resolving identities (Dagster instance: {os.environ['DAGSTER_HOME']}) ...")
     identities = defs.resolve_job_def("customer360_job").execute_in_process(
@@ -89,19 +93,41 @@ DAGSTER_YAML = """\
 telemetry:
   enabled: false
 run_queue:
-  # Currents batches append to their tables one run at a time.
   tag_concurrency_limits:
+    # Currents batches append to their tables one run at a time.
     - key: currents/ingest
       limit: 1
+    # One sync per ledger: a second run syncing a ledger waits in the queue (jobs.py tags).
 """
 
 
-def prepare_dagster_home(home: Path) -> None:
-    """A local instance for the demo and ``make ui``; telemetry off, as nothing leaves here."""
+def dagster_yaml(ledgers: list[str]) -> str:
+    """The instance config: telemetry off, and the run queue's limits (Currents, ledgers)."""
+    limits = "".join(
+        f"    - key: {limit['key']}\n      limit: {limit['limit']}\n"
+        for limit in ledger_concurrency_limits(ledgers)
+    )
+    return DAGSTER_YAML + limits
+
+
+def prepare_dagster_home(home: Path, ledgers: list[str] = ("default",)) -> None:
+    """A local instance for the demo and ``make ui``; telemetry off, as nothing leaves here.
+    An existing dagster.yaml is the user's: kept as it is, with a note when it lacks the limit
+    of a ledger the destinations now write (the lease still keeps one sync per ledger)."""
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(DAGSTER_YAML)
+        config.write_text(dagster_yaml(list(ledgers)))
+        return
+    text = config.read_text()
+    missing = [e["key"] for e in ledger_concurrency_limits(ledgers) if e["key"] not in text]
+    if missing:
+        print(
+            f"{config} has no run-queue limit for {', '.join(missing)}: a second sync of that "
+            "ledger would start and then wait for the first. Add under "
+            "run_queue.tag_concurrency_limits: "
+            + "; ".join(f"- key: {key}, limit: 1" for key in missing)
+        )
 
 
 def print_summary(result: dg.ExecuteInProcessResult) -> None:
