@@ -74,19 +74,7 @@ def build_jobs(
         upstream = upstream - sync_selection
     else:
         upstream = upstream | console
-    sharded = (
-        [
-            dg.define_asset_job(
-                "braze_sync_shards_job",
-                selection=sync_selection,
-                partitions_def=shard_partitions,
-                description="One hash shard of the Braze sync: its diff, sync and sync log.",
-                hooks=hooks,
-            )
-        ]
-        if shard_partitions is not None
-        else []
-    )
+    sharded = _shards_job(sync_selection, shard_partitions, hooks)
     ledgers = dict(ledgers or default_ledgers(destination_assets or {"braze": []}))
     # A sharded sync's shards are separate ledgers running at once: their leases guard them.
     syncing = {} if shard_partitions is not None else ledger_tags(ledgers.values())
@@ -135,6 +123,25 @@ def build_jobs(
         ),
     ]
     return {job.name: job for job in jobs}
+
+
+def _shards_job(
+    sync_selection: dg.AssetSelection,
+    shard_partitions: dg.PartitionsDefinition | None,
+    hooks: set | None,
+) -> list:
+    """With shards: the job of one hash shard, a run per shard fanned out by a sensor."""
+    if shard_partitions is None:
+        return []
+    return [
+        dg.define_asset_job(
+            "braze_sync_shards_job",
+            selection=sync_selection,
+            partitions_def=shard_partitions,
+            description="One hash shard of the Braze sync: its diff, sync and sync log.",
+            hooks=hooks,
+        )
+    ]
 
 
 def _destination_jobs(
