@@ -23,8 +23,11 @@ assets pass ``StateStore.tables()``), under ``braze/<ledger>/``:
 
 Compaction folds segments into the compacted tables (at run start and end). Applying a segment
 twice is harmless (it sets values), so a crash between writing the compacted table and deleting
-the segments only repeats work. One sync per ledger at a time: two concurrent syncs on one
-ledger are not supported.
+the segments only repeats work. One sync per ledger at a time: two at once would diff against
+the same state and send the same changes twice, and one's compaction would delete segments the
+other is folding. ``braze_sync`` holds the ledger's lease for the whole sync (``ledger_lock.py``)
+and the run queue holds back a second run tagged with the ledger (``orchestration/jobs.py``).
+Other shards' syncs write only ``gained.v1`` here, which is safe alongside this ledger's sync.
 """
 
 from __future__ import annotations
