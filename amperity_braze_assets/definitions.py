@@ -67,7 +67,12 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     }
     sync_assets = [name for names in destination_assets.values() for name in names]
     jobs = build_jobs(
-        build_check_failure_hook(settings), sync_assets, shards, destination_assets, CONSOLE_ASSET
+        build_check_failure_hook(settings),
+        sync_assets,
+        shards,
+        destination_assets,
+        CONSOLE_ASSET,
+        ledgers={destination.name: destination.ledger for destination in destinations},
     )
     jobs.update({job.name: job for job in currents_jobs})
     schedules = build_schedules(

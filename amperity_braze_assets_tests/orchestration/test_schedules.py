@@ -178,6 +178,7 @@ def test_each_destination_can_sync_on_its_own_schedule(tmp_path):
     shutil.copytree(SAMPLE_CONFIG_DIR, config_dir)
     (config_dir / "destinations.yaml").write_text(
         "destinations:\n  braze:\n    ledger: default\n"
+        "    attributes: [first_name, last_name, email]\n"
         "  audiences_hourly:\n    api_key_env: BRAZE_API_KEY\n"
         "    attributes: [audience_high_value, audiences]\n"
         "    ledger: audiences_hourly\n"
