@@ -12,17 +12,11 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import polars as pl
 
-from amperity_braze_assets.braze import sync
+from amperity_braze_assets.braze import ledger_lock, sync
 from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
 from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, apply_merges
-from amperity_braze_assets.braze.ledger_lock import (
-    LedgerBusy,
-    LedgerLost,
-    LockSettings,
-    hold_ledger,
-)
 from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.hashing import stable_unit_interval
 from amperity_braze_assets.metadata import markdown_preview
@@ -371,17 +365,24 @@ def _sync_holding_ledger(
 ) -> sync.SyncReport:
     """The sync, holding the ledger's lease (one sync per ledger): a second sync of the ledger
     waits, then fails naming the run that holds it, having sent nothing."""
-    lock = LockSettings(settings.ledger_lease_seconds, settings.ledger_wait_seconds)
+    lock = ledger_lock.LockSettings(settings.ledger_lease_seconds, settings.ledger_wait_seconds)
     try:
-        with hold_ledger(ledger.store.leases(), ledger.name, options.run_id, lock) as hold:
+        with ledger_lock.hold_ledger(
+            ledger.store.leases(), ledger.name, options.run_id, lock
+        ) as hold:
             options.check_lease = hold.check
             if options.dry_run:
                 return sync.run_sync(attributes, ledger, None, options, identity=identity)
             with resource.get_client() as client:
                 return sync.run_sync(attributes, ledger, client, options, identity=identity)
-    except LedgerBusy as exc:
+    except ledger_lock.LedgerBusy as exc:
         raise dg.Failure(str(exc), metadata={"holder_run": exc.holder.holder}) from None
-    except (sync.CircuitBreakerTripped, BrazeConfigError, BrazeError, LedgerLost) as exc:
+    except (
+        sync.CircuitBreakerTripped,
+        BrazeConfigError,
+        BrazeError,
+        ledger_lock.LedgerLost,
+    ) as exc:
         raise dg.Failure(str(exc)) from None
 
 
