@@ -14,7 +14,9 @@ a failure and must not count as accepted.
 
 Where the spec is silent we choose, and say so here:
 - an object with ``_update_existing_only`` whose profile does not exist is rejected with an error
-  entry (so a client records it instead of believing it applied);
+  entry (so a client records it instead of believing it applied); a ``braze_id`` Braze never
+  assigned is rejected the same way whatever ``_update_existing_only`` says: Braze assigns
+  braze_ids, so one can only name an existing profile;
 - with ``strict_names`` (default) a custom attribute that shadows a standard field (``birthday``)
   is rejected, because in our pipeline it is always a mapping bug;
 - ``/users/merge`` fills the survivor's missing attributes from the absorbed profile (the
@@ -388,6 +390,18 @@ class EmulatorState:
         self._profiles[braze_id] = profile
         return profile
 
+    def add_profile(self, external_id: str | None, attributes: dict[str, Any]) -> str:
+        with self.lock:
+            if external_id is not None and external_id in self._by_external:
+                raise ValueError(f"a profile with external_id {external_id!r} exists")
+            profile = (
+                self._create("external_id", external_id)
+                if external_id is not None
+                else self._create("braze_id", None)  # anonymous: no other identifier
+            )
+            profile.attributes.update(copy.deepcopy(attributes))
+            return profile.braze_id
+
     # -- /users/merge -----------------------------------------------------------------------------
     def apply_merge(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         updates = body.get("merge_updates")
@@ -439,6 +453,10 @@ class EmulatorState:
                 (p.external_id or p.braze_id): copy.deepcopy(p.attributes)
                 for p in self._profiles.values()
             }
+
+    def profiles_by_braze_id(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {p.braze_id: copy.deepcopy(p.attributes) for p in self._profiles.values()}
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
@@ -699,6 +717,16 @@ class EmulatorHandle:
         """Add or change an attribute as the dashboard would (e.g. ``status="Blocklisted"``)."""
         with self.state.lock:
             self.state.define_attribute(name, data_type, **details)
+
+    def add_profile(self, external_id: str | None = None, **attributes: Any) -> str:
+        """A profile made elsewhere (an app's SDK, another tool), as a test's starting point;
+        without ``external_id`` an anonymous one, reachable by its ``braze_id`` only. Returns
+        the ``braze_id``."""
+        return self.state.add_profile(external_id, attributes)
+
+    def profiles_by_braze_id(self) -> dict[str, dict[str, Any]]:
+        """Every profile's attributes by its braze_id (``profiles`` prefers the external_id)."""
+        return self.state.profiles_by_braze_id()
 
     def applied_ids(self) -> list[list[str]]:
         """For each /users/track request, the identifiers whose objects it applied."""

@@ -421,3 +421,58 @@ def test_the_command_line_seeds_attributes():
     )
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--api-key", KEY, "--custom-attribute", "x:String:Gone"])
+
+
+def test_update_existing_only_updates_held_profiles_and_creates_none(emulator):
+    # The spec: `_update_existing_only: true` never creates a profile, only updates one.
+    emulator.add_profile("held", first_name="Old")
+    body = {
+        "attributes": [
+            {"external_id": "held", "first_name": "New", "_update_existing_only": True},
+            {"external_id": "absent", "first_name": "Nobody", "_update_existing_only": True},
+            {"external_id": "created", "first_name": "Cee"},  # default false: creates
+        ]
+    }
+    answer = post(emulator, body)
+    assert answer.status_code == 201
+    payload = answer.json()
+    assert payload["attributes_processed"] == 2
+    assert [(e["index"], e["input_array"]) for e in payload["errors"]] == [(1, "attributes")]
+    assert emulator.profiles == {"held": {"first_name": "New"}, "created": {"first_name": "Cee"}}
+    assert emulator.counters.objects == 2 and emulator.counters.rejected_objects == 1
+
+
+def test_a_batch_of_absent_update_only_profiles_is_a_400_creating_nothing(emulator):
+    body = {
+        "attributes": [
+            {"external_id": f"absent-{i}", "first_name": "X", "_update_existing_only": True}
+            for i in range(3)
+        ]
+    }
+    answer = post(emulator, body)
+    assert answer.status_code == 400
+    assert [e["index"] for e in answer.json()["errors"]] == [0, 1, 2]
+    assert emulator.profiles == {}
+
+
+def test_a_braze_id_names_an_existing_profile_only(emulator):
+    anonymous = emulator.add_profile(first_name="Anon")  # an SDK user without external_id
+    known = emulator.add_profile("k1", first_name="Kay")
+    body = {
+        "attributes": [
+            {"braze_id": anonymous, "first_name": "Ann"},
+            {"braze_id": known, "last_name": "Lee"},
+            {"braze_id": "never-assigned", "first_name": "Ghost"},
+            {"braze_id": "never-assigned-2", "first_name": "G", "_update_existing_only": False},
+        ]
+    }
+    payload = post(emulator, body).json()
+    assert payload["attributes_processed"] == 2
+    assert [e["index"] for e in payload["errors"]] == [2, 3]
+    assert emulator.profiles_by_braze_id() == {
+        anonymous: {"first_name": "Ann"},
+        known: {"first_name": "Kay", "last_name": "Lee"},
+    }
+    # The anonymous profile has no external_id: `profiles` keys it by its braze_id.
+    assert emulator.profiles[anonymous] == {"first_name": "Ann"}
+    assert emulator.profiles["k1"] == {"first_name": "Kay", "last_name": "Lee"}
