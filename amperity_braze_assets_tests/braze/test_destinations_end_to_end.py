@@ -161,3 +161,49 @@ def test_a_profile_created_after_a_refusal_is_updated_on_the_next_sync(tmp_path,
         assert run_sync(settings, FIVE_PEOPLE).success
         profiles = emulator.profiles
     assert profiles["a"] == {"first_name": "Ann", "loyalty_tier": "gold"}
+
+
+# -- identifier: braze_id -----------------------------------------------------------------------
+BY_BRAZE_ID = """\
+    destinations:
+      braze:
+        api_key_env: BRAZE_API_KEY
+        rest_endpoint_env: BRAZE_REST_ENDPOINT
+        identifier: braze_id
+        max_reject_share: 1.0
+"""
+
+
+def test_braze_id_updates_the_profiles_it_names_and_creates_none(tmp_path, monkeypatch):
+    config = write_config(tmp_path, BY_BRAZE_ID)
+    with start_emulator(KEY) as emulator:
+        anonymous = emulator.add_profile(first_name="Anon")  # an app user without external_id
+        known = emulator.add_profile("cust-7", first_name="Kay", app_opens=3)
+        people = pl.DataFrame(
+            {
+                "braze_id": [anonymous, known, "never-assigned", None],
+                "external_id": ["p1", "p2", "p3", "p4"],  # not this destination's identifier
+                "first_name": ["Ann", "Kai", "Ghost", "Nobody"],
+                "loyalty_tier": ["gold", "silver", "bronze", "gold"],
+            }
+        )
+        monkeypatch.setenv("BRAZE_API_KEY", KEY)
+        settings = settings_for(
+            tmp_path / "data", config, BRAZE_API_KEY=KEY, BRAZE_REST_ENDPOINT=emulator.url
+        )
+        result = run_sync(settings, people)
+        by_braze_id = emulator.profiles_by_braze_id()
+        counters = emulator.counters
+    # The two profiles the braze_ids name are updated; the unknown braze_id creates nothing,
+    # and the external_id column is not sent (it would make a second identifier).
+    assert by_braze_id == {
+        anonymous: {"first_name": "Ann", "loyalty_tier": "gold"},
+        known: {"first_name": "Kai", "app_opens": 3, "loyalty_tier": "silver"},
+    }
+    assert counters.objects == 2 and counters.rejected_objects == 1
+    metadata = sync_metadata(result)
+    assert (metadata["accepted"], metadata["rejected"], metadata["unknown"]) == (2, 1, 0)
+    assert "| no identifier (not sent) | 1 |" in metadata["people"]
+    view = ledger_of(settings, "default").view()
+    assert sorted(view.accepted[IDENTIFIER]) == sorted([anonymous, known])
+    assert view.rejections[IDENTIFIER].to_list() == ["never-assigned"]
