@@ -207,3 +207,65 @@ def test_braze_id_updates_the_profiles_it_names_and_creates_none(tmp_path, monke
     view = ledger_of(settings, "default").view()
     assert sorted(view.accepted[IDENTIFIER]) == sorted([anonymous, known])
     assert view.rejections[IDENTIFIER].to_list() == ["never-assigned"]
+
+
+# -- two workspaces -----------------------------------------------------------------------------
+TWO_WORKSPACES = """\
+    destinations:
+      braze:
+        api_key_env: BRAZE_API_KEY
+        rest_endpoint_env: BRAZE_REST_ENDPOINT
+        attributes: [first_name, loyalty_tier]
+        ledger: default
+      brand_b:
+        api_key_env: BRAND_B_BRAZE_API_KEY
+        rest_endpoint_env: BRAND_B_BRAZE_REST_ENDPOINT
+        instance_env: null
+        attributes: [last_name, audience_vip]
+        ledger: brand_b
+"""
+PEOPLE = pl.DataFrame(
+    {
+        "external_id": ["a", "b", "c"],
+        "first_name": ["Ann", "Bob", "Cy"],
+        "last_name": ["Ash", "Birch", "Cedar"],
+        "loyalty_tier": ["gold", "silver", "gold"],
+        "audience_vip": [True, False, True],
+        "email": ["a@x.org", "b@x.org", "c@x.org"],  # in neither list: sent to neither
+    }
+)
+
+
+def test_two_workspaces_each_receive_only_their_own_attributes(tmp_path, monkeypatch):
+    config = write_config(tmp_path, TWO_WORKSPACES)
+    with start_emulator(KEY) as main, start_emulator(OTHER_KEY) as brand_b:
+        env = {
+            "BRAZE_API_KEY": KEY,
+            "BRAZE_REST_ENDPOINT": main.url,
+            "BRAND_B_BRAZE_API_KEY": OTHER_KEY,
+            "BRAND_B_BRAZE_REST_ENDPOINT": brand_b.url,
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        settings = settings_for(tmp_path / "data", config, **env)
+        result = run_sync(settings, PEOPLE, suffixes=("", "__brand_b"))
+        main_profiles, brand_b_profiles = main.profiles, brand_b.profiles
+    assert result.success
+    assert main_profiles == {
+        "a": {"first_name": "Ann", "loyalty_tier": "gold"},
+        "b": {"first_name": "Bob", "loyalty_tier": "silver"},
+        "c": {"first_name": "Cy", "loyalty_tier": "gold"},
+    }
+    assert brand_b_profiles == {
+        "a": {"last_name": "Ash", "audience_vip": True},
+        "b": {"last_name": "Birch", "audience_vip": False},
+        "c": {"last_name": "Cedar", "audience_vip": True},
+    }
+    assert sync_metadata(result)["accepted"] == 3
+    assert sync_metadata(result, "braze_sync__brand_b")["accepted"] == 3
+    # Each ledger holds its own people and only its own attributes.
+    main_ledger = ledger_of(settings, "default").view().accepted
+    brand_b_ledger = ledger_of(settings, "brand_b").view().accepted
+    assert set(main_ledger.columns) == {IDENTIFIER, "first_name", "loyalty_tier"}
+    assert set(brand_b_ledger.columns) == {IDENTIFIER, "last_name", "audience_vip"}
+    assert sorted(main_ledger[IDENTIFIER]) == sorted(brand_b_ledger[IDENTIFIER]) == ["a", "b", "c"]
