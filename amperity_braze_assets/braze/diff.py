@@ -50,6 +50,8 @@ OBJECT = "__object"
 FIELDS = "__fields"
 DATA_POINTS = "__data_points"
 IS_NEW = "__new"
+# How an object asks Braze never to create a profile (rendered last in the object).
+UPDATE_ONLY_MARK = '"_update_existing_only":true'
 WRITTEN = "__written"
 IDENTIFIER_COLUMNS = ("external_id", "braze_id")
 # People rendered at a time: enough that polars' fixed cost per call vanishes, few enough that
@@ -503,11 +505,15 @@ def _hold_rejected(
     plan: pl.DataFrame, rejections: pl.DataFrame, renderer: _Renderer, figures: DiffFigures
 ) -> pl.DataFrame:
     """The plan without people whose exact object was rejected before (only their objects are
-    rendered to find out)."""
+    rendered to find out). An update-only object is never held back: Braze refuses it while the
+    person has no profile, and the app may create one at any time, so it is offered again."""
+    held_back = rejections.filter(
+        ~pl.col("object").str.contains(UPDATE_ONLY_MARK, literal=True).fill_null(False)
+    )
     candidates = (
         plan.with_row_index("__plan_row")
         .join(
-            rejections.select(
+            held_back.select(
                 pl.col(IDENTIFIER).cast(pl.String), pl.col("object").alias("__rejected_object")
             ),
             on=IDENTIFIER,
@@ -692,7 +698,7 @@ class _Renderer:
             else:
                 has = pl.col(a).is_not_null()
                 pieces += [pl.when(has).then(pl.lit(v)) if isinstance(v, str) else v for v in value]
-        pieces.append(',"_update_existing_only":true}' if self.update_existing_only else "}")
+        pieces.append(f",{UPDATE_ONLY_MARK}}}" if self.update_existing_only else "}")
         # In groups, then the groups: concat_str slows down with many inputs, and the groups
         # are computed in parallel.
         merged = _merge_literals(pieces)

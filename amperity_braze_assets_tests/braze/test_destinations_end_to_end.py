@@ -15,7 +15,6 @@ import textwrap
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger
@@ -141,14 +140,9 @@ def test_update_existing_only_sends_the_switch_in_every_object(tmp_path, monkeyp
     assert all(obj["_update_existing_only"] is True for obj in bodies)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: diff._hold_rejected holds back a person whose object Braze refused until "
-    "their data changes; with update_existing_only the refusal 'no profile' goes stale as soon "
-    "as the app creates the profile, so that person gets no attributes until a value changes "
-    "(or retry_rejected is asked for). A no-profile refusal should not be held back.",
-)
 def test_a_profile_created_after_a_refusal_is_updated_on_the_next_sync(tmp_path, monkeypatch):
+    """An update-only object Braze refused (no profile yet) is not held back: once the app
+    creates the profile, the next sync updates it."""
     config = write_config(tmp_path, UPDATE_ONLY)
     with start_emulator(KEY) as emulator:
         emulator.add_profile("b", first_name="Robert")
