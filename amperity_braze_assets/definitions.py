@@ -11,6 +11,7 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from amperity_braze_assets.activation.assets import build_attribute_assets
+from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import (
@@ -53,7 +54,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
         *build_sync_assets(config, settings, destinations),
-        *build_workspace_assets(config, settings, destinations),
+        *build_workspace_assets(load_attribute_config(config), settings, destinations),
         *build_console_assets(settings, destinations),
         *currents_assets,
     ]

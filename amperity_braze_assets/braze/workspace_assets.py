@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.braze import workspace
 from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, load_destinations
@@ -23,8 +22,8 @@ from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.braze.workspace_client import WorkspaceClient
 from amperity_braze_assets.settings import Settings
 
-if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
-    from amperity_braze_assets.config import ProjectConfig
+if TYPE_CHECKING:  # the attribute mapping is parsed upstream (activation/config.py)
+    from amperity_braze_assets.activation.config import AttributeConfig
 
 BRAZE_GROUP = "braze"
 WORKSPACE_ASSET = "braze_workspace_check"
@@ -36,12 +35,12 @@ SEVERITIES = {
 
 
 def build_workspace_assets(
-    config: "ProjectConfig",
+    mapping: "AttributeConfig",
     settings: Settings,
     destinations: tuple[Destination, ...] | None = None,
 ) -> list[dg.AssetsDefinition]:
-    """One ``braze_workspace_check`` per destination (``braze_workspace_check__brand_b``)."""
-    mapping = load_attribute_config(config)
+    """One ``braze_workspace_check`` per destination (``braze_workspace_check__brand_b``), over
+    the attributes ``mapping`` declares (handed in by the wiring: braze imports no activation)."""
     destinations = destinations or load_destinations(settings)
     return [
         _workspace_asset(d, workspace.declared_attributes(mapping, d.attributes))

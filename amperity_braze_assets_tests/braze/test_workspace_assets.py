@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.workspace_assets import WORKSPACE_CHECK, build_workspace_assets
@@ -32,9 +33,8 @@ def materialize_check(tmp_path, monkeypatch, url: str | None):
         env["BRAZE_API_KEY"] = KEY
     settings = make_settings(tmp_path / "data", **env)
     destinations = load_destinations(settings)
-    assets = build_workspace_assets(
-        load_project_config(settings, check_files=False), settings, destinations
-    )
+    mapping = load_attribute_config(load_project_config(settings, check_files=False))
+    assets = build_workspace_assets(mapping, settings, destinations)
     result = dg.materialize(assets, resources=build_braze_resources(destinations, settings))
     (check,) = result.get_asset_check_evaluations()
     (materialization,) = result.asset_materializations_for_node("braze_workspace_check")
