@@ -18,6 +18,7 @@ from amperity_braze_assets.braze.destinations import Destination, api_key_set, l
 from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, apply_merges
 from amperity_braze_assets.braze.resources import BrazeResource
+from amperity_braze_assets.braze.workspace_assets import WORKSPACE_ASSET
 from amperity_braze_assets.hashing import stable_unit_interval
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
@@ -152,6 +153,9 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         group_name=BRAZE_GROUP,
         partitions_def=partitions,
         ins=ins,
+        # The workspace preflight first: its blocking check keeps a workspace that refuses our
+        # attributes, or a key without the permission, from being sent to.
+        deps=[destination.asset_name(WORKSPACE_ASSET)],
         kinds={"polars", "braze"},
         required_resource_keys={"state_store"},
         description=f"What a sync to '{destination.name}' would send now: per person the changed "

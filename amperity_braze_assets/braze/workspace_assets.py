@@ -2,9 +2,10 @@
 (group ``braze``), which reads the workspace's custom attributes and the key's permissions and
 holds them against the attributes the destination writes (``workspace.py``).
 
-It is no dependency of ``braze_sync``: a sync must not wait on a schema read it does not need,
-and a workspace Braze cannot be reached from is the sync's own failure to report. Jobs that want
-the preflight first select it before the sync (see the README, "Workspace preflight").
+``braze_attribute_diff`` depends on it and its check is blocking: the jobs that sync run the
+preflight first, and an error (a blocklisted or mistyped attribute, a key without the
+permission) stops the diff and the sync in that run; a warning (a name to align, or no key)
+lets them go on.
 
 The check is a ``check_spec`` of the asset rather than a separate ``@asset_check``: its evidence
 is the live workspace, read in the same step; judging a stored table again would judge a stale
@@ -73,6 +74,9 @@ def _workspace_asset(
     @dg.asset(
         name=name,
         group_name=BRAZE_GROUP,
+        # After the attributes: a run that stops on its sources sends Braze nothing, not even
+        # the permission probe.
+        deps=["braze_customer_attributes"],
         kinds={"braze"},
         required_resource_keys={resource_key},
         description=f"The custom attributes of Braze workspace '{destination.name}' "
@@ -82,6 +86,9 @@ def _workspace_asset(
             dg.AssetCheckSpec(
                 WORKSPACE_CHECK,
                 asset=name,
+                # An error (blocklisted, mistyped, no permission) stops the diff and the sync in
+                # the same run; a warning (a name to align, or skipped without a key) does not.
+                blocking=True,
                 description="Fails (error) when a declared attribute is blocklisted or typed "
                 "otherwise in Braze, or the key lacks a permission; warns when a name differs "
                 "from the workspace's only in case or separators, or when it was skipped.",

@@ -4,16 +4,23 @@ sample attribute mapping (loyalty_tier Varchar, loyalty_points Integer, ...)."""
 from __future__ import annotations
 
 import dagster as dg
-import pytest
 
 from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.braze.destinations import load_destinations
-from amperity_braze_assets.braze.resources import build_braze_resources
+from amperity_braze_assets.braze.sync_assets import build_sync_assets
 from amperity_braze_assets.braze.workspace_assets import WORKSPACE_CHECK, build_workspace_assets
 from amperity_braze_assets.cli import main
 from amperity_braze_assets.config import load_project_config
 from amperity_braze_assets.devtools.emulator import start_emulator
+from amperity_braze_assets_tests.braze.helpers import (
+    SYNC_SELECTION,
+    fake_attributes,
+    fake_identity,
+    sync_resources,
+)
 from amperity_braze_assets_tests.conftest import make_settings
+
+STAND_INS = [fake_attributes, fake_identity]
 
 KEY = "workspace-asset-key"
 # A workspace someone filled before us: one spelling differs, one type differs, one blocklisted.
@@ -35,8 +42,16 @@ def materialize_check(tmp_path, monkeypatch, url: str | None):
     destinations = load_destinations(settings)
     mapping = load_attribute_config(load_project_config(settings, check_files=False))
     assets = build_workspace_assets(mapping, settings, destinations)
-    result = dg.materialize(assets, resources=build_braze_resources(destinations, settings))
-    (check,) = result.get_asset_check_evaluations()
+    result = dg.materialize(
+        [*assets, *STAND_INS, *build_sync_assets(None, settings)],
+        selection=[*SYNC_SELECTION, "braze_workspace_check"],
+        resources=sync_resources(settings, destinations),
+        raise_on_error=False,
+    )
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == WORKSPACE_CHECK]
+    # A failing preflight (an error) stops the diff and the sync in the same run; a warning not.
+    synced = bool(result.asset_materializations_for_node("braze_sync"))
+    assert synced == (check.passed or check.severity == dg.AssetCheckSeverity.WARN)
     (materialization,) = result.asset_materializations_for_node("braze_workspace_check")
     return check, materialization.metadata
 
@@ -44,7 +59,7 @@ def materialize_check(tmp_path, monkeypatch, url: str | None):
 def test_the_check_fails_on_a_blocklisted_and_a_mistyped_attribute(tmp_path, monkeypatch):
     with start_emulator(KEY, custom_attributes=SEEDED) as emulator:
         check, metadata = materialize_check(tmp_path, monkeypatch, emulator.url)
-        assert emulator.profiles == {}  # the preflight wrote nothing
+        assert emulator.profiles == {}  # the preflight wrote nothing, and blocked the sync
     assert check.check_name == WORKSPACE_CHECK
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     counts = {k: metadata[k].value for k in ("blocklisted", "type_mismatch", "name_alignment")}
@@ -97,12 +112,12 @@ def test_check_braze_without_a_key_skips(tmp_path, monkeypatch, capsys):
     assert "Skipped: no API key for 'braze'" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("base", ["braze_sync", "braze_attribute_diff"])
-def test_the_sync_does_not_depend_on_the_preflight(tmp_path, base):
+def test_the_jobs_that_sync_run_the_preflight_first(tmp_path):
     from amperity_braze_assets.definitions import build_definitions
 
     defs = build_definitions(make_settings(tmp_path / "data"))
     graph = defs.resolve_asset_graph()
     check_key = dg.AssetKey("braze_workspace_check")
-    assert check_key in graph.get_all_asset_keys()
-    assert check_key not in graph.get(dg.AssetKey(base)).parent_keys
+    assert check_key in graph.get(dg.AssetKey("braze_attribute_diff")).parent_keys
+    for job in ("braze_sync_job", "audience_refresh_job", "demo_job"):
+        assert check_key in defs.resolve_job_def(job).asset_layer.executable_asset_keys, job
