@@ -134,13 +134,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ) from exc
         as_of = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
     api_key_set = bool(env.get("BRAZE_API_KEY"))
-    dry_run_text = (env.get("AMPERITY_BRAZE_DRY_RUN") or "").strip().lower()
-    if dry_run_text not in ("", "1", "0", "true", "false", "yes", "no"):
-        raise ValueError(
-            f"AMPERITY_BRAZE_DRY_RUN={dry_run_text!r}: use true or false (unset: dry run exactly "
-            "when BRAZE_API_KEY is not set)."
-        )
-    dry_run = (not api_key_set) if not dry_run_text else dry_run_text in ("1", "true", "yes")
+    dry_run_override = _flag(
+        env, "AMPERITY_BRAZE_DRY_RUN", "dry run exactly when BRAZE_API_KEY is not set"
+    )
+    dry_run = (not api_key_set) if dry_run_override is None else dry_run_override
     return Settings(
         environment=environment,
         data_dir=data_dir,
@@ -158,11 +155,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sync_shards=_positive_int(env, "AMPERITY_BRAZE_SYNC_SHARDS", 1),
         ledger_wait_seconds=_seconds(env, "AMPERITY_BRAZE_LEDGER_WAIT_SECONDS", 600.0, lowest=0),
         ledger_lease_seconds=_seconds(env, "AMPERITY_BRAZE_LEDGER_LEASE_SECONDS", 120.0, lowest=3),
-        braze_dry_run_override=(dry_run_text in ("1", "true", "yes")) if dry_run_text else None,
+        braze_dry_run_override=dry_run_override,
         alert_webhook_url=env.get("ALERT_WEBHOOK_URL") or None,
         dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
         console_url=(env.get("AMPERITY_BRAZE_CONSOLE_URL") or "http://127.0.0.1:8010").rstrip("/"),
-        preview_personal_data=_flag(env, "AMPERITY_BRAZE_PREVIEW_PII"),
+        preview_personal_data=bool(_flag(env, "AMPERITY_BRAZE_PREVIEW_PII", "false")),
         currents_max_file_age_hours=_positive_float(env, "CURRENTS_MAX_FILE_AGE_HOURS", 24.0),
         currents_s3_bucket=env.get("CURRENTS_S3_BUCKET") or None,
         currents_s3_prefix=(env.get("CURRENTS_S3_PREFIX") or "currents").strip("/"),
@@ -174,11 +171,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
+def _flag(env: Mapping[str, str], name: str, when_unset: str) -> bool | None:
+    """A true/false variable; None when unset (``when_unset`` says what that means)."""
     text = (env.get(name) or "").strip().lower()
     if text not in ("", "1", "0", "true", "false", "yes", "no"):
-        raise ValueError(f"{name}={text!r}: use true or false (unset: false).")
-    return text in ("1", "true", "yes")
+        raise ValueError(f"{name}={text!r}: use true or false (unset: {when_unset}).")
+    return (text in ("1", "true", "yes")) if text else None
 
 
 def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:

@@ -13,6 +13,7 @@ from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.orchestration.jobs import build_jobs
 from amperity_braze_assets.storage.state_store import StateStore
 from amperity_braze_assets_tests.braze.helpers import (
+    SYNC_SELECTION,
     fake_attributes,
     fake_identity,
     materialize,
@@ -26,13 +27,7 @@ def test_sync_against_the_emulator_then_nothing_to_send(tmp_path, monkeypatch):
     with start_emulator(KEY) as emulator:
         monkeypatch.setenv("BRAZE_API_KEY", KEY)
         settings = settings_for(tmp_path, BRAZE_API_KEY=KEY, BRAZE_REST_ENDPOINT=emulator.url)
-        everything = [
-            "braze_customer_attributes",
-            "identity_resolution",
-            "braze_attribute_diff",
-            "braze_sync",
-            "braze_sync_log",
-        ]
+        everything = SYNC_SELECTION
         result = materialize(settings, everything)
         assert result.success
         sync = result.asset_materializations_for_node("braze_sync")[0].metadata
@@ -137,13 +132,7 @@ def test_destination_mistakes_fail_at_load_with_the_fix(tmp_path, text, message)
 def test_the_sync_log_speaks_of_the_run_that_just_materialized(tmp_path, monkeypatch):
     """After a real sync, a dry run's log says it sent nothing, rather than showing the earlier
     run's rows as its own (what the UI showed before)."""
-    everything = [
-        "braze_customer_attributes",
-        "identity_resolution",
-        "braze_attribute_diff",
-        "braze_sync",
-        "braze_sync_log",
-    ]
+    everything = SYNC_SELECTION
     instance = dg.DagsterInstance.ephemeral()
     with start_emulator(KEY) as emulator:
         monkeypatch.setenv("BRAZE_API_KEY", KEY)
