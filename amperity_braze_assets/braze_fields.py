@@ -24,6 +24,8 @@ RATE_LIMIT_REQUESTS = 3_000
 RATE_LIMIT_WINDOW_SECONDS = 3
 MERGE_PATH = "/users/merge"
 MAX_MERGES_PER_REQUEST = 50
+IDENTIFY_PATH = "/users/identify"
+MAX_IDENTIFIES_PER_REQUEST = 50  # shares the 20,000 a minute of merge, delete, alias
 # -- value limits ------------------------------------------------------------------------------
 MAX_STRING_CHARS = 255
 MAX_ATTRIBUTE_NAME_CHARS = 255

@@ -273,6 +273,22 @@ def _clamp(seconds: float) -> float:
     return min(max(seconds, 0.0), MAX_WAIT_SECONDS)
 
 
+def identify_body(pairs: Sequence[tuple[str, str, str]]) -> str:
+    """The ``/users/identify`` body for ``(external_id, alias_name, alias_label)`` triples."""
+    return json.dumps(
+        {
+            "aliases_to_identify": [
+                {
+                    "external_id": external_id,
+                    "user_alias": {"alias_name": name, "alias_label": label},
+                }
+                for external_id, name, label in pairs
+            ]
+        },
+        separators=(",", ":"),
+    )
+
+
 class BrazeClient:
     """Sends ``/users/track`` and ``/users/merge`` requests; safe to share across threads."""
 
@@ -349,6 +365,15 @@ class BrazeClient:
             ]
         }
         return self._post(fields.MERGE_PATH, json.dumps(body).encode(), paced=False)
+
+    # -- /users/identify ----------------------------------------------------------------------
+    def identify(self, pairs: Sequence[tuple[str, str, str]]) -> TrackResult:
+        """Join alias-only profiles to an external_id: ``(external_id, alias_name, alias_label)``
+        triples, 50 to a request. Not paced, like ``merge``: 50 a request against a shared
+        20,000 requests a minute is a million a minute, beyond any sync's need."""
+        if len(pairs) > fields.MAX_IDENTIFIES_PER_REQUEST:
+            raise ValueError(f"at most {fields.MAX_IDENTIFIES_PER_REQUEST} aliases a request")
+        return self._post(fields.IDENTIFY_PATH, identify_body(pairs).encode(), paced=False)
 
     # -- the one request loop ------------------------------------------------------------------------
     def _post(self, path: str, payload: bytes, paced: bool = True) -> TrackResult:

@@ -38,7 +38,7 @@ from amperity_braze_assets.settings import Settings
 DESTINATIONS_FILE = "destinations.yaml"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 ENV_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-IDENTIFIER_TYPES = ("external_id", "braze_id")
+IDENTIFIER_TYPES = ("external_id", "braze_id", "user_alias", "email", "phone")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +53,9 @@ class Destination(ClientTuning):
     instance: str | None = None
     rest_endpoint: str | None = None
     identifier: str = "external_id"
+    # identifier external_id only: people without one are sent by their user_alias, and one who
+    # gains an external_id is joined to their alias profile with /users/identify first.
+    alias_fallback: bool = False
     update_existing_only: bool = False
     attributes: tuple[str, ...] | None = None  # None: every column
     ledger: str = "default"
@@ -73,6 +76,11 @@ class Destination(ClientTuning):
         """This destination's share of its workspace's rate limit, split among ``shards``."""
         budget = self.workspace_budget or RateBudget(self.rate_limit, self.rate_window_seconds)
         return budget.shared_by(shards)
+
+    @property
+    def identifier_column(self) -> str:
+        """The column of braze_customer_attributes that names each person (an alias: two)."""
+        return "alias_name" if self.identifier == "user_alias" else self.identifier
 
     @property
     def suffix(self) -> str:
@@ -264,7 +272,8 @@ class DestinationEntry(BaseModel):
     instance_env: str | None = None
     instance: str | None = None
     rest_endpoint: str | None = None
-    identifier: Literal["external_id", "braze_id"] = "external_id"
+    identifier: Literal["external_id", "braze_id", "user_alias", "email", "phone"] = "external_id"
+    alias_fallback: bool = False
     update_existing_only: bool = False
     attributes: tuple[str, ...] | None = None
     ledger: str | None = None
@@ -351,6 +360,8 @@ def _entry_problem(error: ErrorDetails) -> str:
         return f"identifier must be one of {list(IDENTIFIER_TYPES)}, got {value!r}."
     if key == "update_existing_only":
         return "update_existing_only must be true or false."
+    if key == "alias_fallback":
+        return "alias_fallback must be true or false."
     if key in NUMBER_RANGES:
         kind, low, high = NUMBER_RANGES[key]
         if error["type"] in ("greater_than_equal", "less_than_equal"):
@@ -387,6 +398,12 @@ def _parse(
         raise ConfigError(f"{where}: {min(problems)[1]}") from None
     if not is_default and "api_key_env" not in body:
         raise ConfigError(f"{where}: {MISSING_KEY_ENV}")
+    if entry.alias_fallback and entry.identifier != "external_id":
+        raise ConfigError(
+            f"{where}: alias_fallback sends people without an external_id by their alias, so it "
+            f"needs identifier: external_id (got {entry.identifier}); remove alias_fallback, or "
+            "use identifier: user_alias to send everyone by alias."
+        )
     given = entry.model_dump(include=set(body) - IGNORED_KEYS)
     destination = Destination(
         name=name, is_default=is_default, **{"ledger": "default" if is_default else name, **given}

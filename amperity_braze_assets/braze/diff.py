@@ -53,7 +53,13 @@ IS_NEW = "__new"
 # How an object asks Braze never to create a profile (rendered last in the object).
 UPDATE_ONLY_MARK = '"_update_existing_only":true'
 WRITTEN = "__written"
-IDENTIFIER_COLUMNS = ("external_id", "braze_id")
+IDENTIFIER_COLUMNS = ("external_id", "braze_id", "alias_name", "alias_label")
+# A person sent by alias is keyed in the ledger by the JSON text of their user_alias object,
+# {"alias_name":...,"alias_label":...}: JSON escaping makes it unambiguous, and it is the very
+# text the object carries. With alias_fallback, an external_id that begins like one is refused.
+ALIAS_COLUMNS = ("alias_name", "alias_label")
+ALIAS_KEY_PREFIX = '{"alias_name":'
+_KEY = "__identifier_key"
 # People rendered at a time: enough that polars' fixed cost per call vanishes, few enough that
 # the intermediate strings of one chunk stay in the low hundreds of megabytes.
 RENDER_ROWS = 100_000
@@ -146,9 +152,16 @@ def attribute_columns(
     frame: pl.DataFrame | pl.LazyFrame, identifier_column: str, attributes: list[str] | None
 ) -> list[str]:
     """The columns to sync: the configured subset, or every column but identifiers."""
-    columns = frame.collect_schema().names()
+    columns = [c for c in frame.collect_schema().names() if c != _KEY]
     if attributes is None:
         return [c for c in columns if c not in IDENTIFIER_COLUMNS and c != identifier_column]
+    identifiers = [a for a in attributes if a in IDENTIFIER_COLUMNS or a == identifier_column]
+    if identifiers:
+        raise ValueError(
+            f"attributes {identifiers} are identifiers, and Braze takes exactly one identifier "
+            f"per object (this destination's is {identifier_column}); remove them from the "
+            "destination's 'attributes' list."
+        )
     missing = [a for a in attributes if a not in columns]
     if missing:
         raise ValueError(
@@ -214,6 +227,46 @@ def has_value_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     return column.is_not_null()
 
 
+def alias_key_expr() -> pl.Expr:
+    """The ledger key of a person sent by alias (null without both non-empty names)."""
+    name, label = (pl.col(c).cast(pl.String) for c in ALIAS_COLUMNS)
+    return pl.when((name.str.len_bytes() > 0) & (label.str.len_bytes() > 0)).then(
+        pl.struct(name.alias("alias_name"), label.alias("alias_label")).struct.json_encode()
+    )
+
+
+def identifier_key_expr(identifier_column: str, identifier_type: str, alias_fallback: bool):
+    """Each person's ledger key: the identifier's value, or the alias key (``user_alias``, or
+    ``alias_fallback`` for people without the identifier); null: no identifier, not sent."""
+    if identifier_type == "user_alias":
+        return alias_key_expr()
+    key = pl.col(identifier_column).cast(pl.String)
+    if not alias_fallback:
+        return key
+    own = pl.when(~key.str.starts_with(ALIAS_KEY_PREFIX)).then(key)
+    return pl.coalesce(own, alias_key_expr())
+
+
+def _keyed(
+    current: pl.DataFrame, identifier_column: str, identifier_type: str, alias_fallback: bool
+) -> tuple[pl.DataFrame, str]:
+    """The table and the column holding each person's ledger key (added when derived)."""
+    needed = [
+        *(ALIAS_COLUMNS if identifier_type == "user_alias" or alias_fallback else ()),
+        *([identifier_column] if identifier_type != "user_alias" else []),
+    ]
+    absent = [c for c in needed if c not in current.columns]
+    if absent:
+        raise ValueError(
+            f"braze_customer_attributes has no {absent} column(s) (the destination's "
+            f"identifier {identifier_type}); columns: {sorted(current.columns)}"
+        )
+    if identifier_type != "user_alias" and not alias_fallback:
+        return current, identifier_column
+    key = identifier_key_expr(identifier_column, identifier_type, alias_fallback)
+    return current.with_columns(key.alias(_KEY)), _KEY
+
+
 def compute_diff(
     current: pl.DataFrame,
     ledger: LedgerView,
@@ -223,24 +276,21 @@ def compute_diff(
     attributes: list[str] | None = None,
     update_existing_only: bool = False,
     retry_rejected: bool = False,
+    alias_fallback: bool = False,
 ) -> AttributeDiff:
     """Compare ``braze_customer_attributes`` with what Braze accepted; return what to send."""
     started = time.perf_counter()
     identifier_type = identifier_type or identifier_column
-    if identifier_column not in current.columns:
-        raise ValueError(
-            f"braze_customer_attributes has no {identifier_column!r} column (the destination's "
-            f"identifier); columns: {sorted(current.columns)}"
-        )
+    current, key_column = _keyed(current, identifier_column, identifier_type, alias_fallback)
     names = attribute_columns(current, identifier_column, attributes)
     figures = DiffFigures(known_profiles=ledger.known_profiles)
-    missing_id = current[identifier_column].null_count()
+    missing_id = current[key_column].null_count()
     if missing_id:
-        current = current.filter(pl.col(identifier_column).is_not_null())
+        current = current.filter(pl.col(key_column).is_not_null())
     figures.missing_identifier = missing_id
     figures.people = current.height
 
-    compared = _compare(current, ledger.accepted, identifier_column, names, figures)
+    compared = _compare(current, ledger.accepted, key_column, names, figures)
     any_send = pl.any_horizontal([pl.col(_send(a)) for a in names]) if names else pl.lit(False)
     totals = compared.select(
         new=(pl.col(IS_NEW) & any_send).sum(),
@@ -255,7 +305,12 @@ def compute_diff(
     plan, fields_by_pattern = _number_patterns(compared.filter(any_send), names)
     del compared
     renderer = _Renderer(
-        current.select(names), names, fields_by_pattern, identifier_type, update_existing_only
+        current.select(names),
+        names,
+        fields_by_pattern,
+        identifier_type,
+        update_existing_only,
+        alias_fallback,
     )
     if ledger.rejections.height and not retry_rejected:
         plan = _hold_rejected(plan, ledger.rejections, renderer, figures)
@@ -611,6 +666,7 @@ class _Renderer:
     fields_by_pattern: pl.Series
     identifier_type: str
     update_existing_only: bool
+    alias_fallback: bool = False
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=changes_schema(self.names))
@@ -681,11 +737,7 @@ class _Renderer:
         texts = [IDENTIFIER, *[a for a in names if schema[a] == pl.String]]
         escape = frame.select(pl.col(a).str.contains_any(_ESCAPED).any() for a in texts)
         escape = escape.row(0, named=True)
-        head = "{" + json.dumps(self.identifier_type) + ":"
-        if escape[IDENTIFIER]:
-            pieces: list[str | pl.Expr] = [head, _json_text(pl.col(IDENTIFIER))]
-        else:
-            pieces = [head + '"', pl.col(IDENTIFIER), '"']
+        pieces = _identifier_pieces(self.identifier_type, self.alias_fallback, escape[IDENTIFIER])
         # One concatenation of everything, with no pass per attribute: the pieces of a value
         # someone lacks are null for them (its literal text too), and nulls are skipped.
         for a in names:
@@ -698,7 +750,9 @@ class _Renderer:
             else:
                 has = pl.col(a).is_not_null()
                 pieces += [pl.when(has).then(pl.lit(v)) if isinstance(v, str) else v for v in value]
-        pieces.append(f",{UPDATE_ONLY_MARK}}}" if self.update_existing_only else "}")
+        pieces.append(
+            _object_end(self.identifier_type, self.alias_fallback, self.update_existing_only)
+        )
         # In groups, then the groups: concat_str slows down with many inputs, and the groups
         # are computed in parallel.
         merged = _merge_literals(pieces)
@@ -713,3 +767,33 @@ class _Renderer:
                 [pl.col(f"__part{i}") for i in range(len(groups))], ignore_nulls=True
             ).alias(OBJECT),
         )
+
+
+def _identifier_pieces(identifier_type: str, alias_fallback: bool, escape: bool) -> list:
+    """The opening of each object: its one identifier. The alias key is the user_alias object's
+    JSON text itself; with ``alias_fallback`` a key in that form is an alias, else external_id."""
+    alias = ['{"user_alias":', pl.col(IDENTIFIER)]
+    if identifier_type == "user_alias":
+        return alias
+    head = "{" + json.dumps(identifier_type) + ":"
+    own: list[str | pl.Expr] = (
+        [head, _json_text(pl.col(IDENTIFIER))] if escape else [head + '"', pl.col(IDENTIFIER), '"']
+    )
+    if not alias_fallback:
+        return own
+    is_alias = pl.col(IDENTIFIER).str.starts_with(ALIAS_KEY_PREFIX)
+    return [pl.when(is_alias).then(_concat(alias)).otherwise(_concat(own))]
+
+
+def _object_end(identifier_type: str, alias_fallback: bool, update_existing_only: bool):
+    """The close of each object. An alias object says ``_update_existing_only: false`` unless the
+    destination only updates: for user_alias Braze defaults it to true and would create none."""
+    if update_existing_only:
+        return f",{UPDATE_ONLY_MARK}}}"
+    creates = ',"_update_existing_only":false}'
+    if identifier_type == "user_alias":
+        return creates
+    if alias_fallback:
+        is_alias = pl.col(IDENTIFIER).str.starts_with(ALIAS_KEY_PREFIX)
+        return pl.when(is_alias).then(pl.lit(creates)).otherwise(pl.lit("}"))
+    return "}"

@@ -42,8 +42,9 @@ from pathlib import Path
 import polars as pl
 
 from amperity_braze_assets import braze_fields as fields
-from amperity_braze_assets.braze.client import BrazeClient, RateBudget, TrackResult
+from amperity_braze_assets.braze.client import BrazeClient, RateBudget, TrackResult, identify_body
 from amperity_braze_assets.braze.diff import (
+    ALIAS_COLUMNS,
     DATA_POINTS,
     FIELDS,
     IS_NEW,
@@ -51,6 +52,7 @@ from amperity_braze_assets.braze.diff import (
     RENDER_ROWS,
     AttributeDiff,
     DiffFigures,
+    alias_key_expr,
     compute_diff,
 )
 from amperity_braze_assets.braze.ledger import (
@@ -109,6 +111,9 @@ class SyncOptions:
     # ledger those that live in another shard (``Ledger.record_gained``) and returns the rows
     # that stay in this one. None: one ledger holds everyone.
     hand_off_survivors: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+    # identifier external_id only: people without one go by alias; one who gained an
+    # external_id is identified (/users/identify) before the diff.
+    alias_fallback: bool = False
 
 
 @dataclass
@@ -130,6 +135,9 @@ class SyncReport:
     wasted_data_points: int = 0  # sent in attempts whose outcome we could not learn
     merges: int = 0
     merge_requests: int = 0
+    identified: int = 0  # aliases Braze accepted to join to an external_id (or would, dry run)
+    identify_requests: int = 0
+    identify_pending: int = 0  # not confirmed by Braze: still sent by alias this run
     seconds: float = 0.0
     send_seconds: float = 0.0  # the sending phase, rendering the objects included
     batch_sizes: list[int] = field(default_factory=list)
@@ -254,6 +262,8 @@ def run_sync(
         if client is None:
             raise ValueError("a real sync needs a Braze client")
         view = _send_merges(client, ledger, view, merges, report, options.hand_off_survivors)
+    if options.alias_fallback:
+        current, view = _identify_aliases(current, client, ledger, view, options, report)
     diff = compute_diff(
         current,
         view,
@@ -262,6 +272,7 @@ def run_sync(
         attributes=options.attributes,
         update_existing_only=options.update_existing_only,
         retry_rejected=options.retry_rejected,
+        alias_fallback=options.alias_fallback,
     )
     report.diff = diff.figures
     check_circuit_breaker(diff.figures, options)
@@ -320,6 +331,99 @@ def _send_merges(
         ledger.replace(view)  # at once: the next batch must diff against the merged state
         report.merges += len(chunk)
     return view
+
+
+def plan_identifies(current: pl.DataFrame, accepted: pl.DataFrame) -> pl.DataFrame:
+    """People Braze knows by alias only (the ledger holds their alias key) who now have an
+    external_id the ledger does not know: ``external_id, alias_name, alias_label, alias_key``."""
+    schema = {
+        "external_id": pl.String,
+        **{c: pl.String for c in ALIAS_COLUMNS},
+        "alias_key": pl.String,
+    }
+    if accepted.height == 0 or any(c not in current.columns for c in ALIAS_COLUMNS):
+        return pl.DataFrame(schema=schema)
+    known = accepted.get_column(IDENTIFIER).cast(pl.String).implode()
+    return (
+        current.lazy()
+        .select(
+            pl.col("external_id").cast(pl.String),
+            *[pl.col(c).cast(pl.String) for c in ALIAS_COLUMNS],
+            alias_key_expr().alias("alias_key"),
+        )
+        .filter(
+            pl.col("external_id").is_not_null()
+            & pl.col("alias_key").is_in(known)
+            & ~pl.col("external_id").is_in(known)
+        )
+        .unique("alias_key", keep="first", maintain_order=True)
+        .collect()
+    )
+
+
+def _identify_aliases(
+    current: pl.DataFrame,
+    client: BrazeClient | None,
+    ledger: Ledger,
+    view: LedgerView,
+    options: SyncOptions,
+    report: SyncReport,
+) -> tuple[pl.DataFrame, LedgerView]:
+    """``/users/identify`` for people who gained an external_id, 50 to a request, so Braze joins
+    their alias profile to it instead of creating a second profile. A confirmed pair's ledger
+    row moves from the alias key to the external_id (written at once); an unconfirmed one keeps
+    being sent by alias this run (its external_id is set aside), so nothing is duplicated. A dry
+    run writes the bodies to ``<destination>.identify.jsonl`` and proceeds as if accepted."""
+    plan = plan_identifies(current, view.accepted)
+    if plan.height == 0:
+        return current, view
+    triples = list(plan.select("external_id", *ALIAS_COLUMNS).iter_rows())
+    keys = plan.get_column("alias_key").to_list()
+    step = fields.MAX_IDENTIFIES_PER_REQUEST
+    chunks = [(triples[i : i + step], keys[i : i + step]) for i in range(0, len(triples), step)]
+    pending: list[str] = []
+    if options.dry_run:
+        _write_identify_bodies([c for c, _ in chunks], options)
+    for chunk, chunk_keys in chunks:
+        if not options.dry_run:
+            if client is None:
+                raise ValueError("a real sync needs a Braze client")
+            result = client.identify(chunk)
+            report.identify_requests += 1
+            if result.outcome != "accepted":
+                log.warning("Braze identify not accepted (%s): %s", result.outcome, result.message)
+                pending += [external_id for external_id, _, _ in chunk]
+                continue
+        moved = dict(zip(chunk_keys, [external_id for external_id, _, _ in chunk], strict=True))
+        accepted = view.accepted.with_columns(
+            pl.col(IDENTIFIER).cast(pl.String).replace(moved).alias(IDENTIFIER)
+        )
+        view = LedgerView(accepted, view.rejections)
+        if not options.dry_run:
+            ledger.replace(view)  # at once: a crash after this must not identify again
+        report.identified += len(chunk)
+    report.identify_pending = len(pending)
+    if pending:
+        current = current.with_columns(
+            pl.when(pl.col("external_id").is_in(pl.Series(pending, dtype=pl.String).implode()))
+            .then(None)
+            .otherwise(pl.col("external_id"))
+            .alias("external_id")
+        )
+    return current, view
+
+
+def _write_identify_bodies(chunks: list[list[tuple[str, str, str]]], options: SyncOptions) -> None:
+    folder = options.dry_run_dir
+    if folder is None:
+        raise ValueError("dry run needs dry_run_dir")
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{options.destination}{IDENTIFY_SUFFIX}").open("w", encoding="utf-8") as out:
+        for chunk in chunks:
+            out.write(identify_body(chunk) + "\n")
+
+
+IDENTIFY_SUFFIX = ".identify.jsonl"
 
 
 def _hand_off(

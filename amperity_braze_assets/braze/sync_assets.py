@@ -142,7 +142,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     log_name = destination.asset_name("braze_sync_log")
     resource_key = destination.resource_key
     attribute_subset = list(destination.attributes) if destination.attributes else None
-    identifier_column = destination.identifier
+    identifier_column = destination.identifier_column
     ins = {
         "attributes": dg.AssetIn(key=ATTRIBUTES_ASSET),
         "identity": dg.AssetIn(key=IDENTITY_ASSET),
@@ -185,6 +185,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
             identifier_type=destination.identifier,
             attributes=attribute_subset,
             update_existing_only=destination.update_existing_only,
+            alias_fallback=destination.alias_fallback,
         )
         figures = diff.figures
         columns = [
@@ -283,6 +284,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
             identifier_type=destination.identifier,
             attributes=attribute_subset,
             update_existing_only=destination.update_existing_only,
+            alias_fallback=destination.alias_fallback,
             objects_per_request=destination.objects_per_request,
             concurrency=destination.concurrency,
             dry_run=dry_run,

@@ -19,6 +19,19 @@ Where the spec is silent we choose, and say so here:
   braze_ids, so one can only name an existing profile;
 - with ``strict_names`` (default) a custom attribute that shadows a standard field (``birthday``)
   is rejected, because in our pipeline it is always a mapping bug;
+- ``email`` or ``phone`` identify an object only when it has no ``external_id``, ``braze_id`` or
+  ``user_alias`` (email first); the profile updated is the most recently updated one holding that
+  value, and a new one is created when none does (``_update_existing_only`` defaults to false,
+  as for ``external_id``; it defaults to true for ``user_alias``, as the spec says);
+- ``POST /users/identify`` (``aliases_to_identify``, at most 50) follows braze.com: an alias-only
+  profile gains the ``external_id`` when no profile has it, else its fields missing on the
+  identified profile are copied there, the alias moves there and the alias-only profile goes;
+  an alias already on a profile with an ``external_id``, or an identified profile already
+  holding an alias with that label, is left as it is (Braze: one alias per label). Unknown
+  aliases are ignored and the request is still answered 201 with ``aliases_processed``;
+- ``subscription_groups`` must be an array of ``{"subscription_group_id": <UUID>,
+  "subscription_state": "subscribed" | "unsubscribed"}``; each group's state is kept per profile
+  (a send names only the groups it changes), never billed;
 - ``/users/merge`` fills the survivor's missing attributes from the absorbed profile (the
   survivor's own values win) and removes the absorbed profile; if the survivor does not exist
   the absorbed profile takes its identifier.
@@ -106,6 +119,8 @@ class Counters:
     merges: int = 0
     schema_requests: int = 0  # GET /custom_attributes answered 200
     blocklisted_dropped: int = 0  # values sent to a blocklisted attribute, dropped silently
+    identify_requests: int = 0  # POST /users/identify answered 201
+    identified: int = 0  # aliases identified: gained an external_id or joined its profile
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -117,6 +132,11 @@ class _Profile:
     external_id: str | None = None
     alias: tuple[str, str] | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # Every alias the profile holds, label -> name (one per label: Braze's rule).
+    aliases: dict[str, str] = field(default_factory=dict)
+    # subscription_group_id -> subscribed | unsubscribed, as the sends left it.
+    subscription_groups: dict[str, str] = field(default_factory=dict)
+    updated: int = 0  # the order of the last write: "most recently updated" among duplicates
 
 
 class _ObjectRejected(Exception):
@@ -135,6 +155,7 @@ class EmulatorState:
         self._by_external: dict[str, str] = {}
         self._by_alias: dict[tuple[str, str], str] = {}
         self._next_braze_id = 1
+        self._writes = 0  # /users/track writes so far, to order profiles by their last update
         self._window_start = self._window_of(options.clock())
         self._window_used = 0
         # Per /users/track request: the identifiers of the objects it applied (tests read it).
@@ -245,17 +266,22 @@ class EmulatorState:
             raise _ObjectRejected(
                 "more than one primary identifier (external_id, braze_id, user_alias)"
             )
+        if not present:  # email, then phone, identify only without a primary identifier
+            present = [k for k in rules.SECONDARY_IDENTIFIER_FIELDS if item.get(k) is not None]
         if not present:
-            raise _ObjectRejected("missing identifier: external_id, braze_id or user_alias")
+            raise _ObjectRejected(
+                "missing identifier: external_id, braze_id, user_alias, email or phone"
+            )
         id_field = present[0]
         id_value = item[id_field]
         if id_field == "user_alias":
-            if not (
-                isinstance(id_value, dict)
-                and isinstance(id_value.get("alias_name"), str)
-                and isinstance(id_value.get("alias_label"), str)
-            ):
-                raise _ObjectRejected("user_alias needs alias_name and alias_label strings")
+            problem = rules.alias_problem(id_value)
+            if problem:
+                raise _ObjectRejected(problem)
+        elif id_field in rules.SECONDARY_IDENTIFIER_FIELDS and isinstance(id_value, str):
+            problem = rules.standard_value_problem(id_field, id_value)
+            if problem:
+                raise _ObjectRejected(problem)
         elif not isinstance(id_value, str) or not id_value:
             raise _ObjectRejected(f"{id_field} must be a non-empty string")
         elif id_field == "external_id" and len(id_value.encode()) > rules.MAX_EXTERNAL_ID_BYTES:
@@ -284,6 +310,12 @@ class EmulatorState:
             if id_field == "braze_id":
                 raise _ObjectRejected("braze_id does not exist")
             profile = self._create(id_field, id_value)
+        groups = updates.pop("subscription_groups", None)
+        for entry in groups or []:
+            profile.subscription_groups[entry["subscription_group_id"]] = entry[
+                "subscription_state"
+            ]
+        self._touch(profile)
         dropped = {name for name in updates if self._blocklisted(name)}
         self.counters.blocklisted_dropped += len(dropped)
         updates = {k: v for k, v in updates.items() if k not in dropped}
@@ -361,6 +393,8 @@ class EmulatorState:
         return id_value
 
     def _value_problem(self, name: str, value: Any) -> str | None:
+        if name == "subscription_groups":
+            return rules.subscription_groups_problem(value)
         if name in rules.STANDARD_RULES:
             return rules.standard_value_problem(name, value)
         if name in rules.OTHER_STANDARD_FIELDS:
@@ -373,6 +407,8 @@ class EmulatorState:
             key = self._by_external.get(id_value)
         elif id_field == "braze_id":
             key = id_value if id_value in self._profiles else None
+        elif id_field in rules.SECONDARY_IDENTIFIER_FIELDS:
+            return self._latest_holding(id_field, id_value)
         else:
             key = self._by_alias.get((id_value["alias_name"], id_value["alias_label"]))
         return self._profiles.get(key) if key else None
@@ -386,7 +422,10 @@ class EmulatorState:
             self._by_external[id_value] = braze_id
         elif id_field == "user_alias":
             profile.alias = (id_value["alias_name"], id_value["alias_label"])
+            profile.aliases[id_value["alias_label"]] = id_value["alias_name"]
             self._by_alias[profile.alias] = braze_id
+        elif id_field in rules.SECONDARY_IDENTIFIER_FIELDS:
+            profile.attributes[id_field] = id_value
         self._profiles[braze_id] = profile
         return profile
 
@@ -400,6 +439,7 @@ class EmulatorState:
                 else self._create("braze_id", None)  # anonymous: no other identifier
             )
             profile.attributes.update(copy.deepcopy(attributes))
+            self._touch(profile)
             return profile.braze_id
 
     # -- /users/merge -----------------------------------------------------------------------------
@@ -444,6 +484,83 @@ class EmulatorState:
                 kept.attributes.setdefault(name, copy.deepcopy(value))
             del self._profiles[absorbed_key]
         self.counters.merges += 1
+
+    # -- /users/identify, email and phone lookup --------------------------------------------------
+    def _touch(self, profile: _Profile) -> None:
+        self._writes += 1
+        profile.updated = self._writes
+
+    def _latest_holding(self, field_name: str, value: str) -> _Profile | None:
+        """The profile Braze updates by email or phone: among profiles holding that value, the
+        most recently updated (braze.com: with duplicates, the most recently updated profile
+        is prioritized); None when no profile holds it (a new one is then created)."""
+        holding = [p for p in self._profiles.values() if p.attributes.get(field_name) == value]
+        return max(holding, key=lambda p: p.updated) if holding else None
+
+    def apply_identify(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        entries = body.get("aliases_to_identify")
+        if not isinstance(entries, list) or not entries:
+            return 400, {"message": "aliases_to_identify must be a non-empty array"}
+        if len(entries) > rules.MAX_IDENTIFIES_PER_REQUEST:
+            return 400, {"message": f"at most {rules.MAX_IDENTIFIES_PER_REQUEST} aliases a request"}
+        pairs = []
+        for entry in entries:
+            external_id = entry.get("external_id") if isinstance(entry, dict) else None
+            if not isinstance(external_id, str) or not external_id:
+                return 400, {"message": "each alias to identify needs an external_id string"}
+            problem = rules.alias_problem(entry.get("user_alias"))
+            if problem:
+                return 400, {"message": problem}
+            alias = entry["user_alias"]
+            pairs.append((external_id, alias["alias_name"], alias["alias_label"]))
+        with self.lock:
+            self.counters.identify_requests += 1
+            for external_id, name, label in pairs:
+                self._identify(external_id, name, label)
+        return 201, {"message": "success", "aliases_processed": len(pairs)}
+
+    def _identify(self, external_id: str, name: str, label: str) -> None:
+        """braze.com /users/identify: an alias-only profile gains the external_id when no profile
+        has it; otherwise the fields only the alias profile holds are copied to the identified
+        one (its own values win), the alias moves there and the alias-only profile is removed.
+        Not combined: an unknown alias, an alias whose profile already has an external_id, or an
+        identified profile already holding an alias with that label (Braze: one per label)."""
+        alias_key = self._by_alias.get((name, label))
+        if alias_key is None or self._profiles[alias_key].external_id is not None:
+            return
+        alias_profile = self._profiles[alias_key]
+        known_key = self._by_external.get(external_id)
+        if known_key is None:
+            alias_profile.external_id = external_id
+            self._by_external[external_id] = alias_key
+            self.counters.identified += 1
+            return
+        kept = self._profiles[known_key]
+        if label in kept.aliases:
+            return
+        for attribute, value in alias_profile.attributes.items():
+            kept.attributes.setdefault(attribute, copy.deepcopy(value))
+        for group, state in alias_profile.subscription_groups.items():
+            kept.subscription_groups.setdefault(group, state)
+        for alias_label, alias_name in alias_profile.aliases.items():
+            kept.aliases[alias_label] = alias_name
+            self._by_alias[(alias_name, alias_label)] = known_key
+        kept.alias = kept.alias or alias_profile.alias
+        del self._profiles[alias_key]
+        self.counters.identified += 1
+
+    def aliases(self) -> dict[str, dict[str, str]]:
+        """Each profile's aliases (label -> name), keyed as ``profiles`` keys them."""
+        with self.lock:
+            return {(p.external_id or p.braze_id): dict(p.aliases) for p in self._profiles.values()}
+
+    def subscription_groups(self) -> dict[str, dict[str, str]]:
+        """Each profile's subscription group states, keyed as ``profiles`` keys them."""
+        with self.lock:
+            return {
+                (p.external_id or p.braze_id): dict(p.subscription_groups)
+                for p in self._profiles.values()
+            }
 
     # -- views --------------------------------------------------------------------------------------
     def profiles(self) -> dict[str, dict[str, Any]]:
@@ -585,13 +702,16 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         options = state.options
         body = self._read_body()
-        if self.path not in (rules.TRACK_PATH, rules.MERGE_PATH):
+        if self.path not in (rules.TRACK_PATH, rules.MERGE_PATH, rules.IDENTIFY_PATH):
             self._reply(404, {"message": f"no route {self.path}"}, state.rate_headers())
             return
         if not self._authorized(self.path):
             return
         if self.path == rules.MERGE_PATH:
             self._merge(body)
+            return
+        if self.path == rules.IDENTIFY_PATH:
+            self._identify(body)
             return
         allowed, headers = state.take_rate_slot()
         number, fail, drop, slow = state.draw_faults()
@@ -646,6 +766,15 @@ class _Handler(BaseHTTPRequestHandler):
         return outcome
 
     def _merge(self, body: bytes | None) -> None:
+        self._apply_json(body, self.server.state.apply_merge)
+
+    def _identify(self, body: bytes | None) -> None:
+        self._apply_json(body, self.server.state.apply_identify)
+
+    def _apply_json(
+        self, body: bytes | None, apply: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+    ) -> None:
+        """An unpaced identity endpoint: a JSON object applied, else 400."""
         state = self.server.state
         try:
             parsed = json.loads(body or b"")
@@ -654,7 +783,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not isinstance(parsed, dict):
             self._reply(400, {"message": "invalid JSON body"}, state.rate_headers())
             return
-        status, payload = state.apply_merge(parsed)
+        status, payload = apply(parsed)
         self._reply(status, payload, state.rate_headers())
 
 
@@ -727,6 +856,14 @@ class EmulatorHandle:
     def profiles_by_braze_id(self) -> dict[str, dict[str, Any]]:
         """Every profile's attributes by its braze_id (``profiles`` prefers the external_id)."""
         return self.state.profiles_by_braze_id()
+
+    def aliases(self) -> dict[str, dict[str, str]]:
+        """Each profile's aliases (label -> name), keyed by external_id, else braze_id."""
+        return self.state.aliases()
+
+    def subscription_groups(self) -> dict[str, dict[str, str]]:
+        """Each profile's subscription group states, keyed by external_id, else braze_id."""
+        return self.state.subscription_groups()
 
     def applied_ids(self) -> list[list[str]]:
         """For each /users/track request, the identifiers whose objects it applied."""

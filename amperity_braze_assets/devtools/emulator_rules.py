@@ -386,3 +386,43 @@ def data_type_of(value: Any) -> str | None:
             return "Array of Objects"
         return "Object"
     return None
+
+
+# -- identifiers beyond the primary ones, /users/identify, subscription groups ---------------------
+# braze.com "Standard attributes", Identifiers: email identifies a user when there is no
+# external_id and no user_alias (and wins over phone when both are sent); phone when there is
+# none of external_id, user_alias or email. braze_id is a primary identifier too (spec).
+SECONDARY_IDENTIFIER_FIELDS = ("email", "phone")
+IDENTIFY_PATH = "/users/identify"
+MAX_IDENTIFIES_PER_REQUEST = 50  # spec: Identity endpoints, at most 50 a request
+PERMISSIONS[IDENTIFY_PATH] = "users.identify"
+# Spec, Subscriptions: a group's state is one of these two (the global email_subscribe and
+# push_subscribe also take opted_in).
+SUBSCRIPTION_GROUP_STATES = frozenset({"subscribed", "unsubscribed"})
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def subscription_groups_problem(value: Any) -> str | None:
+    """What Braze refuses in a ``subscription_groups`` value: not an array of objects each with a
+    UUID ``subscription_group_id`` and a ``subscription_state`` of subscribed or unsubscribed."""
+    if not isinstance(value, list) or not value:
+        return "subscription_groups must be a non-empty array of objects"
+    for entry in value:
+        if not isinstance(entry, dict):
+            return "subscription_groups entries must be objects"
+        group = entry.get("subscription_group_id")
+        if not isinstance(group, str) or not _UUID.fullmatch(group):
+            return "subscription_group_id must be a UUID"
+        if entry.get("subscription_state") not in SUBSCRIPTION_GROUP_STATES:
+            return "subscription_state must be subscribed or unsubscribed"
+    return None
+
+
+def alias_problem(value: Any) -> str | None:
+    """A ``user_alias`` object Braze refuses: both names must be non-empty strings."""
+    if not isinstance(value, dict):
+        return "user_alias must be an object with alias_name and alias_label"
+    for key in ("alias_name", "alias_label"):
+        if not isinstance(value.get(key), str) or not value[key]:
+            return f"user_alias needs a non-empty {key} string"
+    return None
