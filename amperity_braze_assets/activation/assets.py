@@ -125,8 +125,11 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
         }
         yield dg.Output(rejects, output_name="braze_attribute_rejects", metadata=rejects_metadata)
         identifier = attributes[mapping.identifier]
+        # With an alias declared, a person without the identifier is sent by the alias.
         nulls = identifier.null_count()
-        duplicates = identifier.len() - identifier.n_unique()
+        if mapping.alias_columns:
+            nulls = attributes.filter(identifier.is_null() & pl.col("alias_name").is_null()).height
+        duplicates = identifier.drop_nulls().len() - identifier.drop_nulls().n_unique()
         yield dg.AssetCheckResult(
             check_name=IDENTIFIER_CHECK,
             asset_key="braze_customer_attributes",

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from amperity_braze_assets.activation import spec_rules
+from amperity_braze_assets.activation import spec_rules, subscriptions
 from amperity_braze_assets.activation.audiences import (
     ENGINE,
     align_to,
@@ -413,14 +413,53 @@ def _people_with_audiences(
 
 
 def _identifier_reason(mapping: AttributeConfig) -> pl.Expr:
-    """Why a person's identifier cannot be sent: missing, or longer than Braze takes."""
+    """Why a person's identifier cannot be sent: missing (and no alias, when one is declared:
+    they can be sent by alias), or longer than Braze takes."""
+    missing = pl.col("_identifier").is_null()
+    reason = f"{mapping.identifier} is null"
+    if mapping.alias_columns:
+        missing = missing & pl.col("alias_name").is_null()
+        reason += f" and so is the alias ({mapping.alias_name_source}): no identifier to send"
     return (
-        pl.when(pl.col("_identifier").is_null())
-        .then(pl.lit(f"{mapping.identifier} is null"))
+        pl.when(missing)
+        .then(pl.lit(reason))
         .when(pl.col("_identifier").str.len_bytes() > MAX_EXTERNAL_ID_BYTES)
         .then(pl.lit(f"{mapping.identifier} longer than {MAX_EXTERNAL_ID_BYTES} bytes"))
         .alias(f"_reason.{mapping.identifier}")
     )
+
+
+def _alias_exprs(mapping: AttributeConfig) -> list[pl.Expr]:
+    """alias_name and alias_label, when an alias is declared (an empty name is no alias)."""
+    if not mapping.alias_columns:
+        return []
+    name = pl.col(mapping.alias_name_source).cast(pl.String).str.strip_chars()
+    label = (
+        pl.col(mapping.alias_label_source).cast(pl.String)
+        if mapping.alias_label_source
+        else pl.lit(mapping.alias_label, pl.String)
+    )
+    return [pl.when(name != "").then(name).alias("alias_name"), label.alias("alias_label")]
+
+
+def _with_consent(
+    attributes: pl.DataFrame,
+    people: pl.LazyFrame,
+    mapping: AttributeConfig,
+    braze_events: pl.DataFrame | None,
+    figures: subscriptions.ConsentFigures | None,
+) -> pl.DataFrame:
+    """The attributes with the consent columns (in the people's order, as the attributes)."""
+    sources = sorted({c for spec in mapping.subscriptions for c in spec.columns()})
+    frame = people.select(PERSON_ID, *sources).collect(engine=ENGINE)
+    consent = subscriptions.consent_columns(
+        frame,
+        PERSON_ID,
+        mapping.subscriptions,
+        braze_events,
+        figures if figures is not None else subscriptions.ConsentFigures(),
+    )
+    return pl.concat([attributes, consent], how="horizontal")
 
 
 def _audience_values(mapping: AttributeConfig, flags: dict[str, str]) -> list[pl.Expr]:
@@ -448,10 +487,13 @@ def build_braze_attributes(
     memberships: pl.DataFrame | None,
     mapping: AttributeConfig,
     as_of: dt.datetime | None = None,
+    braze_events: pl.DataFrame | None = None,
+    consent_figures: subscriptions.ConsentFigures | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(attributes, rejects). ``tables`` holds ``customer_360`` (who the people are) and the
     other tables the mapping reads; ``memberships`` is ``build_audiences``' output; ``as_of``
-    anchors relative dates in ``cases`` (default: now)."""
+    anchors relative dates in ``cases`` (default: now); ``braze_events`` and ``consent_figures``:
+    see ``subscriptions.consent_columns``."""
     as_of = as_of or dt.datetime.now(dt.UTC)
     columns = {c for c in mapping.referenced_columns() if not c.startswith(f"{AUDIENCES}.")}
     # People in customer_360's order (other tables aligned to it by joining the ids only), then
@@ -466,6 +508,7 @@ def build_braze_attributes(
     people = people.with_columns(
         pl.col(PERSON_ID).alias("_person"),
         identifier_raw.alias("_identifier"),
+        *_alias_exprs(mapping),
         *(_raw_expr(spec, as_of, schema).alias(raw_names[spec.name]) for spec in mapping.fields),
     )
     schema = dict(people.collect_schema())
@@ -495,6 +538,7 @@ def build_braze_attributes(
     )
     output = [
         pl.col("_identifier").alias(mapping.identifier),
+        *(pl.col(c) for c in mapping.alias_columns),
         *(pl.col(s.name).cast(output_dtype(s)) for s in mapping.fields),
         *(pl.col(a.attribute) for a in mapping.audiences),
         *([pl.col(mapping.audience_array)] if mapping.audiences and mapping.audience_array else []),
@@ -510,6 +554,8 @@ def build_braze_attributes(
     frame = built.select(*output, *keep).collect(engine=ENGINE)
     rejects = _rejects(frame.lazy(), mapping, raw_names, schema).collect(engine=ENGINE)
     attributes = frame.select(c.meta.output_name() for c in output)
+    if mapping.subscriptions:
+        attributes = _with_consent(attributes, people, mapping, braze_events, consent_figures)
     held = frame.get_column("_held")
     # A ready mask, and only when a row is held: an expression filter over millions of wide
     # rows held gigabytes more than the rows it kept.

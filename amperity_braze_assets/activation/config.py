@@ -44,6 +44,7 @@ from pydantic_core import ErrorDetails
 from sqlglot import exp
 
 from amperity_braze_assets import braze_fields
+from amperity_braze_assets.activation.subscriptions import ConsentSpec, parse_subscriptions
 from amperity_braze_assets.config_file import (
     ConfigError,
     load_yaml,
@@ -234,6 +235,21 @@ class AttributeConfig:
     # in dependency order: an audience comes after those it excludes
     audiences: tuple[AudienceSpec, ...] = ()
     schemas: dict[str, dict[str, pl.DataType]] = field(default_factory=dict)
+    # ``alias: {name: <table.column>, label: <literal or table.column>}``: the alias_name and
+    # alias_label columns, for destinations that send by user_alias (or alias_fallback).
+    alias_name_source: str | None = None
+    alias_label_source: str | None = None
+    alias_label: str | None = None
+    subscriptions: tuple[ConsentSpec, ...] = ()
+
+    @property
+    def alias_columns(self) -> tuple[str, ...]:
+        return ("alias_name", "alias_label") if self.alias_name_source else ()
+
+    @property
+    def consent_columns(self) -> tuple[str, ...]:
+        """email_subscribe / push_subscribe / subscription_groups, once each, in that order."""
+        return tuple(dict.fromkeys(s.field for s in self.subscriptions))
 
     @property
     def fields(self) -> tuple[AttributeSpec, ...]:
@@ -247,14 +263,19 @@ class AttributeConfig:
         """The columns of ``braze_customer_attributes``, in order."""
         return (
             self.identifier,
+            *self.alias_columns,
             *(f.name for f in self.fields),
             *(a.attribute for a in self.audiences),
             *([self.audience_array] if self.audience_array else []),
+            *self.consent_columns,
         )
 
     def referenced_columns(self) -> set[str]:
         """Every ``table.column`` the attributes and segments read."""
         found = {self.identifier_source}
+        found |= {c for c in (self.alias_name_source, self.alias_label_source) if c}
+        for consent in self.subscriptions:
+            found |= consent.columns()
         for spec in self.fields:
             found |= spec.columns()
         for audience in self.audiences:
@@ -442,6 +463,8 @@ class AttributeSettings(BaseModel):
     standard: Any = None
     custom: Any = None
     audiences: Any = None
+    alias: Any = None
+    subscriptions: Any = None
 
 
 TOP_KEYS = set(AttributeSettings.model_fields)
@@ -503,6 +526,29 @@ def _identifier_source(path: Path, settings: AttributeSettings, loader: _Loader)
     return default_source
 
 
+def _alias(path: Path, raw: Any, loader: _Loader) -> dict[str, str | None]:
+    """``alias: {name: <table.column>, label: <literal or table.column>}``, checked: the
+    AttributeConfig fields it sets (none when absent)."""
+    if raw is None:
+        return {}
+    example = "alias: {name: customer_360.loyalty_number, label: loyalty_id}"
+    if not isinstance(raw, dict) or set(raw) != {"name", "label"}:
+        loader.error(f"alias must map name (a column) and label (a word or a column): {example}.")
+        return {}
+    name = loader.column(raw["name"], "alias.name", allow_audiences=False)
+    label = raw["label"]
+    if not isinstance(label, str) or not label.strip():
+        loader.error(
+            f"alias.label must be a word (the alias_label, e.g. loyalty_id) or a column: {example}."
+        )
+        return {}
+    table = label.partition(".")[0]
+    if table in QUERY_TABLES:
+        column = loader.column(label, "alias.label", allow_audiences=False)
+        return {"alias_name_source": name, "alias_label_source": column} if name and column else {}
+    return {"alias_name_source": name, "alias_label": label.strip()} if name else {}
+
+
 def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
     """Read and validate ``attributes.yaml``, ``segments.yaml`` and ``audiences/*.sql``.
 
@@ -541,6 +587,12 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
         else:
             _claim(names, audience_array, "audience_array", path, errors)
     _check_audience_columns(path, custom, audiences, errors)
+    alias = _alias(path, settings.alias, loader)
+    subscriptions = parse_subscriptions(
+        path, settings.subscriptions, settings.allow_consent_fields, loader.column, errors
+    )
+    for name in dict.fromkeys(s.field for s in subscriptions):
+        _claim(names, name, "subscriptions", path, errors)
     if errors:
         raise ConfigError("Invalid attribute configuration:\n- " + "\n- ".join(errors))
     return AttributeConfig(
@@ -551,6 +603,8 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
         standard=tuple(standard),
         custom=tuple(custom),
         audiences=tuple(audiences),
+        **alias,
+        subscriptions=subscriptions,
         schemas={
             **schemas,
             AUDIENCES: {c: t for a in audiences for c, t in a.extra_columns.items()},

@@ -320,7 +320,9 @@ def compute_diff(
 
 
 def _is_list(dtype: pl.DataType) -> bool:
-    return isinstance(dtype, pl.List | pl.Array)
+    """A list compared as a set of scalars. A list of objects (subscription groups, built in the
+    configuration's order) is compared as its JSON text."""
+    return isinstance(dtype, pl.List | pl.Array) and not isinstance(dtype.inner, pl.Struct)
 
 
 def _ledger_rows(people: pl.DataFrame, accepted: pl.DataFrame) -> pl.Series | None:

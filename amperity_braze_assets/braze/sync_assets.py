@@ -514,6 +514,7 @@ def _details_table(report: sync.SyncReport) -> str:
             ("data points it would send", f"{report.data_points_sent:,}"),
             ("a full resend would cost", f"{diff.full_resend_data_points:,}"),
             ("requests it would make", f"{report.batches:,}"),
+            ("aliases it would identify", f"{report.identified:,}"),
             ("seconds", f"{report.seconds:,.1f}"),
         ]
     else:
@@ -528,6 +529,10 @@ def _details_table(report: sync.SyncReport) -> str:
             ("429 answers / 5xx answers", f"{report.throttled:,} / {report.server_errors:,}"),
             ("rate budget", report.rate_budget.describe() if report.rate_budget else "–"),
             ("merges", f"{report.merges:,}"),
+            (
+                "aliases identified / pending",
+                f"{report.identified:,} / {report.identify_pending:,}",
+            ),
             ("seconds", f"{report.seconds:,.1f}"),
             ("profiles per second", f"{report.objects_per_second:,.0f}"),
         ]
