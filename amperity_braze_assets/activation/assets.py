@@ -14,6 +14,13 @@ import polars as pl
 from amperity_braze_assets.activation import config as activation_config
 from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
 from amperity_braze_assets.activation.audiences import build_audiences
+from amperity_braze_assets.activation.subscriptions import (
+    BRAZE_CONSENT_TABLES,
+    ConsentFigures,
+    braze_consent_events,
+)
+from amperity_braze_assets.currents.assets import currents_configured
+from amperity_braze_assets.currents.ingest import read_currents_table
 from amperity_braze_assets.metadata import markdown_preview, top_counts
 from amperity_braze_assets.settings import Settings
 
@@ -35,9 +42,17 @@ def _upstream_ins(mapping: activation_config.AttributeConfig) -> dict[str, dg.As
     return {name: dg.AssetIn(key=name) for name in activation_config.QUERY_TABLES if name in used}
 
 
+def _braze_consent(context: dg.AssetExecutionContext) -> pl.DataFrame:
+    """Braze's latest subscription event per person and channel or group (rule b)."""
+    store = context.resources.state_store.tables()
+    return braze_consent_events({t: read_currents_table(store, t) for t in BRAZE_CONSENT_TABLES})
+
+
 def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
     mapping = activation_config.load_attribute_config(config)
     upstream = _upstream_ins(mapping)
+    # Consent is checked against Braze's own later unsubscribes when Currents arrives.
+    braze_consent = bool(mapping.subscriptions) and currents_configured(settings)
 
     @dg.asset(
         group_name=BRAZE_GROUP,
@@ -65,6 +80,8 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
         name="braze_customer_attributes",
         group_name=BRAZE_GROUP,
         ins={**upstream, "audiences": dg.AssetIn(key="audiences")},
+        deps=list(BRAZE_CONSENT_TABLES) if braze_consent else None,
+        required_resource_keys={"state_store"} if braze_consent else None,
         outs={
             "braze_customer_attributes": dg.AssetOut(
                 kinds={"polars", "braze"},
@@ -100,9 +117,13 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
             ),
         ],
     )
-    def braze_attributes(audiences: pl.DataFrame, **tables: pl.DataFrame):
+    def braze_attributes(
+        context: dg.AssetExecutionContext, audiences: pl.DataFrame, **tables: pl.DataFrame
+    ):
+        consent = ConsentFigures()
+        events = _braze_consent(context) if braze_consent else None
         attributes, rejects = build_braze_attributes(
-            tables, audiences, mapping, settings.reference_time()
+            tables, audiences, mapping, settings.reference_time(), events, consent
         )
         people = tables[activation_config.CUSTOMER_360].height
         rejected_people = rejects["external_id"].n_unique()
@@ -114,6 +135,9 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
             "fields": dg.MetadataValue.int(attributes.width - 1),
             "preview": markdown_preview(attributes),
         }
+        if mapping.subscriptions:  # opt-ins not sent: Braze holds a later unsubscribe
+            kept = consent.kept_unsubscribed_by_braze
+            attributes_metadata["opt_ins_kept_by_braze_unsubscribe"] = dg.MetadataValue.int(kept)
         yield dg.Output(
             attributes, output_name="braze_customer_attributes", metadata=attributes_metadata
         )

@@ -63,6 +63,8 @@ GROUP_DTYPE = pl.List(
 UTC = pl.Datetime("us", "UTC")
 # Braze's channel of each global field in Currents (GlobalStateChange ``channel``).
 CHANNELS = {"email_subscribe": "email", "push_subscribe": "push"}
+# The Currents tables that hold Braze's subscription events.
+BRAZE_CONSENT_TABLES = ("currents_email_unsubscribes", "currents_subscription_state_changes")
 # Braze's latest subscription event per person and channel or group: ``braze_consent_events``.
 BRAZE_EVENTS_SCHEMA = {
     "amperity_id": pl.String,
