@@ -16,11 +16,14 @@ import polars as pl
 import pytest
 
 from amperity_braze_assets.braze.client import BrazeClient, ClientSettings
+from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.diff import compute_diff
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, LedgerView
 from amperity_braze_assets.braze.sync import run_sync
+from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets_tests.braze.helpers import settings_for
 from amperity_braze_assets_tests.braze.test_sync import options
 
 KEY = "identifiers-test-key-0001"
@@ -257,3 +260,27 @@ def test_the_emulator_refuses_two_primary_identifiers_and_takes_email_before_pho
         assert client.track({"attributes": [again]}).outcome == "accepted"
         profiles = list(emulator.profiles.values())
     assert profiles == [{"email": "e@example.com", "phone": "+14155550199", "a": 2}]
+
+
+def test_destinations_load_the_new_identifiers_and_refuse_alias_fallback_without_external_id(
+    tmp_path,
+):
+    (tmp_path / "destinations.yaml").write_text(
+        "destinations:\n  braze:\n    identifier: external_id\n    alias_fallback: true\n"
+        "  loyalty:\n    api_key_env: LOYALTY_KEY\n    identifier: user_alias\n"
+    )
+    braze, loyalty_destination = load_destinations(settings_for(tmp_path, config_dir=tmp_path))
+    assert (braze.identifier, braze.alias_fallback, braze.identifier_column) == (
+        "external_id",
+        True,
+        "external_id",
+    )
+    assert (loyalty_destination.identifier, loyalty_destination.identifier_column) == (
+        "user_alias",
+        "alias_name",
+    )
+    (tmp_path / "destinations.yaml").write_text(
+        "destinations:\n  braze:\n    identifier: email\n    alias_fallback: true\n"
+    )
+    with pytest.raises(ConfigError, match="alias_fallback .* needs identifier: external_id"):
+        load_destinations(settings_for(tmp_path, config_dir=tmp_path))

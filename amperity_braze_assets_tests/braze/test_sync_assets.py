@@ -113,7 +113,7 @@ def test_a_second_destination_gets_suffixed_assets_and_a_job(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("destinations:\n  braze:\n    identifier: email\n", "identifier must be one of"),
+        ("destinations:\n  braze:\n    identifier: loyalty_id\n", "identifier must be one of"),
         ("destinations:\n  braze:\n    rest_endpoint: http://braze.example.com\n", "plain http"),
         ("destinations:\n  braze:\n    instance: US-09\n", "unknown"),
         ("destinations:\n  braze: {}\n  b:\n    instance: US-01\n", "api_key_env"),
