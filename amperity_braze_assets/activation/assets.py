@@ -13,6 +13,7 @@ import polars as pl
 
 from amperity_braze_assets.activation import config as activation_config
 from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
+from amperity_braze_assets.activation.attributes_sql import attribute_tables
 from amperity_braze_assets.activation.audiences import build_audiences
 from amperity_braze_assets.metadata import markdown_preview, top_counts
 from amperity_braze_assets.settings import Settings
@@ -101,6 +102,7 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
         ],
     )
     def braze_attributes(audiences: pl.DataFrame, **tables: pl.DataFrame):
+        tables = attribute_tables(tables, mapping)  # attributes.sql: its rows are the people
         attributes, rejects = build_braze_attributes(
             tables, audiences, mapping, settings.reference_time()
         )
