@@ -1,0 +1,113 @@
+"""The Dagster face of campaigns: per campaign one asset, ``campaign_<name>_sync`` (group
+``campaigns``), that sends the campaign's members and attributes to its destination.
+
+The campaign itself (whom, what, where, when) is checked and held by ``activation/campaigns.py``;
+the wiring hands it here, so the transport imports nothing of activation. The sync is the
+destination's own: its ledger (held by its lease, so a campaign and the regular sync of that
+ledger never run at once), its client, pacing and checks. Restricted to the members and the
+attributes, the diff neither sends nor records anything else, so the ledger stays exact for the
+regular sync: it sends only what changed since.
+"""
+
+from typing import TYPE_CHECKING
+
+import dagster as dg
+import polars as pl
+
+from amperity_braze_assets.braze.destinations import Destination
+from amperity_braze_assets.braze.ledger import Ledger
+from amperity_braze_assets.braze.resources import BrazeResource
+from amperity_braze_assets.braze.sync_assets import (
+    ATTRIBUTES_ASSET,
+    BrazeSyncConfig,
+    _sync_holding_ledger,
+    destination_sync_options,
+    sync_metadata,
+    with_late_flags,
+)
+from amperity_braze_assets.braze.workspace_assets import WORKSPACE_ASSET
+from amperity_braze_assets.config_file import ConfigError
+from amperity_braze_assets.settings import Settings
+
+if TYPE_CHECKING:  # checked and built by activation; handed over by the wiring
+    from amperity_braze_assets.activation.campaigns import Campaign
+
+CAMPAIGN_GROUP = "campaigns"
+
+
+def build_campaign_assets(
+    campaigns: "tuple[Campaign, ...]",
+    destinations: tuple[Destination, ...],
+    settings: Settings,
+    late_audiences: str | None = None,
+) -> list[dg.AssetsDefinition]:
+    """One asset per campaign; ``late_audiences``: the second-stage flags' asset, read by the
+    campaigns whose audience (or an exclusion) is second stage."""
+    if campaigns and settings.sync_shards > 1:
+        # A sharded sync keeps each shard's people in its own ledger; a campaign syncs one.
+        raise ConfigError(
+            f"campaigns ({', '.join(c.name for c in campaigns)}) need an unsharded sync, and "
+            f"AMPERITY_BRAZE_SYNC_SHARDS is {settings.sync_shards}; unset it (or set 1), or "
+            "remove the campaign files."
+        )
+    by_name = {destination.name: destination for destination in destinations}
+    return [
+        _campaign_asset(
+            campaign,
+            by_name[campaign.destination],
+            settings,
+            late_audiences if campaign.reads_attribute_audiences else None,
+        )
+        for campaign in campaigns
+    ]
+
+
+def _campaign_asset(
+    campaign: "Campaign",
+    destination: Destination,
+    settings: Settings,
+    late_audiences: str | None,
+) -> dg.AssetsDefinition:
+    ins = {
+        "attributes": dg.AssetIn(key=ATTRIBUTES_ASSET),
+        **({"late": dg.AssetIn(key=late_audiences)} if late_audiences else {}),
+    }
+    resource_key = destination.resource_key
+
+    @dg.asset(
+        name=campaign.asset_name,
+        group_name=CAMPAIGN_GROUP,
+        ins=ins,
+        kinds={"braze"},
+        required_resource_keys={"state_store", resource_key},
+        # The workspace preflight first, as for the regular sync: its blocking check keeps a
+        # workspace that refuses our attributes from being sent to.
+        deps=[destination.asset_name(WORKSPACE_ASSET)],
+        description=campaign.summary(),
+        metadata={"campaign_file": dg.MetadataValue.path(str(campaign.file))},
+    )
+    def campaign_sync(
+        context: dg.AssetExecutionContext,
+        config: BrazeSyncConfig,
+        attributes: pl.DataFrame,
+        **late: pl.DataFrame,
+    ) -> dg.MaterializeResult:
+        resource: BrazeResource = getattr(context.resources, resource_key)
+        options = destination_sync_options(
+            context, destination, settings, config, campaign.asset_name
+        )
+        options.attributes = list(campaign.attributes)
+        options.rate_budget = destination.rate_budget(1)
+        members = campaign.members(with_late_flags(attributes, late), destination.identifier)
+        ledger = Ledger(context.resources.state_store.tables(), destination.ledger)
+        # No identity: merges are the regular sync's to send, for everyone at once.
+        report = _sync_holding_ledger(members, ledger, resource, options, None, settings)
+        return dg.MaterializeResult(
+            metadata={
+                "campaign": dg.MetadataValue.text(campaign.name),
+                "members": dg.MetadataValue.int(members.height),
+                **sync_metadata(report),
+            }
+        )
+
+    return campaign_sync
