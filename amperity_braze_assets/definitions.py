@@ -86,7 +86,8 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         ledgers={destination.name: destination.ledger for destination in destinations},
     )
     jobs.update({job.name: job for job in currents_jobs})
-    ledgers = {destination.name: destination.ledger for destination in destinations}
+    # A sharded sync's ledgers are the shards', guarded by their leases (as build_jobs does).
+    ledgers = {} if shards else {d.name: d.ledger for d in destinations}
     jobs.update(build_campaign_jobs(campaigns, ledgers, hook))
     schedules = build_schedules(
         load_schedule_configs(config.config_dir, job_purposes(list(destination_assets))),

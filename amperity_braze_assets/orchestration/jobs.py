@@ -204,7 +204,8 @@ def build_campaign_jobs(
     """One job per campaign, ``campaign_<name>``: its audiences and attributes from the stored
     customer 360, then its sync; described as the campaign is, tagged ``campaign: <name>`` and
     with its destination's ledger tag (one sync of a ledger at a time, with the regular ones).
-    ``ledgers``: each destination's ledger."""
+    ``ledgers``: each destination's ledger (none when the sync is sharded: the shards' leases
+    guard their ledgers, as for the regular sync)."""
     jobs = [
         dg.define_asset_job(
             campaign.job_name,
@@ -214,7 +215,12 @@ def build_campaign_jobs(
             ).required_multi_asset_neighbors(),
             description=campaign.summary(),
             hooks={hook} if hook else None,
-            tags={CAMPAIGN_TAG: campaign.name, **ledger_tags([ledgers[campaign.destination]])},
+            tags={
+                CAMPAIGN_TAG: campaign.name,
+                **ledger_tags(
+                    [ledgers[campaign.destination]] if campaign.destination in ledgers else []
+                ),
+            },
         )
         for campaign in campaigns
     ]

@@ -24,7 +24,7 @@ from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.braze.campaign_assets import build_campaign_assets
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger
-from amperity_braze_assets.braze.sync_assets import build_sync_assets
+from amperity_braze_assets.braze.sync_assets import build_sync_assets, stable_shard
 from amperity_braze_assets.braze.workspace_assets import build_workspace_assets
 from amperity_braze_assets.config import load_project_config
 from amperity_braze_assets.devtools.emulator import start_emulator
@@ -134,7 +134,7 @@ def write_project(tmp_path, campaigns: dict[str, str] | None = None):
     return config_dir
 
 
-def graph(tmp_path, emulator_url: str, campaigns: dict[str, str] | None = None):
+def graph(tmp_path, emulator_url: str, campaigns: dict[str, str] | None = None, **env: str):
     """(settings, assets, campaigns, jobs) of the project, as definitions.py wires them."""
     config_dir = write_project(tmp_path, campaigns)
     settings = settings_for(
@@ -143,6 +143,7 @@ def graph(tmp_path, emulator_url: str, campaigns: dict[str, str] | None = None):
         BRAZE_API_KEY=KEY,
         BRAZE_REST_ENDPOINT=emulator_url,
         AMPERITY_BRAZE_AS_OF="2025-06-01",
+        **env,
     )
     project = load_project_config(settings, check_files=False)
     mapping = load_attribute_config(project)
@@ -156,12 +157,13 @@ def graph(tmp_path, emulator_url: str, campaigns: dict[str, str] | None = None):
         *build_workspace_assets(mapping, settings, destinations),
         *build_campaign_assets(loaded, destinations, settings, ATTRIBUTE_AUDIENCES_ASSET),
     ]
-    jobs = build_campaign_jobs(loaded, {d.name: d.ledger for d in destinations})
+    ledgers = {} if settings.sync_shards > 1 else {d.name: d.ledger for d in destinations}
+    jobs = build_campaign_jobs(loaded, ledgers)
     return settings, project, assets, loaded, jobs
 
 
-def ledger_of(settings) -> pl.DataFrame:
-    view = Ledger(StateStore(base_path=settings.state_base).tables(), "default").view()
+def ledger_of(settings, name: str = "default") -> pl.DataFrame:
+    view = Ledger(StateStore(base_path=settings.state_base).tables(), name).view()
     return view.accepted.sort(IDENTIFIER)
 
 
@@ -248,3 +250,27 @@ def test_a_campaign_job_sends_only_its_members_and_attributes_and_keeps_the_ledg
         assert row["lifecycle_status"] == held["lifecycle_status"]
         assert row["audience_lapsing"] == str(held["audience_lapsing"]).lower()
     assert campaigns[0].attributes == ("first_name", "lifecycle_status", "audience_lapsing")
+
+
+def test_a_sharded_campaign_sends_each_shards_members_on_that_shards_ledger(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAZE_API_KEY", KEY)
+    with start_emulator(KEY) as emulator:
+        settings, _, assets, _, jobs = graph(
+            tmp_path, emulator.url, {"winback": WINBACK}, AMPERITY_BRAZE_SYNC_SHARDS="2"
+        )
+        defs = dg.Definitions(
+            assets=assets, jobs=list(jobs.values()), resources=sync_resources(settings)
+        )
+        job = defs.resolve_job_def("campaign_winback")
+        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+        profiles = emulator.profiles
+    assert result.success
+    assert sorted(profiles) == ["p1", "p3", "p4"]
+    owners = stable_shard(pl.Series(["p1", "p3", "p4"]), 2)
+    for shard in (0, 1):
+        ledger = ledger_of(settings, f"default/shard-{shard}-of-2")
+        expected = [p for p, o in zip(["p1", "p3", "p4"], owners, strict=True) if o == shard]
+        assert ledger[IDENTIFIER].to_list() == expected
+    metadata = result.asset_materializations_for_node("campaign_winback_sync")[0].metadata
+    assert (metadata["shards"].value, metadata["accepted"].value) == (2, 3)
+    assert not any(key.startswith("braze-ledger/") for key in job.tags)  # the leases guard
