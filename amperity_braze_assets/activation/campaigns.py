@@ -1,7 +1,8 @@
 """Campaigns: ``campaigns/<name>.yaml``, one audience sent to one destination as one thing.
 
 Plain Python and polars, no Dagster. A campaign names an audience (a segment or SQL audience of
-either stage), the audiences it excludes, the destination, the attributes it sends (a subset of
+either stage, or an inline ``sql:`` query over braze_customer_attributes, which has no flag to
+send), the audiences it excludes, the destination, the attributes it sends (a subset of
 the destination's; the audience's flag is sent too) and when it runs (``schedule:`` a cron, or
 ``once: true``: a job without a schedule, launched by hand). Each becomes its own Dagster job
 (``campaign_<name>``) that runs the audiences and the attributes from the stored customer 360,
@@ -23,9 +24,12 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, StrictBool, field_validator
 from pydantic_core import ErrorDetails
 
+from amperity_braze_assets.activation.audiences import ENGINE, run_read_only_query
 from amperity_braze_assets.activation.config import (
     AUDIENCE_NAME_PATTERN,
+    BRAZE_ATTRIBUTES,
     AttributeConfig,
+    check_attribute_query,
 )
 from amperity_braze_assets.config_file import (
     ConfigError,
@@ -48,7 +52,8 @@ class CampaignFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    audience: str
+    audience: str | None = None
+    sql: str | None = None  # an inline audience over braze_customer_attributes, instead
     exclude: tuple[str, ...] = ()
     destination: str | None = None  # None: the only destination
     attributes: tuple[str, ...]
@@ -102,8 +107,8 @@ class Campaign:
 
     name: str
     file: Path
-    audience: str
-    flag: str  # the audience's Boolean column
+    audience: str  # its name, or "inline SQL"
+    flag: str | None  # the audience's Boolean column; None for inline SQL (no flag to send)
     exclude: tuple[str, ...]
     exclude_flags: tuple[str, ...]
     destination: str
@@ -114,6 +119,7 @@ class Campaign:
     once: bool
     description: str
     reads_attribute_audiences: bool  # a flag comes from the second stage
+    sql: str | None = None  # the inline audience: a query returning the identifier
 
     @property
     def job_name(self) -> str:
@@ -137,7 +143,14 @@ class Campaign:
         """The rows of ``attributes`` (second-stage flags joined) the campaign sends to: in the
         audience, in none it excludes; the identifier and the attributes it sends."""
         excluded = [pl.col(flag).fill_null(False) for flag in self.exclude_flags]
-        selected = pl.col(self.flag).fill_null(False)
+        if self.sql is not None:
+            found = run_read_only_query(
+                self.sql, self.file, {BRAZE_ATTRIBUTES: attributes}, (BRAZE_ATTRIBUTES,)
+            )
+            ids = found.select(identifier).collect(engine=ENGINE)[identifier]
+            selected = pl.col(identifier).is_in(ids.implode())
+        else:
+            selected = pl.col(str(self.flag)).fill_null(False)
         if excluded:
             selected = selected & ~pl.any_horizontal(excluded)
         return attributes.filter(selected).select(identifier, *self.attributes)
@@ -190,18 +203,12 @@ def _load_campaign(
         return None
     found = len(errors)
     flags = _audience_flags(mapping)
-    for audience in (entry.audience, *entry.exclude):
-        if audience not in flags:
-            errors.append(
-                f"{path}: audience '{audience}' is unknown{suggestion(audience, flags)}; name a "
-                f"segment (segments.yaml) or SQL audience (audiences/<name>.sql): "
-                f"{sorted(flags) or 'none is configured'}."
-            )
+    _check_audiences(path, entry, mapping, flags, errors)
     destination = _destination(path, entry, destinations, errors)
     if len(errors) > found or destination is None:
         return None
-    flag = flags[entry.audience][0]
-    sent = tuple(dict.fromkeys((*entry.attributes, flag)))
+    flag = flags[entry.audience][0] if entry.audience is not None else None
+    sent = tuple(dict.fromkeys((*entry.attributes, *([flag] if flag else []))))
     _check_attributes(path, entry, sent, destination, destinations[destination], mapping, errors)
     if entry.schedule is None and not entry.once:
         errors.append(
@@ -214,10 +221,11 @@ def _load_campaign(
     errors.extend(validate_collecting(ScheduleEntry, timezone, str(path), _shape_problem)[1])
     if len(errors) > found:
         return None
+    named = [entry.audience] if entry.audience is not None else []
     return Campaign(
         name=name,
         file=path,
-        audience=entry.audience,
+        audience=entry.audience or "inline SQL",
         flag=flag,
         exclude=entry.exclude,
         exclude_flags=tuple(flags[a][0] for a in entry.exclude),
@@ -228,8 +236,35 @@ def _load_campaign(
         enabled=entry.enabled,
         once=entry.once,
         description=entry.description,
-        reads_attribute_audiences=any(flags[a][1] for a in (entry.audience, *entry.exclude)),
+        reads_attribute_audiences=any(flags[a][1] for a in (*named, *entry.exclude)),
+        sql=entry.sql,
     )
+
+
+def _check_audiences(
+    path: Path,
+    entry: CampaignFile,
+    mapping: AttributeConfig,
+    flags: dict[str, tuple[str, bool]],
+    errors: list[str],
+) -> None:
+    """The campaign's audience (a name or an inline query, exactly one) and exclusions."""
+    if (entry.audience is None) == (entry.sql is None):
+        errors.append(
+            f"{path}: give the audience: audience: <name> (a segment or SQL audience), or sql: "
+            f"an inline query over {BRAZE_ATTRIBUTES} returning {mapping.identifier}; exactly "
+            "one of them."
+        )
+    if entry.sql is not None:
+        check_attribute_query(path, entry.sql, mapping, errors)
+    named = [entry.audience] if entry.audience is not None else []
+    for audience in (*named, *entry.exclude):
+        if audience not in flags:
+            errors.append(
+                f"{path}: audience '{audience}' is unknown{suggestion(audience, flags)}; name a "
+                f"segment (segments.yaml) or SQL audience (audiences/<name>.sql): "
+                f"{sorted(flags) or 'none is configured'}."
+            )
 
 
 def _destination(

@@ -1534,7 +1534,8 @@ def _compile_sql(
         )
         return None
     extra = {c: t for c, t in schema.items() if c != key}
-    for column in extra:
+    # Extra columns feed attributes in the first stage only; the others refuse any.
+    for column in extra if key == PERSON_ID else ():
         problem = _custom_name_problem(column)
         if problem:
             errors.append(f"{sql_file}: extra column {column!r}: {problem}; alias it in the query.")
@@ -1589,6 +1590,18 @@ def _no_late_extras(
         )
         return None
     return extra
+
+
+def check_attribute_query(
+    source: Path, sql: str, mapping: AttributeConfig, errors: list[str]
+) -> bool:
+    """Whether an inline query over braze_customer_attributes (a campaign's audience) is
+    read-only, compiles against the table's columns and returns its identifier alone; the
+    problems are reported into ``errors``."""
+    key = mapping.identifier
+    tables = (BRAZE_ATTRIBUTES,)
+    extra = _compile_sql(source, sql, mapping.schemas, errors, key, tables)
+    return _no_late_extras(source, key, extra, errors) is not None
 
 
 def _split_stages(

@@ -274,3 +274,29 @@ def test_a_sharded_campaign_sends_each_shards_members_on_that_shards_ledger(tmp_
     metadata = result.asset_materializations_for_node("campaign_winback_sync")[0].metadata
     assert (metadata["shards"].value, metadata["accepted"].value) == (2, 3)
     assert not any(key.startswith("braze-ledger/") for key in job.tags)  # the leases guard
+
+
+INLINE = """
+audience: null
+sql: SELECT external_id FROM braze_customer_attributes WHERE loyalty_tier = 'Gold'
+exclude: [high_value_buyers]
+attributes: [first_name]
+once: true
+"""
+
+
+def test_an_inline_sql_campaign_sends_its_members_without_a_flag(tmp_path, monkeypatch):
+    monkeypatch.setenv("BRAZE_API_KEY", KEY)
+    with start_emulator(KEY) as emulator:
+        settings, _, assets, campaigns, jobs = graph(tmp_path, emulator.url, {"gold": INLINE})
+        defs = dg.Definitions(
+            assets=assets, jobs=list(jobs.values()), resources=sync_resources(settings)
+        )
+        result = defs.resolve_job_def("campaign_gold").execute_in_process(
+            instance=dg.DagsterInstance.ephemeral()
+        )
+        profiles = emulator.profiles
+    assert result.success
+    # Gold: p1, p2, p5; p2 is a high-value buyer, excluded
+    assert profiles == {"p1": {"first_name": "Ann"}, "p5": {"first_name": "Ed"}}
+    assert campaigns[0].attributes == ("first_name",) and campaigns[0].flag is None

@@ -43,6 +43,14 @@ def test_a_campaign_loads_with_its_flag_sent_and_its_stage_known(tmp_path):
         ({"schedule": "'0 9 * * 1'\nonce: true"}, "give schedule or once: true, not both"),
         ({"timezone": "Mars/Base"}, "timezone 'Mars/Base' is unknown"),
         ({"attributes": "[]"}, "attributes must list what the campaign sends"),
+        ({"sql": "SELECT external_id FROM braze_customer_attributes"}, "exactly one of them"),
+        ({"audience": "null\nsql: SELECT amperity_id FROM customer_360"}, "refused: it reads"),
+        (
+            {
+                "audience": "null\nsql: SELECT external_id, first_name FROM braze_customer_attributes"
+            },
+            "returns ['first_name'] besides external_id",
+        ),
         ({"send": "now"}, "unknown key 'send'; allowed: "),
     ],
 )
