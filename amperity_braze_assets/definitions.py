@@ -11,7 +11,10 @@ import dagster as dg
 from dagster_aws.s3 import S3Resource
 
 from amperity_braze_assets.activation.assets import build_attribute_assets
+from amperity_braze_assets.activation.attribute_audiences import ATTRIBUTE_AUDIENCES_ASSET
+from amperity_braze_assets.activation.campaigns import load_campaigns
 from amperity_braze_assets.activation.config import load_attribute_config
+from amperity_braze_assets.braze.campaign_assets import build_campaign_assets
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import (
@@ -26,8 +29,8 @@ from amperity_braze_assets.currents.assets import build_currents_definitions
 from amperity_braze_assets.customer360.assets import build_customer360_assets
 from amperity_braze_assets.identity.assets import build_identity_assets
 from amperity_braze_assets.orchestration.config import load_freshness_hours, load_schedule_configs
-from amperity_braze_assets.orchestration.jobs import build_jobs, job_purposes
-from amperity_braze_assets.orchestration.schedules import build_schedules
+from amperity_braze_assets.orchestration.jobs import build_campaign_jobs, build_jobs, job_purposes
+from amperity_braze_assets.orchestration.schedules import build_campaign_schedules, build_schedules
 from amperity_braze_assets.orchestration.sensors import (
     build_check_failure_hook,
     build_run_failure_sensor,
@@ -48,15 +51,21 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
     destinations = load_destinations(settings)
     currents_assets, currents_sensors, currents_jobs = build_currents_definitions(settings)
+    mapping = load_attribute_config(config)
+    late_audiences = ATTRIBUTE_AUDIENCES_ASSET if mapping.attribute_audiences else None
+    campaigns = load_campaigns(
+        config.config_dir, mapping, {d.name: d.attributes for d in destinations}
+    )
     assets = [
         *build_source_assets(config, settings),
         *build_identity_assets(config, settings),
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
-        *build_sync_assets(config, settings, destinations),
-        *build_workspace_assets(load_attribute_config(config), settings, destinations),
+        *build_sync_assets(config, settings, destinations, late_audiences),
+        *build_workspace_assets(mapping, settings, destinations),
         *build_console_assets(settings, destinations),
         *currents_assets,
+        *build_campaign_assets(campaigns, destinations, settings, late_audiences),
     ]
     shards = shard_partitions(settings)
     destination_assets = {
@@ -67,8 +76,9 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         for destination in destinations
     }
     sync_assets = [name for names in destination_assets.values() for name in names]
+    hook = build_check_failure_hook(settings)
     jobs = build_jobs(
-        build_check_failure_hook(settings),
+        hook,
         sync_assets,
         shards,
         destination_assets,
@@ -76,12 +86,15 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         ledgers={destination.name: destination.ledger for destination in destinations},
     )
     jobs.update({job.name: job for job in currents_jobs})
+    # A sharded sync's ledgers are the shards', guarded by their leases (as build_jobs does).
+    ledgers = {} if shards else {d.name: d.ledger for d in destinations}
+    jobs.update(build_campaign_jobs(campaigns, ledgers, hook))
     schedules = build_schedules(
         load_schedule_configs(config.config_dir, job_purposes(list(destination_assets))),
         jobs,
         config,
         settings,
-    )
+    ) + build_campaign_schedules(campaigns, jobs, config, settings)
     sensors = [
         build_run_failure_sensor(settings),
         build_source_change_sensor(config, settings, jobs[SOURCE_CHANGE_JOB]),

@@ -12,7 +12,12 @@ import dagster as dg
 import polars as pl
 
 from amperity_braze_assets.activation import config as activation_config
+from amperity_braze_assets.activation.attribute_audiences import (
+    ATTRIBUTE_AUDIENCES_ASSET,
+    build_attribute_audiences,
+)
 from amperity_braze_assets.activation.attributes import build_braze_attributes, invalid_value_counts
+from amperity_braze_assets.activation.attributes_sql import attribute_tables
 from amperity_braze_assets.activation.audiences import build_audiences
 from amperity_braze_assets.activation.subscriptions import (
     BRAZE_CONSENT_TABLES,
@@ -63,17 +68,7 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
     )
     def audiences(**tables: pl.DataFrame) -> dg.Output:
         result = build_audiences(tables, mapping, settings.reference_time())
-        summary = result.summary
-        metadata: dict[str, dg.MetadataValue] = {
-            "audiences": dg.MetadataValue.int(summary.height),
-            "summary": markdown_preview(summary, rows=max(summary.height, 1)),
-        }
-        for row in summary.iter_rows(named=True):
-            metadata[f"members_{row['audience']}"] = dg.MetadataValue.int(row["members"])
-            metadata[f"control_group_{row['audience']}"] = dg.MetadataValue.int(
-                row["control_group"]
-            )
-        return dg.Output(result.memberships, metadata=metadata)
+        return dg.Output(result.memberships, metadata=audience_summary_metadata(result.summary))
 
     @dg.multi_asset(
         # The step is named after its main asset, so the run's steps read as the graph does.
@@ -120,6 +115,7 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
     def braze_attributes(
         context: dg.AssetExecutionContext, audiences: pl.DataFrame, **tables: pl.DataFrame
     ):
+        tables = attribute_tables(tables, mapping)  # attributes.sql: its rows are the people
         consent = ConsentFigures()
         events = _braze_consent(context) if braze_consent else None
         attributes, rejects = build_braze_attributes(
@@ -184,4 +180,41 @@ def build_attribute_assets(config: "ProjectConfig", settings: Settings) -> list:
             },
         )
 
-    return [audiences, braze_attributes]
+    if not mapping.attribute_audiences:
+        return [audiences, braze_attributes]
+    return [audiences, braze_attributes, _attribute_audiences_asset(mapping, settings)]
+
+
+def audience_summary_metadata(summary: pl.DataFrame) -> dict[str, dg.MetadataValue]:
+    """An audience stage's figures: how many audiences, the summary table, and per audience its
+    members and control group (series the UI charts over time)."""
+    metadata: dict[str, dg.MetadataValue] = {
+        "audiences": dg.MetadataValue.int(summary.height),
+        "summary": markdown_preview(summary, rows=max(summary.height, 1)),
+    }
+    for row in summary.iter_rows(named=True):
+        metadata[f"members_{row['audience']}"] = dg.MetadataValue.int(row["members"])
+        metadata[f"control_group_{row['audience']}"] = dg.MetadataValue.int(row["control_group"])
+    return metadata
+
+
+def _attribute_audiences_asset(
+    mapping: activation_config.AttributeConfig, settings: Settings
+) -> dg.AssetsDefinition:
+    """The second stage: audiences over braze_customer_attributes, after it; the destinations'
+    diff and sync join its flags onto the attributes."""
+    names = ", ".join(a.name for a in mapping.attribute_audiences)
+
+    @dg.asset(
+        name=ATTRIBUTE_AUDIENCES_ASSET,
+        group_name=BRAZE_GROUP,
+        ins={"attributes": dg.AssetIn(key=activation_config.BRAZE_ATTRIBUTES)},
+        kinds={"polars"},
+        description=f"Audiences over braze_customer_attributes ({names}): per person its "
+        "identifier and one flag per audience, sent with the attributes.",
+    )
+    def braze_attribute_audiences(attributes: pl.DataFrame) -> dg.Output:
+        flags, summary = build_attribute_audiences(attributes, mapping, settings.reference_time())
+        return dg.Output(flags, metadata=audience_summary_metadata(summary))
+
+    return braze_attribute_audiences

@@ -216,23 +216,36 @@ def read_exclusion_ids(path: Path) -> pl.Series:
 def run_sql_audience(audience: AudienceSpec, tables: dict[str, pl.DataFrame]) -> pl.LazyFrame:
     """The audience's query over the registered tables: ``amperity_id`` and its extra columns."""
     assert audience.sql is not None
-    problem = read_only_sql_problem(audience.sql)
+    result = run_read_only_query(audience.sql, audience.sql_file, tables)
+    return result.select(PERSON_ID, *audience.extra_columns)
+
+
+def run_read_only_query(
+    sql: str,
+    sql_file: Path | None,
+    tables: dict[str, pl.DataFrame],
+    allowed: tuple[str, ...] = QUERY_TABLES,
+) -> pl.LazyFrame:
+    """A checked query (an audience's, attributes.sql's) over the ``allowed`` tables among
+    ``tables``, as a lazy frame; ``AudienceQueryError`` names the file when it is refused or
+    fails."""
+    problem = read_only_sql_problem(sql, allowed)
     if problem:
-        raise AudienceQueryError(f"{audience.sql_file}: refused: {problem}.")
-    registered = {name: tables[name] for name in QUERY_TABLES if name in tables}
+        raise AudienceQueryError(f"{sql_file}: refused: {problem}.")
+    registered = {name: tables[name] for name in allowed if name in tables}
     try:
-        result = sql_context(registered).execute(audience.sql, eager=False)
+        result = sql_context(registered).execute(sql, eager=False)
         result.collect_schema()  # surface a missing table or column here, with the file name
     except Exception as exc:
         raise AudienceQueryError(
-            f"{audience.sql_file}: the query failed over {sorted(registered)}: {exc}"
+            f"{sql_file}: the query failed over {sorted(registered)}: {exc}"
         ) from exc
     if plan_reads_files(result):  # the text check's backstop: only registered frames are read
         raise AudienceQueryError(
-            f"{audience.sql_file}: refused: the query reads files; audiences may only read the "
+            f"{sql_file}: refused: the query reads files; queries may only read the "
             f"registered tables {sorted(registered)}."
         )
-    return result.select(PERSON_ID, *audience.extra_columns)
+    return result
 
 
 def build_audiences(

@@ -62,6 +62,12 @@ if TYPE_CHECKING:  # the composed configuration is built above the rooms (config
 ATTRIBUTES_FILE = "attributes.yaml"
 SEGMENTS_FILE = "segments.yaml"
 AUDIENCES_DIR = "audiences"
+# The mapping written as one SELECT whose output columns are the Braze fields (instead of
+# attributes.yaml's standard/custom), and the name its result goes by inside the builder.
+ATTRIBUTES_SQL_FILE = "attributes.sql"
+ATTRIBUTES_QUERY = "attributes_sql"
+# The table the second stage of audiences reads (seed step 2b).
+BRAZE_ATTRIBUTES = "braze_customer_attributes"
 
 CUSTOMER_360 = "customer_360"
 CUSTOMER_TRANSACTIONS = "customer_transactions"
@@ -219,6 +225,8 @@ class AudienceSpec:
     control_share: float = 0.0
     # extra columns a SQL audience returns besides amperity_id, with their types
     extra_columns: dict[str, pl.DataType] = field(default_factory=dict)
+    # second stage: reads braze_customer_attributes (members by its identifier column)
+    reads_attributes: bool = False
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,12 @@ class AttributeConfig:
     # in dependency order: an audience comes after those it excludes
     audiences: tuple[AudienceSpec, ...] = ()
     schemas: dict[str, dict[str, pl.DataType]] = field(default_factory=dict)
+    # attributes.sql: the query whose columns are the fields (their sources are its columns)
+    attributes_sql: str | None = None
+    attributes_sql_file: Path | None = None
+    # Audiences over braze_customer_attributes, computed after it (dependency order); their
+    # flags are not columns of braze_customer_attributes but of braze_attribute_audiences.
+    attribute_audiences: tuple[AudienceSpec, ...] = ()
     # ``alias: {name: <table.column>, label: <literal or table.column>}``: the alias_name and
     # alias_label columns, for destinations that send by user_alias (or alias_fallback).
     alias_name_source: str | None = None
@@ -286,10 +300,15 @@ class AttributeConfig:
     @property
     def tables_used(self) -> set[str]:
         """The upstream tables the assets need (``audiences`` is ours, not upstream)."""
-        used = {c.split(".", 1)[0] for c in self.referenced_columns()} - {AUDIENCES}
+        used = {c.split(".", 1)[0] for c in self.referenced_columns()} - {
+            AUDIENCES,
+            ATTRIBUTES_QUERY,
+        }
         for audience in self.audiences:
             if audience.sql is not None:
                 used |= sql_tables(audience.sql)
+        if self.attributes_sql is not None:
+            used |= sql_tables(self.attributes_sql)
         return used | {CUSTOMER_360}
 
     @property
@@ -571,13 +590,22 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
     # In the order of the file's keys: the identifier, then its source, then the rest.
     if "identifier" in problems:
         errors.append(problems.pop("identifier"))
-    identifier_source = _identifier_source(path, settings, loader)
-    errors.extend(problems.values())
     names: dict[str, str] = {}  # Braze name -> where it is defined, for duplicates
-    standard = _section_fields(loader, settings, "standard", names)
-    custom = _section_fields(loader, settings, "custom", names)
-    audiences = _load_audiences(project, raw.get("audiences"), loader, errors)
-    for audience in audiences:
+    sql_file = project.config_dir / ATTRIBUTES_SQL_FILE
+    sql = sql_file.read_text(encoding="utf-8") if sql_file.exists() else None
+    if sql is not None:
+        errors.extend(problems.values())
+        identifier_source, standard, custom = _sql_mapping(sql_file, sql, raw, settings, loader)
+        for spec in (*standard, *custom):
+            _claim(names, spec.name, "a column", sql_file, errors)
+    else:
+        identifier_source = _identifier_source(path, settings, loader)
+        errors.extend(problems.values())
+        standard = _section_fields(loader, settings, "standard", names)
+        custom = _section_fields(loader, settings, "custom", names)
+    schemas[BRAZE_ATTRIBUTES] = attributes_table_schema(settings.identifier, standard, custom)
+    audiences, late = _load_audiences(project, raw.get("audiences"), loader, errors)
+    for audience in (*audiences, *late):
         _claim(names, audience.attribute, f"audience '{audience.name}'", path, errors)
     audience_array = settings.audience_array
     if audience_array is not None:
@@ -605,6 +633,9 @@ def load_attribute_config(project: ProjectConfig) -> AttributeConfig:
         audiences=tuple(audiences),
         **alias,
         subscriptions=subscriptions,
+        attributes_sql=sql,
+        attributes_sql_file=sql_file if sql is not None else None,
+        attribute_audiences=tuple(late),
         schemas={
             **schemas,
             AUDIENCES: {c: t for a in audiences for c, t in a.extra_columns.items()},
@@ -1234,9 +1265,10 @@ _BAD = object()
 
 def _load_audiences(
     project: ProjectConfig, raw_options: Any, loader: _Loader, errors: list[str]
-) -> list[AudienceSpec]:
+) -> tuple[list[AudienceSpec], list[AudienceSpec]]:
     """The SQL audiences (``audiences/*.sql`` with their options from ``attributes.yaml``) and
-    the segments (``segments.yaml``), checked, each after those it excludes."""
+    the segments (``segments.yaml``), checked, each after those it excludes: those over the
+    customer tables, then those over ``braze_customer_attributes`` (the second stage)."""
     path = loader.path
     options = _audience_options(path, raw_options, errors)
     found = _sql_audience_entries(project.config_dir, loader, options)
@@ -1246,12 +1278,13 @@ def _load_audiences(
             f"{path}: audiences: '{name}' has options but no {AUDIENCES_DIR}/{name}.sql and no "
             f"segment of that name{suggestion(name, found)}."
         )
+    _mark_stages(found, loader.schemas, errors)
     specs: dict[str, AudienceSpec] = {}
     for name, entry in found.items():
         spec = _audience_spec(name, entry, loader.schemas, errors)
         if spec is not None:
             specs[name] = spec
-    return _in_exclusion_order(path, specs, found, errors)
+    return _split_stages(path, _in_exclusion_order(path, specs, found, errors), errors)
 
 
 def _audience_options(path: Path, raw_options: Any, errors: list[str]) -> dict[str, Any]:
@@ -1475,9 +1508,17 @@ def _audience_spec(
     options: AudienceOptions = entry["options"]
     sql = None
     extra: dict[str, pl.DataType] | None = {}
+    late = entry.get("reads_attributes", False)
+    if entry.get("refused"):
+        return None
     if entry["kind"] == "sql":
         sql = entry["file"].read_text(encoding="utf-8")
-        extra = _compile_sql(entry["file"], sql, schemas, errors)
+        if late:  # members by the table's identifier, its first column
+            key = next(iter(schemas[BRAZE_ATTRIBUTES]))
+            extra = _compile_sql(entry["file"], sql, schemas, errors, key, (BRAZE_ATTRIBUTES,))
+            extra = _no_late_extras(entry["file"], key, extra, errors)
+        else:
+            extra = _compile_sql(entry["file"], sql, schemas, errors)
         if extra is None:
             return None
     return AudienceSpec(
@@ -1491,45 +1532,267 @@ def _audience_spec(
         exclude_ids=options.exclude_ids,
         control_share=options.control_share,
         extra_columns=extra,
+        reads_attributes=late,
     )
 
 
-def _compile_sql(
-    sql_file: Path, sql: str, schemas: dict[str, dict[str, pl.DataType]], errors: list[str]
+def _query_schema(
+    sql_file: Path,
+    sql: str,
+    schemas: dict[str, dict[str, pl.DataType]],
+    errors: list[str],
+    tables: tuple[str, ...] = QUERY_TABLES,
 ) -> dict[str, pl.DataType] | None:
-    """Check a query is read-only and compiles against empty tables of the known schemas; return
-    its extra columns (all but amperity_id) and their types."""
-    problem = read_only_sql_problem(sql)
+    """Check a query is read-only over ``tables`` and compiles against empty tables of the known
+    schemas; return its output columns and their types."""
+    problem = read_only_sql_problem(sql, tables)
     if problem:
         errors.append(f"{sql_file}: refused: {problem}.")
         return None
-    empty = {t: pl.LazyFrame(schema=schemas[t]) for t in QUERY_TABLES}
+    empty = {t: pl.LazyFrame(schema=schemas[t]) for t in tables}
     try:
         compiled = sql_context(empty).execute(sql, eager=False)
         if plan_reads_files(compiled):
             errors.append(
-                f"{sql_file}: refused: the query reads files; audiences may only read the "
-                f"registered tables {', '.join(QUERY_TABLES)}."
+                f"{sql_file}: refused: the query reads files; queries may only read the "
+                f"registered tables {', '.join(tables)}."
             )
             return None
-        schema = compiled.collect_schema()
+        return dict(compiled.collect_schema())
     except Exception as exc:  # polars raises several types for SQL mistakes
         errors.append(
-            f"{sql_file}: the query does not run against {', '.join(QUERY_TABLES)}: "
+            f"{sql_file}: the query does not run against {', '.join(tables)}: "
             f"{str(exc).splitlines()[0]}. Fix the query (tables and columns are listed in the "
             "README)."
         )
         return None
-    if PERSON_ID not in schema:
+
+
+def _compile_sql(
+    sql_file: Path,
+    sql: str,
+    schemas: dict[str, dict[str, pl.DataType]],
+    errors: list[str],
+    key: str = PERSON_ID,
+    tables: tuple[str, ...] = QUERY_TABLES,
+) -> dict[str, pl.DataType] | None:
+    """Check an audience query (``_query_schema``) and that it returns its members' ``key``;
+    return its extra columns (all but the key) and their types."""
+    schema = _query_schema(sql_file, sql, schemas, errors, tables)
+    if schema is None:
+        return None
+    if key not in schema:
         errors.append(
-            f"{sql_file}: the query must return an amperity_id column (the members); it returns "
+            f"{sql_file}: the query must return an {key} column (the members); it returns "
             f"{list(schema)}."
         )
         return None
-    extra = {c: t for c, t in schema.items() if c != PERSON_ID}
-    for column in extra:
+    extra = {c: t for c, t in schema.items() if c != key}
+    # Extra columns feed attributes in the first stage only; the others refuse any.
+    for column in extra if key == PERSON_ID else ():
         problem = _custom_name_problem(column)
         if problem:
             errors.append(f"{sql_file}: extra column {column!r}: {problem}; alias it in the query.")
             return None
     return extra
+
+
+# -- the second stage: audiences over braze_customer_attributes ---------------------------------
+def _stage_tables(entry: dict[str, Any]) -> set[str]:
+    """The tables an audience entry reads: its query's, or its condition's columns' tables."""
+    if entry["kind"] == "sql":
+        statement, _ = _parse_sql(entry["file"].read_text(encoding="utf-8"))
+        return set() if statement is None else {t.name for t in statement.find_all(exp.Table)}
+    return {column.split(".", 1)[0] for column in entry["condition"].columns()}
+
+
+def _mark_stages(
+    found: dict[str, dict[str, Any]], schemas: dict[str, dict[str, pl.DataType]], errors: list[str]
+) -> None:
+    """Mark each audience reading braze_customer_attributes as second stage (refusing one that
+    reads the customer tables too), and add the first stage's flags to that table's schema: a
+    second-stage query may read them, as they are columns of it."""
+    for name, entry in found.items():
+        tables = _stage_tables(entry)
+        entry["reads_attributes"] = BRAZE_ATTRIBUTES in tables
+        earlier = sorted(tables & set(SOURCE_TABLES))
+        if entry["reads_attributes"] and earlier:
+            where = entry.get("file") or f"{SEGMENTS_FILE}: segment '{name}'"
+            errors.append(
+                f"{where}: reads {BRAZE_ATTRIBUTES} and {', '.join(earlier)}: a cycle, since "
+                f"{BRAZE_ATTRIBUTES} is built from {', '.join(earlier)} and the audiences over "
+                f"them. Read only {BRAZE_ATTRIBUTES} (its fields hold what you need), or only the "
+                "customer tables."
+            )
+            entry["refused"] = True
+    for name, entry in found.items():
+        if not entry["reads_attributes"]:
+            flag = entry["options"].attribute or f"audience_{name}"
+            schemas[BRAZE_ATTRIBUTES][flag] = pl.Boolean()
+
+
+def _no_late_extras(
+    sql_file: Path, key: str, extra: dict[str, pl.DataType] | None, errors: list[str]
+) -> dict[str, pl.DataType] | None:
+    """A second-stage query returns its members only: an extra column could feed no attribute
+    (braze_customer_attributes is built before it)."""
+    if extra:
+        errors.append(
+            f"{sql_file}: returns {sorted(extra)} besides {key}; it reads {BRAZE_ATTRIBUTES}, "
+            f"which is built before it, so an extra column could feed no attribute (a cycle). "
+            f"Return {key} alone."
+        )
+        return None
+    return extra
+
+
+def check_attribute_query(
+    source: Path, sql: str, mapping: AttributeConfig, errors: list[str]
+) -> bool:
+    """Whether an inline query over braze_customer_attributes (a campaign's audience) is
+    read-only, compiles against the table's columns and returns its identifier alone; the
+    problems are reported into ``errors``."""
+    key = mapping.identifier
+    tables = (BRAZE_ATTRIBUTES,)
+    extra = _compile_sql(source, sql, mapping.schemas, errors, key, tables)
+    return _no_late_extras(source, key, extra, errors) is not None
+
+
+def _split_stages(
+    path: Path, ordered: list[AudienceSpec], errors: list[str]
+) -> tuple[list[AudienceSpec], list[AudienceSpec]]:
+    """(first stage, second stage), each in exclusion order; a first-stage audience excluding a
+    second-stage one is refused, naming the cycle."""
+    late = {spec.name for spec in ordered if spec.reads_attributes}
+    for spec in ordered:
+        for other in spec.exclude if not spec.reads_attributes else ():
+            if other in late:
+                errors.append(
+                    f"{_where_audience(path, spec)}: excludes '{other}', which reads "
+                    f"{BRAZE_ATTRIBUTES}: a cycle ({spec.name} -> {BRAZE_ATTRIBUTES} -> {other} "
+                    f"-> {spec.name}), as {BRAZE_ATTRIBUTES} holds {spec.name}'s flag. Exclude "
+                    f"'{spec.name}' in '{other}' instead, or let '{spec.name}' read "
+                    f"{BRAZE_ATTRIBUTES} too."
+                )
+    return (
+        [spec for spec in ordered if not spec.reads_attributes],
+        [spec for spec in ordered if spec.reads_attributes],
+    )
+
+
+def attributes_table_schema(
+    identifier: str, standard: Iterable[AttributeSpec], custom: Iterable[AttributeSpec]
+) -> dict[str, pl.DataType]:
+    """The columns of braze_customer_attributes a second-stage audience may read: the identifier
+    and the fields, typed as the builder types them (the first stage's flags join later)."""
+    # Imported here: attributes.py builds on this module.
+    from amperity_braze_assets.activation.attributes import output_dtype
+
+    return {identifier: pl.String(), **{s.name: output_dtype(s) for s in (*standard, *custom)}}
+
+
+# -- attributes.sql: the mapping as one SELECT ----------------------------------------------------
+SQL_CASTS = "VARCHAR, BIGINT, DOUBLE, DECIMAL(p, s), BOOLEAN, DATE or TIMESTAMP"
+
+
+def sql_custom_type(dtype: pl.DataType) -> str | None:
+    """The custom attribute type a query column declares (its CAST), or None when Braze has
+    none for it."""
+    if isinstance(dtype, pl.Decimal):
+        return f"Decimal({dtype.scale})"
+    if isinstance(dtype, pl.Datetime):
+        return "Datetime"
+    if isinstance(dtype, pl.List):
+        return ARRAY_TYPE if dtype.inner == pl.String else None
+    if dtype.is_integer():
+        return "Integer"
+    if dtype.is_float():
+        return "Float"
+    simple = {pl.String: "String", pl.Boolean: "Boolean", pl.Date: "Date"}
+    return next((name for kind, name in simple.items() if dtype == kind), None)
+
+
+def _standard_type_problem(name: str, dtype: pl.DataType) -> str | None:
+    """Why a query column cannot feed the standard field ``name``: Braze takes text (``dob``:
+    a date, or YYYY-MM-DD text)."""
+    is_date = braze_fields.STANDARD_FIELDS[name].kind == "date"
+    if dtype == pl.String or (is_date and (dtype == pl.Date or isinstance(dtype, pl.Datetime))):
+        return None
+    wanted, cast = ("a date (or YYYY-MM-DD text)", "DATE") if is_date else ("text", "VARCHAR")
+    return (
+        f"the standard field {name} is {dtype} in the query, and Braze takes {wanted}; "
+        f"CAST it AS {cast}."
+    )
+
+
+def _sql_mapping(
+    sql_file: Path, sql: str, raw: dict[Any, Any], settings: AttributeSettings, loader: _Loader
+) -> tuple[str, list[AttributeSpec], list[AttributeSpec]]:
+    """attributes.sql: (the identifier's source, standard fields, custom attributes). The query
+    runs on empty tables of the known schemas; each output column is a field, checked by the
+    YAML loader's own rules (names, shadows, consent), its type checked (standard) or taken as
+    the custom attribute's type (the query's CASTs declare them)."""
+    identifier = settings.identifier
+    source = f"{ATTRIBUTES_QUERY}.{identifier}"
+    mixed = sorted(key for key in ("standard", "custom", "identifier_source") if key in raw)
+    if mixed:
+        loader.error(
+            f"{', '.join(mixed)} and {sql_file} both hold the attribute mapping; keep one: "
+            f"move the fields into the query's columns (c.given_name AS first_name) and remove "
+            f"{', '.join(mixed)} from {ATTRIBUTES_FILE} (its options stay), or delete {sql_file}."
+        )
+    errors = loader.errors
+    schema = _query_schema(sql_file, sql, loader.schemas, errors)
+    if schema is not None and identifier not in schema:
+        errors.append(
+            f"{sql_file}: the query must return the identifier column {identifier}, e.g. "
+            f"c.amperity_id AS {identifier}; it returns {list(schema)}."
+        )
+        schema = None
+    if schema is None:
+        return source, [], []
+    if identifier != "external_id" and PERSON_ID not in schema:
+        errors.append(
+            f"{sql_file}: with identifier: {identifier} the query must also return amperity_id "
+            "(each person's key, not sent to Braze), e.g. SELECT c.amperity_id, ..."
+        )
+    sql_loader = _Loader(sql_file, {ATTRIBUTES_QUERY: schema}, errors)
+    standard: list[AttributeSpec] = []
+    custom: list[AttributeSpec] = []
+    for column, dtype in schema.items():
+        if column not in (identifier, PERSON_ID):
+            spec = _sql_field(sql_loader, column, dtype, settings)
+            if spec is not None:
+                (standard if spec.standard else custom).append(spec)
+    return source, standard, custom
+
+
+def _sql_field(
+    loader: _Loader, column: str, dtype: pl.DataType, settings: AttributeSettings
+) -> AttributeSpec | None:
+    """One output column of attributes.sql as a field, or None with the problem reported."""
+    source = f"{ATTRIBUTES_QUERY}.{column}"
+    where = f"column '{column}'"
+    if column in braze_fields.IDENTIFIER_FIELDS:
+        loader.error(
+            f"{where}: the query returns {column} besides the identifier {settings.identifier}; "
+            f"Braze takes exactly one identifier per object: drop the column, or set identifier: "
+            f"{column} in {ATTRIBUTES_FILE}."
+        )
+        return None
+    if column in braze_fields.STANDARD_FIELDS:
+        problem = _standard_type_problem(column, dtype)
+        if problem:
+            loader.error(f"{where}: {problem}")
+            return None
+        return loader.standard_field(column, source, settings)
+    custom_type = sql_custom_type(dtype)
+    if custom_type is None and _custom_name_problem(column) is None:
+        loader.error(
+            f"{where}: its type {dtype} has no Braze custom attribute type; CAST it in the "
+            f"query to {SQL_CASTS} (a list of strings is an Array)."
+        )
+        return None
+    return loader.custom_attribute(
+        column, {"source": source, "type": custom_type or "String"}, settings
+    )

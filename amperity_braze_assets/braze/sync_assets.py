@@ -60,13 +60,25 @@ def build_sync_assets(
     config: "ProjectConfig | None",
     settings: Settings,
     destinations: tuple[Destination, ...] | None = None,
+    late_audiences: str | None = None,
 ) -> list:
-    """Per destination: ``braze_attribute_diff``, ``braze_sync``, ``braze_sync_log``."""
+    """Per destination: ``braze_attribute_diff``, ``braze_sync``, ``braze_sync_log``.
+    ``late_audiences``: the asset of the second-stage audiences' flags, when there are any."""
     destinations = destinations or load_destinations(settings)
     assets: list = []
     for destination in destinations:
-        assets.extend(_destination_assets(destination, settings))
+        assets.extend(_destination_assets(destination, settings, late_audiences))
     return assets
+
+
+def with_late_flags(attributes: pl.DataFrame, late: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """braze_customer_attributes with the second-stage audiences' flags joined on (their frame:
+    the identifier column first, then a Boolean per audience); false for anyone it lacks."""
+    for flags in late.values():
+        key, names = flags.columns[0], flags.columns[1:]
+        attributes = attributes.join(flags, on=key, how="left", maintain_order="left")
+        attributes = attributes.with_columns(pl.col(name).fill_null(False) for name in names)
+    return attributes
 
 
 def _run_shard(context: dg.AssetExecutionContext) -> tuple[int, int] | None:
@@ -135,7 +147,19 @@ def stable_shard(ids: pl.Series, shards: int):
     return (stable_unit_interval(ids, "sync-shard") * shards).astype("int64")
 
 
-def _destination_assets(destination: Destination, settings: Settings) -> list:
+def _sync_ins(late_audiences: str | None) -> dict[str, dg.AssetIn]:
+    """What the diff and the sync read: the attributes, the identity and, when there are
+    second-stage audiences, their flags (``with_late_flags`` joins them on)."""
+    return {
+        "attributes": dg.AssetIn(key=ATTRIBUTES_ASSET),
+        "identity": dg.AssetIn(key=IDENTITY_ASSET),
+        **({"late": dg.AssetIn(key=late_audiences)} if late_audiences else {}),
+    }
+
+
+def _destination_assets(
+    destination: Destination, settings: Settings, late_audiences: str | None = None
+) -> list:
     partitions = shard_partitions(settings)
     diff_name = destination.asset_name("braze_attribute_diff")
     sync_name = destination.asset_name("braze_sync")
@@ -143,10 +167,7 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
     resource_key = destination.resource_key
     attribute_subset = list(destination.attributes) if destination.attributes else None
     identifier_column = destination.identifier_column
-    ins = {
-        "attributes": dg.AssetIn(key=ATTRIBUTES_ASSET),
-        "identity": dg.AssetIn(key=IDENTITY_ASSET),
-    }
+    ins = _sync_ins(late_audiences)
 
     @dg.asset(
         name=diff_name,
@@ -171,9 +192,12 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         ],
     )
     def braze_attribute_diff(
-        context: dg.AssetExecutionContext, attributes: pl.DataFrame, identity: pl.DataFrame
+        context: dg.AssetExecutionContext,
+        attributes: pl.DataFrame,
+        identity: pl.DataFrame,
+        **late: pl.DataFrame,
     ):
-        attributes = _this_shard(context, attributes, identifier_column)
+        attributes = _this_shard(context, with_late_flags(attributes, late), identifier_column)
         view = _ledger(context, destination).view()
         merges = sync.plan_merges(identity, view.accepted, attributes[identifier_column])
         if identifier_column == "external_id":
@@ -267,35 +291,13 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         config: BrazeSyncConfig,
         attributes: pl.DataFrame,
         identity: pl.DataFrame,
+        **late: pl.DataFrame,
     ) -> dg.MaterializeResult:
         resource: BrazeResource = getattr(context.resources, resource_key)
-        dry_run = (
-            config.dry_run if config.dry_run is not None else default_dry_run(destination, settings)
-        )
-        if not dry_run and not resource.has_api_key:
-            raise dg.Failure(
-                f"braze_sync for '{destination.name}' is not a dry run but {destination.api_key_env} "
-                "is not set; set it, or run with dry_run: true."
-            )
-        options = sync.SyncOptions(
-            run_id=context.run.run_id,
-            destination=destination.name,
-            identifier_column=identifier_column,
-            identifier_type=destination.identifier,
-            attributes=attribute_subset,
-            update_existing_only=destination.update_existing_only,
-            alias_fallback=destination.alias_fallback,
-            objects_per_request=destination.objects_per_request,
-            concurrency=destination.concurrency,
-            dry_run=dry_run,
-            dry_run_dir=settings.data_dir / "braze" / "dry_run" / context.run.run_id,
-            max_change_share=destination.max_change_share,
-            circuit_breaker_min_profiles=destination.circuit_breaker_min_profiles,
-            override_circuit_breaker=config.override_circuit_breaker,
-            retry_rejected=config.retry_rejected,
-            hand_off_survivors=_hand_off_survivors(context, destination),
-        )
-        attributes = _this_shard(context, attributes, identifier_column)
+        options = destination_sync_options(context, destination, settings, config, "braze_sync")
+        options.hand_off_survivors = _hand_off_survivors(context, destination)
+        dry_run = options.dry_run
+        attributes = _this_shard(context, with_late_flags(attributes, late), identifier_column)
         ledger = _ledger(context, destination)
         _tag_dry_run(context, dry_run)
         options.rate_budget = destination.rate_budget(settings.sync_shards)
@@ -359,6 +361,44 @@ def _destination_assets(destination: Destination, settings: Settings) -> list:
         return dg.Output(logs, metadata=sync_log_metadata(logs, run_id, would_send))
 
     return [braze_attribute_diff, braze_sync, braze_sync_log]
+
+
+def destination_sync_options(
+    context: dg.AssetExecutionContext,
+    destination: Destination,
+    settings: Settings,
+    config: BrazeSyncConfig,
+    what: str,
+) -> sync.SyncOptions:
+    """The options of one run's sync to ``destination``: its settings, the run's config, and
+    whether it is a dry run (refused when it is not one but the key is missing; ``what`` names
+    the asset in that message)."""
+    resource: BrazeResource = getattr(context.resources, destination.resource_key)
+    dry_run = (
+        config.dry_run if config.dry_run is not None else default_dry_run(destination, settings)
+    )
+    if not dry_run and not resource.has_api_key:
+        raise dg.Failure(
+            f"{what} for '{destination.name}' is not a dry run but {destination.api_key_env} "
+            "is not set; set it, or run with dry_run: true."
+        )
+    return sync.SyncOptions(
+        run_id=context.run.run_id,
+        destination=destination.name,
+        identifier_column=destination.identifier_column,
+        identifier_type=destination.identifier,
+        attributes=list(destination.attributes) if destination.attributes else None,
+        update_existing_only=destination.update_existing_only,
+        alias_fallback=destination.alias_fallback,
+        objects_per_request=destination.objects_per_request,
+        concurrency=destination.concurrency,
+        dry_run=dry_run,
+        dry_run_dir=settings.data_dir / "braze" / "dry_run" / context.run.run_id,
+        max_change_share=destination.max_change_share,
+        circuit_breaker_min_profiles=destination.circuit_breaker_min_profiles,
+        override_circuit_breaker=config.override_circuit_breaker,
+        retry_rejected=config.retry_rejected,
+    )
 
 
 def _sync_holding_ledger(

@@ -6,8 +6,12 @@ hand from the UI. The check-failure hook rides on every job so a failed check al
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import dagster as dg
+
+if TYPE_CHECKING:  # checked and built by activation; handed over by the wiring
+    from amperity_braze_assets.activation.campaigns import Campaign
 
 CUSTOMER360_GROUPS = ("sources", "customer360")
 # Jobs that ingest Currents files carry this tag; the instance's run queue lets one run at a time
@@ -187,3 +191,37 @@ JOB_PURPOSES = {
     "customer360_job": "sources to customer_360 and customer_transactions",
     "currents_ingest_job": "new Braze Currents files to the engagement tables",
 }
+
+
+CAMPAIGN_TAG = "campaign"
+
+
+def build_campaign_jobs(
+    campaigns: "Iterable[Campaign]",
+    ledgers: Mapping[str, str],
+    hook: dg.HookDefinition | None = None,
+) -> dict:
+    """One job per campaign, ``campaign_<name>``: its audiences and attributes from the stored
+    customer 360, then its sync; described as the campaign is, tagged ``campaign: <name>`` and
+    with its destination's ledger tag (one sync of a ledger at a time, with the regular ones).
+    ``ledgers``: each destination's ledger (none when the sync is sharded: the shards' leases
+    guard their ledgers, as for the regular sync)."""
+    jobs = [
+        dg.define_asset_job(
+            campaign.job_name,
+            selection=(
+                dg.AssetSelection.assets(campaign.asset_name).upstream()
+                - dg.AssetSelection.groups(*CUSTOMER360_GROUPS, "currents")
+            ).required_multi_asset_neighbors(),
+            description=campaign.summary(),
+            hooks={hook} if hook else None,
+            tags={
+                CAMPAIGN_TAG: campaign.name,
+                **ledger_tags(
+                    [ledgers[campaign.destination]] if campaign.destination in ledgers else []
+                ),
+            },
+        )
+        for campaign in campaigns
+    ]
+    return {job.name: job for job in jobs}

@@ -4,6 +4,7 @@ With ``only_when_sources_changed`` a tick first fingerprints the source files an
 they are the same as at the last run this schedule requested, so an unchanged day costs nothing.
 """
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -17,6 +18,7 @@ from amperity_braze_assets.sources.sensors import (
 )
 
 if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
+    from amperity_braze_assets.activation.campaigns import Campaign
     from amperity_braze_assets.config import ProjectConfig
 
 
@@ -74,3 +76,27 @@ def build_schedules(
     schedules: dict[str, ScheduleConfig], jobs: dict, config: "ProjectConfig", settings: Settings
 ) -> list[dg.ScheduleDefinition]:
     return [build_schedule(s, jobs[name], config, settings) for name, s in schedules.items()]
+
+
+def build_campaign_schedules(
+    campaigns: "Iterable[Campaign]", jobs: dict, config: "ProjectConfig", settings: Settings
+) -> list[dg.ScheduleDefinition]:
+    """A schedule for each campaign with ``schedule:`` (``campaign_<name>_schedule``), stopped
+    unless the campaign says ``enabled: true``, like every schedule; a campaign with
+    ``once: true`` has none: its job is launched by hand."""
+    return [
+        build_schedule(
+            ScheduleConfig(
+                job=campaign.job_name,
+                cron=campaign.schedule,
+                timezone=campaign.timezone,
+                enabled=campaign.enabled,
+                description=f"{campaign.summary()} Cron '{campaign.schedule}'.",
+            ),
+            jobs[campaign.job_name],
+            config,
+            settings,
+        )
+        for campaign in campaigns
+        if campaign.schedule is not None
+    ]
