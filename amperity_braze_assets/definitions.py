@@ -12,6 +12,7 @@ from dagster_aws.s3 import S3Resource
 
 from amperity_braze_assets.activation.assets import build_attribute_assets
 from amperity_braze_assets.activation.config import load_attribute_config
+from amperity_braze_assets.activation.events_assets import build_event_assets
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
 from amperity_braze_assets.braze.sync_assets import (
@@ -48,15 +49,17 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
     destinations = load_destinations(settings)
     currents_assets, currents_sensors, currents_jobs = build_currents_definitions(settings)
+    event_assets = build_event_assets(config, destinations)
     assets = [
         *build_source_assets(config, settings),
         *build_identity_assets(config, settings),
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
-        *build_sync_assets(config, settings, destinations),
+        *build_sync_assets(config, settings, destinations, with_events=bool(event_assets)),
         *build_workspace_assets(load_attribute_config(config), settings, destinations),
         *build_console_assets(settings, destinations),
         *currents_assets,
+        *event_assets,
     ]
     shards = shard_partitions(settings)
     destination_assets = {
