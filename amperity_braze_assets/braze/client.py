@@ -330,20 +330,24 @@ class BrazeClient:
         objects: int | None = None,
         *,
         resend_ambiguous: bool = True,
+        before_send: Callable[[], None] | None = None,
     ) -> TrackResult:
         """Send one ``/users/track`` body (already batched) and classify the answer.
 
         ``resend_ambiguous=False``: after an attempt that may have been applied (a dropped
         connection, a read timeout) the outcome is ``unknown`` at once, never sent again: a
         body holding purchases or events would be counted twice. 429s and 5xx answers applied
-        nothing and are retried either way."""
+        nothing and are retried either way. ``before_send`` is called once, after pacing and
+        right before the first attempt leaves (the sync writes its events' keys ahead there)."""
         if isinstance(body, dict):
             payload = json.dumps(body, separators=(",", ":")).encode()
         elif isinstance(body, str):
             payload = body.encode()
         else:
             payload = body
-        return self._post(fields.TRACK_PATH, payload, resend_ambiguous=resend_ambiguous)
+        return self._post(
+            fields.TRACK_PATH, payload, resend_ambiguous=resend_ambiguous, before_send=before_send
+        )
 
     # -- /users/merge -------------------------------------------------------------------------
     def merge(self, pairs: Sequence[tuple[str, str]]) -> TrackResult:
@@ -363,7 +367,12 @@ class BrazeClient:
 
     # -- the one request loop ------------------------------------------------------------------------
     def _post(
-        self, path: str, payload: bytes, paced: bool = True, resend_ambiguous: bool = True
+        self,
+        path: str,
+        payload: bytes,
+        paced: bool = True,
+        resend_ambiguous: bool = True,
+        before_send: Callable[[], None] | None = None,
     ) -> TrackResult:
         settings = self.settings
         url = settings.rest_endpoint + path
@@ -373,6 +382,9 @@ class BrazeClient:
         while True:
             if paced:
                 self.pacer.acquire()
+            if before_send is not None:
+                before_send()
+                before_send = None
             result.attempts += 1
             try:
                 response = self.session.post(

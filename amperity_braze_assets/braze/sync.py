@@ -478,12 +478,13 @@ def _send(
             lost = lost or _lease_lost(options)
             # Batches are rendered as they are needed, so only a chunk is held at a time.
             room = 0 if lost else max_in_flight - len(in_flight)
-            starting = list(itertools.islice(batches, room))
-            _write_ahead(starting, ledger, options)
-            for batch in starting:
-                resend = _resend_ambiguous(batch, options)
+            for batch in itertools.islice(batches, room):
                 future = pool.submit(
-                    client.track, batch.body, batch.rows.height, resend_ambiguous=resend
+                    client.track,
+                    batch.body,
+                    batch.rows.height,
+                    resend_ambiguous=_resend_ambiguous(batch, options),
+                    before_send=_write_ahead(batch, ledger, options),
                 )
                 in_flight[future] = batch
             if not in_flight:
@@ -531,12 +532,15 @@ def _send(
         raise lost
 
 
-def _write_ahead(batches: list[Batch], ledger: Ledger, options: SyncOptions) -> None:
-    """The keys of the purchases and events about to be sent, durably pending before any of
-    them leaves: a run that dies after sending finds them pending (an unknown outcome)."""
-    keys = [b.events.get_column("event_key") for b in batches if b.events is not None]
-    if keys:
-        EventLedger(ledger.store, ledger.name).record(pl.concat(keys), PENDING, options.run_id)
+def _write_ahead(batch: Batch, ledger: Ledger, options: SyncOptions) -> Callable[[], None] | None:
+    """What the client calls right before a request holding purchases or events leaves: their
+    keys written durably as pending, so a run that dies after sending finds them pending (an
+    unknown outcome). Written then, not when the request is queued, so a kill leaves as few
+    keys pending that never left as it can."""
+    if batch.events is None:
+        return None
+    keys = batch.events.get_column("event_key")
+    return lambda: EventLedger(ledger.store, ledger.name).record(keys, PENDING, options.run_id)
 
 
 def _resend_ambiguous(batch: Batch, options: SyncOptions) -> bool:
