@@ -315,7 +315,7 @@ class EmulatorState:
         now = dt.datetime.fromtimestamp(self.options.clock(), dt.UTC)
         filed = {k: copy.deepcopy(v) for k, v in item.items() if k not in rules.IDENTIFIER_FIELDS}
         filed.pop("_update_existing_only", None)
-        filed["time"] = rules.occurrence_time(item, now)
+        filed["time"] = rules.occurrence_time(item["time"], now)
         filed["array"] = array
         profile.occurrences.append(filed)
         if array == "events":

@@ -299,12 +299,12 @@ def is_time(value: Any) -> bool:
 
 
 def event_problem(item: dict[str, Any]) -> str | None:
-    """Spec, Events. We choose: a missing ``time`` is the time of arrival (Braze's own SDKs send it)."""
+    """Spec, Events; braze.com's event object marks ``name`` and ``time`` required."""
     name = item.get("name")
     if not isinstance(name, str) or not name:
         return "event name must be a non-empty string"
-    if "time" in item and not is_time(item["time"]):
-        return "event time must be ISO 8601"
+    if not is_time(item.get("time")):
+        return "event time is required, as ISO 8601"
     return _properties_problem(item.get("properties"))
 
 
@@ -326,8 +326,8 @@ def purchase_problem(item: dict[str, Any]) -> str | None:
         or not 1 <= quantity <= MAX_PURCHASE_QUANTITY
     ):
         return f"quantity must be a whole number from 1 to {MAX_PURCHASE_QUANTITY}"
-    if "time" in item and not is_time(item["time"]):
-        return "purchase time must be ISO 8601"
+    if not is_time(item.get("time")):
+        return "purchase time is required, as ISO 8601"
     return _properties_problem(item.get("properties"))
 
 
@@ -367,18 +367,15 @@ def properties_size_problem(array: str, item: dict[str, Any]) -> str | None:
     return None
 
 
-def occurrence_time(item: dict[str, Any], now: dt.datetime) -> str:
-    """When Braze files an event or purchase: its ``time``, a future one clamped to now (spec),
-    no time at all the time of arrival; ISO 8601 UTC."""
-    value = item.get("time")
-    moment = now
-    if isinstance(value, str):
-        text = value
-        if _BRAZE_TIME.fullmatch(text):  # 2026-11-30T14:03:00:000Z: the last colon is a dot
-            text = text[:19] + "." + text[20:]
-        parsed = dt.datetime.fromisoformat(text)
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-        moment = min(parsed, now)
+def occurrence_time(time: str, now: dt.datetime) -> str:
+    """When Braze files an event or purchase (its ``time``, checked by ``is_time``): a time
+    without zone is UTC, a future one is clamped to now (spec); ISO 8601 UTC."""
+    text = time
+    if _BRAZE_TIME.fullmatch(text):  # 2026-11-30T14:03:00:000Z: the last colon is a dot
+        text = text[:19] + "." + text[20:]
+    parsed = dt.datetime.fromisoformat(text)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    moment = min(parsed, now)
     return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
