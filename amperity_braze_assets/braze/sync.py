@@ -257,9 +257,14 @@ def with_events(
     chunks = braze_events.event_chunks(plan.objects, size, options.max_body_bytes, room)
     if last is not None:
         if room > 0:
-            fill = braze_events.indexed(next(chunks))
+            fill = next(chunks)
             body = braze_events.request_body(last.rows.get_column(OBJECT).to_list(), fill)
-            last = Batch(last.number, last.rows, body, fill)
+            if len(body.encode()) <= options.max_body_bytes:
+                last = Batch(last.number, last.rows, body, braze_events.indexed(fill))
+            else:  # over Braze's 4 MB together: the occurrences go in requests of their own
+                chunks = itertools.chain(
+                    braze_events.event_chunks(fill, size, options.max_body_bytes, 0), chunks
+                )
         yield last
     no_rows = pl.DataFrame(schema=braze_events.NO_ATTRIBUTE_ROWS)
     for chunk in chunks:

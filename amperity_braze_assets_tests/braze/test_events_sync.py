@@ -188,3 +188,24 @@ def test_dry_run_writes_the_events_in_the_request_bodies(ledger, tmp_path):
     }
     assert report.events.as_dict()["purchases_dry_run"] == 2
     assert EventLedger(ledger.store, ledger.name).statuses().height == 0
+
+
+def test_a_body_over_the_size_cap_keeps_occurrences_apart(ledger, tmp_path):
+    # Each purchase's properties about 30 KB: 75 of them would pass 4 MB, so the requests holding
+    # them are halved, and the attribute request is not filled with them.
+    big = occurrences(80, events_each=0).with_columns(
+        properties=pl.lit(json.dumps({"note": ["x" * 200] * 150}, separators=(",", ":")))
+    )
+    report = run_sync(
+        people(80),
+        ledger,
+        None,
+        options("dry", dry_run=True, dry_run_dir=tmp_path / "dry", max_body_bytes=1_000_000),
+        events=big,
+    )
+    bodies = [line.encode() for line in open(report.dry_run_file, encoding="utf-8")]
+    assert all(len(body) <= 1_000_000 for body in bodies)
+    sizes = [
+        (len(b.get("attributes", [])), len(b.get("purchases", []))) for b in map(json.loads, bodies)
+    ]
+    assert sum(p for _, p in sizes) == 80 and sum(a for a, _ in sizes) == 80
