@@ -14,6 +14,7 @@ from amperity_braze_assets.activation.assets import build_attribute_assets
 from amperity_braze_assets.activation.attribute_audiences import ATTRIBUTE_AUDIENCES_ASSET
 from amperity_braze_assets.activation.campaigns import load_campaigns
 from amperity_braze_assets.activation.config import load_attribute_config
+from amperity_braze_assets.activation.events_assets import build_event_assets
 from amperity_braze_assets.braze.campaign_assets import build_campaign_assets
 from amperity_braze_assets.braze.destinations import load_destinations
 from amperity_braze_assets.braze.resources import build_braze_resources
@@ -56,15 +57,17 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
     campaigns = load_campaigns(
         config.config_dir, mapping, {d.name: d.attributes for d in destinations}
     )
+    event_assets = build_event_assets(config, destinations)
     assets = [
         *build_source_assets(config, settings),
         *build_identity_assets(config, settings),
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
-        *build_sync_assets(config, settings, destinations, late_audiences),
+        *build_sync_assets(config, settings, destinations, late_audiences, bool(event_assets)),
         *build_workspace_assets(mapping, settings, destinations),
         *build_console_assets(settings, destinations),
         *currents_assets,
+        *event_assets,
         *build_campaign_assets(campaigns, destinations, settings, late_audiences),
     ]
     shards = shard_partitions(settings)

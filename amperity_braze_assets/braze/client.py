@@ -340,15 +340,30 @@ class BrazeClient:
         self.close()
 
     # -- /users/track -------------------------------------------------------------------------
-    def track(self, body: bytes | str | dict[str, Any], objects: int | None = None) -> TrackResult:
-        """Send one ``/users/track`` body (already batched) and classify the answer."""
+    def track(
+        self,
+        body: bytes | str | dict[str, Any],
+        objects: int | None = None,
+        *,
+        resend_ambiguous: bool = True,
+        before_send: Callable[[], None] | None = None,
+    ) -> TrackResult:
+        """Send one ``/users/track`` body (already batched) and classify the answer.
+
+        ``resend_ambiguous=False``: after an attempt that may have been applied (a dropped
+        connection, a read timeout) the outcome is ``unknown`` at once, never sent again: a
+        body holding purchases or events would be counted twice. 429s and 5xx answers applied
+        nothing and are retried either way. ``before_send`` is called once, after pacing and
+        right before the first attempt leaves (the sync writes its events' keys ahead there)."""
         if isinstance(body, dict):
             payload = json.dumps(body, separators=(",", ":")).encode()
         elif isinstance(body, str):
             payload = body.encode()
         else:
             payload = body
-        return self._post(fields.TRACK_PATH, payload)
+        return self._post(
+            fields.TRACK_PATH, payload, resend_ambiguous=resend_ambiguous, before_send=before_send
+        )
 
     # -- /users/merge -------------------------------------------------------------------------
     def merge(self, pairs: Sequence[tuple[str, str]]) -> TrackResult:
@@ -376,7 +391,14 @@ class BrazeClient:
         return self._post(fields.IDENTIFY_PATH, identify_body(pairs).encode(), paced=False)
 
     # -- the one request loop ------------------------------------------------------------------------
-    def _post(self, path: str, payload: bytes, paced: bool = True) -> TrackResult:
+    def _post(
+        self,
+        path: str,
+        payload: bytes,
+        paced: bool = True,
+        resend_ambiguous: bool = True,
+        before_send: Callable[[], None] | None = None,
+    ) -> TrackResult:
         settings = self.settings
         url = settings.rest_endpoint + path
         result = TrackResult(outcome="unknown", status=None)
@@ -385,16 +407,20 @@ class BrazeClient:
         while True:
             if paced:
                 self.pacer.acquire()
+            if before_send is not None:
+                before_send()
+                before_send = None
             result.attempts += 1
             try:
                 response = self.session.post(
                     url, data=payload, timeout=(settings.connect_timeout, settings.read_timeout)
                 )
             except requests.RequestException as exc:
-                result.ambiguous_attempts += int(may_have_been_sent(exc))
+                ambiguous = may_have_been_sent(exc)
+                result.ambiguous_attempts += int(ambiguous)
                 result.message = self.redact(f"{type(exc).__name__}: {exc}")
                 failures += 1
-                if failures >= settings.max_attempts:
+                if failures >= settings.max_attempts or (ambiguous and not resend_ambiguous):
                     result.outcome = "unknown"
                     break
                 self._back_off(failures, path, result.message)

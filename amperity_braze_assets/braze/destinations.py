@@ -71,6 +71,13 @@ class Destination(ClientTuning):
     is_default: bool = True
     # Set at load: the workspace's limit and how many destinations share it.
     workspace_budget: RateBudget | None = None
+    # Purchases and custom events (braze/events.py): the events sent (None: every event of
+    # events.yaml; (): none), whether purchases are, whether an occurrence whose outcome is
+    # unknown is sent again, and how old an occurrence may be and still be sent.
+    events: tuple[str, ...] | None = None
+    purchases: bool = True
+    on_unknown: str = "skip"
+    event_lookback_days: int = 30
 
     def rate_budget(self, shards: int = 1) -> RateBudget:
         """This destination's share of its workspace's rate limit, split among ``shards``."""
@@ -292,6 +299,33 @@ class DestinationEntry(BaseModel):
     # Accepted and unused (an emulator option once written here); kept so such files load.
     legacy_per_array_limit: Any = None
     description: Any = None
+    events: tuple[str, ...] | None = None
+    purchases: bool = True
+    on_unknown: Literal["skip", "resend"] = "skip"
+    event_lookback_days: int = 30
+
+    @field_validator("events", mode="before")
+    @classmethod
+    def _events(cls, value: Any) -> Any:
+        if value == "all":
+            return None
+        if value == "none":
+            return ()
+        if not isinstance(value, list) or not all(isinstance(e, str) and e for e in value):
+            raise ValueError(
+                "events must be 'all', 'none' or a list of event names from events.yaml."
+            )
+        return tuple(value)
+
+    @field_validator("event_lookback_days", mode="before")
+    @classmethod
+    def _lookback(cls, value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 36_500:
+            raise ValueError(
+                f"event_lookback_days must be a whole number of days from 0 to 36500 (older "
+                f"purchases and events are not sent), got {value!r}."
+            )
+        return value
 
     @field_validator(*ENV_SETTINGS, mode="before")
     @classmethod

@@ -42,6 +42,7 @@ from pathlib import Path
 import polars as pl
 
 from amperity_braze_assets import braze_fields as fields
+from amperity_braze_assets.braze import events as braze_events
 from amperity_braze_assets.braze.client import BrazeClient, RateBudget, TrackResult, identify_body
 from amperity_braze_assets.braze.diff import (
     ALIAS_COLUMNS,
@@ -55,6 +56,7 @@ from amperity_braze_assets.braze.diff import (
     alias_key_expr,
     compute_diff,
 )
+from amperity_braze_assets.braze.event_ledger import PENDING, EventLedger
 from amperity_braze_assets.braze.ledger import (
     IDENTIFIER,
     Ledger,
@@ -114,6 +116,8 @@ class SyncOptions:
     # identifier external_id only: people without one go by alias; one who gained an
     # external_id is identified (/users/identify) before the diff.
     alias_fallback: bool = False
+    # Purchases and events: the destination's choices (braze/events.py); None sends none.
+    event_options: braze_events.EventOptions | None = None
 
 
 @dataclass
@@ -145,6 +149,10 @@ class SyncReport:
     rate_budget: RateBudget | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     log: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SYNC_LOG_SCHEMA))
+    # Purchases and events: their figures, and their rows of the sync log (apart from the
+    # attribute rows, which the people figures count).
+    events: braze_events.EventFigures = field(default_factory=braze_events.EventFigures)
+    event_log: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=SYNC_LOG_SCHEMA))
 
     @property
     def objects_per_second(self) -> float:
@@ -221,6 +229,8 @@ class Batch:
     number: int
     rows: pl.DataFrame
     body: str
+    # The purchases and events it holds (braze/events.py: event_key, kind, array, index...).
+    events: pl.DataFrame | None = None
 
 
 def diff_batches(diff: AttributeDiff, options: SyncOptions) -> Iterator[Batch]:
@@ -236,14 +246,51 @@ def diff_batches(diff: AttributeDiff, options: SyncOptions) -> Iterator[Batch]:
             number += 1
 
 
+def with_events(
+    batches: Iterator[Batch], plan: braze_events.EventPlan | None, options: SyncOptions
+) -> Iterator[Batch]:
+    """The attribute requests, the last one filled up with purchases and events, then the rest
+    of them in full requests: ``objects_per_request`` objects in all per request (spec)."""
+    if plan is None or plan.objects.height == 0:
+        yield from batches
+        return
+    size = max(1, options.objects_per_request)
+    last: Batch | None = None
+    for batch in batches:
+        if last is not None:
+            yield last
+        last = batch
+    room = size - last.rows.height if last is not None else 0
+    number = last.number + 1 if last is not None else 0
+    chunks = braze_events.event_chunks(plan.objects, size, options.max_body_bytes, room)
+    if last is not None:
+        if room > 0:
+            fill = next(chunks)
+            body = braze_events.request_body(last.rows.get_column(OBJECT).to_list(), fill)
+            if len(body.encode()) <= options.max_body_bytes:
+                last = Batch(last.number, last.rows, body, braze_events.indexed(fill))
+            else:  # over Braze's 4 MB together: the occurrences go in requests of their own
+                chunks = itertools.chain(
+                    braze_events.event_chunks(fill, size, options.max_body_bytes, 0), chunks
+                )
+        yield last
+    no_rows = pl.DataFrame(schema=braze_events.NO_ATTRIBUTE_ROWS)
+    for chunk in chunks:
+        events = braze_events.indexed(chunk)
+        yield Batch(number, no_rows, braze_events.request_body([], events), events)
+        number += 1
+
+
 def run_sync(
     current: pl.DataFrame,
     ledger: Ledger,
     client: BrazeClient | None,
     options: SyncOptions,
     identity: pl.DataFrame | None = None,
+    events: pl.DataFrame | None = None,
 ) -> SyncReport:
-    """One sync run; see the module docstring for the order of things."""
+    """One sync run; see the module docstring for the order of things. ``events``:
+    ``braze_events``, sent as ``options.event_options`` says."""
     started = time.perf_counter()
     view = ledger.compact()
     merges = plan_merges(identity, view.accepted, current[options.identifier_column])
@@ -276,7 +323,10 @@ def run_sync(
     )
     report.diff = diff.figures
     check_circuit_breaker(diff.figures, options)
-    batches = _counted(diff_batches(diff, options), report)
+    plan = _plan_events(events, current, ledger, options)
+    if plan is not None:
+        report.events = plan.figures
+    batches = _counted(with_events(diff_batches(diff, options), plan, options), report)
     if options.dry_run:
         _dry_run(diff, batches, options, report)
     else:
@@ -288,9 +338,26 @@ def run_sync(
         finally:
             report.send_seconds = time.perf_counter() - sending
             ledger.compact()
+            if plan is not None:
+                EventLedger(ledger.store, ledger.name).compact_events()
             ledger.write_sync_log(options.run_id, timed_log(report))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _plan_events(
+    events: pl.DataFrame | None, current: pl.DataFrame, ledger: Ledger, options: SyncOptions
+) -> braze_events.EventPlan | None:
+    if events is None or options.event_options is None:
+        return None
+    return braze_events.plan_events(
+        events,
+        current.get_column(options.identifier_column),
+        EventLedger(ledger.store, ledger.name),
+        options.event_options,
+        options.run_id,
+        options.dry_run,
+    )
 
 
 def check_circuit_breaker(figures: DiffFigures, options: SyncOptions) -> None:
@@ -466,6 +533,8 @@ def _dry_run(
         for batch in batches:
             out.write(batch.body + "\n")
             logs.append(_log_rows(batch.rows, options.run_id, batch.number, "dry_run", None))
+            if batch.events is not None:
+                _record_event_rows(report, batch.events, options.run_id, batch.number, True)
     report.dry_run_file = str(path)
     report.objects_sent = diff.height
     report.data_points_sent = diff.figures.data_points
@@ -479,7 +548,8 @@ DRY_RUN_LOG_SUFFIX = ".log.parquet"
 def timed_log(report: SyncReport) -> pl.DataFrame:
     """The run's log as it is kept: every row with the time the run started."""
     started = pl.lit(report.started_at, pl.Datetime("us", "UTC")).alias(STARTED_AT)
-    return report.log.with_columns(started)
+    log = pl.concat([report.log, report.event_log], how="vertical_relaxed")
+    return log.with_columns(started)
 
 
 def _log_rows(
@@ -518,12 +588,20 @@ def _send(
             # Batches are rendered as they are needed, so only a chunk is held at a time.
             room = 0 if lost else max_in_flight - len(in_flight)
             for batch in itertools.islice(batches, room):
-                in_flight[pool.submit(client.track, batch.body, batch.rows.height)] = batch
+                future = pool.submit(
+                    client.track,
+                    batch.body,
+                    batch.rows.height,
+                    resend_ambiguous=_resend_ambiguous(batch, options),
+                    before_send=_write_ahead(batch, ledger, options),
+                )
+                in_flight[future] = batch
             if not in_flight:
                 break
             done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             accepted_parts: list[pl.DataFrame] = []
             rejected_parts: list[pl.DataFrame] = []
+            event_parts: list[pl.DataFrame] = []
             finished: list[int] = []
             for future in done:
                 batch = in_flight.pop(future)
@@ -536,6 +614,9 @@ def _send(
                 if rejected.height:
                     rejected_parts.append(rejected)
                 logs.append(log_rows)
+                if batch.events is not None:
+                    event_parts.append(braze_events.outcomes(batch.events, result))
+                    _record_event_rows(report, event_parts[-1], options.run_id, number, False)
                 finished.append(number)
             # One segment for every batch whose answer arrived together: durable before more
             # work is recorded, and few enough files at high request rates.
@@ -543,6 +624,10 @@ def _send(
                 ledger.record_accepted(pl.concat(accepted_parts, how="diagonal_relaxed"))
             if rejected_parts:
                 ledger.record_rejected(pl.concat(rejected_parts, how="vertical"))
+            if event_parts:
+                EventLedger(ledger.store, ledger.name).record_outcomes(
+                    pl.concat(event_parts, how="vertical"), options.run_id
+                )
             for number in sorted(finished):
                 if options.after_batch is not None:
                     options.after_batch(number)
@@ -554,6 +639,34 @@ def _send(
             report.log = pl.concat(logs, how="vertical")
     if lost is not None:
         raise lost
+
+
+def _write_ahead(batch: Batch, ledger: Ledger, options: SyncOptions) -> Callable[[], None] | None:
+    """What the client calls right before a request holding purchases or events leaves: their
+    keys written durably as pending, so a run that dies after sending finds them pending (an
+    unknown outcome). Written then, not when the request is queued, so a kill leaves as few
+    keys pending that never left as it can."""
+    if batch.events is None:
+        return None
+    keys = batch.events.get_column("event_key")
+    return lambda: EventLedger(ledger.store, ledger.name).record(keys, PENDING, options.run_id)
+
+
+def _resend_ambiguous(batch: Batch, options: SyncOptions) -> bool:
+    """Whether the client may send a request again after an attempt that may have been applied:
+    always for attributes (setting a value twice is harmless), for a request holding events
+    only when the destination says ``on_unknown: resend`` (Braze would count them twice)."""
+    if batch.events is None or options.event_options is None:
+        return True
+    return options.event_options.on_unknown == "resend"
+
+
+def _record_event_rows(
+    report: SyncReport, rows: pl.DataFrame, run_id: str, batch: int, dry_run: bool
+) -> None:
+    braze_events.count_outcomes(report.events, rows, dry_run)
+    logged = braze_events.log_rows(rows, run_id, batch, dry_run)
+    report.event_log = pl.concat([report.event_log, logged], how="vertical_relaxed")
 
 
 def _lease_lost(options: SyncOptions) -> Exception | None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import polars as pl
 
+from amperity_braze_assets.braze import events as braze_events
 from amperity_braze_assets.braze import ledger_lock, sync
 from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
@@ -30,6 +31,7 @@ if TYPE_CHECKING:  # the composed configuration is built above the rooms (config
 BRAZE_GROUP = "braze"
 ATTRIBUTES_ASSET = "braze_customer_attributes"
 IDENTITY_ASSET = "identity_resolution"
+EVENTS_ASSET = "braze_events"
 
 
 class BrazeSyncConfig(dg.Config):
@@ -61,13 +63,15 @@ def build_sync_assets(
     settings: Settings,
     destinations: tuple[Destination, ...] | None = None,
     late_audiences: str | None = None,
+    with_events: bool = False,
 ) -> list:
     """Per destination: ``braze_attribute_diff``, ``braze_sync``, ``braze_sync_log``.
-    ``late_audiences``: the asset of the second-stage audiences' flags, when there are any."""
+    ``late_audiences``: the asset of the second-stage audiences' flags, when there are any;
+    ``with_events``: ``braze_sync`` also sends ``braze_events`` (purchases and events)."""
     destinations = destinations or load_destinations(settings)
     assets: list = []
     for destination in destinations:
-        assets.extend(_destination_assets(destination, settings, late_audiences))
+        assets.extend(_destination_assets(destination, settings, late_audiences, with_events))
     return assets
 
 
@@ -158,7 +162,10 @@ def _sync_ins(late_audiences: str | None) -> dict[str, dg.AssetIn]:
 
 
 def _destination_assets(
-    destination: Destination, settings: Settings, late_audiences: str | None = None
+    destination: Destination,
+    settings: Settings,
+    late_audiences: str | None = None,
+    with_events: bool = False,
 ) -> list:
     partitions = shard_partitions(settings)
     diff_name = destination.asset_name("braze_attribute_diff")
@@ -259,7 +266,7 @@ def _destination_assets(
         name=sync_name,
         group_name=BRAZE_GROUP,
         partitions_def=partitions,
-        ins=ins,
+        ins={**ins, **({"events": dg.AssetIn(key=EVENTS_ASSET)} if with_events else {})},
         deps=[diff_name],
         kinds={"braze"},
         required_resource_keys={"state_store", resource_key},
@@ -291,17 +298,23 @@ def _destination_assets(
         config: BrazeSyncConfig,
         attributes: pl.DataFrame,
         identity: pl.DataFrame,
-        **late: pl.DataFrame,
+        **inputs: pl.DataFrame,  # "late": second-stage flags; "events": braze_events
     ) -> dg.MaterializeResult:
         resource: BrazeResource = getattr(context.resources, resource_key)
         options = destination_sync_options(context, destination, settings, config, "braze_sync")
         options.hand_off_survivors = _hand_off_survivors(context, destination)
+        events = inputs.pop("events", None)
+        if events is not None:
+            options.event_options = event_options(destination)
+            events = _this_shard(context, events, "amperity_id")
         dry_run = options.dry_run
-        attributes = _this_shard(context, with_late_flags(attributes, late), identifier_column)
+        attributes = _this_shard(context, with_late_flags(attributes, inputs), identifier_column)
         ledger = _ledger(context, destination)
         _tag_dry_run(context, dry_run)
         options.rate_budget = destination.rate_budget(settings.sync_shards)
-        report = _sync_holding_ledger(attributes, ledger, resource, options, identity, settings)
+        report = _sync_holding_ledger(
+            attributes, ledger, resource, options, identity, settings, events
+        )
         share = report.rejected / report.objects_sent if report.objects_sent else 0.0
         rejection = dg.AssetCheckResult(
             check_name=SYNC_REJECTION_CHECK,
@@ -408,6 +421,7 @@ def _sync_holding_ledger(
     options: sync.SyncOptions,
     identity: pl.DataFrame,
     settings: Settings,
+    events: pl.DataFrame | None = None,
 ) -> sync.SyncReport:
     """The sync, holding the ledger's lease (one sync per ledger): a second sync of the ledger
     waits, then fails naming the run that holds it, having sent nothing."""
@@ -418,9 +432,13 @@ def _sync_holding_ledger(
         ) as hold:
             options.check_lease = hold.check
             if options.dry_run:
-                return sync.run_sync(attributes, ledger, None, options, identity=identity)
+                return sync.run_sync(
+                    attributes, ledger, None, options, identity=identity, events=events
+                )
             with resource.get_client() as client:
-                return sync.run_sync(attributes, ledger, client, options, identity=identity)
+                return sync.run_sync(
+                    attributes, ledger, client, options, identity=identity, events=events
+                )
     except ledger_lock.LedgerBusy as exc:
         raise dg.Failure(str(exc), metadata={"holder_run": exc.holder.holder}) from None
     except (
@@ -618,6 +636,60 @@ def sync_metadata(
             if report.dry_run_file
             else {}
         ),
+        **event_metadata(report),
+    }
+
+
+def event_options(destination: Destination) -> braze_events.EventOptions:
+    """The destination's purchases and events settings (destinations.yaml)."""
+    return braze_events.EventOptions(
+        events=destination.events,
+        purchases=destination.purchases,
+        on_unknown=destination.on_unknown,
+        lookback_days=destination.event_lookback_days,
+        update_existing_only=destination.update_existing_only,
+        identifier_type=destination.identifier,
+    )
+
+
+def event_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
+    """Purchases and events: a table of what the run did with them, and their series."""
+    figures = report.events
+    if not figures.offered and not figures.unknown_skipped:
+        return {}
+    numbers = figures.as_dict()
+    verb = "would send" if report.dry_run else "sent"
+    rows = [(f"purchases {verb}", numbers["purchases_sent"])]
+    rows += [(f"events {verb}", numbers["events_sent"])]
+    if not report.dry_run:
+        for kind in ("purchases", "events"):
+            rows += [(f"{kind} {o}", numbers[f"{kind}_{o}"]) for o in ("accepted", "rejected")]
+            rows += [(f"{kind} outcome unknown", numbers[f"{kind}_unknown"])]
+            rows += [(f"{kind} not applied (sent again next run)", numbers[f"{kind}_unsent"])]
+    rows += [
+        ("unknown outcomes skipped (on_unknown: skip)", numbers["unknown_skipped"]),
+        ("unknown outcomes resent (on_unknown: resend)", numbers["unknown_resent"]),
+        ("sent by an earlier run", numbers["already_sent"]),
+        ("older than event_lookback_days (not sent)", numbers["older_than_lookback"]),
+        ("no profile in this sync (not sent)", numbers["no_profile"]),
+    ]
+    table = "| purchases and events | count |\n| --- | ---: |\n" + "\n".join(
+        f"| {label} | {count:,} |" for label, count in rows
+    )
+    prefix = "would_send_" if report.dry_run else ""
+    series = {
+        f"{prefix}purchases": numbers["purchases_sent"],
+        f"{prefix}events": numbers["events_sent"],
+    }
+    if not report.dry_run:
+        series |= {
+            "purchases_accepted": numbers["purchases_accepted"],
+            "events_accepted": numbers["events_accepted"],
+            "events_unknown_skipped": numbers["unknown_skipped"],
+        }
+    return {
+        "purchases_and_events": dg.MetadataValue.md(table),
+        **{name: dg.MetadataValue.int(value) for name, value in series.items()},
     }
 
 

@@ -248,6 +248,8 @@ def order_lines(
         "quantity": pl.Float64,
         "price": pl.Float64,
         "order_time": pl.Datetime("us", "UTC"),
+        # The order's own currency (the line's price is in it): what a Braze purchase needs.
+        "currency": pl.String,
     }
     frames = [frame for frame in lines if frame.height]
     if not frames or not orders:
@@ -259,7 +261,13 @@ def order_lines(
     counted = pl.concat(
         [
             frame.filter(pl.col("counted") if "counted" in frame.columns else pl.lit(True))
-            .select("order_id", "customer_source", "customer_record_id", "order_time")
+            .select(
+                "order_id",
+                "customer_source",
+                "customer_record_id",
+                "order_time",
+                _order_currency(frame).alias("currency"),
+            )
             .with_columns(pl.lit(name).alias("source"))
             for name, frame in orders.items()
         ],
@@ -268,7 +276,7 @@ def order_lines(
     buyers = link_to_identity(counted, identity, "customer_source", "customer_record_id")
     return (
         stacked.join(
-            buyers.select("source", "order_id", "amperity_id", "order_time"),
+            buyers.select("source", "order_id", "amperity_id", "order_time", "currency"),
             on=["source", "order_id"],
             how="inner",
         )
@@ -276,3 +284,10 @@ def order_lines(
         .cast(schema)
         .sort("amperity_id", "order_id", "line_number")
     )
+
+
+def _order_currency(orders: pl.DataFrame) -> pl.Expr:
+    """The currency an order was written in: ``order_currency`` when the reader converted its
+    amount to the reporting currency, else ``currency`` (null when the source has none)."""
+    columns = [c for c in ("order_currency", "currency") if c in orders.columns]
+    return pl.coalesce([pl.col(c).cast(pl.String) for c in columns] or [pl.lit(None, pl.String)])

@@ -82,6 +82,10 @@ def _run(customers: int, seed: int, emulator) -> int:
         print(
             "Braze emulator: " + ", ".join(f"{k}={v:,}" for k, v in counters.as_dict().items() if v)
         )
+        print(
+            f"Braze holds {counters.purchases:,} purchases and {counters.events:,} custom events "
+            "(events.yaml; each sent once: a rerun sends none again)"
+        )
     print(f"Done in {time.perf_counter() - started:.1f} s. Open the UI with: make ui")
     return 0 if result.success else 1
 
@@ -153,6 +157,10 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
                 "new",
                 "changed",
                 "unchanged",
+                "purchases",
+                "events",
+                "purchases_accepted",
+                "events_accepted",
             )
         }
         rows.append((materialization.asset_key.to_user_string(), figures))

@@ -52,6 +52,7 @@ import argparse
 import base64
 import contextlib
 import copy
+import datetime as dt
 import json
 import math
 import random
@@ -121,6 +122,8 @@ class Counters:
     blocklisted_dropped: int = 0  # values sent to a blocklisted attribute, dropped silently
     identify_requests: int = 0  # POST /users/identify answered 201
     identified: int = 0  # aliases identified: gained an external_id or joined its profile
+    events: int = 0  # custom event objects applied (each one a new event: no deduplication)
+    purchases: int = 0  # purchase objects applied
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -137,6 +140,8 @@ class _Profile:
     # subscription_group_id -> subscribed | unsubscribed, as the sends left it.
     subscription_groups: dict[str, str] = field(default_factory=dict)
     updated: int = 0  # the order of the last write: "most recently updated" among duplicates
+    # Events and purchases as Braze files them, in arrival order (a double send shows twice).
+    occurrences: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _ObjectRejected(Exception):
@@ -290,10 +295,7 @@ class EmulatorState:
         if not isinstance(update_only, bool):
             raise _ObjectRejected("_update_existing_only must be true or false")
         if array != "attributes":
-            problem = (rules.event_problem if array == "events" else rules.purchase_problem)(item)
-            if problem:
-                raise _ObjectRejected(problem)
-            return self._label(id_field, id_value)  # events and purchases: counted, not stored
+            return self._apply_occurrence(array, item, id_field, id_value, update_only)
         updates = {k: v for k, v in item.items() if k not in rules.IDENTIFIER_FIELDS}
         merge_objects = updates.pop("_merge_objects", False) is True
         updates.pop("_update_existing_only", None)
@@ -301,15 +303,7 @@ class EmulatorState:
             problem = self._value_problem(name, value)
             if problem:
                 raise _ObjectRejected(problem)
-        profile = self._find(id_field, id_value)
-        if profile is None:
-            if update_only:
-                raise _ObjectRejected(
-                    f"no profile with this {id_field} and _update_existing_only is true"
-                )
-            if id_field == "braze_id":
-                raise _ObjectRejected("braze_id does not exist")
-            profile = self._create(id_field, id_value)
+        profile = self._profile_for(id_field, id_value, update_only)
         groups = updates.pop("subscription_groups", None)
         for entry in groups or []:
             profile.subscription_groups[entry["subscription_group_id"]] = entry[
@@ -325,6 +319,41 @@ class EmulatorState:
             self._register(name, value)
         profile.attributes = new_attributes
         self.counters.data_points += sum(1 for n in updates if n not in rules.NOT_BILLED)
+        return self._label(id_field, id_value)
+
+    def _profile_for(self, id_field: str, id_value: Any, update_only: bool) -> _Profile:
+        """The profile an object updates: found, or created unless Braze would not."""
+        profile = self._find(id_field, id_value)
+        if profile is None:
+            if update_only:
+                raise _ObjectRejected(
+                    f"no profile with this {id_field} and _update_existing_only is true"
+                )
+            if id_field == "braze_id":
+                raise _ObjectRejected("braze_id does not exist")
+            profile = self._create(id_field, id_value)
+        return profile
+
+    def _apply_occurrence(
+        self, array: str, item: dict[str, Any], id_field: str, id_value: Any, update_only: bool
+    ) -> str:
+        """An event or purchase, checked as Braze checks it and filed on its profile (created
+        for a new external_id unless ``_update_existing_only``)."""
+        problem = (rules.event_problem if array == "events" else rules.purchase_problem)(item)
+        problem = problem or rules.properties_size_problem(array, item)
+        if problem:
+            raise _ObjectRejected(problem)
+        profile = self._profile_for(id_field, id_value, update_only)
+        now = dt.datetime.fromtimestamp(self.options.clock(), dt.UTC)
+        filed = {k: copy.deepcopy(v) for k, v in item.items() if k not in rules.IDENTIFIER_FIELDS}
+        filed.pop("_update_existing_only", None)
+        filed["time"] = rules.occurrence_time(item["time"], now)
+        filed["array"] = array
+        profile.occurrences.append(filed)
+        if array == "events":
+            self.counters.events += 1
+        else:
+            self.counters.purchases += 1
         return self._label(id_field, id_value)
 
     # -- the workspace schema ----------------------------------------------------------------------
@@ -482,6 +511,7 @@ class EmulatorState:
             kept = self._profiles[survivor_key]
             for name, value in absorbed_profile.attributes.items():
                 kept.attributes.setdefault(name, copy.deepcopy(value))
+            kept.occurrences.extend(absorbed_profile.occurrences)
             del self._profiles[absorbed_key]
         self.counters.merges += 1
 
@@ -578,7 +608,19 @@ class EmulatorState:
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             counters = self.counters.as_dict()
-        return {"profiles": self.profiles(), "counters": counters}
+        return {"profiles": self.profiles(), "counters": counters, **self.occurrences()}
+
+    def occurrences(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        """``{"events": {profile: [...]}, "purchases": {profile: [...]}}``, profiles keyed as
+        ``profiles`` keys them, each list in arrival order."""
+        with self.lock:
+            found: dict[str, dict[str, list[dict[str, Any]]]] = {"events": {}, "purchases": {}}
+            for profile in self._profiles.values():
+                for filed in profile.occurrences:
+                    entry = {k: copy.deepcopy(v) for k, v in filed.items() if k != "array"}
+                    key = profile.external_id or profile.braze_id
+                    found[filed["array"]].setdefault(key, []).append(entry)
+            return found
 
 
 def _apply_value(attributes: dict[str, Any], name: str, value: Any, merge_objects: bool) -> None:
@@ -864,6 +906,16 @@ class EmulatorHandle:
     def subscription_groups(self) -> dict[str, dict[str, str]]:
         """Each profile's subscription group states, keyed by external_id, else braze_id."""
         return self.state.subscription_groups()
+
+    @property
+    def events(self) -> dict[str, list[dict[str, Any]]]:
+        """The custom events Braze holds, per profile (external_id, else braze_id)."""
+        return self.state.occurrences()["events"]
+
+    @property
+    def purchases(self) -> dict[str, list[dict[str, Any]]]:
+        """The purchases Braze holds, per profile (external_id, else braze_id)."""
+        return self.state.occurrences()["purchases"]
 
     def applied_ids(self) -> list[list[str]]:
         """For each /users/track request, the identifiers whose objects it applied."""

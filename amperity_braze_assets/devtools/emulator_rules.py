@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.resources
+import json
 import math
 import re
 import zoneinfo
@@ -93,7 +94,6 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _BRAZE_TIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}:[0-9]{3}(?:Z|[+-][0-9]{4})"
 )
-_CURRENCY = re.compile(r"[A-Z]{3}")  # ISO 4217 alphabetic codes have this shape
 
 
 def email_problem(value: str) -> str | None:
@@ -299,12 +299,12 @@ def is_time(value: Any) -> bool:
 
 
 def event_problem(item: dict[str, Any]) -> str | None:
-    """Spec, Events. We choose: a missing ``time`` is the time of arrival (Braze's own SDKs send it)."""
+    """Spec, Events; braze.com's event object marks ``name`` and ``time`` required."""
     name = item.get("name")
     if not isinstance(name, str) or not name:
         return "event name must be a non-empty string"
-    if "time" in item and not is_time(item["time"]):
-        return "event time must be ISO 8601"
+    if not is_time(item.get("time")):
+        return "event time is required, as ISO 8601"
     return _properties_problem(item.get("properties"))
 
 
@@ -314,7 +314,7 @@ def purchase_problem(item: dict[str, Any]) -> str | None:
     if not isinstance(product, str) or not product or len(product) > MAX_STRING_CHARS:
         return f"product_id must be a string of 1 to {MAX_STRING_CHARS} characters"
     currency = item.get("currency")
-    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+    if not isinstance(currency, str) or currency not in ISO_4217_CODES:
         return "currency must be an ISO 4217 code such as USD"
     price = item.get("price")
     if isinstance(price, bool) or not isinstance(price, int | float) or not math.isfinite(price):
@@ -326,9 +326,57 @@ def purchase_problem(item: dict[str, Any]) -> str | None:
         or not 1 <= quantity <= MAX_PURCHASE_QUANTITY
     ):
         return f"quantity must be a whole number from 1 to {MAX_PURCHASE_QUANTITY}"
-    if "time" in item and not is_time(item["time"]):
-        return "purchase time must be ISO 8601"
+    if not is_time(item.get("time")):
+        return "purchase time is required, as ISO 8601"
     return _properties_problem(item.get("properties"))
+
+
+# Spec, Events and purchases: properties at most 100 KB (events) or 50 KB (purchases), nested
+# values included; measured as the compact JSON text of the properties object.
+MAX_PROPERTIES_BYTES = {"events": 100 * 1024, "purchases": 50 * 1024}
+# ISO 4217 (the maintenance agency's list A.1 of current codes), as the standard publishes it:
+# a code of the right shape that is not on the list ("ABC") is refused.
+ISO_4217_CODES = frozenset(
+    " ".join(
+        (
+            "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN",
+            "BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN BWP BYN BZD",
+            "CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK",
+            "DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD",
+            "HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY",
+            "KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD",
+            "MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN",
+            "NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR",
+            "RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL",
+            "THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS",
+            "VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT",
+            "XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL",
+        )
+    ).split()
+)
+
+
+def properties_size_problem(array: str, item: dict[str, Any]) -> str | None:
+    properties = item.get("properties")
+    if properties is None:
+        return None
+    size = len(json.dumps(properties, separators=(",", ":")).encode())
+    limit = MAX_PROPERTIES_BYTES[array]
+    if size > limit:
+        return f"properties of {size:,} bytes, over the {limit // 1024} KB Braze allows"
+    return None
+
+
+def occurrence_time(time: str, now: dt.datetime) -> str:
+    """When Braze files an event or purchase (its ``time``, checked by ``is_time``): a time
+    without zone is UTC, a future one is clamped to now (spec); ISO 8601 UTC."""
+    text = time
+    if _BRAZE_TIME.fullmatch(text):  # 2026-11-30T14:03:00:000Z: the last colon is a dot
+        text = text[:19] + "." + text[20:]
+    parsed = dt.datetime.fromisoformat(text)
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    moment = min(parsed, now)
+    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _properties_problem(properties: Any) -> str | None:

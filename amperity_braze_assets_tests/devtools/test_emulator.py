@@ -257,7 +257,13 @@ def test_events_and_purchases_are_judged_by_the_spec(emulator):
             {"external_id": "e", "name": "viewed", "properties": {"$x": 1}},
         ],
         "purchases": [
-            {"external_id": "e", "product_id": "sku", "currency": "USD", "price": 9.5},
+            {
+                "external_id": "e",
+                "product_id": "sku",
+                "currency": "USD",
+                "price": 9.5,
+                "time": "2024-01-01T00:00:00Z",
+            },
             {"external_id": "e", "product_id": "sku", "currency": "usd", "price": 9.5},
             {"external_id": "e", "product_id": "sku", "currency": "USD", "price": "9.5"},
             {

@@ -1,0 +1,321 @@
+"""``braze_events``: every purchase and custom event occurrence Braze may receive, one row each.
+
+Columns (``EVENT_SCHEMA``): ``event_key`` (a stable hash of the kind, the event name or product,
+and the entry's key columns: the same occurrence has the same key on every run, which is how the
+event ledger sends it once), ``amperity_id``, ``kind`` (``purchase`` | ``event``), ``name`` (the
+event name, or the purchase's product_id), ``time`` (UTC), ``currency``, ``price`` (per unit),
+``quantity`` (purchases; at most 100 an object, see below) and ``properties`` (the JSON object
+Braze receives, keys sorted, null values left out).
+
+A row Braze would refuse is not sent: it goes to the rejects table with its reason (no id, no
+time, a price that is not a number, an unknown currency, a property string over 255 characters,
+a property name Braze reserves...), never silently dropped.
+
+Quantity: Braze counts a purchase object's ``quantity`` (1..100) as that many purchases. A line
+of 250 is split into purchases of 100, 100 and 50 (each at the unit price, each its own key), so
+revenue is complete; a quantity that is not a whole number of at least 1 is rejected.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from amperity_braze_assets.activation.config import (
+    PERSON_ID,
+    QUERY_TABLES,
+    plan_reads_files,
+    sql_context,
+)
+from amperity_braze_assets.activation.events_config import (
+    MAX_NAME_CHARS,
+    EventsConfig,
+    EventSpec,
+    PurchaseSpec,
+    property_name_problem,
+)
+from amperity_braze_assets.hashing import stable_unit_interval
+
+PURCHASE, EVENT = "purchase", "event"
+MAX_QUANTITY = 100  # spec: quantity at most 100 an object
+EVENT_SCHEMA: dict[str, pl.DataType] = {
+    "event_key": pl.String(),
+    PERSON_ID: pl.String(),
+    "kind": pl.String(),
+    "name": pl.String(),
+    "time": pl.Datetime("us", "UTC"),
+    "currency": pl.String(),
+    "price": pl.Float64(),
+    "quantity": pl.Int64(),
+    "properties": pl.String(),
+}
+REJECT_SCHEMA: dict[str, pl.DataType] = {
+    "event_key": pl.String(),
+    PERSON_ID: pl.String(),
+    "kind": pl.String(),
+    "name": pl.String(),
+    "time": pl.Datetime("us", "UTC"),
+    "reason": pl.String(),
+}
+# ISO 4217 active alphabetic codes (the ISO 4217 maintenance agency's list A.1).
+ISO_4217 = frozenset(
+    """AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD
+    BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUP CVE CZK DJF DKK DOP DZD EGP
+    ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
+    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
+    MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+    PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB
+    TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XAG
+    XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS XUA XXX YER ZAR ZMW ZWG ZWL""".split()
+)
+
+
+class EventQueryError(ValueError):
+    """An event's query failed or reads what it may not; the message names the file."""
+
+
+def build_events(
+    tables: dict[str, pl.DataFrame], config: EventsConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(every valid occurrence, the rejected ones with a reason)."""
+    parts: list[pl.DataFrame] = []
+    rejects: list[pl.DataFrame] = []
+    if config.purchases is not None:
+        kept, refused = purchase_rows(tables[config.purchases.table], config.purchases)
+        parts.append(kept)
+        rejects.append(refused)
+    for spec in config.events:
+        kept, refused = event_rows(_event_source(spec, tables), spec)
+        parts.append(kept)
+        rejects.append(refused)
+    events = pl.concat([pl.DataFrame(schema=EVENT_SCHEMA), *parts], how="vertical")
+    refused = pl.concat([pl.DataFrame(schema=REJECT_SCHEMA), *rejects], how="vertical")
+    return events, refused
+
+
+def purchase_rows(lines: pl.DataFrame, spec: PurchaseSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Purchases of the order lines: one object per line, split in parts of at most 100."""
+    currency = (
+        pl.col(spec.currency).cast(pl.String).str.strip_chars().str.to_uppercase()
+        if spec.currency in lines.columns
+        else pl.lit(None, pl.String)
+    )
+    if spec.default_currency:
+        currency = currency.fill_null(pl.lit(spec.default_currency))
+    price = pl.col(spec.price).cast(pl.Float64, strict=False)
+    quantity = pl.col(spec.quantity).cast(pl.Float64, strict=False)
+    product = pl.col(spec.product_id).cast(pl.String)
+    frame = lines.with_columns(
+        _currency=currency,
+        _price=price,
+        _quantity=quantity,
+        _product=product,
+        _time=_as_utc(lines.schema[spec.time], pl.col(spec.time)),
+    )
+    reason = _first_reason(
+        [
+            (pl.col(PERSON_ID).is_null(), pl.lit("no amperity_id")),
+            (pl.col("_time").is_null(), pl.lit("no purchase time")),
+            (
+                pl.col("_product").is_null() | (pl.col("_product").str.len_chars() == 0),
+                pl.lit("no product_id"),
+            ),
+            (
+                pl.col("_product").str.len_chars() > MAX_NAME_CHARS,
+                pl.lit(f"product_id longer than {MAX_NAME_CHARS} characters"),
+            ),
+            (
+                pl.col("_price").is_null() | ~pl.col("_price").is_finite(),
+                pl.lit("price is not a number"),
+            ),
+            (
+                pl.col("_currency").is_null(),
+                pl.lit("no currency: the line's order has none; set purchases.default_currency"),
+            ),
+            (
+                ~pl.col("_currency").is_in(sorted(ISO_4217)),
+                pl.format("unknown currency code {}", pl.col("_currency")),
+            ),
+            (
+                pl.col("_quantity").is_null()
+                | (pl.col("_quantity") < 1)
+                | (pl.col("_quantity") != pl.col("_quantity").floor()),
+                pl.lit("quantity is not a whole number of at least 1"),
+            ),
+            *_property_checks(frame, spec.properties),
+        ]
+    )
+    frame = frame.with_columns(_reason=reason, _name=pl.col("_product"))
+    frame = _with_key(frame, PURCHASE, spec.key, pl.col("_product"))
+    kept, refused = _split(frame, PURCHASE)
+    kept = (
+        kept.with_columns(_parts=(pl.col("_quantity") / MAX_QUANTITY).ceil().cast(pl.Int64))
+        .with_columns(_part=pl.int_ranges(0, pl.col("_parts")))
+        .explode("_part")
+        .with_columns(
+            _quantity=pl.min_horizontal(
+                pl.lit(MAX_QUANTITY), pl.col("_quantity") - pl.col("_part") * MAX_QUANTITY
+            ),
+            event_key=pl.when(pl.col("_parts") > 1)
+            .then(pl.format("{}-{}", pl.col("event_key"), pl.col("_part")))
+            .otherwise(pl.col("event_key")),
+        )
+    )
+    return _event_frame(kept, PURCHASE, spec.properties), refused
+
+
+def event_rows(source: pl.DataFrame, spec: EventSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One custom event per row of its table or query."""
+    if spec.time not in source.columns or PERSON_ID not in source.columns:
+        raise EventQueryError(
+            f"event '{spec.name}': its rows need the columns {PERSON_ID} and {spec.time}; "
+            f"they have {source.columns}."
+        )
+    properties = spec.properties
+    if properties is None:
+        properties = tuple(c for c in source.columns if c not in (PERSON_ID, spec.time))
+    missing = [c for c in properties if c not in source.columns]
+    if missing:
+        raise EventQueryError(f"event '{spec.name}': its rows have no column(s) {missing}.")
+    frame = source.with_columns(
+        _time=_as_utc(source.schema[spec.time], pl.col(spec.time)), _name=pl.lit(spec.name)
+    )
+    reason = _first_reason(
+        [
+            (pl.col(PERSON_ID).is_null(), pl.lit("no amperity_id")),
+            (pl.col("_time").is_null(), pl.lit("no event time")),
+            *_property_checks(frame, properties),
+        ]
+    )
+    key = spec.key if spec.key is not None else (PERSON_ID, spec.time, *properties)
+    frame = _with_key(frame.with_columns(_reason=reason), EVENT, key, pl.lit(spec.name))
+    kept, refused = _split(frame, EVENT)
+    return _event_frame(kept, EVENT, properties), refused
+
+
+def _event_source(spec: EventSpec, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    if spec.table is not None:
+        return tables[spec.table]
+    assert spec.sql is not None
+    registered = {name: tables[name] for name in QUERY_TABLES if name in tables}
+    try:
+        result = sql_context(registered).execute(spec.sql, eager=False)
+        result.collect_schema()
+    except Exception as exc:
+        raise EventQueryError(
+            f"{spec.sql_file}: the query failed over {sorted(registered)}: {exc}"
+        ) from exc
+    if plan_reads_files(result):  # the load-time guard's backstop: registered frames only
+        raise EventQueryError(
+            f"{spec.sql_file}: refused: the query reads files; an event query may only read "
+            f"the registered tables {sorted(registered)}."
+        )
+    return result.collect()
+
+
+def _as_utc(dtype: pl.DataType, column: pl.Expr) -> pl.Expr:
+    """A time column as a UTC datetime: a date is its midnight UTC, a naive time is UTC (as
+    Braze reads one), text is parsed as ISO 8601 (null when it is not one)."""
+    target = pl.Datetime("us", "UTC")
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            return column.dt.replace_time_zone("UTC").dt.cast_time_unit("us")
+        return column.dt.convert_time_zone("UTC").dt.cast_time_unit("us")
+    if dtype == pl.Date:
+        return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+    if dtype == pl.String:
+        return column.str.to_datetime(time_zone="UTC", strict=False).cast(target)
+    return pl.lit(None, target)
+
+
+def _property_checks(frame: pl.DataFrame, properties: tuple[str, ...]) -> list:
+    checks = []
+    for name in properties:
+        problem = property_name_problem(name)
+        if problem:
+            checks.append((pl.lit(True), pl.lit(problem)))
+        elif frame.schema[name] == pl.String:
+            checks.append(
+                (
+                    pl.col(name).str.len_chars() > MAX_NAME_CHARS,
+                    pl.lit(f"property {name!r} longer than {MAX_NAME_CHARS} characters"),
+                )
+            )
+    return checks
+
+
+def _first_reason(checks: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
+    """The first failing check's reason, or null when every check passes."""
+    reason = pl.lit(None, pl.String)
+    for failed, text in reversed(checks):
+        reason = pl.when(failed.fill_null(False)).then(text).otherwise(reason)
+    return reason
+
+
+def _with_key(frame: pl.DataFrame, kind: str, key: tuple[str, ...], name: pl.Expr) -> pl.DataFrame:
+    """``event_key``: two stable 53-bit hashes (hashing.py) of the kind, the name or product
+    and the key columns' text, so one occurrence keeps its key on every run and machine."""
+    text = frame.select(
+        pl.concat_str(
+            [
+                pl.lit(kind),
+                name.fill_null(""),
+                *[pl.col(c).cast(pl.String).fill_null("\x00") for c in key],
+            ],
+            separator="\x1f",
+        )
+    ).to_series()
+    first = (stable_unit_interval(text, "event-key-1") * 2**53).astype(np.uint64)
+    second = (stable_unit_interval(text, "event-key-2") * 2**53).astype(np.uint64)
+    return frame.with_columns(
+        event_key=pl.Series(first, dtype=pl.UInt64).cast(pl.String).str.zfill(16)
+        + pl.Series(second, dtype=pl.UInt64).cast(pl.String).str.zfill(16)
+    )
+
+
+def _split(frame: pl.DataFrame, kind: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    refused = frame.filter(pl.col("_reason").is_not_null()).select(
+        "event_key",
+        pl.col(PERSON_ID).cast(pl.String),
+        pl.lit(kind).alias("kind"),
+        pl.col("_name").cast(pl.String).alias("name"),
+        pl.col("_time").alias("time"),
+        pl.col("_reason").alias("reason"),
+    )
+    return frame.filter(pl.col("_reason").is_null()), refused
+
+
+def _event_frame(kept: pl.DataFrame, kind: str, properties: tuple[str, ...]) -> pl.DataFrame:
+    purchase = kind == PURCHASE
+    return kept.select(
+        "event_key",
+        pl.col(PERSON_ID).cast(pl.String),
+        pl.lit(kind).alias("kind"),
+        pl.col("_name").cast(pl.String).alias("name"),
+        pl.col("_time").alias("time"),
+        (pl.col("_currency") if purchase else pl.lit(None, pl.String)).alias("currency"),
+        (pl.col("_price") if purchase else pl.lit(None, pl.Float64)).alias("price"),
+        (pl.col("_quantity").cast(pl.Int64) if purchase else pl.lit(None, pl.Int64)).alias(
+            "quantity"
+        ),
+        properties_json(kept, properties).alias("properties"),
+    ).unique("event_key", keep="first", maintain_order=True)
+
+
+def properties_json(frame: pl.DataFrame, properties: tuple[str, ...]) -> pl.Expr:
+    """The properties as one canonical JSON object per row: keys sorted, nulls left out, times
+    as ISO 8601 UTC text (spec: property values may be datetimes, as ISO strings)."""
+    members = []
+    for name in sorted(set(properties)):
+        value = pl.col(name)
+        dtype = frame.schema[name]
+        if isinstance(dtype, pl.Datetime):
+            value = _as_utc(dtype, value).dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
+        elif dtype == pl.Date:
+            value = value.dt.strftime("%Y-%m-%d")
+        member = pl.struct(value.alias(name)).struct.json_encode().str.slice(1)
+        members.append(pl.when(pl.col(name).is_not_null()).then(member.str.head(-1)))
+    if not members:
+        return pl.lit("{}")
+    inner = pl.concat_str(members, separator=",", ignore_nulls=True).fill_null("")
+    return pl.concat_str([pl.lit("{"), inner, pl.lit("}")])
