@@ -15,12 +15,22 @@ join. The rules:
   own separate from arrays apps write. Arrays compare as sets: a reordering or a duplicate alone is not a change.
   An empty array is treated as no value (sent as ``null``);
 - a person whose exact object was rejected before is held back until its data changes, unless
-  ``retry_rejected``.
+  ``retry_rejected``;
+- objects (Struct columns) are sent whole: Braze replaces the object, so a resend is harmless
+  and Braze ends holding exactly ours (a merge would keep a field we dropped);
+- arrays of objects (List(Struct) columns, the element's first field is the id key) are compared
+  element by element (``nested_values.array_operations``): a known person whose array changed
+  gets ``{"$add": [...], "$remove": [...], "$update": [...]}`` when that is shorter than the
+  full list, with ``"_merge_objects": true`` in the object when ``$update`` is used (then any
+  object attribute sent with it would be merged, so such a person gets full lists instead).
 
 Canonical forms (what the ledger stores): strings as is; booleans ``true``/``false``; integers and
 decimals as their digits; floats as polars prints them (non-finite floats are no value); dates as
 days since 1970; times as epoch milliseconds in UTC (what is sent is millisecond ISO-8601, so a
-sub-millisecond change is not a change); arrays and objects as their JSON text.
+sub-millisecond change is not a change); arrays as their JSON text; objects and arrays of
+objects as their canonical JSON (``nested_values``: keys sorted, elements by id, times as
+``{"$time": ...}``), which is also what is sent. After an accepted ``$add``/``$remove``/``$update``
+the ledger holds the full new value, which is what Braze then holds.
 
 Sent forms: dates as ``YYYY-MM-DDT00:00:00.000Z`` and times as ``YYYY-MM-DDTHH:MM:SS.mmmZ``
 (Braze stores an unparseable time as a plain string, so we only send the unambiguous form).
@@ -44,12 +54,15 @@ from functools import cached_property
 import polars as pl
 
 from amperity_braze_assets import braze_fields as fields
+from amperity_braze_assets import nested_values
 from amperity_braze_assets.braze.ledger import CLEARED, IDENTIFIER, LedgerView
 
 OBJECT = "__object"
 FIELDS = "__fields"
 DATA_POINTS = "__data_points"
 IS_NEW = "__new"
+# Whether an object carries "_merge_objects": true (it sends an array of objects' $update).
+MERGE_OBJECTS = "__merge_objects"
 # How an object asks Braze never to create a profile (rendered last in the object).
 UPDATE_ONLY_MARK = '"_update_existing_only":true'
 WRITTEN = "__written"
@@ -161,12 +174,7 @@ def attribute_columns(
 
 def _json_text(expr: pl.Expr) -> pl.Expr:
     """JSON text of any value, vectorized: encode a one-field struct and strip the wrapper."""
-    return (
-        pl.struct(expr.alias("v"))
-        .struct.json_encode()
-        .str.strip_prefix('{"v":')
-        .str.strip_suffix("}")
-    )
+    return nested_values.json_text(expr)
 
 
 def _utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -194,6 +202,8 @@ def canonical_expr(name: str, dtype: pl.DataType) -> pl.Expr:
         return column.dt.epoch("d").cast(pl.String)
     if isinstance(dtype, pl.Datetime):
         return _utc(column, dtype).dt.epoch("ms").cast(pl.String)
+    if nested_values.is_nested(dtype):
+        return nested_values.canonical_json(column, dtype)
     if isinstance(dtype, pl.List | pl.Array):
         unique = _non_empty_list(column if isinstance(dtype, pl.List) else column.arr.to_list())
         return pl.when(unique.is_not_null()).then(_json_text(unique))
@@ -207,6 +217,8 @@ def has_value_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     column = pl.col(name)
     if dtype.is_float():
         return column.is_finite().fill_null(False)
+    if nested_values.is_object(dtype):
+        return nested_values.object_json(column, dtype).is_not_null()
     if isinstance(dtype, pl.List):
         return (column.list.len() > 0).fill_null(False)
     if isinstance(dtype, pl.Array):
@@ -254,6 +266,7 @@ def compute_diff(
     )
     plan, fields_by_pattern = _number_patterns(compared.filter(any_send), names)
     del compared
+    plan = _nested_operations(plan, current, ledger.accepted, names)
     renderer = _Renderer(
         current.select(names), names, fields_by_pattern, identifier_type, update_existing_only
     )
@@ -265,7 +278,8 @@ def compute_diff(
 
 
 def _is_list(dtype: pl.DataType) -> bool:
-    return isinstance(dtype, pl.List | pl.Array)
+    """A list of scalars (a set in Braze); arrays of objects are compared by element id."""
+    return isinstance(dtype, pl.List | pl.Array) and not nested_values.is_nested(dtype)
 
 
 def _ledger_rows(people: pl.DataFrame, accepted: pl.DataFrame) -> pl.Series | None:
@@ -544,6 +558,56 @@ def _hold_rejected(
     )
 
 
+def _operations_column(name: str) -> str:
+    return f"{name}__operations"
+
+
+def _nested_operations(
+    plan: pl.DataFrame, current: pl.DataFrame, accepted: pl.DataFrame, names: list[str]
+) -> pl.DataFrame:
+    """The plan with, per array of objects, the operations to send instead of the full list
+    (``<name>__operations``; null: the full list) and ``MERGE_OBJECTS``. Worked out only for
+    known people whose array changed: the ledger's text is joined for those few."""
+    schema = current.schema
+    arrays = [
+        a for a in names if nested_values.is_array_of_objects(schema[a]) and a in accepted.columns
+    ]
+    if not arrays or plan.height == 0:
+        return plan
+    ledger = accepted.select(pl.col(IDENTIFIER).cast(pl.String), *arrays)
+    plan = plan.with_row_index("__plan_row")
+    for a in arrays:
+        rows = plan.filter(~pl.col(IS_NEW) & pl.col(_send(a))).select(
+            "__plan_row", IDENTIFIER, _ROW
+        )
+        before = rows.join(
+            ledger.select(IDENTIFIER, a), on=IDENTIFIER, how="left", maintain_order="left"
+        )
+        found = nested_values.array_operations(
+            before.get_column(a), current.get_column(a).gather(rows.get_column(_ROW)), schema[a]
+        )
+        plan = plan.join(
+            pl.concat([rows.select("__plan_row"), found], how="horizontal").rename(
+                {"operations": _operations_column(a), "updates": f"{a}__updates"}
+            ),
+            on="__plan_row",
+            how="left",
+            maintain_order="left",
+        )
+    updates = pl.any_horizontal(pl.col(f"{a}__updates").fill_null(False) for a in arrays)
+    objects = [pl.col(_send(a)) for a in names if nested_values.is_object(schema[a])]
+    # "_merge_objects": true would merge the objects sent beside an $update, not replace them.
+    conflict = updates & pl.any_horizontal(objects) if objects else pl.lit(False)
+    plan = plan.with_columns(
+        pl.when(conflict & pl.col(f"{a}__updates"))
+        .then(None)
+        .otherwise(pl.col(_operations_column(a)))
+        .alias(_operations_column(a))
+        for a in arrays
+    ).with_columns((updates & ~conflict).alias(MERGE_OBJECTS))
+    return plan.drop("__plan_row", *[f"{a}__updates" for a in arrays])
+
+
 def _value_pieces(name: str, dtype: pl.DataType, escape: bool) -> list[str | pl.Expr]:
     """``,"name":<JSON value>`` for one attribute of the render frame, as literal text and
     expressions to concatenate; any expression is null where the attribute has no value."""
@@ -652,7 +716,15 @@ class _Renderer:
             values = self.values.select(pl.all().gather(rows))
         frame = pl.concat(
             [
-                plan.select(IDENTIFIER, *[_send(a) for a in names]),
+                plan.select(
+                    IDENTIFIER,
+                    *[_send(a) for a in names],
+                    *[
+                        c
+                        for c in (*map(_operations_column, names), MERGE_OBJECTS)
+                        if c in plan.columns
+                    ],
+                ),
                 values.select(
                     *[canonical_expr(a, schema[a]).alias(a) for a in names],
                     *[pl.col(a).alias(_raw(a)) for a in names if _is_time(schema[a])],
@@ -690,6 +762,8 @@ class _Renderer:
         # someone lacks are null for them (its literal text too), and nulls are skipped.
         for a in names:
             value = _value_pieces(a, schema[a], escape.get(a, False))
+            if _operations_column(a) in frame.columns:  # an array of objects' $add/$remove/$update
+                value = [value[0], pl.coalesce(pl.col(_operations_column(a)), pl.col(a))]
             if a in masked:
                 null = pl.lit("," + json.dumps(a) + ":null")
                 pieces.append(pl.when(pl.col(_send(a))).then(_concat(value).fill_null(null)))
@@ -698,6 +772,8 @@ class _Renderer:
             else:
                 has = pl.col(a).is_not_null()
                 pieces += [pl.when(has).then(pl.lit(v)) if isinstance(v, str) else v for v in value]
+        if MERGE_OBJECTS in frame.columns:
+            pieces.append(pl.when(pl.col(MERGE_OBJECTS)).then(pl.lit(',"_merge_objects":true')))
         pieces.append(f",{UPDATE_ONLY_MARK}}}" if self.update_existing_only else "}")
         # In groups, then the groups: concat_str slows down with many inputs, and the groups
         # are computed in parallel.
