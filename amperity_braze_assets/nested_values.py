@@ -160,11 +160,19 @@ def sent_dtype(dtype: pl.DataType) -> pl.DataType:
 
 
 def _long(frame: pl.DataFrame, column: str, dtype: pl.List) -> pl.DataFrame:
-    """One row per element: the row, the element's id, text and key bits."""
+    """One row per element: the row, the element's id, text and key bits (exploded first: the
+    element-wise work is then plain column work)."""
+    element, inner = pl.col(column), dtype.inner
     return (
-        frame.select(_ROW, element_parts(pl.col(column), dtype).alias("__e"))
-        .explode("__e")
-        .unnest("__e")
+        frame.select(_ROW, column)
+        .explode(column)
+        .filter(element.is_not_null())
+        .select(
+            _ROW,
+            value_json(element.struct.field(id_key_of(dtype)), inner.fields[0].dtype).alias(_ID),
+            object_json(element, inner).alias(_TEXT),
+            _key_mask(element, inner).alias(_KEYS),
+        )
         .filter(pl.col(_ID).is_not_null())
     )
 
@@ -226,9 +234,13 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
         (updated & ((pl.col(_KEYS) & ~pl.col(f"{_KEYS}_new")) != 0)).any().alias("__lost_field"),
     )
     operations = pl.concat_str(["__add", "__remove", "__update"], separator=",", ignore_nulls=True)
-    full = array_json(pl.col("__now"), dtype)
+    # The full list's length: its elements' texts, their commas and the brackets.
+    full = new.group_by(_ROW).agg(
+        (pl.col(_TEXT).str.len_bytes().sum() + pl.len() + 1).alias("__full")
+    )
     return (
         frame.join(per_row, on=_ROW, how="left", maintain_order="left")
+        .join(full, on=_ROW, how="left", maintain_order="left")
         .with_columns(
             pl.when(operations != "")
             .then(pl.concat_str([pl.lit("{"), operations, pl.lit("}")]))
@@ -240,7 +252,7 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
                 & pl.col("__operations").is_not_null()
                 & ~pl.col("__lost_field").fill_null(False)
                 & ~pl.col(_ROW).is_in(repeated.get_column(_ROW).implode())
-                & (pl.col("__operations").str.len_bytes() < full.str.len_bytes())
+                & (pl.col("__operations").str.len_bytes() < pl.col("__full"))
             )
             .then(pl.col("__operations"))
             .alias("operations"),
@@ -249,3 +261,34 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
             updates=pl.col("operations").str.contains('"$update":[', literal=True).fill_null(False)
         )
     )
+
+
+# -- the comparison key ------------------------------------------------------------------------
+# Building the canonical text of a million arrays of objects takes seconds, so the diff compares
+# a 64-bit hash of the value first (``value_key``, kept in the ledger beside the text under
+# ``key_column``) and builds and compares the texts only where the keys differ. Correctness
+# rests on the texts: a key that differs for an equal value (another polars version hashes
+# otherwise, a reordered list) costs a text comparison, never a send.
+KEY_PREFIX = "$key:"  # Braze refuses attribute names starting with "$": no clash possible
+
+
+def key_column(name: str) -> str:
+    """The ledger column holding the comparison key of nested attribute ``name``."""
+    return f"{KEY_PREFIX}{name}"
+
+
+def has_value(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Whether ``canonical_json`` has a value, without building it."""
+    if is_array_of_objects(dtype):
+        return (expr.list.len() > 0).fill_null(False)
+    return pl.any_horizontal(
+        expr.struct.field(f.name).is_not_null() for f in dtype.fields
+    ).fill_null(False)
+
+
+def value_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A 64-bit hash of the value as text (null: no value); an object's fields in name order."""
+    present = has_value(expr, dtype)
+    if is_object(dtype):
+        expr = pl.struct(expr.struct.field(n) for n in sorted(f.name for f in dtype.fields))
+    return pl.when(present).then(expr.hash(seed=0).cast(pl.String))

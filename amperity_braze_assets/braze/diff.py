@@ -218,7 +218,7 @@ def has_value_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_float():
         return column.is_finite().fill_null(False)
     if nested_values.is_object(dtype):
-        return nested_values.object_json(column, dtype).is_not_null()
+        return nested_values.has_value(column, dtype)
     if isinstance(dtype, pl.List):
         return (column.list.len() > 0).fill_null(False)
     if isinstance(dtype, pl.Array):
@@ -338,27 +338,33 @@ def _compare(
         if last - first + 1 == current.height:
             aligned = accepted.slice(first, current.height)
     billable = set(names) - fields.NON_BILLABLE_FIELDS
+    keyed = {a for a in names if nested_values.key_column(a) in accepted.columns}
     cleared = full = 0
     sends: list[pl.DataFrame] = []
     for start in range(0, len(names), COMPARE_GROUP):
         group = names[start : start + COMPARE_GROUP]
         compared = [a for a in group if ledger_rows is not None and a in accepted.columns]
         frame = pl.concat(
-            [current.select(group), _previous(accepted, compared, aligned, ledger_rows)],
+            [current.select(group), _previous(accepted, compared, aligned, ledger_rows, keyed)],
             how="horizontal",
         )
         flags = frame.select(
             *[
-                _send_expr(a, schema[a], a in compared, aligned is not None).alias(_send(a))
+                _send_expr(a, schema[a], a in compared, aligned is not None, a in keyed).alias(
+                    _send(a)
+                )
                 for a in group
             ],
             *[has_value_expr(a, schema[a]).alias(f"{a}__has") for a in group],
         )
         for a in compared:
+            ledger = aligned if aligned is not None else accepted
+            at = None if aligned is not None else ledger_rows
             if _is_list(schema[a]):
-                ledger = aligned if aligned is not None else accepted
-                at = None if aligned is not None else ledger_rows
-                flags = _ignore_reordered_list(flags, current, a, schema[a], ledger[a], at)
+                flags = _unflag_where(flags, current, a, schema[a], ledger[a], at, _same_set())
+            elif a in keyed:  # keys differ: is the canonical text the ledger's after all?
+                same_text = pl.col("__now") == pl.col("__before")
+                flags = _unflag_where(flags, current, a, schema[a], ledger[a], at, same_text)
         counts = flags.select(
             cleared=pl.sum_horizontal(
                 (pl.col(_send(a)) & ~pl.col(f"{a}__has")).sum() for a in group
@@ -384,9 +390,10 @@ def _previous(
     names: list[str],
     aligned: pl.DataFrame | None,
     ledger_rows: pl.Series | None,
+    keyed: set[str] = frozenset(),
 ) -> pl.DataFrame:
     """The ledger's value of each attribute for each person of the current table, as
-    ``<name>__before``.
+    ``<name>__before`` (for a nested attribute in ``keyed``, its comparison key).
 
     When the ledger lists everyone in the current table's order (``aligned``), that is its
     canonical text, compared exactly. Otherwise it is the text's 64-bit hash, gathered into the
@@ -395,7 +402,12 @@ def _previous(
     about 1 in 10^19 per value, would skip one change. A person the ledger does not know gets
     the hash of no value, so whatever value they have is sent.
     """
-    text = [pl.col(a).cast(pl.String).alias(f"{a}__before") for a in names]
+    text = [
+        pl.col(nested_values.key_column(a) if a in keyed else a)
+        .cast(pl.String)
+        .alias(f"{a}__before")
+        for a in names
+    ]
     if aligned is not None:
         return aligned.select(text)
     no_value = pl.lit(None, pl.String).hash()
@@ -407,54 +419,62 @@ def _previous(
     )
 
 
-def _send_expr(name: str, dtype: pl.DataType, compared: bool, aligned: bool) -> pl.Expr:
+def _send_expr(
+    name: str, dtype: pl.DataType, compared: bool, aligned: bool, keyed: bool = False
+) -> pl.Expr:
     """Whether to send an attribute: its canonical text differs from the ledger's (see
-    ``_previous``); a person or attribute the ledger does not know sends any value it has."""
+    ``_previous``), or for a ``keyed`` nested attribute its comparison key (the texts are
+    then compared where the keys differ); a person or attribute the ledger does not know sends any value."""
     if not compared:
         return has_value_expr(name, dtype)
+    now = nested_values.value_key(pl.col(name), dtype) if keyed else canonical_expr(name, dtype)
     if aligned:
-        return canonical_expr(name, dtype).ne_missing(pl.col(f"{name}__before"))
-    return canonical_expr(name, dtype).hash() != pl.col(f"{name}__before")
+        return now.ne_missing(pl.col(f"{name}__before"))
+    return now.hash() != pl.col(f"{name}__before")
 
 
-def _ignore_reordered_list(
+def _same_set() -> pl.Expr:
+    """A list whose text differs only by order or duplicates is not a change (arrays are sets
+    in Braze): for ``_unflag_where``, checked only on the few rows whose text differs."""
+    as_list = pl.List(pl.String)
+    return pl.col("__before").is_not_null() & (
+        pl.col("__now")
+        .str.json_decode(as_list)
+        .list.set_symmetric_difference(pl.col("__before").str.json_decode(as_list))
+        .list.len()
+        == 0
+    )
+
+
+def _unflag_where(
     flags: pl.DataFrame,
     current: pl.DataFrame,
     name: str,
     dtype: pl.DataType,
     ledger: pl.Series,
     ledger_rows: pl.Series | None,
+    same: pl.Expr,
 ) -> pl.DataFrame:
-    """A list whose text differs only by order or duplicates is not a change (arrays are sets
-    in Braze). Checked only on the few rows whose text differs. ``ledger`` holds the ledger's
-    texts, at ``ledger_rows`` (or in the current table's order)."""
+    """The flags with ``name`` no longer sent where ``same`` holds of today's canonical text
+    (``__now``) and the ledger's (``__before``), judged only on the rows sending a value.
+    ``ledger`` holds the ledger's texts, at ``ledger_rows`` (or in the current table's order)."""
     rows = flags.select(
         pl.arg_where(pl.col(_send(name)) & pl.col(f"{name}__has")).alias("__i")
     ).to_series()
     if rows.len() == 0:
         return flags
     before = ledger.gather(ledger_rows.gather(rows) if ledger_rows is not None else rows)
-    as_list = pl.List(pl.String)
-    same = (
+    same_rows = (
         current.select(pl.col(name).gather(rows))
         .select(canonical_expr(name, dtype).alias("__now"))
         .with_columns(rows, before.cast(pl.String).alias("__before"))
-        .filter(
-            pl.col("__before").is_not_null()
-            & (
-                pl.col("__now")
-                .str.json_decode(as_list)
-                .list.set_symmetric_difference(pl.col("__before").str.json_decode(as_list))
-                .list.len()
-                == 0
-            )
-        )
+        .filter(same)
         .get_column("__i")
     )
-    if same.len() == 0:
+    if same_rows.len() == 0:
         return flags
     return flags.with_columns(
-        pl.when(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(same.implode()))
+        pl.when(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(same_rows.implode()))
         .then(False)
         .otherwise(pl.col(_send(name)))
         .alias(_send(name))
@@ -727,6 +747,13 @@ class _Renderer:
                 ),
                 values.select(
                     *[canonical_expr(a, schema[a]).alias(a) for a in names],
+                    *[
+                        nested_values.value_key(pl.col(a), schema[a]).alias(
+                            nested_values.key_column(a)
+                        )
+                        for a in names
+                        if nested_values.is_nested(schema[a])
+                    ],
                     *[pl.col(a).alias(_raw(a)) for a in names if _is_time(schema[a])],
                 ),
             ],
@@ -738,13 +765,20 @@ class _Renderer:
         return frame, {a for a, flag in differs.row(0, named=True).items() if flag}
 
     def _written(self, masked: set[str]) -> pl.Expr:
+        """The ledger's values: each attribute's canonical text, and a nested one's key."""
+        schema = self.values.schema
+        columns = [
+            (a, c)
+            for a in self.names
+            for c in (a, *[nested_values.key_column(a)] * nested_values.is_nested(schema[a]))
+        ]
         return pl.struct(
             (
-                pl.when(pl.col(_send(a))).then(pl.col(a).fill_null(pl.lit(CLEARED)))
+                pl.when(pl.col(_send(a))).then(pl.col(c).fill_null(pl.lit(CLEARED)))
                 if a in masked
-                else pl.col(a)
-            ).alias(a)
-            for a in self.names
+                else pl.col(c)
+            ).alias(c)
+            for a, c in columns
         )
 
     def _objects(self, frame: pl.DataFrame, masked: set[str]) -> pl.DataFrame:

@@ -186,3 +186,14 @@ def test_the_ledger_holds_the_full_new_value_after_operations():
     expected = compute_diff(now, empty_ledger()).changes.get_column(WRITTEN)
     assert written.to_list() == expected.struct.field("recent_orders").to_list()
     assert json.loads(written[0]) == [sent(n) for n in (1, 2, 3, 4, 6)]
+
+
+def test_the_ledger_keeps_a_comparison_key_and_a_ledger_without_it_compares_texts():
+    first = frame([("a", FIVE, GOLD), ("b", FIVE, GOLD)])
+    ledger = ledger_after(first)
+    assert {"$key:recent_orders", "$key:loyalty"} <= set(ledger.accepted.columns)
+    keyless = LedgerView(ledger.accepted.select(pl.exclude("^\\$key:.*$")), NO_REJECTIONS)
+    now = frame([("a", list(reversed(FIVE)), GOLD), ("b", FIVE[:4], GOLD)])
+    for view in (ledger, keyless):
+        got = bodies(now, view)
+        assert list(got) == ["b"] and "$remove" in got["b"]["recent_orders"]
