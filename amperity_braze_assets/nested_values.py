@@ -11,7 +11,8 @@ the diff (``braze``: the canonical text, the comparison and the operations sent)
 - An **array of objects** is a List(Struct) column; its element struct's **first field is its id
   key** (the attributes table builds it so; ``id_key_of``). Its canonical text is the JSON list
   of its elements' canonical texts, sorted by id: Braze keeps no order we could rely on after
-  ``$add`` (it appends), so the order is not part of the value and a reordering is no change.
+  an element is added (Braze appends), so the order is not part of the value and a reordering
+  is no change.
   An empty list is no value.
 - The same text decodes (``sent_dtype``) and re-encodes to itself, so a ledger's text can be
   split into elements and compared with today's, element by element (``array_operations``).
@@ -187,16 +188,22 @@ def _operation_list(key: str, items: pl.Expr) -> pl.Expr:
 
 def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.DataFrame:
     """For people whose array of objects changed: the value to send when it is cheaper than the
-    full list, as ``{"$add": [...], "$remove": [...], "$update": [...]}`` (``operations``; null:
-    send the full list), and whether it uses ``$update`` (``updates``: the object then needs
+    full list, as ``{"$remove": [...], "$update": [...]}`` (``operations``; null: send the full
+    list), and whether it uses ``$update`` (``updates``: the object then needs
     ``"_merge_objects": true``). ``before`` holds the canonical texts Braze accepted, ``now``
     today's values, row for row.
 
+    Only operations that may be applied twice are sent: a request can be applied and its answer
+    lost, and then it is sent again (the client retries a dropped connection; the next sync
+    resends what was not confirmed). ``$remove`` removes every match and ``$update`` merges the
+    same element again, so both are safe; ``$add`` appends without looking at ids (Braze's docs:
+    uniqueness "is not enforced"), so a resent ``$add`` would leave an element twice: a row that
+    adds an element gets the full list, which Braze replaces whole.
+
     Elements are matched by id. ``$update`` deep-merges the whole new element into the old one
     (Braze's docs: it cannot remove a field), so a row where an updated element lost a field
-    gets the full list; so does a row whose old or new list repeats an id (Braze's ``$remove``
-    and ``$update`` reach every match). Braze applies ``$add``, then ``$remove``, then
-    ``$update``; our three touch different ids, so the order does not matter."""
+    gets the full list; so does a row whose old or new list repeats an id. Braze applies
+    ``$remove`` before ``$update``; ours name different ids, so the order does not matter."""
     key = json_text_literal(id_key_of(dtype))
     frame = pl.DataFrame(
         {"__before": before.cast(pl.String), "__now": now},
@@ -219,7 +226,7 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
         [pl.lit('{"$identifier_key":' + key + ',"$identifier_value":'), pl.col(_ID)]
     )
     per_row = pairs.group_by(_ROW).agg(
-        _operation_list("$add", pl.when(added).then(pl.col(f"{_TEXT}_new"))).alias("__add"),
+        added.any().alias("__adds"),
         _operation_list(
             "$remove", pl.when(removed).then(pl.concat_str([identifies, pl.lit("}")]))
         ).alias("__remove"),
@@ -233,7 +240,7 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
         ).alias("__update"),
         (updated & ((pl.col(_KEYS) & ~pl.col(f"{_KEYS}_new")) != 0)).any().alias("__lost_field"),
     )
-    operations = pl.concat_str(["__add", "__remove", "__update"], separator=",", ignore_nulls=True)
+    operations = pl.concat_str(["__remove", "__update"], separator=",", ignore_nulls=True)
     # The full list's length: its elements' texts, their commas and the brackets.
     full = new.group_by(_ROW).agg(
         (pl.col(_TEXT).str.len_bytes().sum() + pl.len() + 1).alias("__full")
@@ -251,6 +258,7 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
                 pl.col("__before").is_not_null()
                 & pl.col("__operations").is_not_null()
                 & ~pl.col("__lost_field").fill_null(False)
+                & ~pl.col("__adds").fill_null(False)
                 & ~pl.col(_ROW).is_in(repeated.get_column(_ROW).implode())
                 & (pl.col("__operations").str.len_bytes() < pl.col("__full"))
             )

@@ -20,8 +20,9 @@ join. The rules:
   and Braze ends holding exactly ours (a merge would keep a field we dropped);
 - arrays of objects (List(Struct) columns, the element's first field is the id key) are compared
   element by element (``nested_values.array_operations``): a known person whose array changed
-  gets ``{"$add": [...], "$remove": [...], "$update": [...]}`` when that is shorter than the
-  full list, with ``"_merge_objects": true`` in the object when ``$update`` is used (then any
+  gets ``{"$remove": [...], "$update": [...]}`` when that is shorter than the full list and
+  nothing was added (a resent ``$add`` would add an element twice; both others may be applied
+  twice), with ``"_merge_objects": true`` in the object when ``$update`` is used (then any
   object attribute sent with it would be merged, so such a person gets full lists instead).
 
 Canonical forms (what the ledger stores): strings as is; booleans ``true``/``false``; integers and
@@ -29,7 +30,7 @@ decimals as their digits; floats as polars prints them (non-finite floats are no
 days since 1970; times as epoch milliseconds in UTC (what is sent is millisecond ISO-8601, so a
 sub-millisecond change is not a change); arrays as their JSON text; objects and arrays of
 objects as their canonical JSON (``nested_values``: keys sorted, elements by id, times as
-``{"$time": ...}``), which is also what is sent. After an accepted ``$add``/``$remove``/``$update``
+``{"$time": ...}``), which is also what is sent. After an accepted ``$remove``/``$update``
 the ledger holds the full new value, which is what Braze then holds.
 
 Sent forms: dates as ``YYYY-MM-DDT00:00:00.000Z`` and times as ``YYYY-MM-DDTHH:MM:SS.mmmZ``
@@ -796,7 +797,7 @@ class _Renderer:
         # someone lacks are null for them (its literal text too), and nulls are skipped.
         for a in names:
             value = _value_pieces(a, schema[a], escape.get(a, False))
-            if _operations_column(a) in frame.columns:  # an array of objects' $add/$remove/$update
+            if _operations_column(a) in frame.columns:  # an array of objects' $remove/$update
                 value = [value[0], pl.coalesce(pl.col(_operations_column(a)), pl.col(a))]
             if a in masked:
                 null = pl.lit("," + json.dumps(a) + ":null")

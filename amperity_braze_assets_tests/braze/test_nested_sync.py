@@ -79,7 +79,7 @@ def test_first_sync_then_update_remove_add_and_a_reorder_that_sends_nothing(ledg
         changed = {
             "a": [order(1), order(2, total=42.5), *five[2:]],  # one element changed
             "b": five[:4],  # o5 removed
-            "c": [*five, order(6)],  # o6 added
+            "c": [*five, order(6)],  # o6 added: the full list (a resent $add would double it)
         }
         second, sent = sync(people(changed), ledger, emulator, "r2")
         assert (second.accepted, second.rejected) == (3, 0)
@@ -100,7 +100,7 @@ def test_first_sync_then_update_remove_add_and_a_reorder_that_sends_nothing(ledg
                 "$remove": [{"$identifier_key": "order_id", "$identifier_value": "o5"}]
             }
         }
-        assert sent["c"] == {"recent_orders": {"$add": [in_braze(6)]}}
+        assert sent["c"] == {"recent_orders": [in_braze(n) for n in range(1, 7)]}
         held = emulator.profiles
         assert held["a"]["recent_orders"] == [
             in_braze(1),
@@ -114,3 +114,19 @@ def test_first_sync_then_update_remove_add_and_a_reorder_that_sends_nothing(ledg
         third, sent = sync(people(reordered), ledger, emulator, "r3")
         assert sent == {} and third.diff.unchanged == 3
         assert emulator.counters.nested_invalid_dropped == 0
+
+
+def test_a_request_applied_then_dropped_and_resent_leaves_the_exact_array(ledger):
+    """The emulator applies the second request and drops its answer; the client sends it again.
+    Every value sent may be applied twice: Braze ends holding exactly our arrays."""
+    five = [order(n) for n in range(1, 6)]
+    with start_emulator(KEY, drop_requests={2}) as emulator:
+        sync(people({"a": five, "b": five}), ledger, emulator, "r1")
+        changed = {"a": [*five[:4], order(6)], "b": [order(1, total=3.0), *five[1:4]]}
+        report, sent = sync(people(changed), ledger, emulator, "r2")
+        assert report.retries >= 1 and (report.accepted, report.unknown) == (2, 0)
+        assert sent["a"]["recent_orders"] == [in_braze(n) for n in (1, 2, 3, 4, 6)]
+        assert "$remove" in sent["b"]["recent_orders"] and "$update" in sent["b"]["recent_orders"]
+        held = emulator.profiles
+        assert held["a"]["recent_orders"] == [in_braze(n) for n in (1, 2, 3, 4, 6)]
+        assert held["b"]["recent_orders"] == [in_braze(1, 3.0), *map(in_braze, range(2, 5))]
