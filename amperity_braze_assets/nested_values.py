@@ -186,6 +186,33 @@ def _operation_list(key: str, items: pl.Expr) -> pl.Expr:
     )
 
 
+def _per_row(pairs: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Per row, from its elements matched by id (old fields, new fields ``*_new``): the
+    ``$remove`` and ``$update`` lists, whether an element was added, and whether an updated
+    element lost a field."""
+    added = pl.col(_TEXT).is_null()
+    removed = pl.col(f"{_TEXT}_new").is_null()
+    updated = ~added & ~removed & (pl.col(_TEXT) != pl.col(f"{_TEXT}_new"))
+    identifies = pl.concat_str(
+        [pl.lit('{"$identifier_key":' + key + ',"$identifier_value":'), pl.col(_ID)]
+    )
+    return pairs.group_by(_ROW).agg(
+        added.any().alias("__adds"),
+        _operation_list(
+            "$remove", pl.when(removed).then(pl.concat_str([identifies, pl.lit("}")]))
+        ).alias("__remove"),
+        _operation_list(
+            "$update",
+            pl.when(updated).then(
+                pl.concat_str(
+                    [identifies, pl.lit(',"$new_object":'), pl.col(f"{_TEXT}_new"), pl.lit("}")]
+                )
+            ),
+        ).alias("__update"),
+        (updated & ((pl.col(_KEYS) & ~pl.col(f"{_KEYS}_new")) != 0)).any().alias("__lost_field"),
+    )
+
+
 def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.DataFrame:
     """For people whose array of objects changed: the value to send when it is cheaper than the
     full list, as ``{"$remove": [...], "$update": [...]}`` (``operations``; null: send the full
@@ -218,28 +245,7 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
             for side in (old, new)
         ]
     )
-    pairs = old.join(new, on=[_ROW, _ID], how="full", coalesce=True, suffix="_new")
-    added = pl.col(_TEXT).is_null()
-    removed = pl.col(f"{_TEXT}_new").is_null()
-    updated = ~added & ~removed & (pl.col(_TEXT) != pl.col(f"{_TEXT}_new"))
-    identifies = pl.concat_str(
-        [pl.lit('{"$identifier_key":' + key + ',"$identifier_value":'), pl.col(_ID)]
-    )
-    per_row = pairs.group_by(_ROW).agg(
-        added.any().alias("__adds"),
-        _operation_list(
-            "$remove", pl.when(removed).then(pl.concat_str([identifies, pl.lit("}")]))
-        ).alias("__remove"),
-        _operation_list(
-            "$update",
-            pl.when(updated).then(
-                pl.concat_str(
-                    [identifies, pl.lit(',"$new_object":'), pl.col(f"{_TEXT}_new"), pl.lit("}")]
-                )
-            ),
-        ).alias("__update"),
-        (updated & ((pl.col(_KEYS) & ~pl.col(f"{_KEYS}_new")) != 0)).any().alias("__lost_field"),
-    )
+    per_row = _per_row(old.join(new, on=[_ROW, _ID], how="full", coalesce=True, suffix="_new"), key)
     operations = pl.concat_str(["__remove", "__update"], separator=",", ignore_nulls=True)
     # The full list's length: its elements' texts, their commas and the brackets.
     full = new.group_by(_ROW).agg(
