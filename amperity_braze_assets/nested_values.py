@@ -10,10 +10,9 @@ the diff (``braze``: the canonical text, the comparison and the operations sent)
   with no field set is no value.
 - An **array of objects** is a List(Struct) column; its element struct's **first field is its id
   key** (the attributes table builds it so; ``id_key_of``). Its canonical text is the JSON list
-  of its elements' canonical texts, sorted by id: Braze keeps no order we could rely on after
-  an element is added (Braze appends), so the order is not part of the value and a reordering
-  is no change.
-  An empty list is no value.
+  of its elements' canonical texts, sorted by id: the order is not part of the value (an
+  array of objects is a set of records found by id; Braze's segments match any element), so a
+  reordering is no change. An empty list is no value.
 - The same text decodes (``sent_dtype``) and re-encodes to itself, so a ledger's text can be
   split into elements and compared with today's, element by element (``array_operations``).
 """
