@@ -130,3 +130,21 @@ def test_a_request_applied_then_dropped_and_resent_leaves_the_exact_array(ledger
         held = emulator.profiles
         assert held["a"]["recent_orders"] == [in_braze(n) for n in (1, 2, 3, 4, 6)]
         assert held["b"]["recent_orders"] == [in_braze(1, 3.0), *map(in_braze, range(2, 5))]
+
+
+def test_large_nested_values_still_keep_each_request_under_4_mb(ledger):
+    """60 people with arrays of about 90 KB (each under Braze's 100 KB) are 5.4 MB of JSON:
+    the batches are cut by body size, and the emulator answers 413 past 4 MB."""
+    many = [
+        {**order(1 + n % 28, total=float(n)), "order_id": f"order-{n:05d}-" + "x" * 130}
+        for n in range(400)
+    ]
+    with start_emulator(KEY) as emulator:
+        report, sent = sync(people({f"p{i}": many for i in range(60)}), ledger, emulator, "r1")
+        sizes = [
+            len(json.dumps({"recent_orders": body["recent_orders"]})) for body in sent.values()
+        ]
+        assert 80_000 < min(sizes) and max(sizes) < 100_000
+        assert (report.accepted, report.rejected, report.unknown) == (60, 0, 0)
+        assert len(report.batch_sizes) >= 2 and emulator.counters.client_errors == 0
+        assert len(emulator.profiles["p7"]["recent_orders"]) == 400
