@@ -30,6 +30,9 @@ MAX_IDENTIFIES_PER_REQUEST = 50  # shares the 20,000 a minute of merge, delete, 
 MAX_STRING_CHARS = 255
 MAX_ATTRIBUTE_NAME_CHARS = 255
 MAX_EXTERNAL_ID_BYTES = 987
+# Nested custom attributes (objects, arrays of objects): Braze's docs give 100 KB a value; we
+# count its JSON text in bytes and take 100,000 (the stricter reading of "KB").
+MAX_NESTED_VALUE_BYTES = 100_000
 
 # -- instances -----------------------------------------------------------------------------------
 REST_HOSTS: dict[str, str] = {

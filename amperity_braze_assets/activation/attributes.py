@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from amperity_braze_assets.activation import spec_rules, subscriptions
+from amperity_braze_assets.activation import nested_attributes, spec_rules, subscriptions
 from amperity_braze_assets.activation.audiences import (
     ENGINE,
     align_to,
@@ -82,12 +82,16 @@ CUSTOM_DTYPES: dict[str, pl.DataType] = {
 
 
 def output_dtype(spec: AttributeSpec) -> pl.DataType:
+    if spec.nested is not None:  # Object, ArrayOfObjects: a Struct, or a List of one
+        return spec.nested.dtype
     return pl.String() if spec.standard else CUSTOM_DTYPES[spec.braze_type]
 
 
 # -- raw values -----------------------------------------------------------------------------------
 def _raw_expr(spec: AttributeSpec, as_of: dt.datetime, schema: dict[str, pl.DataType]) -> pl.Expr:
     """The field's value before casting: a column, a constant, or the first matching case."""
+    if spec.nested is not None:
+        return nested_attributes.raw_expr(spec)
     if spec.cases:
         expr = None
         for case in spec.cases:
@@ -101,6 +105,10 @@ def _raw_expr(spec: AttributeSpec, as_of: dt.datetime, schema: dict[str, pl.Data
 
 def _as_text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """A value as text for the rejects table (and for String attributes of other types)."""
+    if isinstance(dtype, pl.Struct) or (
+        isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct)
+    ):
+        return nested_attributes.as_text(raw, dtype)
     if isinstance(dtype, pl.Datetime):
         zoned = raw.dt.convert_time_zone("UTC") if dtype.time_zone else raw
         return zoned.dt.to_string("%Y-%m-%dT%H:%M:%S%.3fZ")
@@ -263,9 +271,20 @@ _TYPED_VALUES: dict[str, tuple[Callable[[pl.Expr, pl.DataType], pl.Expr], str]] 
 }
 
 
+def _typed(kind: str, raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A column read as a custom type (an object's typed field): text as is, others converted."""
+    if kind == "String":
+        return _as_text(raw, dtype)
+    return _TYPED_VALUES[kind][0](raw, dtype)
+
+
 def _custom(spec: AttributeSpec, raw: pl.Expr, dtype: pl.DataType) -> tuple[pl.Expr, Reason]:
     """(typed value, reason it is invalid or null, from the typed value) for a custom attribute.
     Where the reason is set the value is sent as null."""
+    if spec.nested is not None:
+        return nested_attributes.value_and_reason(
+            spec, raw, dtype, lambda kind, value, source: _typed(kind, value, source)
+        )
     braze_type = spec.braze_type
     present = raw.is_not_null()
     if spec.buckets:
@@ -500,6 +519,7 @@ def build_braze_attributes(
     # one lazy plan: raw values, typed values, reasons, collected once; the attributes and the
     # rejects are cut from that frame.
     people, flags = _people_with_audiences(tables, memberships, mapping, columns)
+    people = nested_attributes.with_arrays(people, tables, mapping)
     schema = people.collect_schema()
 
     # Raw values first, so each cast knows the dtype it starts from.
@@ -597,6 +617,8 @@ def invalid_value_counts(attributes: pl.DataFrame, mapping: AttributeConfig) -> 
         elif spec.braze_type == "Array":
             too_long = pl.element().str.len_chars() > spec_rules.MAX_STRING_CHARS
             bad = column.list.eval(too_long).list.any()
+        elif spec.nested is not None:
+            bad = nested_attributes.refused(column, spec)
         else:
             continue  # Boolean, Date, Datetime(UTC), Int64: the dtype is the check
         checks.append(bad.fill_null(False).sum().alias(spec.name))

@@ -44,6 +44,8 @@ from pydantic_core import ErrorDetails
 from sqlglot import exp
 
 from amperity_braze_assets import braze_fields
+from amperity_braze_assets.activation import nested_config
+from amperity_braze_assets.activation.nested_config import NESTED_TYPES, NestedSpec
 from amperity_braze_assets.activation.subscriptions import ConsentSpec, parse_subscriptions
 from amperity_braze_assets.config_file import (
     ConfigError,
@@ -204,11 +206,14 @@ class AttributeSpec:
     cases: tuple[Case, ...] = ()
     default: Any = None
     on_invalid: str = "null_field"
+    nested: NestedSpec | None = None  # Object and ArrayOfObjects
 
     def columns(self) -> set[str]:
         found = {self.source} if self.source else set()
         for case in self.cases:
             found |= case.condition.columns()
+        if self.nested is not None:
+            found |= self.nested.columns()
         return found
 
 
@@ -304,6 +309,7 @@ class AttributeConfig:
             AUDIENCES,
             ATTRIBUTES_QUERY,
         }
+        used |= {f.nested.from_table for f in self.fields if f.nested and f.nested.from_table}
         for audience in self.audiences:
             if audience.sql is not None:
                 used |= sql_tables(audience.sql)
@@ -726,7 +732,7 @@ def _custom_name_problem(name: Any) -> str | None:
 # its fix; ``config_file.refusals`` words pydantic's own refusals through each entry's
 # ``*_problem``.
 KNOWN_TYPES = (
-    f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE} (Varchar(n) with n <= "
+    f"{', '.join(CUSTOM_TYPES)}, {ARRAY_TYPE}, {', '.join(NESTED_TYPES)} (Varchar(n) with n <= "
     f"{braze_fields.MAX_STRING_CHARS}, Decimal(scale))"
 )
 DECIMAL_SCALE_PROBLEM = "a Decimal scale is 0 to 12 digits, e.g. Decimal(2)."
@@ -817,6 +823,17 @@ class CustomAttributeEntry(_Entry):
     cases: tuple[CaseEntry, ...] = ()
     default: Any = None
     description: Any = None
+    # Object and ArrayOfObjects (``nested_config``): checked there, with the table schemas.
+    fields: Any = None
+    id_key: Any = None
+    from_: Any = Field(None, alias="from")
+    order_by: Any = None
+    limit: Any = None
+
+    def nested_keys(self) -> dict[str, Any]:
+        """The keys set that say where a value comes from, by their names in the file."""
+        names = {"from_": "from"}
+        return {names.get(k, k): getattr(self, k) for k in self.model_fields_set}
 
     @field_validator("type", mode="before")
     @classmethod
@@ -824,7 +841,7 @@ class CustomAttributeEntry(_Entry):
         if not isinstance(raw, str):
             raise ValueError(f"declare a type: one of {KNOWN_TYPES}.")
         match = TYPE_PATTERN.match(raw.strip())
-        canonical = {t.lower(): t for t in (*CUSTOM_TYPES, ARRAY_TYPE)}
+        canonical = {t.lower(): t for t in (*CUSTOM_TYPES, ARRAY_TYPE, *NESTED_TYPES)}
         name = canonical.get(match.group("name").lower()) if match else None
         if match is None or name is None:
             word = match.group("name") if match else raw
@@ -879,6 +896,11 @@ class CustomAttributeEntry(_Entry):
         return [*super().origins(), *(["cases"] if "cases" in self.model_fields_set else [])]
 
     def inconsistency(self) -> str | None:
+        if self.type.name in NESTED_TYPES:
+            return nested_config.entry_problem(self.type.name, self.nested_keys())
+        stray = [k for k in nested_config.NESTED_KEYS if k in self.nested_keys()]
+        if stray:
+            return f"{', '.join(stray)} apply to {' and '.join(NESTED_TYPES)} only."
         if "scale" in self.model_fields_set and self.type.name != "Decimal":
             return "scale applies to Decimal only."
         problem = super().inconsistency()
@@ -1080,8 +1102,10 @@ class _Loader:
             where,
             definition,
             _custom_entry_problem,
-            allowed=CustomAttributeEntry.model_fields,
+            allowed=[*(k for k in CustomAttributeEntry.model_fields if k != "from_"), "from"],
         )
+        if entry is not None and entry.type.name in NESTED_TYPES:
+            return self._nested_attribute(name, where, entry, settings)
         usable, source = (False, None) if entry is None else self._entry_source(where, entry)
         if entry is None or not usable:
             return None
@@ -1102,6 +1126,22 @@ class _Loader:
             cases=cases,
             default=entry.default,
             on_invalid=entry.on_invalid or settings.on_invalid,
+        )
+
+    def _nested_attribute(
+        self, name: str, where: str, entry: CustomAttributeEntry, settings: AttributeSettings
+    ) -> AttributeSpec | None:
+        nested = nested_config.nested_spec(
+            entry.type.name, entry.nested_keys(), self.schemas, self.errors, f"{self.path}: {where}"
+        )
+        if nested is None:
+            return None
+        return AttributeSpec(
+            name=name,
+            standard=False,
+            braze_type=entry.type.name,
+            on_invalid=entry.on_invalid or settings.on_invalid,
+            nested=nested,
         )
 
     def _numeric(self, where: str, source: str | None) -> bool:

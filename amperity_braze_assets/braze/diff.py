@@ -15,12 +15,23 @@ join. The rules:
   own separate from arrays apps write. Arrays compare as sets: a reordering or a duplicate alone is not a change.
   An empty array is treated as no value (sent as ``null``);
 - a person whose exact object was rejected before is held back until its data changes, unless
-  ``retry_rejected``.
+  ``retry_rejected``;
+- objects (Struct columns) are sent whole: Braze replaces the object, so a resend is harmless
+  and Braze ends holding exactly ours (a merge would keep a field we dropped);
+- arrays of objects (List(Struct) columns, the element's first field is the id key) are compared
+  element by element (``nested_values.array_operations``): a known person whose array changed
+  gets ``{"$remove": [...], "$update": [...]}`` when that is shorter than the full list and
+  nothing was added (a resent ``$add`` would add an element twice; both others may be applied
+  twice), with ``"_merge_objects": true`` in the object when ``$update`` is used (then any
+  object attribute sent with it would be merged, so such a person gets full lists instead).
 
 Canonical forms (what the ledger stores): strings as is; booleans ``true``/``false``; integers and
 decimals as their digits; floats as polars prints them (non-finite floats are no value); dates as
 days since 1970; times as epoch milliseconds in UTC (what is sent is millisecond ISO-8601, so a
-sub-millisecond change is not a change); arrays and objects as their JSON text.
+sub-millisecond change is not a change); arrays as their JSON text; objects and arrays of
+objects as their canonical JSON (``nested_values``: keys sorted, elements by id, times as
+``{"$time": ...}``), which is also what is sent. After an accepted ``$remove``/``$update``
+the ledger holds the full new value, which is what Braze then holds.
 
 Sent forms: dates as ``YYYY-MM-DDT00:00:00.000Z`` and times as ``YYYY-MM-DDTHH:MM:SS.mmmZ``
 (Braze stores an unparseable time as a plain string, so we only send the unambiguous form).
@@ -44,12 +55,15 @@ from functools import cached_property
 import polars as pl
 
 from amperity_braze_assets import braze_fields as fields
+from amperity_braze_assets import nested_values
 from amperity_braze_assets.braze.ledger import CLEARED, IDENTIFIER, LedgerView
 
 OBJECT = "__object"
 FIELDS = "__fields"
 DATA_POINTS = "__data_points"
 IS_NEW = "__new"
+# Whether an object carries "_merge_objects": true (it sends an array of objects' $update).
+MERGE_OBJECTS = "__merge_objects"
 # How an object asks Braze never to create a profile (rendered last in the object).
 UPDATE_ONLY_MARK = '"_update_existing_only":true'
 WRITTEN = "__written"
@@ -174,12 +188,7 @@ def attribute_columns(
 
 def _json_text(expr: pl.Expr) -> pl.Expr:
     """JSON text of any value, vectorized: encode a one-field struct and strip the wrapper."""
-    return (
-        pl.struct(expr.alias("v"))
-        .struct.json_encode()
-        .str.strip_prefix('{"v":')
-        .str.strip_suffix("}")
-    )
+    return nested_values.json_text(expr)
 
 
 def _utc(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -207,6 +216,8 @@ def canonical_expr(name: str, dtype: pl.DataType) -> pl.Expr:
         return column.dt.epoch("d").cast(pl.String)
     if isinstance(dtype, pl.Datetime):
         return _utc(column, dtype).dt.epoch("ms").cast(pl.String)
+    if nested_values.is_nested(dtype):
+        return nested_values.canonical_json(column, dtype)
     if isinstance(dtype, pl.List | pl.Array):
         unique = _non_empty_list(column if isinstance(dtype, pl.List) else column.arr.to_list())
         return pl.when(unique.is_not_null()).then(_json_text(unique))
@@ -220,6 +231,8 @@ def has_value_expr(name: str, dtype: pl.DataType) -> pl.Expr:
     column = pl.col(name)
     if dtype.is_float():
         return column.is_finite().fill_null(False)
+    if nested_values.is_object(dtype):
+        return nested_values.has_value(column, dtype)
     if isinstance(dtype, pl.List):
         return (column.list.len() > 0).fill_null(False)
     if isinstance(dtype, pl.Array):
@@ -304,6 +317,7 @@ def compute_diff(
     )
     plan, fields_by_pattern = _number_patterns(compared.filter(any_send), names)
     del compared
+    plan = _nested_operations(plan, current, ledger.accepted, names)
     renderer = _Renderer(
         current.select(names),
         names,
@@ -320,9 +334,8 @@ def compute_diff(
 
 
 def _is_list(dtype: pl.DataType) -> bool:
-    """A list compared as a set of scalars. A list of objects (subscription groups, built in the
-    configuration's order) is compared as its JSON text."""
-    return isinstance(dtype, pl.List | pl.Array) and not isinstance(dtype.inner, pl.Struct)
+    """A list of scalars (a set in Braze); arrays of objects are compared by element id."""
+    return isinstance(dtype, pl.List | pl.Array) and not nested_values.is_nested(dtype)
 
 
 def _ledger_rows(people: pl.DataFrame, accepted: pl.DataFrame) -> pl.Series | None:
@@ -381,27 +394,33 @@ def _compare(
         if last - first + 1 == current.height:
             aligned = accepted.slice(first, current.height)
     billable = set(names) - fields.NON_BILLABLE_FIELDS
+    keyed = {a for a in names if nested_values.key_column(a) in accepted.columns}
     cleared = full = 0
     sends: list[pl.DataFrame] = []
     for start in range(0, len(names), COMPARE_GROUP):
         group = names[start : start + COMPARE_GROUP]
         compared = [a for a in group if ledger_rows is not None and a in accepted.columns]
         frame = pl.concat(
-            [current.select(group), _previous(accepted, compared, aligned, ledger_rows)],
+            [current.select(group), _previous(accepted, compared, aligned, ledger_rows, keyed)],
             how="horizontal",
         )
         flags = frame.select(
             *[
-                _send_expr(a, schema[a], a in compared, aligned is not None).alias(_send(a))
+                _send_expr(a, schema[a], a in compared, aligned is not None, a in keyed).alias(
+                    _send(a)
+                )
                 for a in group
             ],
             *[has_value_expr(a, schema[a]).alias(f"{a}__has") for a in group],
         )
         for a in compared:
+            ledger = aligned if aligned is not None else accepted
+            at = None if aligned is not None else ledger_rows
             if _is_list(schema[a]):
-                ledger = aligned if aligned is not None else accepted
-                at = None if aligned is not None else ledger_rows
-                flags = _ignore_reordered_list(flags, current, a, schema[a], ledger[a], at)
+                flags = _unflag_where(flags, current, a, schema[a], ledger[a], at, _same_set())
+            elif a in keyed:  # keys differ: is the canonical text the ledger's after all?
+                same_text = pl.col("__now") == pl.col("__before")
+                flags = _unflag_where(flags, current, a, schema[a], ledger[a], at, same_text)
         counts = flags.select(
             cleared=pl.sum_horizontal(
                 (pl.col(_send(a)) & ~pl.col(f"{a}__has")).sum() for a in group
@@ -427,9 +446,10 @@ def _previous(
     names: list[str],
     aligned: pl.DataFrame | None,
     ledger_rows: pl.Series | None,
+    keyed: set[str] = frozenset(),
 ) -> pl.DataFrame:
     """The ledger's value of each attribute for each person of the current table, as
-    ``<name>__before``.
+    ``<name>__before`` (for a nested attribute in ``keyed``, its comparison key).
 
     When the ledger lists everyone in the current table's order (``aligned``), that is its
     canonical text, compared exactly. Otherwise it is the text's 64-bit hash, gathered into the
@@ -438,7 +458,12 @@ def _previous(
     about 1 in 10^19 per value, would skip one change. A person the ledger does not know gets
     the hash of no value, so whatever value they have is sent.
     """
-    text = [pl.col(a).cast(pl.String).alias(f"{a}__before") for a in names]
+    text = [
+        pl.col(nested_values.key_column(a) if a in keyed else a)
+        .cast(pl.String)
+        .alias(f"{a}__before")
+        for a in names
+    ]
     if aligned is not None:
         return aligned.select(text)
     no_value = pl.lit(None, pl.String).hash()
@@ -450,54 +475,62 @@ def _previous(
     )
 
 
-def _send_expr(name: str, dtype: pl.DataType, compared: bool, aligned: bool) -> pl.Expr:
+def _send_expr(
+    name: str, dtype: pl.DataType, compared: bool, aligned: bool, keyed: bool = False
+) -> pl.Expr:
     """Whether to send an attribute: its canonical text differs from the ledger's (see
-    ``_previous``); a person or attribute the ledger does not know sends any value it has."""
+    ``_previous``), or for a ``keyed`` nested attribute its comparison key (the texts are
+    then compared where the keys differ); a person or attribute the ledger does not know sends any value."""
     if not compared:
         return has_value_expr(name, dtype)
+    now = nested_values.value_key(pl.col(name), dtype) if keyed else canonical_expr(name, dtype)
     if aligned:
-        return canonical_expr(name, dtype).ne_missing(pl.col(f"{name}__before"))
-    return canonical_expr(name, dtype).hash() != pl.col(f"{name}__before")
+        return now.ne_missing(pl.col(f"{name}__before"))
+    return now.hash() != pl.col(f"{name}__before")
 
 
-def _ignore_reordered_list(
+def _same_set() -> pl.Expr:
+    """A list whose text differs only by order or duplicates is not a change (arrays are sets
+    in Braze): for ``_unflag_where``, checked only on the few rows whose text differs."""
+    as_list = pl.List(pl.String)
+    return pl.col("__before").is_not_null() & (
+        pl.col("__now")
+        .str.json_decode(as_list)
+        .list.set_symmetric_difference(pl.col("__before").str.json_decode(as_list))
+        .list.len()
+        == 0
+    )
+
+
+def _unflag_where(
     flags: pl.DataFrame,
     current: pl.DataFrame,
     name: str,
     dtype: pl.DataType,
     ledger: pl.Series,
     ledger_rows: pl.Series | None,
+    same: pl.Expr,
 ) -> pl.DataFrame:
-    """A list whose text differs only by order or duplicates is not a change (arrays are sets
-    in Braze). Checked only on the few rows whose text differs. ``ledger`` holds the ledger's
-    texts, at ``ledger_rows`` (or in the current table's order)."""
+    """The flags with ``name`` no longer sent where ``same`` holds of today's canonical text
+    (``__now``) and the ledger's (``__before``), judged only on the rows sending a value.
+    ``ledger`` holds the ledger's texts, at ``ledger_rows`` (or in the current table's order)."""
     rows = flags.select(
         pl.arg_where(pl.col(_send(name)) & pl.col(f"{name}__has")).alias("__i")
     ).to_series()
     if rows.len() == 0:
         return flags
     before = ledger.gather(ledger_rows.gather(rows) if ledger_rows is not None else rows)
-    as_list = pl.List(pl.String)
-    same = (
+    same_rows = (
         current.select(pl.col(name).gather(rows))
         .select(canonical_expr(name, dtype).alias("__now"))
         .with_columns(rows, before.cast(pl.String).alias("__before"))
-        .filter(
-            pl.col("__before").is_not_null()
-            & (
-                pl.col("__now")
-                .str.json_decode(as_list)
-                .list.set_symmetric_difference(pl.col("__before").str.json_decode(as_list))
-                .list.len()
-                == 0
-            )
-        )
+        .filter(same)
         .get_column("__i")
     )
-    if same.len() == 0:
+    if same_rows.len() == 0:
         return flags
     return flags.with_columns(
-        pl.when(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(same.implode()))
+        pl.when(pl.int_range(pl.len(), dtype=pl.UInt32).is_in(same_rows.implode()))
         .then(False)
         .otherwise(pl.col(_send(name)))
         .alias(_send(name))
@@ -599,6 +632,56 @@ def _hold_rejected(
         .filter(~pl.col("__plan_row").is_in(held.implode()))
         .drop("__plan_row")
     )
+
+
+def _operations_column(name: str) -> str:
+    return f"{name}__operations"
+
+
+def _nested_operations(
+    plan: pl.DataFrame, current: pl.DataFrame, accepted: pl.DataFrame, names: list[str]
+) -> pl.DataFrame:
+    """The plan with, per array of objects, the operations to send instead of the full list
+    (``<name>__operations``; null: the full list) and ``MERGE_OBJECTS``. Worked out only for
+    known people whose array changed: the ledger's text is joined for those few."""
+    schema = current.schema
+    arrays = [
+        a for a in names if nested_values.is_array_of_objects(schema[a]) and a in accepted.columns
+    ]
+    if not arrays or plan.height == 0:
+        return plan
+    ledger = accepted.select(pl.col(IDENTIFIER).cast(pl.String), *arrays)
+    plan = plan.with_row_index("__plan_row")
+    for a in arrays:
+        rows = plan.filter(~pl.col(IS_NEW) & pl.col(_send(a))).select(
+            "__plan_row", IDENTIFIER, _ROW
+        )
+        before = rows.join(
+            ledger.select(IDENTIFIER, a), on=IDENTIFIER, how="left", maintain_order="left"
+        )
+        found = nested_values.array_operations(
+            before.get_column(a), current.get_column(a).gather(rows.get_column(_ROW)), schema[a]
+        )
+        plan = plan.join(
+            pl.concat([rows.select("__plan_row"), found], how="horizontal").rename(
+                {"operations": _operations_column(a), "updates": f"{a}__updates"}
+            ),
+            on="__plan_row",
+            how="left",
+            maintain_order="left",
+        )
+    updates = pl.any_horizontal(pl.col(f"{a}__updates").fill_null(False) for a in arrays)
+    objects = [pl.col(_send(a)) for a in names if nested_values.is_object(schema[a])]
+    # "_merge_objects": true would merge the objects sent beside an $update, not replace them.
+    conflict = updates & pl.any_horizontal(objects) if objects else pl.lit(False)
+    plan = plan.with_columns(
+        pl.when(conflict & pl.col(f"{a}__updates"))
+        .then(None)
+        .otherwise(pl.col(_operations_column(a)))
+        .alias(_operations_column(a))
+        for a in arrays
+    ).with_columns((updates & ~conflict).alias(MERGE_OBJECTS))
+    return plan.drop("__plan_row", *[f"{a}__updates" for a in arrays])
 
 
 def _value_pieces(name: str, dtype: pl.DataType, escape: bool) -> list[str | pl.Expr]:
@@ -710,9 +793,24 @@ class _Renderer:
             values = self.values.select(pl.all().gather(rows))
         frame = pl.concat(
             [
-                plan.select(IDENTIFIER, *[_send(a) for a in names]),
+                plan.select(
+                    IDENTIFIER,
+                    *[_send(a) for a in names],
+                    *[
+                        c
+                        for c in (*map(_operations_column, names), MERGE_OBJECTS)
+                        if c in plan.columns
+                    ],
+                ),
                 values.select(
                     *[canonical_expr(a, schema[a]).alias(a) for a in names],
+                    *[
+                        nested_values.value_key(pl.col(a), schema[a]).alias(
+                            nested_values.key_column(a)
+                        )
+                        for a in names
+                        if nested_values.is_nested(schema[a])
+                    ],
                     *[pl.col(a).alias(_raw(a)) for a in names if _is_time(schema[a])],
                 ),
             ],
@@ -724,13 +822,20 @@ class _Renderer:
         return frame, {a for a, flag in differs.row(0, named=True).items() if flag}
 
     def _written(self, masked: set[str]) -> pl.Expr:
+        """The ledger's values: each attribute's canonical text, and a nested one's key."""
+        schema = self.values.schema
+        columns = [
+            (a, c)
+            for a in self.names
+            for c in (a, *[nested_values.key_column(a)] * nested_values.is_nested(schema[a]))
+        ]
         return pl.struct(
             (
-                pl.when(pl.col(_send(a))).then(pl.col(a).fill_null(pl.lit(CLEARED)))
+                pl.when(pl.col(_send(a))).then(pl.col(c).fill_null(pl.lit(CLEARED)))
                 if a in masked
-                else pl.col(a)
-            ).alias(a)
-            for a in self.names
+                else pl.col(c)
+            ).alias(c)
+            for a, c in columns
         )
 
     def _objects(self, frame: pl.DataFrame, masked: set[str]) -> pl.DataFrame:
@@ -744,6 +849,8 @@ class _Renderer:
         # someone lacks are null for them (its literal text too), and nulls are skipped.
         for a in names:
             value = _value_pieces(a, schema[a], escape.get(a, False))
+            if _operations_column(a) in frame.columns:  # an array of objects' $remove/$update
+                value = [value[0], pl.coalesce(pl.col(_operations_column(a)), pl.col(a))]
             if a in masked:
                 null = pl.lit("," + json.dumps(a) + ":null")
                 pieces.append(pl.when(pl.col(_send(a))).then(_concat(value).fill_null(null)))
@@ -752,6 +859,8 @@ class _Renderer:
             else:
                 has = pl.col(a).is_not_null()
                 pieces += [pl.when(has).then(pl.lit(v)) if isinstance(v, str) else v for v in value]
+        if MERGE_OBJECTS in frame.columns:
+            pieces.append(pl.when(pl.col(MERGE_OBJECTS)).then(pl.lit(',"_merge_objects":true')))
         pieces.append(
             _object_end(self.identifier_type, self.alias_fallback, self.update_existing_only)
         )

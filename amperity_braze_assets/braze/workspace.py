@@ -66,6 +66,7 @@ _BRAZE_TYPE_ALIASES = {
     "array": "Array",
     "object": "Object",
     "array of objects": "Array of Objects",
+    "object array": "Array of Objects",  # the dashboard's wording; the export documents none
 }
 DASHBOARD_PLACE = "Braze: Data Settings > Custom Attributes"
 

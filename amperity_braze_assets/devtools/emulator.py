@@ -124,6 +124,9 @@ class Counters:
     identified: int = 0  # aliases identified: gained an external_id or joined its profile
     events: int = 0  # custom event objects applied (each one a new event: no deduplication)
     purchases: int = 0  # purchase objects applied
+    # Nested values not applied, the request still answered 201 (spec: nested attributes):
+    nested_invalid_dropped: int = 0  # dropped with the request's invalid nested value
+    nested_too_large_dropped: int = 0  # would have passed 100 KB: the attribute stays as it was
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -154,6 +157,7 @@ class EmulatorState:
     def __init__(self, options: EmulatorOptions):
         self.options = options
         self.lock = threading.Lock()
+        self._drop_nested = False  # the request being applied holds an invalid nested value
         self.counters = Counters()
         self._rng = random.Random(options.seed)
         self._profiles: dict[str, _Profile] = {}  # braze_id -> profile
@@ -241,6 +245,7 @@ class EmulatorState:
         processed = {name: 0 for name in arrays}
         applied_ids: list[str] = []
         with self.lock:
+            self._drop_nested = _has_invalid_nested_value(arrays["attributes"] or [])
             for name, items in arrays.items():
                 for index, item in enumerate(items or []):
                     try:
@@ -315,6 +320,12 @@ class EmulatorState:
         updates = {k: v for k, v in updates.items() if k not in dropped}
         new_attributes = dict(profile.attributes)
         for name, value in updates.items():
+            if (
+                name not in rules.OTHER_STANDARD_FIELDS
+                and rules.is_nested_value(value)
+                and not self._apply_nested(new_attributes, name, value, merge_objects)
+            ):
+                continue
             _apply_value(new_attributes, name, value, merge_objects)
             self._register(name, value)
         profile.attributes = new_attributes
@@ -355,6 +366,22 @@ class EmulatorState:
         else:
             self.counters.purchases += 1
         return self._label(id_field, id_value)
+
+    def _apply_nested(
+        self, attributes: dict[str, Any], name: str, value: Any, merge_objects: bool
+    ) -> bool:
+        """Whether a nested value may be applied: not when the request holds an invalid nested
+        value (every nested update of it is dropped), nor when the result would pass 100 KB
+        (that update is dropped and the attribute stays as it was)."""
+        if self._drop_nested:
+            self.counters.nested_invalid_dropped += 1
+            return False
+        trial = {name: copy.deepcopy(attributes[name])} if name in attributes else {}
+        _apply_value(trial, name, value, merge_objects)
+        if rules.nested_size(trial.get(name)) > rules.MAX_NESTED_VALUE_BYTES:
+            self.counters.nested_too_large_dropped += 1
+            return False
+        return True
 
     # -- the workspace schema ----------------------------------------------------------------------
     def define_attribute(
@@ -623,9 +650,57 @@ class EmulatorState:
             return found
 
 
+def _has_invalid_nested_value(objects: list[Any]) -> bool:
+    return any(
+        rules.nested_value_problem(name, value) is not None
+        for item in objects
+        if isinstance(item, dict)
+        for name, value in item.items()
+        if name not in rules.IDENTIFIER_FIELDS
+        and name not in rules.OTHER_STANDARD_FIELDS  # subscription_groups, current_location
+        and rules.is_nested_value(value)
+    )
+
+
+def _deep_merge(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = copy.deepcopy(old)
+    for key, value in new.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and "$time" not in value:
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _apply_array_operations(current: Any, value: dict[str, Any], merge_objects: bool) -> list:
+    """Braze's order: $add (appended, an id already there is not checked), then $remove (every
+    element whose key has the value), then $update (every match; merged into the element with
+    ``_merge_objects``, else the element is replaced by ``$new_object``)."""
+    elements = copy.deepcopy(current) if isinstance(current, list) else []
+    elements += copy.deepcopy(value.get("$add", []))
+    for item in value.get("$remove", []):
+        key, wanted = item["$identifier_key"], item["$identifier_value"]
+        elements = [e for e in elements if not (isinstance(e, dict) and e.get(key) == wanted)]
+    for item in value.get("$update", []):
+        key, wanted, new = item["$identifier_key"], item["$identifier_value"], item["$new_object"]
+        elements = [
+            (_deep_merge(e, new) if merge_objects else copy.deepcopy(new))
+            if isinstance(e, dict) and e.get(key) == wanted
+            else e
+            for e in elements
+        ]
+    return elements
+
+
 def _apply_value(attributes: dict[str, Any], name: str, value: Any, merge_objects: bool) -> None:
     if value is None:
         attributes.pop(name, None)
+        return
+    if isinstance(value, dict) and value and set(value) <= set(rules.ARRAY_OPERATIONS):
+        attributes[name] = _apply_array_operations(attributes.get(name), value, merge_objects)
+        return
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        attributes[name] = copy.deepcopy(value)  # an array of objects: a list, not a set
         return
     if isinstance(value, dict) and "inc" in value and set(value) == {"inc"}:
         current = attributes.get(name, 0)
@@ -655,7 +730,7 @@ def _apply_value(attributes: dict[str, Any], name: str, value: Any, merge_object
         attributes[name] = unique
         return
     if isinstance(value, dict) and merge_objects and isinstance(attributes.get(name), dict):
-        attributes[name] = {**attributes[name], **value}
+        attributes[name] = _deep_merge(attributes[name], value)  # spec: a deep merge
         return
     attributes[name] = copy.deepcopy(value)
 

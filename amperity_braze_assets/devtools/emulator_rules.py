@@ -474,3 +474,86 @@ def alias_problem(value: Any) -> str | None:
         if not isinstance(value.get(key), str) or not value[key]:
             return f"user_alias needs a non-empty {key} string"
     return None
+
+
+# -- nested custom attributes (spec: Nested attributes and arrays of objects) -----------------------
+MAX_NESTED_VALUE_BYTES = 100_000  # "100 KB" per attribute; we read KB as 1,000 bytes
+ARRAY_OPERATIONS = ("$add", "$remove", "$update")
+MAX_NESTED_YEAR = 3000  # Braze's docs: a nested time outside years 0-3000 is not stored
+
+
+def is_nested_value(value: Any) -> bool:
+    """An object (not an increment or a scalar array's add/remove), a list holding objects, or
+    an array of objects' operations."""
+    if isinstance(value, list):
+        return any(isinstance(v, dict) for v in value)
+    if not isinstance(value, dict):
+        return False
+    return not (set(value) == {"inc"} or (value and set(value) <= {"add", "remove"}))
+
+
+def nested_size(value: Any) -> int:
+    """The bytes of a value's JSON text, as the 100 KB limit counts them."""
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def nested_value_problem(name: str, value: Any) -> str | None:
+    """Why Braze would drop a nested value (and with it every nested update of the request):
+    a null inside, a bad ``$time``, a key with ``.``, ``$`` or a space, a key or string over 255
+    characters, malformed ``$add``/``$remove``/``$update``."""
+    if isinstance(value, dict) and value and set(value) <= set(ARRAY_OPERATIONS):
+        return _operations_problem(name, value)
+    return _nested_problem(name, value)
+
+
+def _operations_problem(name: str, value: dict[str, Any]) -> str | None:
+    for operation, items in value.items():
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            return f"{name}: {operation} must be a list of objects"
+        for item in items:
+            if operation == "$add":
+                problem = _nested_problem(name, item)
+            elif "$identifier_key" not in item or "$identifier_value" not in item:
+                problem = f"{name}: {operation} needs $identifier_key and $identifier_value"
+            elif operation == "$update" and not isinstance(item.get("$new_object"), dict):
+                problem = f"{name}: $update needs a $new_object object"
+            else:
+                problem = _nested_problem(name, item.get("$new_object", {}))
+            if problem:
+                return problem
+    return None
+
+
+def _nested_problem(name: str, value: Any) -> str | None:
+    if value is None:
+        return f"{name}: a null inside a nested value"
+    if isinstance(value, str):
+        return _at_most_255(name)(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{name}: numbers must be finite"
+    if isinstance(value, list):
+        return next((p for p in (_nested_problem(name, v) for v in value) if p), None)
+    if not isinstance(value, dict):
+        return None
+    if set(value) == {"$time"}:
+        return _nested_time_problem(name, value["$time"])
+    for key, inner in value.items():
+        if not isinstance(key, str) or not key or len(key) > MAX_STRING_CHARS:
+            return f"{name}: nested key {key!r} must be 1 to {MAX_STRING_CHARS} characters"
+        if any(c in key for c in ".$ "):
+            return f"{name}: nested key {key!r} has '.', '$' or a space"
+        problem = _nested_problem(name, inner)
+        if problem:
+            return problem
+    return None
+
+
+def _nested_time_problem(name: str, value: Any) -> str | None:
+    if not is_time(value):
+        return f"{name}: $time {value!r} is not a time"
+    text = str(value).replace("Z", "+00:00")
+    try:
+        year = dt.datetime.fromisoformat(text).year
+    except ValueError:
+        return None  # Braze's own format: read by is_time
+    return None if year <= MAX_NESTED_YEAR else f"{name}: $time year past {MAX_NESTED_YEAR}"

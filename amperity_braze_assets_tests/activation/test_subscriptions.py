@@ -256,10 +256,14 @@ def test_subscription_groups_reach_braze_per_profile_and_cost_no_data_points(tmp
         data_points = emulator.counters.data_points
     assert (report.accepted, report.rejected) == (4, 0)
     first = json.loads(report.log["object"][0])
-    assert first["subscription_groups"] == [
-        {"subscription_group_id": NEWS, "subscription_state": "subscribed"},
-        {"subscription_group_id": SMS, "subscription_state": "subscribed"},
-    ]
+    groups_sent = sorted(first["subscription_groups"], key=lambda g: g["subscription_group_id"])
+    assert groups_sent == sorted(
+        [
+            {"subscription_group_id": NEWS, "subscription_state": "subscribed"},
+            {"subscription_group_id": SMS, "subscription_state": "subscribed"},
+        ],
+        key=lambda g: g["subscription_group_id"],
+    )
     assert first["email_subscribe"] == "opted_in"
     assert groups["web-0"] == {NEWS: "subscribed", SMS: "subscribed"}
     assert groups["web-4"] == {NEWS: "unsubscribed", SMS: "unsubscribed"}
