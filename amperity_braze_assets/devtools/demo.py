@@ -162,6 +162,10 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
                 "events",
                 "purchases_accepted",
                 "events_accepted",
+                # a dry run (AMPERITY_BRAZE_DRY_RUN) says what it would have sent
+                "would_send",
+                "would_send_purchases",
+                "would_send_events",
             )
         }
         rows.append((materialization.asset_key.to_user_string(), figures))
