@@ -46,7 +46,8 @@ def _run(customers: int, seed: int, emulator) -> int:
     started = time.perf_counter()
     print(f"Generating sample data for {customers:,} customers in {settings.data_dir} ...")
     # Today's start (UTC) as the sample's "now": the data is deterministic for the day and the
-    # recency figures (last 12 months, days since last order) are those of a live brand.
+    # recency figures (last 12 months, days since last order) are those of a live brand; the
+    # last 30 days' order lines are the purchases the sync sends (event_lookback_days).
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     generate_sample_data(settings.data_dir, customers=customers, seed=seed, reference_time=today)
 
@@ -161,6 +162,10 @@ def print_summary(result: dg.ExecuteInProcessResult) -> None:
                 "events",
                 "purchases_accepted",
                 "events_accepted",
+                # a dry run (AMPERITY_BRAZE_DRY_RUN) says what it would have sent
+                "would_send",
+                "would_send_purchases",
+                "would_send_events",
             )
         }
         rows.append((materialization.asset_key.to_user_string(), figures))

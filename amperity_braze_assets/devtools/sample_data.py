@@ -7,7 +7,9 @@ ground truth:
     sources/pos/pos_customers.csv         store tills, comma-separated, UPPER CASE habits
     sources/web/web_accounts.parquet      web-shop accounts, typed columns
     sources/loyalty/loyalty_members.csv   loyalty programme, semicolon-separated
-    sources/orders/orders.csv             orders keyed by (customer_source, customer_id)
+    sources/orders/orders.csv             orders keyed by (customer_source, customer_id), one
+                                          row per line item (sku, product_name, quantity,
+                                          unit_price), the order's fields on its first row
     truth/sample_truth.parquet            which person each written customer row belongs to
     truth/relations.parquet               pairs of different persons built to look alike
     truth/summary.json                    the returned summary, with paths relative to data_dir
@@ -25,8 +27,14 @@ phone and date formats, placeholder junk, a store phone typed for many customers
 moved, households that share a phone and an address but are different people, duplicate
 registrations) and has a few deliberately corrupt lines so quarantine can be shown.
 
+Orders have line items from a small catalogue (sample_products): 1-4 lines, mostly one unit
+each, whose quantity x unit price adds up to the order's amount to the cent; they are drawn
+after everything else, so the orders' ids, buyers, times and amounts are what they were before
+the orders had items. The file is laid out as a Shopify-style export writes it: one row per
+item, the order id on each, the order's amount, time, buyer and channel on its first row only.
+
 Two profiles. "classic" is the original population, byte for byte what the generator wrote
-before profiles existed: uniform birth dates 1940-2006, ~2,100 surnames and ~470 given names
+before profiles existed (orders.csv aside, which gained its line items): uniform birth dates 1940-2006, ~2,100 surnames and ~470 given names
 with a mild Zipf skew, households of two, movers who change only their address. Identity
 resolution finds it easy. "realistic" (the default) adds what real customer files have:
 
@@ -77,6 +85,7 @@ import numpy as np
 import polars as pl
 
 from amperity_braze_assets.devtools import sample_names as names
+from amperity_braze_assets.devtools.sample_products import CATALOGUE
 
 SOURCES = ("pos", "web", "loyalty")
 POS, WEB, LOYALTY = 0, 1, 2
@@ -1586,7 +1595,10 @@ _POS_HEADER = (
     "CUST_NO,FIRST_NM,LAST_NM,EMAIL_ADDR,PHONE,ADDR1,ADDR2,CITY,ST,ZIP,DOB,STORE_ID,UPDATED"
 )
 _LOYALTY_HEADER = "member_no;name_first;name_last;e_mail;mobile;address;town;state;zip;birthday;tier;points;joined"
-_ORDERS_HEADER = "order_id,customer_source,customer_id,amount,currency,ordered_at,channel"
+_ORDERS_HEADER = (
+    "order_id,customer_source,customer_id,amount,currency,ordered_at,channel,"
+    "sku,product_name,quantity,unit_price"
+)
 
 
 def _truth(
@@ -1893,6 +1905,11 @@ def _write_loyalty(population: _Population, records: _SourceRecords, path: Path)
 _ORDER_COUNT_WEIGHTS = [18, 34, 14, 9, 6.5, 5, 4, 3, 2.5, 2, 1.5, 1, 1]
 # Channel weights (store, web, app) by the source whose customer id the order carries.
 _CHANNEL_WEIGHTS = {"pos": [92, 0, 8], "web": [0, 70, 30], "loyalty": [50, 25, 25]}
+# Lines per order (1..4) and units per line (1..3): most baskets are small.
+_LINE_COUNT_WEIGHTS = [52, 28, 13, 7]
+_MAX_LINES = len(_LINE_COUNT_WEIGHTS)
+_QUANTITY_WEIGHTS = [80, 16, 4]
+_LIST_CENTS = np.array([price for _, _, price in CATALOGUE], dtype=np.int64)  # ascending
 
 
 def _write_orders(
@@ -1954,11 +1971,88 @@ def _write_orders(
         order_id, chosen["source"], chosen["record_id"], amount,
         pl.repeat("USD", m, dtype=pl.String, eager=True), timestamp, channel[by_time],
     ]  # fmt: skip
-    lines = pl.DataFrame([f.alias(f"c{i}") for i, f in enumerate(fields)]).select(
-        pl.concat_str(pl.all(), separator=",")
-    )
-    _write_lines(path, _ORDERS_HEADER, lines.to_series())
+    # Drawn after every order-level draw: ids, times and amounts are those the orders had
+    # before they had line items.
+    items = _order_line_items(rng, cents)
+    _write_lines(path, _ORDERS_HEADER, _order_file_lines(fields, items))
     return m, int(corruption.is_not_null().sum())
+
+
+def _order_line_items(rng: np.random.Generator, cents: np.ndarray) -> pl.DataFrame:
+    """The line items of orders whose amounts are `cents` (one entry per order, file order).
+
+    One row per line, each order's lines consecutive: `order` (its index), `line_number`,
+    `sku`, `product_name`, `quantity` and `price_cents` (per unit). An order has 1-4 lines (at
+    least $5 a line: a $6 order is one line), mostly one unit a line, of products near what it
+    can spend per unit; the prices are the catalogue's scaled by the order's own factor
+    (discounts, shipping and tax spread over its lines), so that quantity x price summed over
+    an order's lines is its amount to the cent."""
+    m = len(cents)
+    lines = np.minimum(1 + _draw(rng, m, _LINE_COUNT_WEIGHTS), np.maximum(1, cents // 500))
+    order = np.repeat(np.arange(m), lines)
+    line_number = np.arange(len(order)) - np.repeat(np.cumsum(lines) - lines, lines) + 1
+    quantity = 1 + _draw(rng, len(order), _QUANTITY_WEIGHTS)
+    # The cents the scaling leaves over land on a line of one unit (a whole cent per unit):
+    # an order without one has its first line made a single unit.
+    has_single = np.bincount(order, weights=quantity == 1, minlength=m) > 0
+    quantity[(line_number == 1) & ~has_single[order]] = 1
+    units = np.bincount(order, weights=quantity, minlength=m)
+    target = cents[order] / units[order] * np.exp(rng.normal(0.0, 0.35, size=len(order)))
+    product = _distinct_per_order(
+        order, np.searchsorted(_LIST_CENTS, target).clip(0, len(_LIST_CENTS) - 1)
+    )
+    listed = _LIST_CENTS[product]
+    basket = np.bincount(order, weights=listed * quantity, minlength=m)
+    price = np.floor(cents[order] * listed / basket[order]).astype(np.int64)
+    left_over = cents - np.bincount(order, weights=price * quantity, minlength=m).astype(np.int64)
+    singles = np.flatnonzero(quantity == 1)
+    _, first_single = np.unique(order[singles], return_index=True)
+    price[singles[first_single]] += left_over
+    return pl.DataFrame(
+        {
+            "order": order,
+            "line_number": line_number,
+            "sku": _take([sku for sku, _, _ in CATALOGUE], product),
+            "product_name": _take([name for _, name, _ in CATALOGUE], product),
+            "quantity": quantity,
+            "price_cents": price,
+        }
+    )
+
+
+def _distinct_per_order(order: np.ndarray, product: np.ndarray) -> np.ndarray:
+    """`product` with a product repeated in one order moved to the next dearer one (cyclic):
+    an export writes two of one item as one line of quantity 2, not two lines. An order has
+    at most four lines, so a few passes settle every order."""
+    product = product.copy()
+    for _ in range(_MAX_LINES):
+        pair = pl.Series(order * len(_LIST_CENTS) + product)
+        repeat = ~pair.is_first_distinct().to_numpy()
+        if not repeat.any():
+            break
+        product[repeat] = (product[repeat] + 1) % len(_LIST_CENTS)
+    return product
+
+
+def _order_file_lines(fields: list[pl.Series], items: pl.DataFrame) -> pl.Series:
+    """The orders file's lines as an export with line items writes them (Shopify's way): one
+    line per item, the order id on each, the order's other fields on its first line only."""
+    orders = pl.DataFrame([f.alias(f"c{i}") for i, f in enumerate(fields)])
+    first_line = pl.col("line_number") == 1
+    price = pl.col("price_cents")
+    return (
+        items.join(orders.with_row_index("order"), on="order", how="left", maintain_order="left")
+        .select(
+            pl.col("c0"),
+            *(pl.when(first_line).then(pl.col(f"c{i}")).otherwise(pl.lit("")) for i in range(1, 7)),
+            "sku",
+            "product_name",
+            pl.col("quantity").cast(pl.String),
+            (price // 100).cast(pl.String) + "." + (price % 100).cast(pl.String).str.zfill(2),
+        )
+        .select(pl.concat_str(pl.all(), separator=","))
+        .to_series()
+    )
 
 
 # --------------------------------------------------------------------------------------------

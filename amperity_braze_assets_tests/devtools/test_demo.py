@@ -36,6 +36,19 @@ def test_demo_materializes_every_asset(tmp_path, monkeypatch, capsys):
     people_sent = pl.read_parquet(storage / "braze_customer_attributes.parquet").height
     assert re.search(rf"braze_sync\s+sent={people_sent:,}, accepted={people_sent:,},", printed)
     assert "Braze emulator: requests=" in printed
+    # Purchases (the sample orders' line items of the last 30 days) and custom events
+    # (loyalty_joined, order_placed) reached the emulator, which files each one it accepts.
+    held = re.search(r"Braze holds ([\d,]+) purchases and ([\d,]+) custom events", printed)
+    purchases, events = (int(n.replace(",", "")) for n in held.groups())
+    assert purchases > 0 and events > 0
+    sync = re.search(
+        r"braze_sync\s+.*purchases=([\d,]+), events=([\d,]+), "
+        r"purchases_accepted=([\d,]+), events_accepted=([\d,]+)",
+        printed,
+    )
+    assert [int(n.replace(",", "")) for n in sync.groups()] == [purchases, events] * 2
+    lines = pl.read_parquet(storage / "order_lines.parquet")
+    assert lines.height > 0 and set(lines["source"]) == {"orders"}
     # Engagement from the sample Currents tree reached the Braze attributes.
     attributes = pl.read_parquet(storage / "braze_customer_attributes.parquet")
     assert attributes["email_opens_30d"].drop_nulls().sum() > 0
@@ -52,6 +65,8 @@ def test_demo_materializes_every_asset(tmp_path, monkeypatch, capsys):
     # A second run keeps everyone's id: nothing changed in the sources.
     first = pl.read_parquet(storage / "identity_resolution.parquet")
     assert main(["demo", "--data-dir", str(data_dir), "--customers", "400", "--seed", "3"]) == 0
+    # ... and sends no purchase or event again (the event ledger has them), to a fresh emulator.
+    assert "Braze holds 0 purchases and 0 custom events" in capsys.readouterr().out
     second = pl.read_parquet(storage / "identity_resolution.parquet")
     joined = first.join(second, on=["source", "record_id"], suffix="_again")
     assert joined.height == first.height

@@ -25,6 +25,7 @@ from amperity_braze_assets.devtools.sample_data import (
     _make_realistic_persons,
     generate_sample_data,
 )
+from amperity_braze_assets.devtools.sample_products import CATALOGUE
 
 CUSTOMERS = 2_000
 SEED = 7
@@ -110,13 +111,13 @@ def test_summary_matches_files(generated, truth):
     _, pos_lines, _ = _csv_rows(data_dir / "sources/pos/pos_customers.csv", ",")
     _, loyalty_lines, _ = _csv_rows(data_dir / "sources/loyalty/loyalty_members.csv", ";")
     web = pl.read_parquet(data_dir / "sources/web/web_accounts.parquet")
-    _, order_lines, _ = _csv_rows(data_dir / "sources/orders/orders.csv", ",")
+    _, _, order_rows = _csv_rows(data_dir / "sources/orders/orders.csv", ",")
     assert summary["records"] == {
         "pos": len(pos_lines),
         "web": web.height,
         "loyalty": len(loyalty_lines),
     }
-    assert summary["orders"] == len(order_lines)
+    assert summary["orders"] == len({row[0] for row in order_rows})  # one row per line item
     counts = dict(truth.group_by("source").len().iter_rows())
     assert counts == summary["records"]
     # roughly 60% / 55% / 35% of persons per source, plus a few duplicate records
@@ -265,6 +266,10 @@ def test_orders_reference_existing_records(generated, truth):
         "currency",
         "ordered_at",
         "channel",
+        "sku",
+        "product_name",
+        "quantity",
+        "unit_price",
     ]
     valid = truth.filter(~pl.col("is_corrupt"))
     person_of = {
@@ -275,10 +280,12 @@ def test_orders_reference_existing_records(generated, truth):
     )
     orders_per_person: dict[int, int] = defaultdict(int)
     malformed = 0
-    for row in rows:
+    # The order's fields are on its first row; the rows after it hold only its id and an item.
+    first_rows = [row for row in rows if row[1:3] != ["", ""]]
+    for row in first_rows:
         assert (row[1], row[2]) in person_of, row
         orders_per_person[person_of[row[1], row[2]]] += 1
-        if len(row) != 7:
+        if len(row) != len(header):
             malformed += 1
             continue
         try:
@@ -290,11 +297,74 @@ def test_orders_reference_existing_records(generated, truth):
         assert amount > 0 and row[4] == "USD" and row[6] in {"store", "web", "app"}
         assert reference - timedelta(days=3 * 366) <= ordered_at <= reference
     assert malformed == summary["corrupt_rows"]["orders"]
-    assert len({row[0] for row in rows}) == len(rows)
+    assert len({row[0] for row in first_rows}) == len(first_rows) == summary["orders"]
+    assert all(row[3:7] == ["", "", "", ""] for row in rows if row not in first_rows)
     counts = list(orders_per_person.values())
     assert max(counts) <= 12
     # skewed: one-and-done is the most common count among buyers
     assert max(set(counts), key=counts.count) == 1
+
+
+def _order_lines(data_dir: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The well-formed orders (id, amount in cents, time) and every line item (id, sku,
+    product, quantity, unit price in cents) of the orders file, read as text."""
+    text = pl.read_csv(
+        data_dir / "sources/orders/orders.csv", infer_schema=False, truncate_ragged_lines=True
+    )
+    cents = (pl.col("amount").str.strip_prefix("$").cast(pl.Float64, strict=False) * 100).round()
+    # (a row whose unquoted thousands separator shifted its fields has no currency there)
+    orders = text.filter(pl.col("currency") == "USD").select(
+        "order_id",
+        cents.cast(pl.Int64).alias("cents"),
+        pl.col("ordered_at").str.to_datetime("%Y-%m-%dT%H:%M:%SZ", strict=False, time_zone="UTC"),
+    )
+    lines = text.select(
+        "order_id",
+        "sku",
+        "product_name",
+        pl.col("quantity").cast(pl.Int64, strict=False),
+        (pl.col("unit_price").cast(pl.Float64, strict=False) * 100).round().cast(pl.Int64),
+    )
+    return orders, lines
+
+
+def test_order_lines_sum_to_the_order_amount(generated):
+    data_dir, summary = generated
+    orders, lines = _order_lines(data_dir)
+    # The corrupt rows aside (an unquoted thousands separator shifts that row's fields), every
+    # line is an item of the catalogue, 1-3 units at a positive price.
+    shifted = lines.filter(pl.col("quantity").is_null() | pl.col("unit_price").is_null())
+    assert shifted.height <= summary["corrupt_rows"]["orders"]
+    lines = lines.filter(pl.col("quantity").is_not_null() & pl.col("unit_price").is_not_null())
+    catalogue = {(sku, name) for sku, name, _ in CATALOGUE}
+    assert set(lines.select("sku", "product_name").iter_rows()) <= catalogue
+    assert lines["quantity"].is_between(1, 3).all() and (lines["unit_price"] > 0).all()
+    assert (lines["quantity"] == 1).mean() > 0.75  # mostly single units
+    per_order = lines.group_by("order_id").agg(
+        pl.len().alias("lines"),
+        pl.col("sku").n_unique().alias("skus"),
+        (pl.col("quantity") * pl.col("unit_price")).sum().alias("line_cents"),
+    )
+    # Every order has 1-4 lines, each product once, and they add up to its amount exactly.
+    assert per_order.height == summary["orders"]
+    assert per_order["lines"].is_between(1, 4).all()
+    assert (per_order["lines"] == per_order["skus"]).all()
+    assert per_order["lines"].max() == 4 and (per_order["lines"] == 1).mean() < 0.7
+    summed = orders.filter(pl.col("cents").is_not_null()).join(per_order, on="order_id")
+    assert summed.height >= summary["orders"] - summary["corrupt_rows"]["orders"]
+    assert (summed["line_cents"] == summed["cents"]).all()
+
+
+def test_some_orders_fall_in_the_last_30_days(generated):
+    """The sync sends purchases of the last event_lookback_days (30 by default): the sample
+    has some to send."""
+    data_dir, summary = generated
+    orders, _ = _order_lines(data_dir)
+    reference = datetime.strptime(summary["reference_time"], "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=UTC
+    )
+    recent = orders.filter(pl.col("ordered_at") >= reference - timedelta(days=30)).height
+    assert 0.01 * summary["orders"] < recent < 0.05 * summary["orders"]
 
 
 # --- messiness -----------------------------------------------------------------------------
@@ -415,15 +485,30 @@ def test_small_and_tiny_inputs(tmp_path):
 
 # sha256 of what the generator wrote before it had profiles (commit dfb5e80) for customers=300,
 # seed=5: CSV files and summary byte for byte, parquet files by their content written as CSV
-# (a parquet file's bytes also carry the version of the polars that wrote it).
+# (a parquet file's bytes also carry the version of the polars that wrote it). orders.csv is
+# the one exception: since the orders have line items (issue 18, so the demo sends purchases)
+# it is one row per item; its digest is that file's, and the orders themselves are still the
+# original's (_ORIGINAL_ORDERS_DIGEST, checked on the order fields of each order's first row).
 _CLASSIC_DIGESTS = {
     "sources/pos/pos_customers.csv": "507a5683eafbaf68bfac50e15e7eb4e097cdb861da97a815b985ee38febe8130",
     "sources/loyalty/loyalty_members.csv": "a2c63ea7fda4c61ad44cd772ba070f24cea02acde43434f1dab2872ec34576c3",
-    "sources/orders/orders.csv": "c385042418e21d5b17a7ae4112f99678543a0c8887f8450bfcfe1f79129991a0",
+    "sources/orders/orders.csv": "7d7999bd4701e22aae9f1cbeb1c448e673f93e0d46fcadfef98f10a108386179",
     "sources/web/web_accounts.parquet": "547f1385c966d1a8c68efb92319b308bcda19fd0c3947255b0f4d8a5ceb51b28",
     "truth/sample_truth.parquet": "43b2a06db843c65e0f3b98ee54b269410d9e18f219d41dda8715d839423d5c0e",
     "truth/summary.json": "e063087fa383fdb2a0e9f36190363e4907d46731efc5722fc89d1d283a95828c",
 }
+
+
+_ORIGINAL_ORDERS_DIGEST = "c385042418e21d5b17a7ae4112f99678543a0c8887f8450bfcfe1f79129991a0"
+
+
+def _orders_without_items_digest(path: Path) -> str:
+    """sha256 of the orders file as it was before line items: each order's first row without
+    its four item fields (the rows after it only add items)."""
+    lines = path.read_bytes().split(b"\n")[:-1]
+    first_rows = [line for line in lines if not line.split(b",")[1:3] == [b"", b""]]
+    kept = [b",".join(line.split(b",")[:-4]) for line in first_rows]
+    return hashlib.sha256(b"\n".join(kept) + b"\n").hexdigest()
 
 
 def _digest(data_dir: Path, name: str) -> str:
@@ -436,6 +521,8 @@ def test_classic_profile_is_the_original_generator(tmp_path):
     first, second, realistic = tmp_path / "a", tmp_path / "b", tmp_path / "c"
     summary = generate_sample_data(first, customers=300, seed=5, profile="classic")
     assert {name: _digest(first, name) for name in _CLASSIC_DIGESTS} == _CLASSIC_DIGESTS
+    orders = first / "sources/orders/orders.csv"
+    assert _orders_without_items_digest(orders) == _ORIGINAL_ORDERS_DIGEST
     assert "profile" not in summary and "relations" not in summary["paths"]
     generate_sample_data(second, customers=300, seed=5, profile="classic")
     assert _files(first) == _files(second)
