@@ -90,6 +90,15 @@ class Destination(ClientTuning):
         return "alias_name" if self.identifier == "user_alias" else self.identifier
 
     @property
+    def identifier_columns(self) -> tuple[str, ...]:
+        """Every column of braze_customer_attributes the sync reads a person's identifier from:
+        the alias's two for user_alias, the identifier and the alias's with alias_fallback."""
+        alias = ("alias_name", "alias_label")
+        if self.identifier == "user_alias":
+            return alias
+        return (self.identifier, *alias) if self.alias_fallback else (self.identifier,)
+
+    @property
     def suffix(self) -> str:
         return "" if self.is_default else f"__{self.name}"
 
