@@ -447,6 +447,16 @@ def _parse(
             f"needs identifier: external_id (got {entry.identifier}); remove alias_fallback, or "
             "use identifier: user_alias to send everyone by alias."
         )
+    if entry.alias_fallback and settings.sync_shards > 1:
+        # A person's shard is a hash of their identifier, which changes from the alias to the
+        # external_id when they are identified: their ledger rows would be in another shard.
+        raise ConfigError(
+            f"{where}: alias_fallback does not work with a sharded sync "
+            f"(AMPERITY_BRAZE_SYNC_SHARDS={settings.sync_shards}): a person's shard follows their "
+            "identifier, which changes when their alias is identified. Set "
+            "AMPERITY_BRAZE_SYNC_SHARDS=1 (or unset it), or remove alias_fallback (identifier: "
+            "user_alias sends everyone by alias and may be sharded)."
+        )
     given = entry.model_dump(include=set(body) - IGNORED_KEYS)
     destination = Destination(
         name=name, is_default=is_default, **{"ledger": "default" if is_default else name, **given}
