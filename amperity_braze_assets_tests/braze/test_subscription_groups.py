@@ -134,3 +134,27 @@ def test_a_group_gone_from_our_data_sends_nothing(ledger):
         {"subscription_group_id": NEWS, "subscription_state": "unsubscribed"}
     ]
     assert held == {NEWS: "unsubscribed", SMS: "subscribed"}
+
+
+def test_the_emulator_refuses_array_operations_on_subscription_groups():
+    """What we never send, Braze does not take: subscription_groups is a plain list."""
+    update = {"$update": [{"$identifier_key": "subscription_group_id", "$identifier_value": NEWS, "$new_object": {"subscription_state": "unsubscribed"}}]}  # fmt: skip
+    with start_emulator(KEY) as emulator, client_for(emulator) as client:
+        refused = client.track(
+            {"attributes": [{"external_id": "amp-1", "subscription_groups": update}]}
+        )
+        listed = client.track(
+            {
+                "attributes": [
+                    {
+                        "external_id": "amp-1",
+                        "subscription_groups": [
+                            {"subscription_group_id": NEWS, "subscription_state": "subscribed"}
+                        ],
+                    }
+                ]
+            }  # fmt: skip
+        )
+        held = emulator.subscription_groups()
+    assert (refused.outcome, listed.outcome) == ("rejected", "accepted")
+    assert held == {"amp-1": {NEWS: "subscribed"}}
