@@ -501,6 +501,26 @@ def _audience_values(mapping: AttributeConfig, flags: dict[str, str]) -> list[pl
     return values
 
 
+def _typed_values(
+    mapping: AttributeConfig, raw_names: dict[str, str], schema: dict[str, pl.DataType]
+) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
+    """Per field its typed value (``_typed.<name>``) and why it is refused (``_reason.<name>``,
+    null: valid), from its raw column; and what holds a row back: an invalid identifier, or an
+    invalid value of a ``hold_row`` field."""
+    typed, reasons = [], []
+    for spec in mapping.fields:
+        raw, dtype = pl.col(raw_names[spec.name]), schema[raw_names[spec.name]]
+        value, reason = (_standard if spec.standard else _custom)(spec, raw, dtype)
+        typed.append(value.alias(f"_typed.{spec.name}"))
+        reasons.append(reason(pl.col(f"_typed.{spec.name}")).alias(f"_reason.{spec.name}"))
+    hold = [pl.col(f"_reason.{mapping.identifier}").is_not_null()] + [
+        pl.col(f"_reason.{s.name}").is_not_null()
+        for s in mapping.fields
+        if s.on_invalid == "hold_row"
+    ]
+    return typed, reasons, hold
+
+
 def build_braze_attributes(
     tables: dict[str, pl.DataFrame],
     memberships: pl.DataFrame | None,
@@ -532,17 +552,7 @@ def build_braze_attributes(
         *(_raw_expr(spec, as_of, schema).alias(raw_names[spec.name]) for spec in mapping.fields),
     )
     schema = dict(people.collect_schema())
-    typed, reasons = [], []
-    for spec in mapping.fields:
-        raw, dtype = pl.col(raw_names[spec.name]), schema[raw_names[spec.name]]
-        value, reason = (_standard if spec.standard else _custom)(spec, raw, dtype)
-        typed.append(value.alias(f"_typed.{spec.name}"))
-        reasons.append(reason(pl.col(f"_typed.{spec.name}")).alias(f"_reason.{spec.name}"))
-    hold = [pl.col(f"_reason.{mapping.identifier}").is_not_null()] + [
-        pl.col(f"_reason.{s.name}").is_not_null()
-        for s in mapping.fields
-        if s.on_invalid == "hold_row"
-    ]
+    typed, reasons, hold = _typed_values(mapping, raw_names, schema)
     built = (
         people.with_columns(*typed, _identifier_reason(mapping), *_audience_values(mapping, flags))
         .with_columns(*reasons)

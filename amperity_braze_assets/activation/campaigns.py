@@ -120,6 +120,7 @@ class Campaign:
     description: str
     reads_attribute_audiences: bool  # a flag comes from the second stage
     sql: str | None = None  # the inline audience: a query returning the identifier
+    table_identifier: str = "external_id"  # braze_customer_attributes' key, the query returns
 
     @property
     def job_name(self) -> str:
@@ -139,21 +140,27 @@ class Campaign:
         )
         return f"{text} {self.description}".strip()
 
-    def members(self, attributes: pl.DataFrame, identifier: str) -> pl.DataFrame:
+    def members(
+        self, attributes: pl.DataFrame, identifier_columns: tuple[str, ...]
+    ) -> pl.DataFrame:
         """The rows of ``attributes`` (second-stage flags joined) the campaign sends to: in the
-        audience, in none it excludes; the identifier and the attributes it sends."""
+        audience, in none it excludes; the destination's identifier columns (an alias's two,
+        or the identifier and the alias's with alias_fallback) and the attributes it sends.
+        An inline query returns the table's own identifier (``table_identifier``)."""
         excluded = [pl.col(flag).fill_null(False) for flag in self.exclude_flags]
         if self.sql is not None:
             found = run_read_only_query(
                 self.sql, self.file, {BRAZE_ATTRIBUTES: attributes}, (BRAZE_ATTRIBUTES,)
             )
-            ids = found.select(identifier).collect(engine=ENGINE)[identifier]
-            selected = pl.col(identifier).is_in(ids.implode())
+            key = self.table_identifier
+            ids = found.select(key).collect(engine=ENGINE)[key]
+            selected = pl.col(key).is_in(ids.implode())
         else:
             selected = pl.col(str(self.flag)).fill_null(False)
         if excluded:
             selected = selected & ~pl.any_horizontal(excluded)
-        return attributes.filter(selected).select(identifier, *self.attributes)
+        columns = dict.fromkeys((*identifier_columns, *self.attributes))
+        return attributes.filter(selected).select(*columns)
 
 
 def load_campaigns(
@@ -238,6 +245,7 @@ def _load_campaign(
         description=entry.description,
         reads_attribute_audiences=any(flags[a][1] for a in (*named, *entry.exclude)),
         sql=entry.sql,
+        table_identifier=mapping.identifier,
     )
 
 

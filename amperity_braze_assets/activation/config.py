@@ -42,6 +42,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 from sqlglot import exp
+from sqlglot.lineage import lineage
 
 from amperity_braze_assets import braze_fields
 from amperity_braze_assets.activation import nested_config
@@ -1783,6 +1784,8 @@ def _sql_mapping(
         )
     errors = loader.errors
     schema = _query_schema(sql_file, sql, loader.schemas, errors)
+    if schema is not None and _duplicated_columns(sql_file, sql, errors):
+        schema = None
     if schema is not None and identifier not in schema:
         errors.append(
             f"{sql_file}: the query must return the identifier column {identifier}, e.g. "
@@ -1796,6 +1799,14 @@ def _sql_mapping(
             f"{sql_file}: with identifier: {identifier} the query must also return amperity_id "
             "(each person's key, not sent to Braze), e.g. SELECT c.amperity_id, ..."
         )
+    elif PERSON_ID not in schema and not _is_amperity_id(sql, identifier, loader.schemas):
+        errors.append(
+            f"{sql_file}: column '{identifier}': without an amperity_id column the identifier "
+            f"is taken as each person's amperity_id (their key for the audiences, consent and "
+            f"events), so it must be a table's amperity_id as it is (c.amperity_id AS "
+            f"{identifier}). To send another value as {identifier}, return the key too: SELECT "
+            f"c.amperity_id, c.<column> AS {identifier}, ..."
+        )
     sql_loader = _Loader(sql_file, {ATTRIBUTES_QUERY: schema}, errors)
     standard: list[AttributeSpec] = []
     custom: list[AttributeSpec] = []
@@ -1805,6 +1816,46 @@ def _sql_mapping(
             if spec is not None:
                 (standard if spec.standard else custom).append(spec)
     return source, standard, custom
+
+
+def _duplicated_columns(sql_file: Path, sql: str, errors: list[str]) -> bool:
+    """Whether the query names an output column twice (reported, with the fix): polars would
+    rename one (``email:1``) or keep one, and each output column is one Braze field."""
+    statement, _ = _parse_sql(sql)  # it parsed: _query_schema checked it
+    names = [n for n in getattr(statement, "named_selects", []) if n != "*"]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    for name in twice:
+        errors.append(
+            f"{sql_file}: the query returns the column '{name}' {names.count(name)} times; each "
+            f"output column is one Braze field: keep one '{name}', and alias any other to its "
+            "own name (c.surname AS last_name)."
+        )
+    return bool(twice)
+
+
+def _is_amperity_id(sql: str, column: str, schemas: dict[str, dict[str, pl.DataType]]) -> bool:
+    """Whether the query's output ``column`` is a table's amperity_id passed through as it is
+    (renamed, through subqueries and CTEs, or a USING join's coalesced key), traced by sqlglot's
+    lineage over the known tables; a function of it (UPPER) or of another column is not."""
+    tables = {t: {c: "text" for c in schemas[t]} for t in QUERY_TABLES if t in schemas}
+    try:
+        node = lineage(column, sql, schema=tables, dialect=SQL_DIALECT)
+    except sqlglot.errors.SqlglotError:
+        return False
+    steps = list(node.walk())
+    for step in steps:
+        if step.downstream:  # a projection: a column as it is, or a coalesce of such
+            value = step.expression.unalias()
+            parts = [value.this, *value.expressions] if isinstance(value, exp.Coalesce) else [value]
+            if not all(isinstance(part, exp.Column) for part in parts):
+                return False
+        elif not (
+            isinstance(step.expression, exp.Table)
+            and step.expression.name.lower() in tables
+            and step.name.rsplit(".", 1)[-1].lower() == PERSON_ID
+        ):
+            return False
+    return True
 
 
 def _sql_field(

@@ -25,8 +25,9 @@ The rule: **an opt-out is never overwritten by an older opt-in.**
     overridden (no opt-in can be shown to be later).
 (b) Braze may know better: the Currents tables give each person's latest subscription event in
     Braze (an email Unsubscribe, a global state change, a subscription group state change). When
-    it is an unsubscribe later than our opt-in (or our opt-in has no time), we do not send the
-    opt-in: we send ``unsubscribed``, the state Braze already holds, and count it.
+    it is an unsubscribe later than our opt-in or at the same time (or our opt-in has no time),
+    we do not send the opt-in: we send ``unsubscribed``, the state Braze already holds, and
+    count it.
 
 Values: a consent column is Boolean (true: opted in) or text (``subscribed``, ``opted_in``,
 ``true``, ``yes`` / ``unsubscribed``, ``opted_out``, ``false``, ``no``; any case); other text is
@@ -369,7 +370,8 @@ def _apply_braze(
     braze_events: pl.DataFrame | None,
     figures: ConsentFigures,
 ) -> pl.DataFrame:
-    """Rule (b): an opt-in Braze has a later unsubscribe for (or an untimed one) becomes out."""
+    """Rule (b): an opt-in Braze has a later or same-time unsubscribe for (or an untimed one)
+    becomes out: at an equal time the opt-out wins, as between our own sources (rule (a))."""
     if braze_events is None or braze_events.height == 0:
         return frame
     latest = braze_events.filter(pl.col("topic") == spec.topic).select(
@@ -380,7 +382,7 @@ def _apply_braze(
     overruled = (
         (state == OPTED_IN)
         & (pl.col("braze_state") == OPTED_OUT)
-        & (at.is_null() | (pl.col("braze_at") > at))
+        & (at.is_null() | (pl.col("braze_at") >= at))
     ).fill_null(False)
     figures.kept_unsubscribed_by_braze += int(joined.select(overruled.sum()).item())
     return joined.with_columns(

@@ -97,7 +97,9 @@ def _campaign_asset(
         )
         options.attributes = list(campaign.attributes)
         options.rate_budget = destination.rate_budget(1)
-        members = campaign.members(with_late_flags(attributes, late), destination.identifier)
+        members = campaign.members(
+            with_late_flags(attributes, late), destination.identifier_columns
+        )
         store = context.resources.state_store.tables()
         figures = {
             "campaign": dg.MetadataValue.text(campaign.name),
@@ -123,9 +125,10 @@ def _sync_each_shard(
     settings: Settings,
 ) -> list[sync.SyncReport]:
     """A sharded sync keeps each person in one shard's ledger: the campaign sends each shard's
-    members on that shard's ledger, holding its lease, one shard after the other."""
+    members on that shard's ledger, holding its lease, one shard after the other. A person's
+    shard is the regular sync's: a hash of the destination's identifier column."""
     shards = settings.sync_shards
-    owners = stable_shard(members[destination.identifier], shards)
+    owners = stable_shard(members[destination.identifier_column], shards)
     reports = []
     for shard in range(shards):
         ledger = Ledger(store, shard_ledger(destination, shard, shards))

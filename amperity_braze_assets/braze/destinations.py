@@ -90,6 +90,15 @@ class Destination(ClientTuning):
         return "alias_name" if self.identifier == "user_alias" else self.identifier
 
     @property
+    def identifier_columns(self) -> tuple[str, ...]:
+        """Every column of braze_customer_attributes the sync reads a person's identifier from:
+        the alias's two for user_alias, the identifier and the alias's with alias_fallback."""
+        alias = ("alias_name", "alias_label")
+        if self.identifier == "user_alias":
+            return alias
+        return (self.identifier, *alias) if self.alias_fallback else (self.identifier,)
+
+    @property
     def suffix(self) -> str:
         return "" if self.is_default else f"__{self.name}"
 
@@ -437,6 +446,16 @@ def _parse(
             f"{where}: alias_fallback sends people without an external_id by their alias, so it "
             f"needs identifier: external_id (got {entry.identifier}); remove alias_fallback, or "
             "use identifier: user_alias to send everyone by alias."
+        )
+    if entry.alias_fallback and settings.sync_shards > 1:
+        # A person's shard is a hash of their identifier, which changes from the alias to the
+        # external_id when they are identified: their ledger rows would be in another shard.
+        raise ConfigError(
+            f"{where}: alias_fallback does not work with a sharded sync "
+            f"(AMPERITY_BRAZE_SYNC_SHARDS={settings.sync_shards}): a person's shard follows their "
+            "identifier, which changes when their alias is identified. Set "
+            "AMPERITY_BRAZE_SYNC_SHARDS=1 (or unset it), or remove alias_fallback (identifier: "
+            "user_alias sends everyone by alias and may be sharded)."
         )
     given = entry.model_dump(include=set(body) - IGNORED_KEYS)
     destination = Destination(

@@ -23,7 +23,10 @@ join. The rules:
   gets ``{"$remove": [...], "$update": [...]}`` when that is shorter than the full list and
   nothing was added (a resent ``$add`` would add an element twice; both others may be applied
   twice), with ``"_merge_objects": true`` in the object when ``$update`` is used (then any
-  object attribute sent with it would be merged, so such a person gets full lists instead).
+  object attribute sent with it would be merged, so such a person gets full lists instead);
+- ``subscription_groups`` is compared and sent per group (``braze/subscription_groups.py``):
+  only the groups whose state changed, as a plain list; a group gone from our data sends
+  nothing, and the ledger keeps each group's accepted state.
 
 Canonical forms (what the ledger stores): strings as is; booleans ``true``/``false``; integers and
 decimals as their digits; floats as polars prints them (non-finite floats are no value); dates as
@@ -56,6 +59,7 @@ import polars as pl
 
 from amperity_braze_assets import braze_fields as fields
 from amperity_braze_assets import nested_values
+from amperity_braze_assets.braze import subscription_groups
 from amperity_braze_assets.braze.ledger import CLEARED, IDENTIFIER, LedgerView
 
 OBJECT = "__object"
@@ -296,6 +300,7 @@ def compute_diff(
     identifier_type = identifier_type or identifier_column
     current, key_column = _keyed(current, identifier_column, identifier_type, alias_fallback)
     names = attribute_columns(current, identifier_column, attributes)
+    current, names = subscription_groups.per_group_states(current, names)
     figures = DiffFigures(known_profiles=ledger.known_profiles)
     missing_id = current[key_column].null_count()
     if missing_id:
@@ -331,6 +336,15 @@ def compute_diff(
     figures.data_points = int(plan[DATA_POINTS].sum()) if plan.height else 0
     figures.seconds = time.perf_counter() - started
     return AttributeDiff(plan=plan, figures=figures, attributes=names, renderer=renderer)
+
+
+def _billable(names: list[str]) -> list[str]:
+    """The attributes Braze bills: not identifiers nor consent (subscription groups included)."""
+    return [
+        a
+        for a in names
+        if a not in fields.NON_BILLABLE_FIELDS and not subscription_groups.is_state_column(a)
+    ]
 
 
 def _is_list(dtype: pl.DataType) -> bool:
@@ -393,7 +407,7 @@ def _compare(
         first, last = ledger_rows[0], ledger_rows[-1]
         if last - first + 1 == current.height:
             aligned = accepted.slice(first, current.height)
-    billable = set(names) - fields.NON_BILLABLE_FIELDS
+    billable = set(_billable(names))
     keyed = {a for a in names if nested_values.key_column(a) in accepted.columns}
     cleared = full = 0
     sends: list[pl.DataFrame] = []
@@ -485,8 +499,13 @@ def _send_expr(
         return has_value_expr(name, dtype)
     now = nested_values.value_key(pl.col(name), dtype) if keyed else canonical_expr(name, dtype)
     if aligned:
-        return now.ne_missing(pl.col(f"{name}__before"))
-    return now.hash() != pl.col(f"{name}__before")
+        differs = now.ne_missing(pl.col(f"{name}__before"))
+    else:
+        differs = now.hash() != pl.col(f"{name}__before")
+    if subscription_groups.is_state_column(name):
+        # A group gone from our data is not unset: Braze keeps the state it holds.
+        return differs & has_value_expr(name, dtype)
+    return differs
 
 
 def _same_set() -> pl.Expr:
@@ -546,7 +565,7 @@ def _number_patterns(to_send: pl.DataFrame, names: list[str]) -> tuple[pl.DataFr
             pl.lit(0, pl.UInt32).alias(_PATTERN), pl.lit(0, pl.Int64).alias(DATA_POINTS)
         )
         return plan, pl.Series(FIELDS, [], dtype=pl.List(pl.String))
-    billable = [a for a in names if a not in fields.NON_BILLABLE_FIELDS]
+    billable = _billable(names)
     words = [names[i : i + _MASK_BITS] for i in range(0, len(names), _MASK_BITS)]
     masks = [f"__mask{w}" for w in range(len(words))]
     keyed = to_send.with_columns(
@@ -569,6 +588,10 @@ def _number_patterns(to_send: pl.DataFrame, names: list[str]) -> tuple[pl.DataFr
         )
     )
     position = {a: i for i, a in enumerate(names)}
+    # The log names the field sent: subscription_groups, once, whichever groups it lists.
+    groups = {
+        a: subscription_groups.GROUPS_FIELD for a in names if subscription_groups.is_state_column(a)
+    }
     lists = (
         patterns.select(_PATTERN, *[pl.col(_send(a)).alias(a) for a in names])
         .unpivot(index=_PATTERN, on=names, variable_name="__field", value_name="__sent")
@@ -578,7 +601,7 @@ def _number_patterns(to_send: pl.DataFrame, names: list[str]) -> tuple[pl.DataFr
         )
         .sort(_PATTERN, "__at")
         .group_by(_PATTERN, maintain_order=True)
-        .agg(pl.col("__field").alias(FIELDS))
+        .agg(pl.col("__field").replace(groups).unique(maintain_order=True).alias(FIELDS))
     )
     fields_by_pattern = (
         patterns.select(_PATTERN)
@@ -848,6 +871,8 @@ class _Renderer:
         # One concatenation of everything, with no pass per attribute: the pieces of a value
         # someone lacks are null for them (its literal text too), and nulls are skipped.
         for a in names:
+            if subscription_groups.is_state_column(a):
+                continue  # one list for all groups, below
             value = _value_pieces(a, schema[a], escape.get(a, False))
             if _operations_column(a) in frame.columns:  # an array of objects' $remove/$update
                 value = [value[0], pl.coalesce(pl.col(_operations_column(a)), pl.col(a))]
@@ -859,6 +884,8 @@ class _Renderer:
             else:
                 has = pl.col(a).is_not_null()
                 pieces += [pl.when(has).then(pl.lit(v)) if isinstance(v, str) else v for v in value]
+        if groups := [a for a in names if subscription_groups.is_state_column(a)]:
+            pieces.append(_groups_piece(groups))
         if MERGE_OBJECTS in frame.columns:
             pieces.append(pl.when(pl.col(MERGE_OBJECTS)).then(pl.lit(',"_merge_objects":true')))
         pieces.append(
@@ -878,6 +905,18 @@ class _Renderer:
                 [pl.col(f"__part{i}") for i in range(len(groups))], ignore_nulls=True
             ).alias(OBJECT),
         )
+
+
+def _groups_piece(states: list[str]) -> pl.Expr:
+    """``,"subscription_groups":[...]`` with the groups sent (null: none is)."""
+    sent = [pl.col(_send(a)) & pl.col(a).is_not_null() for a in states]
+    entries = [
+        pl.when(s).then(subscription_groups.entry_json(a))
+        for s, a in zip(sent, states, strict=True)
+    ]
+    listed = pl.concat_str(entries, separator=",", ignore_nulls=True)
+    head = "," + json.dumps(subscription_groups.GROUPS_FIELD) + ":["
+    return pl.when(pl.any_horizontal(sent)).then(pl.concat_str([pl.lit(head), listed, pl.lit("]")]))
 
 
 def _identifier_pieces(identifier_type: str, alias_fallback: bool, escape: bool) -> list:

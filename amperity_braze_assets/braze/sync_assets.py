@@ -170,7 +170,6 @@ def _destination_assets(
     partitions = shard_partitions(settings)
     diff_name = destination.asset_name("braze_attribute_diff")
     sync_name = destination.asset_name("braze_sync")
-    log_name = destination.asset_name("braze_sync_log")
     resource_key = destination.resource_key
     attribute_subset = list(destination.attributes) if destination.attributes else None
     identifier_column = destination.identifier_column
@@ -347,6 +346,19 @@ def _destination_assets(
             check_results=[rejection, rejected_rows, sent],
         )
 
+    return [braze_attribute_diff, braze_sync, _sync_log_asset(destination, settings, partitions)]
+
+
+def _sync_log_asset(
+    destination: Destination,
+    settings: Settings,
+    partitions: dg.StaticPartitionsDefinition | None,
+) -> dg.AssetsDefinition:
+    """The destination's ``braze_sync_log``, after its sync: every run's per-row log from the
+    ledger, and a dry run's would-send rows."""
+    sync_name = destination.asset_name("braze_sync")
+    log_name = destination.asset_name("braze_sync_log")
+
     @dg.asset(
         name=log_name,
         group_name=BRAZE_GROUP,
@@ -373,7 +385,7 @@ def _destination_assets(
         would_send = pl.read_parquet(dry_log) if dry_log.exists() else None
         return dg.Output(logs, metadata=sync_log_metadata(logs, run_id, would_send))
 
-    return [braze_attribute_diff, braze_sync, braze_sync_log]
+    return braze_sync_log
 
 
 def destination_sync_options(

@@ -99,13 +99,16 @@ def declared_attributes(
     mapping: AttributeConfig, only: Sequence[str] | None = None
 ) -> list[DeclaredAttribute]:
     """The custom attributes a destination writes: ``custom`` entries, each audience's Boolean
-    and the audience array; standard fields are not custom attributes and are left out.
-    ``only``: the destination's ``attributes`` list (None: every column)."""
+    (second-stage audiences' too) and the audience array; standard fields are not custom
+    attributes and are left out. ``only``: the destination's ``attributes`` list (None: every column)."""
     declared = [
         DeclaredAttribute(spec.name, spec.braze_type, BRAZE_DATA_TYPES[spec.braze_type])
         for spec in mapping.custom
     ]
-    declared += [DeclaredAttribute(a.attribute, "Boolean", "Boolean") for a in mapping.audiences]
+    # Both stages' flags: the second stage's (audiences over braze_customer_attributes) join on
+    # at the sync and are sent like the first's.
+    audiences = (*mapping.audiences, *mapping.attribute_audiences)
+    declared += [DeclaredAttribute(a.attribute, "Boolean", "Boolean") for a in audiences]
     if mapping.audience_array:
         declared.append(DeclaredAttribute(mapping.audience_array, "Array", "Array"))
     wanted = set(only) if only is not None else None

@@ -226,3 +226,82 @@ def test_a_query_without_the_identifier_or_over_files_is_refused(tmp_path):
     project = write_sql_project(tmp_path / "b", "SELECT * FROM read_csv('/etc/passwd')")
     with pytest.raises(ConfigError, match="attributes.sql: refused: .*reads files"):
         load_attribute_config(project)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT c.amperity_id AS external_id, c.given_name AS first_name FROM customer_360 c",
+        "SELECT amperity_id AS external_id, given_name AS first_name FROM customer_360",
+        "SELECT x.id AS external_id, x.given_name AS first_name "
+        "FROM (SELECT amperity_id AS id, given_name FROM customer_360) x",
+        "WITH p AS (SELECT amperity_id, given_name FROM customer_360) "
+        "SELECT p.amperity_id AS external_id, p.given_name AS first_name FROM p",
+        # a USING join's key: the two tables' amperity_id, coalesced
+        "SELECT amperity_id AS external_id, given_name AS first_name "
+        "FROM customer_360 LEFT JOIN customer_transactions USING (amperity_id)",
+    ],
+)
+def test_the_identifier_may_stand_for_the_amperity_id_only_when_it_is_one(tmp_path, query):
+    """Without an amperity_id column the identifier is taken as the person's key, so sqlglot's
+    lineage must trace it to a table's amperity_id as it is (renames, subqueries, CTEs)."""
+    project = write_sql_project(tmp_path, query)
+    assert load_attribute_config(project).identifier == "external_id"
+    attributes, _ = build(project)
+    assert attributes["external_id"].to_list() == [f"AMP-{i}" for i in range(1, 6)]
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        "c.email AS external_id",
+        "UPPER(c.amperity_id) AS external_id",
+        "COALESCE(c.amperity_id, c.email) AS external_id",
+        "'AMP-1' AS external_id",
+    ],
+)
+def test_an_identifier_that_is_not_the_amperity_id_needs_the_key_beside_it(tmp_path, identifier):
+    """Review finding 3: c.email AS external_id made the emails the people's keys (audience
+    flags false, emails sent as external_ids). Refused at load with the file, the column and
+    the fix."""
+    query = f"SELECT {identifier}, c.given_name AS first_name FROM customer_360 c"
+    with pytest.raises(ConfigError) as refused:
+        load_attribute_config(write_sql_project(tmp_path, query))
+    message = str(refused.value)
+    assert "attributes.sql: column 'external_id': without an amperity_id column" in message
+    assert "return the key too: SELECT c.amperity_id, c.<column> AS external_id" in message
+
+
+def test_with_the_amperity_id_returned_the_external_id_may_be_another_column(tmp_path):
+    """The fix the refusal names: the people keep their amperity_id (audiences join on it) and
+    Braze receives the email as their external_id."""
+    query = (
+        "SELECT c.amperity_id, c.email AS external_id, c.given_name AS first_name "
+        "FROM customer_360 c WHERE c.email IS NOT NULL"
+    )
+    project = write_sql_project(tmp_path, query, segments=SEGMENTS, sql=AUDIENCE_SQL)
+    attributes, _ = build(project)
+    rows = attributes.select("external_id", "audience_gold", "audience_spenders").rows()
+    assert rows == [
+        ("ann@example.com", True, True),  # AMP-1: Gold, spent 250.50
+        ("bob@", False, False),
+        ("CY@EXAMPLE.COM", False, True),  # AMP-3: spent 120.25
+        ("di@example.org", False, False),
+    ]
+
+
+def test_a_column_returned_twice_is_refused_as_such(tmp_path):
+    """Review finding 5: polars renames one of two same-named columns (email:1), which was
+    refused as a custom attribute shadowing email; the query's own mistake is named instead."""
+    query = "SELECT c.amperity_id AS external_id, c.email, c.surname AS email FROM customer_360 c"
+    with pytest.raises(ConfigError) as refused:
+        load_attribute_config(write_sql_project(tmp_path, query))
+    message = str(refused.value)
+    assert "attributes.sql: the query returns the column 'email' 2 times" in message
+    assert "alias any other to its own name" in message and "email:1" not in message
+    joined = (
+        "SELECT c.amperity_id AS external_id, c.email, t.amperity_id AS email "
+        "FROM customer_360 c JOIN customer_transactions t ON t.amperity_id = c.amperity_id"
+    )
+    with pytest.raises(ConfigError, match="returns the column 'email' 2 times"):
+        load_attribute_config(write_sql_project(tmp_path / "joined", joined))

@@ -11,7 +11,6 @@ attribute written counts as a data point (shared/spec/braze-api.md).
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import textwrap
 
 import dagster as dg
@@ -99,7 +98,19 @@ def stand_ins() -> list[dg.AssetsDefinition]:
     def customer_360() -> pl.DataFrame:
         tiers = ["Gold", "Gold", None, "Silver", "Gold", None, None]
         names = ["Ann", "Bob", "Cy", "Di", "Ed", "Flo", "Gus"]
-        return pl.DataFrame({"amperity_id": IDS, "given_name": names, "loyalty_tier": tiers})
+        # for the alias tests (test_campaign_identifiers.py): p2 and p5 have no web id, and p5
+        # no loyalty number either
+        web_ids = ["w1", None, "w3", "w4", None, "w6", "w7"]
+        cards = ["L1", "L2", "L3", "L4", None, "L6", "L7"]
+        return pl.DataFrame(
+            {
+                "amperity_id": IDS,
+                "given_name": names,
+                "loyalty_tier": tiers,
+                "web_id": web_ids,
+                "loyalty_number": cards,
+            }
+        )
 
     @dg.asset(name="customer_transactions")
     def customer_transactions() -> pl.DataFrame:
@@ -118,13 +129,23 @@ def stand_ins() -> list[dg.AssetsDefinition]:
     return [customer_360, customer_transactions]
 
 
-def write_project(tmp_path, campaigns: dict[str, str] | None = None):
+def write_project(
+    tmp_path,
+    campaigns: dict[str, str] | None = None,
+    attributes: str = ATTRIBUTES,
+    destinations: str = DESTINATIONS,
+    segments: str = SEGMENTS,
+):
     config_dir = tmp_path / "config"
     (config_dir / "audiences").mkdir(parents=True)
-    shutil.copy(SAMPLE_CONFIG_DIR / "sources.yaml", config_dir / "sources.yaml")
-    (config_dir / "attributes.yaml").write_text(textwrap.dedent(ATTRIBUTES))
-    (config_dir / "segments.yaml").write_text(textwrap.dedent(SEGMENTS))
-    (config_dir / "destinations.yaml").write_text(textwrap.dedent(DESTINATIONS))
+    # the loyalty source also carries the web id and the loyalty number the alias tests read
+    sources = (SAMPLE_CONFIG_DIR / "sources.yaml").read_text()
+    anchor = "      joined: loyalty_joined_on\n"
+    extra = "      web_id: web_id\n      card: loyalty_number\n"
+    (config_dir / "sources.yaml").write_text(sources.replace(anchor, anchor + extra))
+    (config_dir / "attributes.yaml").write_text(textwrap.dedent(attributes))
+    (config_dir / "segments.yaml").write_text(textwrap.dedent(segments))
+    (config_dir / "destinations.yaml").write_text(textwrap.dedent(destinations))
     for name, query in SQL.items():
         (config_dir / "audiences" / f"{name}.sql").write_text(query)
     if campaigns:
@@ -134,9 +155,16 @@ def write_project(tmp_path, campaigns: dict[str, str] | None = None):
     return config_dir
 
 
-def graph(tmp_path, emulator_url: str, campaigns: dict[str, str] | None = None, **env: str):
-    """(settings, assets, campaigns, jobs) of the project, as definitions.py wires them."""
-    config_dir = write_project(tmp_path, campaigns)
+def graph(
+    tmp_path,
+    emulator_url: str,
+    campaigns: dict[str, str] | None = None,
+    files: dict[str, str] | None = None,
+    **env: str,
+):
+    """(settings, assets, campaigns, jobs) of the project, as definitions.py wires them;
+    ``files``: write_project's attributes, destinations or segments text instead of these."""
+    config_dir = write_project(tmp_path, campaigns, **(files or {}))
     settings = settings_for(
         tmp_path / "data",
         config_dir,

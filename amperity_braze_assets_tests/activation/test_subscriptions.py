@@ -20,7 +20,12 @@ import pytest
 
 from amperity_braze_assets.activation.attributes import build_braze_attributes
 from amperity_braze_assets.activation.config import load_attribute_config
-from amperity_braze_assets.activation.subscriptions import ConsentFigures, braze_consent_events
+from amperity_braze_assets.activation.subscriptions import (
+    ConsentFigures,
+    ConsentSpec,
+    braze_consent_events,
+    consent_columns,
+)
 from amperity_braze_assets.braze.client import BrazeClient, ClientSettings
 from amperity_braze_assets.braze.ledger import Ledger
 from amperity_braze_assets.braze.sync import run_sync
@@ -213,6 +218,38 @@ def test_rule_b_a_later_unsubscribe_in_braze_keeps_an_older_opt_in_from_being_se
         "L4": "unsubscribed",  # our own opt-out
     }
     assert attributes["email_subscribe"].to_list()[3] == "unsubscribed"  # P4, Braze's later one
+    assert figures.kept_unsubscribed_by_braze == 3
+
+
+def test_rule_b_an_unsubscribe_in_braze_at_the_same_time_as_our_opt_in_wins():
+    """At an equal time the opt-out wins (rule (a) between our sources, rule (b) against Braze);
+    a time with an offset is compared in UTC, a naive one read as UTC."""
+    ten = dt.datetime(2026, 11, 1, 10, 0, tzinfo=dt.UTC)
+    people = pl.DataFrame(
+        {
+            "amperity_id": ["same", "offset", "earlier", "later"],
+            "opt": [True, True, True, True],
+            "opt_at": [
+                "2026-11-01T10:00:00Z",
+                "2026-11-01 03:00:00-07:00",  # 10:00 UTC, Braze's unsubscribe 10:00
+                "2026-11-01T09:00:00",
+                "2026-11-01T11:00:00Z",  # after Braze's unsubscribe: our opt-in is sent
+            ],
+        }
+    )
+    spec = ConsentSpec(field="email_subscribe", group_id=None, sources=(("opt", "opt_at"),))
+    unsubscribes = pl.DataFrame(
+        {"external_user_id": ["same", "offset", "earlier", "later"], "time": [ten] * 4}
+    )
+    events = braze_consent_events({"currents_email_unsubscribes": unsubscribes})
+    figures = ConsentFigures()
+    sent = consent_columns(people, "amperity_id", (spec,), events, figures)
+    assert sent["email_subscribe"].to_list() == [
+        "unsubscribed",
+        "unsubscribed",
+        "unsubscribed",
+        "opted_in",
+    ]
     assert figures.kept_unsubscribed_by_braze == 3
 
 

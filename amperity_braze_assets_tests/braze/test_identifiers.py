@@ -284,3 +284,32 @@ def test_destinations_load_the_new_identifiers_and_refuse_alias_fallback_without
     )
     with pytest.raises(ConfigError, match="alias_fallback .* needs identifier: external_id"):
         load_destinations(settings_for(tmp_path, config_dir=tmp_path))
+
+
+def test_alias_fallback_with_a_sharded_sync_is_refused_at_load(tmp_path):
+    """A person's shard follows their key, which changes when their alias is identified."""
+    (tmp_path / "destinations.yaml").write_text(
+        "destinations:\n  braze:\n    identifier: external_id\n    alias_fallback: true\n"
+    )
+    sharded = settings_for(tmp_path, config_dir=tmp_path, AMPERITY_BRAZE_SYNC_SHARDS="4")
+    with pytest.raises(ConfigError) as refused:
+        load_destinations(sharded)
+    message = str(refused.value)
+    assert "destinations.yaml: destination 'braze': alias_fallback" in message
+    assert (
+        "AMPERITY_BRAZE_SYNC_SHARDS=4" in message and "Set AMPERITY_BRAZE_SYNC_SHARDS=1" in message
+    )
+    # user_alias shards well (its key never changes); one shard takes alias_fallback
+    (tmp_path / "destinations.yaml").write_text(
+        "destinations:\n  braze:\n    identifier: user_alias\n"
+    )
+    assert load_destinations(sharded)[0].identifier_columns == ("alias_name", "alias_label")
+    (tmp_path / "destinations.yaml").write_text(
+        "destinations:\n  braze:\n    identifier: external_id\n    alias_fallback: true\n"
+    )
+    one = settings_for(tmp_path, config_dir=tmp_path, AMPERITY_BRAZE_SYNC_SHARDS="1")
+    assert load_destinations(one)[0].identifier_columns == (
+        "external_id",
+        "alias_name",
+        "alias_label",
+    )

@@ -198,6 +198,23 @@ def test_declared_attributes_of_the_sample_mapping(tmp_path):
     assert [d.name for d in only] == ["loyalty_tier"]
 
 
+def test_second_stage_audience_flags_are_declared_and_checked(tmp_path):
+    """The sample's lapsing.sql reads braze_customer_attributes; its flag is sent like the first
+    stage's, so the preflight checks it: a String attribute of that name in Braze is a type
+    mismatch (Braze would store our booleans as text)."""
+    settings = make_settings(tmp_path / "data")
+    mapping = load_attribute_config(load_project_config(settings, check_files=False))
+    flags = [a.attribute for a in mapping.attribute_audiences]
+    assert flags == ["audience_lapsing"]
+    declared = {d.name: d for d in workspace.declared_attributes(mapping)}
+    assert declared["audience_lapsing"].braze_type == "Boolean"
+    seeded = [{"name": "audience_lapsing", "data_type": "String"}]
+    with start_emulator(KEY, custom_attributes=seeded, key_permissions=PERMISSIONS) as handle:
+        with client_for(handle) as client:
+            findings = workspace.check_workspace(client, [declared["audience_lapsing"]])
+    assert [(f.finding, f.attribute) for f in findings] == [("type_mismatch", "audience_lapsing")]
+
+
 def test_check_workspace_against_the_emulator_reports_each_kind():
     seeded = [
         {"name": "loyaltyTier", "data_type": "String"},
