@@ -268,3 +268,21 @@ def test_build_events_output_is_what_the_sync_sends(store):
         body = [json.loads(o) for o in report.event_log["object"]]
     assert [p["quantity"] for p in body] == [SPEC_MAX_QUANTITY, SPEC_MAX_QUANTITY, 50]
     assert emulator.counters.purchases == 3
+
+
+def test_a_braze_id_destination_sends_occurrences_by_braze_id(store):
+    with start_emulator(KEY) as emulator, client_for(emulator) as client:
+        anonymous = emulator.add_profile(first_name="Anon")  # an app user without external_id
+        frame = pl.DataFrame(
+            {"amperity_id": ["amp-00000", "amp-00001"], "braze_id": [anonymous, None],
+             "first_name": ["Ann", "Bo"]}
+        )  # fmt: skip
+        opts = options("r1", identifier_column="braze_id", identifier_type="braze_id")
+        report = run_sync(frame, Ledger(store, "default"), client, opts, events=occurrences(2))
+        held = emulator.state.occurrences()
+    objects = [json.loads(o) for o in report.event_log["object"]]
+    assert {o["braze_id"] for o in objects} == {anonymous}
+    assert not {"external_id", "user_alias"} & set(objects[0])
+    # amp-00001 has no braze_id: their two occurrences wait (no profile in this sync).
+    assert report.events.no_profile == 2
+    assert [len(held["purchases"][anonymous]), len(held["events"][anonymous])] == [1, 1]
