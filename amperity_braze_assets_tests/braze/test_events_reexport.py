@@ -148,6 +148,11 @@ def test_update_only_occurrences_wait_for_the_profile_and_go_once(store):
         assert sorted(emulator.purchases) == ["amp-00000", "amp-00001"]
 
 
+# Only the tier is sent: amperity_id says whose each row is (for the occurrences), it is no
+# attribute (braze_customer_attributes carries it when its identifier is not the amperity_id).
+TIER = ["loyalty_tier"]
+
+
 def members(n: int) -> pl.DataFrame:
     """braze_customer_attributes of an alias (or email) destination: amperity_id, the alias
     columns, the email."""
@@ -171,11 +176,11 @@ def members(n: int) -> pl.DataFrame:
 )
 def test_occurrences_carry_the_destination_identifier(store, identifier, column, expected):
     ledger = Ledger(store, "default")
-    opts = options("r1", identifier_column=column, identifier_type=identifier)
+    opts = options("r1", identifier_column=column, identifier_type=identifier, attributes=TIER)
     with start_emulator(KEY) as emulator, client_for(emulator) as client:
         report = run_sync(members(3), ledger, client, opts, events=occurrences(3))
-        again = run_sync(members(3), ledger, client, options("r2", **{
-            "identifier_column": column, "identifier_type": identifier}), events=occurrences(3))  # fmt: skip
+        opts = options("r2", identifier_column=column, identifier_type=identifier, attributes=TIER)
+        again = run_sync(members(3), ledger, client, opts, events=occurrences(3))
         held = emulator.state.occurrences()
         profiles = emulator.profiles
     assert report.events.as_dict()["purchases_accepted"] == 3 and report.events.no_profile == 0
@@ -192,7 +197,7 @@ def test_occurrences_carry_the_destination_identifier(store, identifier, column,
 
 def test_alias_fallback_sends_an_alias_only_members_occurrences_by_alias(store):
     frame = members(2).drop("email").with_columns(external_id=pl.Series(["web-0", None]))
-    opts = options("r1", identifier_column="external_id", alias_fallback=True)
+    opts = options("r1", identifier_column="external_id", alias_fallback=True, attributes=TIER)
     with start_emulator(KEY) as emulator, client_for(emulator) as client:
         report = run_sync(frame, Ledger(store, "default"), client, opts, events=occurrences(2))
         held = emulator.state.occurrences()
@@ -277,7 +282,12 @@ def test_a_braze_id_destination_sends_occurrences_by_braze_id(store):
             {"amperity_id": ["amp-00000", "amp-00001"], "braze_id": [anonymous, None],
              "first_name": ["Ann", "Bo"]}
         )  # fmt: skip
-        opts = options("r1", identifier_column="braze_id", identifier_type="braze_id")
+        opts = options(
+            "r1",
+            identifier_column="braze_id",
+            identifier_type="braze_id",
+            attributes=["first_name"],
+        )
         report = run_sync(frame, Ledger(store, "default"), client, opts, events=occurrences(2))
         held = emulator.state.occurrences()
     objects = [json.loads(o) for o in report.event_log["object"]]
