@@ -1,15 +1,26 @@
 """``braze_events``: every purchase and custom event occurrence Braze may receive, one row each.
 
-Columns (``EVENT_SCHEMA``): ``event_key`` (a stable hash of the kind, the event name or product,
-and the entry's key columns: the same occurrence has the same key on every run, which is how the
+Columns (``EVENT_SCHEMA``): ``event_key`` (a stable hash of what the occurrence *is*, never of
+where or how it was written: the same occurrence has the same key on every run, which is how the
 event ledger sends it once), ``amperity_id``, ``kind`` (``purchase`` | ``event``), ``name`` (the
 event name, or the purchase's product_id), ``time`` (UTC), ``currency``, ``price`` (per unit),
 ``quantity`` (purchases; at most 100 an object, see below) and ``properties`` (the JSON object
-Braze receives, keys sorted, null values left out).
+Braze receives, keys sorted, null and NaN values left out).
+
+Keys, and why they are built this way (re-exports must not resend):
+- a purchase: its order (``key:``, default ``source, order_id``), its product and its occurrence
+  among that order's lines of the same product (ordered by price, quantity and properties, not
+  by file position: a re-export that reorders the lines or overlaps an earlier file keeps the
+  keys), and the unit range of its part (``u1-100``, ``u101-200``: always, so a line re-exported
+  with another quantity keeps the key of each part it still has);
+- a custom event: its name, its time *as an instant* (parsed to UTC: another text form of the
+  same instant is the same key) and the entry's ``key:`` columns (default ``amperity_id``);
+  properties never enter the key, so a changed or added property does not resend.
 
 A row Braze would refuse is not sent: it goes to the rejects table with its reason (no id, no
 time, a price that is not a number, an unknown currency, a property string over 255 characters,
-a property name Braze reserves...), never silently dropped.
+a property name Braze reserves, another occurrence with the same key but different content...),
+never silently dropped. Identical rows (same key, same content) are one occurrence.
 
 Quantity: Braze counts a purchase object's ``quantity`` (1..100) as that many purchases. A line
 of 250 is split into purchases of 100, 100 and 50 (each at the unit price, each its own key), so
@@ -38,6 +49,13 @@ from amperity_braze_assets.hashing import stable_unit_interval
 
 PURCHASE, EVENT = "purchase", "event"
 MAX_QUANTITY = 100  # spec: quantity at most 100 an object
+# The reason of occurrences refused because another one has their key (the blocking check
+# event_keys_unique counts them).
+DUPLICATE_KEY = "another occurrence has the same key"
+OCCURRENCE = "_occurrence"
+# Positions in the export files (sources/reader.py numbers lines as read): they change when an
+# order is re-exported, so they never enter a purchase's key (events_config refuses them).
+POSITION_COLUMNS = ("line_number",)
 EVENT_SCHEMA: dict[str, pl.DataType] = {
     "event_key": pl.String(),
     PERSON_ID: pl.String(),
@@ -146,8 +164,13 @@ def purchase_rows(lines: pl.DataFrame, spec: PurchaseSpec) -> tuple[pl.DataFrame
         ]
     )
     frame = frame.with_columns(_reason=reason, _name=pl.col("_product"))
-    frame = _with_key(frame, PURCHASE, spec.key, pl.col("_product"))
+    order_key = tuple(c for c in spec.key if c not in POSITION_COLUMNS)
+    frame = _with_occurrence(frame, order_key, spec.properties)
+    frame = _with_key(frame, PURCHASE, (*order_key, OCCURRENCE), pl.col("_product"))
     kept, refused = _split(frame, PURCHASE)
+    # Every part carries the unit range it stands for, a line of 40 too (u1-100): re-exported
+    # at 150 its first part keeps its key and only u101-200 is new.
+    first_unit = pl.col("_part") * MAX_QUANTITY + 1
     kept = (
         kept.with_columns(_parts=(pl.col("_quantity") / MAX_QUANTITY).ceil().cast(pl.Int64))
         .with_columns(_part=pl.int_ranges(0, pl.col("_parts")))
@@ -156,12 +179,31 @@ def purchase_rows(lines: pl.DataFrame, spec: PurchaseSpec) -> tuple[pl.DataFrame
             _quantity=pl.min_horizontal(
                 pl.lit(MAX_QUANTITY), pl.col("_quantity") - pl.col("_part") * MAX_QUANTITY
             ),
-            event_key=pl.when(pl.col("_parts") > 1)
-            .then(pl.format("{}-{}", pl.col("event_key"), pl.col("_part")))
-            .otherwise(pl.col("event_key")),
+            event_key=pl.format(
+                "{}-u{}-{}", "event_key", first_unit, first_unit + (MAX_QUANTITY - 1)
+            ),
         )
     )
-    return _event_frame(kept, PURCHASE, spec.properties), refused
+    named = (*order_key, spec.product_id)
+    return _one_per_key(_event_frame(kept, PURCHASE, spec.properties), refused, named)
+
+
+def _with_occurrence(
+    frame: pl.DataFrame, order_key: tuple[str, ...], properties: tuple[str, ...]
+) -> pl.DataFrame:
+    """``_occurrence``: the line's number among its order's lines of the same product, in an
+    order of their content (price, quantity, properties), not of their position in the files:
+    the same order re-exported with its lines reordered numbers them the same."""
+    content = [
+        pl.col("_price"),
+        pl.col("_quantity"),
+        *[pl.col(c).cast(pl.String) for c in properties],
+    ]
+    return frame.with_columns(
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+        .over([*order_key, "_product"], order_by=content)
+        .alias(OCCURRENCE)
+    )
 
 
 def event_rows(source: pl.DataFrame, spec: EventSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -187,10 +229,13 @@ def event_rows(source: pl.DataFrame, spec: EventSpec) -> tuple[pl.DataFrame, pl.
             *_property_checks(frame, properties),
         ]
     )
-    key = spec.key if spec.key is not None else (PERSON_ID, spec.time, *properties)
-    frame = _with_key(frame.with_columns(_reason=reason), EVENT, key, pl.lit(spec.name))
+    # The instant, not the text it was written as; properties never (a changed or added
+    # property is the same occurrence).
+    key = tuple(c for c in (spec.key or (PERSON_ID,)) if c != spec.time)
+    frame = frame.with_columns(_reason=reason, _instant=pl.col("_time").dt.epoch("us"))
+    frame = _with_key(frame, EVENT, ("_instant", *key), pl.lit(spec.name))
     kept, refused = _split(frame, EVENT)
-    return _event_frame(kept, EVENT, properties), refused
+    return _one_per_key(_event_frame(kept, EVENT, properties), refused, (spec.time, *key))
 
 
 def _event_source(spec: EventSpec, tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
@@ -299,7 +344,27 @@ def _event_frame(kept: pl.DataFrame, kind: str, properties: tuple[str, ...]) -> 
             "quantity"
         ),
         properties_json(kept, properties).alias("properties"),
-    ).unique("event_key", keep="first", maintain_order=True)
+    )
+
+
+def _one_per_key(
+    events: pl.DataFrame, refused: pl.DataFrame, key: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One occurrence per key: identical rows (same key, same content: an order line in two
+    overlapping exports) are one; rows sharing a key with different content are all refused
+    with a reason naming the key columns, none guessed at."""
+    content = pl.struct(pl.exclude("event_key"))
+    conflicting = events.select(content.n_unique().over("event_key") > 1).to_series()
+    clashes = events.filter(conflicting)
+    reason = (
+        f"{DUPLICATE_KEY} ({', '.join(key)}) but "
+        "different content; add the column that tells them apart to key:"
+    )
+    clash_rows = clashes.select(
+        "event_key", PERSON_ID, "kind", "name", "time", pl.lit(reason).alias("reason")
+    )
+    kept = events.filter(~conflicting).unique("event_key", keep="first", maintain_order=True)
+    return kept, pl.concat([refused, clash_rows], how="vertical_relaxed")
 
 
 def properties_json(frame: pl.DataFrame, properties: tuple[str, ...]) -> pl.Expr:
@@ -314,7 +379,10 @@ def properties_json(frame: pl.DataFrame, properties: tuple[str, ...]) -> pl.Expr
         elif dtype == pl.Date:
             value = value.dt.strftime("%Y-%m-%d")
         member = pl.struct(value.alias(name)).struct.json_encode().str.slice(1)
-        members.append(pl.when(pl.col(name).is_not_null()).then(member.str.head(-1)))
+        present = pl.col(name).is_not_null()
+        if dtype.is_float():  # NaN and infinities are no JSON numbers: left out like nulls
+            present = present & pl.col(name).is_finite()
+        members.append(pl.when(present).then(member.str.head(-1)))
     if not members:
         return pl.lit("{}")
     inner = pl.concat_str(members, separator=",", ignore_nulls=True).fill_null("")

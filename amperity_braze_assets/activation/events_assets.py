@@ -9,7 +9,7 @@ import dagster as dg
 import polars as pl
 
 from amperity_braze_assets.activation.config import QUERY_TABLES, sql_tables
-from amperity_braze_assets.activation.events import build_events
+from amperity_braze_assets.activation.events import DUPLICATE_KEY, build_events
 from amperity_braze_assets.activation.events_config import EventsConfig, load_events_config
 from amperity_braze_assets.config_file import ConfigError
 from amperity_braze_assets.metadata import markdown_preview, top_counts
@@ -74,7 +74,8 @@ def build_event_assets(project: ProjectConfig, destinations=()) -> list:
                 KEYS_CHECK,
                 asset=EVENTS_ASSET,
                 blocking=True,
-                description="No two occurrences share an event_key (each is sent once).",
+                description="No two occurrences with different content share an event_key "
+                "(those are refused, not sent; identical rows are one occurrence).",
             ),
             dg.AssetCheckSpec(
                 NO_REJECTS_CHECK,
@@ -106,12 +107,21 @@ def build_event_assets(project: ProjectConfig, destinations=()) -> list:
                 "by_reason": top_counts(rejects, "reason"),
             },
         )
-        duplicates = events.height - events["event_key"].n_unique()
+        # Counted before de-duplicating: occurrences sharing a key with different content are
+        # refused (build_events), and the check says so.
+        clashes = rejects.filter(pl.col("reason").str.starts_with(DUPLICATE_KEY))
+        duplicates = (
+            clashes["event_key"].n_unique() + events.height - events["event_key"].n_unique()
+        )
         yield dg.AssetCheckResult(
             check_name=KEYS_CHECK,
             asset_key=EVENTS_ASSET,
             passed=duplicates == 0,
-            metadata={"duplicate_keys": dg.MetadataValue.int(duplicates)},
+            metadata={
+                "duplicate_keys": dg.MetadataValue.int(duplicates),
+                "occurrences_refused": dg.MetadataValue.int(clashes.height),
+                "by_reason": top_counts(clashes, "reason"),
+            },
         )
         yield dg.AssetCheckResult(
             check_name=NO_REJECTS_CHECK,

@@ -4,7 +4,8 @@ No file, no events: ``load_events_config`` returns an empty configuration and ``
 is an empty table. Purchases come from ``order_lines`` (one purchase per line item); each custom
 event reads one registered table (``table:`` with ``time:`` and ``properties:`` columns) or a
 read-only query (``sql: events/<name>.sql``, guarded as SQL audiences are) returning
-``amperity_id``, ``time`` and its property columns.
+``amperity_id``, ``time`` and its property columns, with ``key:`` (the columns that tell one
+occurrence apart besides its time; a table entry defaults to ``amperity_id``).
 
 Every refusal names the file, the entry and the fix (``config_file``'s translator).
 """
@@ -86,7 +87,21 @@ class PurchaseEntry(_Entry):
     currency: str = "currency"
     default_currency: str | None = None
     properties: tuple[str, ...] = ("product_name", "order_id", "source")
-    key: tuple[str, ...] = ("source", "order_id", "line_number")
+    # The order's columns: a purchase is keyed by its order, its product and its occurrence
+    # among the order's lines of that product (activation/events.py), never by file position.
+    key: tuple[str, ...] = ("source", "order_id")
+
+    @field_validator("key", mode="after")
+    @classmethod
+    def _order_key(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "line_number" in value:
+            raise ValueError(
+                "key may not hold line_number: it is the line's position in the export files "
+                "and changes when an order is re-exported (the purchases would be sent again); "
+                "name the order's columns, e.g. key: [source, order_id] (the product and its "
+                "occurrence in the order are added)"
+            )
+        return value
 
     @field_validator("default_currency", mode="before")
     @classmethod
@@ -107,7 +122,9 @@ class EventEntry(_Entry):
     sql: str | None = None
     time: str = "time"
     properties: tuple[str, ...] | None = None  # None: every column but amperity_id and time
-    key: tuple[str, ...] | None = None  # None: every column
+    # The columns that tell one occurrence apart besides its time (always in the key); None:
+    # amperity_id for a table entry; a query must say (its rows have no record key we know).
+    key: tuple[str, ...] | None = None
 
     @field_validator("name", mode="before")
     @classmethod
@@ -292,6 +309,13 @@ def _sql_event(
     config_dir: Path, entry: EventEntry, where: str, problems: _Problems
 ) -> EventSpec | None:
     assert entry.sql is not None
+    if entry.key is None:
+        problems.add(
+            where,
+            "a query's event needs key: the columns that tell one occurrence apart besides its "
+            "time, e.g. key: [source, order_id] (a source record's key keeps the event's key "
+            "when identity merges people; amperity_id does not).",
+        )
     path = (config_dir / entry.sql).resolve()
     if not path.is_relative_to(config_dir.resolve()) or path.suffix != ".sql":
         problems.add(where, f"sql {entry.sql!r} must be a .sql file inside the config folder.")
@@ -305,6 +329,8 @@ def _sql_event(
         problems.add(where, f"{path}: refused: {refused}.")
         return None
     _check_properties(where, entry.properties or (), problems)
+    if entry.key is None:
+        return None
     return EventSpec(
         entry.name,
         entry.time,

@@ -40,6 +40,9 @@ log = logging.getLogger("amperity_braze_assets.braze")
 REDACTED = "[REDACTED]"
 EPOCH_THRESHOLD = 1_000_000_000  # X-RateLimit-Reset below 10^9 is a delay, above an epoch
 MAX_WAIT_SECONDS = 120.0
+# Answers of a gateway in front of Braze (bad gateway, gateway timeout): the request may have
+# been applied behind it, so for purchases and events they are ambiguous attempts.
+GATEWAY_STATUSES = (502, 504)
 
 
 class BrazeError(RuntimeError):
@@ -351,9 +354,9 @@ class BrazeClient:
         """Send one ``/users/track`` body (already batched) and classify the answer.
 
         ``resend_ambiguous=False``: after an attempt that may have been applied (a dropped
-        connection, a read timeout) the outcome is ``unknown`` at once, never sent again: a
-        body holding purchases or events would be counted twice. 429s and 5xx answers applied
-        nothing and are retried either way. ``before_send`` is called once, after pacing and
+        connection, a read timeout, a gateway's 502 or 504) the outcome is ``unknown`` at once,
+        never sent again: a body holding purchases or events would be counted twice. 429s,
+        500s and 503s applied nothing and are retried either way. ``before_send`` is called once, after pacing and
         right before the first attempt leaves (the sync writes its events' keys ahead there)."""
         if isinstance(body, dict):
             payload = json.dumps(body, separators=(",", ":")).encode()
@@ -444,7 +447,11 @@ class BrazeClient:
                 result.server_errors += 1
                 failures += 1
                 result.message = self.redact(f"HTTP {response.status_code}: {response.text[:500]}")
-                if failures >= settings.max_attempts:
+                # A 502 or 504 is a gateway's answer: the request may have reached Braze and
+                # been applied behind it (a 500 or 503 is Braze's own: nothing applied).
+                ambiguous = response.status_code in GATEWAY_STATUSES
+                result.ambiguous_attempts += int(ambiguous)
+                if failures >= settings.max_attempts or (ambiguous and not resend_ambiguous):
                     result.outcome = "unknown"
                     break
                 self._back_off(failures, path, result.message)

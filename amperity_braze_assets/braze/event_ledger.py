@@ -21,6 +21,17 @@ Statuses, and why each exists:
   made): sent again by the next run like an occurrence never seen.
 
 Written only by the sync that holds the ledger's lease (``ledger_lock.py``).
+
+One event ledger per destination, whatever the number of sync shards: a shard writes its own
+keys in its shard ledger's folder (``braze/<ledger>/shard-<i>-of-<n>/``) and compacts only its
+own files, so shards running at once never lose each other's segments; every shard *reads* the
+statuses of the whole destination (the unsharded folder and every shard folder, of any shard
+count). Changing ``AMPERITY_BRAZE_SYNC_SHARDS`` therefore resends nothing: a key sent under one
+shard count is settled under another. A settled status wins over any other of the same key.
+
+``quantity``: a purchase's quantity when it was sent, so a line whose quantity changed after
+Braze accepted it (a partial refund re-exported) is counted, never resent: Braze takes no
+negative purchases.
 """
 
 from __future__ import annotations
@@ -41,9 +52,17 @@ EVENT_LEDGER_SCHEMA = {
     "reason": pl.String,
     "run_id": pl.String,
     "recorded_at": pl.Datetime("us", "UTC"),
+    "quantity": pl.Int64,
 }
 COMPACTED = "events.v1"
 SEGMENTS = "event_segments.v1"
+# How a shard's ledger is named under its destination's (braze/sync_assets.py shard_ledger).
+SHARD_MARK = "/shard-"
+
+
+def destination_ledger(name: str) -> str:
+    """The destination's ledger a (possibly shard) ledger name belongs to."""
+    return name.strip("/").split(SHARD_MARK)[0]
 
 
 class EventLedger(Ledger):
@@ -60,41 +79,55 @@ class EventLedger(Ledger):
         """Persist per-key outcomes: ``event_key``, ``status``, ``reason``."""
         if outcomes.height == 0:
             return None
+        quantity = pl.col("quantity") if "quantity" in outcomes.columns else pl.lit(None)
         frame = outcomes.select(
             pl.col("event_key").cast(pl.String),
             pl.col("status").cast(pl.String),
             pl.col("reason").cast(pl.String),
             pl.lit(run_id, pl.String).alias("run_id"),
             pl.lit(None, pl.Datetime("us", "UTC")).alias("recorded_at"),
+            quantity.cast(pl.Int64).alias("quantity"),
         ).with_columns(recorded_at=_now())
         return self._write_in_order(SEGMENTS, frame)
 
     def statuses(self) -> pl.DataFrame:
-        """The latest status of every key (segments applied in memory; nothing written)."""
-        table, _ = self._fold_events()
-        return table
+        """The latest status of every key of the destination, its shards' included (segments
+        applied in memory; nothing written)."""
+        prefix = f"braze/{destination_ledger(self.name)}/"
+        names = [n for n in self.store.list(prefix) if _is_event_table(n[len(prefix) :])]
+        return _fold(self.store, names)
 
     def compact_events(self) -> pl.DataFrame:
-        """Fold the segments into ``events.v1`` and delete them; the latest status per key."""
-        table, names = self._fold_events()
+        """Fold this ledger's own segments into its ``events.v1`` and delete them (never another
+        shard's: it may be writing now); the destination's latest status per key."""
+        names = self.store.list(self._table(f"{SEGMENTS}/"))
         if names:
-            self.store.write(self._table(COMPACTED), table)
+            own = _fold(self.store, [self._table(COMPACTED), *names])
+            self.store.write(self._table(COMPACTED), own)
             for name in names:
                 self.store.delete(name)
-        return table
+        return self.statuses()
 
-    def _fold_events(self) -> tuple[pl.DataFrame, list[str]]:
-        base = self.store.read(self._table(COMPACTED))
-        if base is None:
-            base = pl.DataFrame(schema=EVENT_LEDGER_SCHEMA)
-        names = self.store.list(self._table(f"{SEGMENTS}/"))
-        frames = [f for f in (self.store.read(n) for n in names) if f is not None]
-        if not frames:
-            return base, names
-        stacked = pl.concat([base, *frames], how="vertical_relaxed")
-        # Names sort in write order, so the last row of a key is its latest status.
-        latest = stacked.unique("event_key", keep="last", maintain_order=True)
-        return latest.select(list(EVENT_LEDGER_SCHEMA)).cast(EVENT_LEDGER_SCHEMA), names
+
+def _is_event_table(relative: str) -> bool:
+    """Whether a name under a destination's folder is one of its event tables: its own or a
+    shard's (``shard-<i>-of-<n>/...``)."""
+    if relative.startswith(SHARD_MARK[1:]):
+        relative = relative.partition("/")[2]
+    return relative == COMPACTED or relative.startswith(f"{SEGMENTS}/")
+
+
+def _fold(store, names: list[str]) -> pl.DataFrame:
+    """The latest status per key of these tables: a settled one if any, else the last recorded
+    (tables listed in write order within a ledger, compacted first)."""
+    frames = [f for f in (store.read(n) for n in names) if f is not None]
+    stacked = pl.concat(
+        [pl.DataFrame(schema=EVENT_LEDGER_SCHEMA), *frames], how="diagonal_relaxed"
+    ).select(list(EVENT_LEDGER_SCHEMA))
+    latest = stacked.sort(
+        [pl.col("status").is_in(SETTLED), "recorded_at"], maintain_order=True, nulls_last=False
+    ).unique("event_key", keep="last", maintain_order=True)
+    return latest.cast(EVENT_LEDGER_SCHEMA)
 
 
 def _now() -> pl.Expr:

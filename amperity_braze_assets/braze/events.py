@@ -13,6 +13,11 @@ that holds it leaves. What a run sends, per destination (``destinations.yaml``):
   never sends it again; ``resend`` sends it again (Braze may then count it twice);
 - not those of people without a profile in this sync (not in ``braze_customer_attributes``, or
   without an identifier): counted ``no_profile``, sent by a later run once they have one;
+- with ``update_existing_only``, an occurrence Braze refuses because the person has no profile
+  yet is left unsent (counted ``no_profile_in_braze``) and offered again by the next run, as
+  update-only attribute objects are;
+- a purchase Braze accepted whose line now has another quantity (a partial refund re-exported)
+  is counted ``changed_after_sending`` and never sent again: Braze takes no negative purchases;
 - not those older than ``event_lookback_days`` (so a first sync never replays years of revenue):
   counted ``older_than_lookback``.
 
@@ -22,8 +27,10 @@ events, and every request is full but the last. An answer's ``errors`` entries n
 ``input_array`` and ``index``: an attribute's outcome goes to the attribute ledger as before,
 an event's to the event ledger.
 
-Objects are identified by ``external_id`` (the amperity_id); a destination keyed by
-``braze_id`` has no braze_id for an occurrence, so its occurrences are counted ``no_profile``.
+An occurrence carries the one identifier its person's attributes object carries in this
+destination (``people_keys``): the external_id, braze_id, email or phone value, or the
+user_alias object (``user_alias`` destinations, and people sent by alias under
+``alias_fallback``), so events follow the person's identifier.
 """
 
 from __future__ import annotations
@@ -36,7 +43,15 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from amperity_braze_assets.braze.client import TrackResult
-from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT
+from amperity_braze_assets.braze.diff import (
+    ALIAS_KEY_PREFIX,
+    DATA_POINTS,
+    FIELDS,
+    IS_NEW,
+    OBJECT,
+    UPDATE_ONLY_MARK,
+    identifier_key_expr,
+)
 from amperity_braze_assets.braze.event_ledger import (
     ACCEPTED,
     PENDING,
@@ -54,6 +69,10 @@ PURCHASE, EVENT = "purchase", "event"
 ARRAYS = {PURCHASE: "purchases", EVENT: "events"}
 ON_UNKNOWN = ("skip", "resend")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"  # millisecond ISO 8601 UTC
+PERSON = "amperity_id"
+# What an update-only occurrence's refusal says (Braze's errors entry: no profile to update).
+NO_PROFILE_ERROR = "_update_existing_only"
+NO_PROFILE_IN_BRAZE = "no profile in Braze yet"
 EVENT_ROWS = {"event_key": pl.String, "kind": pl.String, "array": pl.String, "index": pl.Int64}
 # An event-only request's attribute rows: none, in the shape the sync's classification takes.
 NO_ATTRIBUTE_ROWS = {
@@ -88,6 +107,9 @@ class EventFigures:
     older_than_lookback: int = 0
     unknown_skipped: int = 0  # unknown outcomes this run decided never to resend
     unknown_resent: int = 0  # unknown outcomes sent again (on_unknown: resend)
+    # accepted purchases whose line now has another quantity: never resent (no negatives)
+    changed_after_sending: int = 0
+    no_profile_in_braze: int = 0  # update-only occurrences refused for now: offered again
     outcomes: Counter = field(default_factory=Counter)
 
     def count(self, kind: str, outcome: str) -> int:
@@ -104,6 +126,8 @@ class EventFigures:
             "older_than_lookback": self.older_than_lookback,
             "unknown_skipped": self.unknown_skipped,
             "unknown_resent": self.unknown_resent,
+            "changed_after_sending": self.changed_after_sending,
+            "no_profile_in_braze": self.no_profile_in_braze,
         }
         for kind, plural in (("purchase", "purchases"), ("event", "events")):
             figures[f"{plural}_sent"] = self.sent(kind)
@@ -118,9 +142,27 @@ class EventPlan:
     figures: EventFigures
 
 
+def people_keys(
+    current: pl.DataFrame, identifier_column: str, identifier_type: str, alias_fallback: bool
+) -> pl.DataFrame:
+    """Each person's ``amperity_id`` and the identifier key their attributes object carries in
+    this destination (``IDENTIFIER``: the identifier's value, or the user_alias object's JSON
+    text): the person's amperity_id is its ``amperity_id`` column where the table has one, else
+    ``external_id`` (braze_customer_attributes' default identifier_source is the amperity_id)."""
+    person = PERSON if PERSON in current.columns else "external_id"
+    if person not in current.columns:
+        return pl.DataFrame(schema={PERSON: pl.String, IDENTIFIER: pl.String})
+    key = identifier_key_expr(identifier_column, identifier_type, alias_fallback)
+    return (
+        current.select(pl.col(person).cast(pl.String).alias(PERSON), key.alias(IDENTIFIER))
+        .drop_nulls()
+        .unique(PERSON, keep="first", maintain_order=True)
+    )
+
+
 def plan_events(
     events: pl.DataFrame,
-    identifiers: pl.Series,
+    people: pl.DataFrame,
     ledger: EventLedger,
     options: EventOptions,
     run_id: str,
@@ -141,13 +183,8 @@ def plan_events(
         done = pl.concat([done, unresolved["event_key"]])
     fresh = chosen.filter(~pl.col("event_key").is_in(done.implode()))
     figures.already_sent = chosen.height - fresh.height
-    known = identifiers.drop_nulls().cast(pl.String)
-    has_profile = (
-        pl.col("amperity_id").is_in(known.implode())
-        if options.identifier_type == "external_id"
-        else pl.lit(False)
-    )
-    with_profile = fresh.filter(has_profile)
+    figures.changed_after_sending = _changed_after_sending(chosen, statuses)
+    with_profile = fresh.join(people, on=PERSON, how="inner", maintain_order="left")
     figures.no_profile = fresh.height - with_profile.height
     now = options.now or dt.datetime.now(dt.UTC)
     start = now - dt.timedelta(days=options.lookback_days)
@@ -158,7 +195,19 @@ def plan_events(
             pl.col("event_key").is_in(unresolved["event_key"].implode())
         ).height
     ordered = recent.sort(pl.col("kind") != PURCHASE, maintain_order=True)
-    return EventPlan(render_objects(ordered, options.update_existing_only), figures)
+    objects = render_objects(ordered, options.identifier_type, options.update_existing_only)
+    return EventPlan(objects, figures)
+
+
+def _changed_after_sending(chosen: pl.DataFrame, statuses: pl.DataFrame) -> int:
+    """Purchases Braze accepted with another quantity than their line has now."""
+    sent = statuses.filter(pl.col("status") == ACCEPTED, pl.col("quantity").is_not_null())
+    return (
+        chosen.filter(pl.col("kind") == PURCHASE)
+        .join(sent.select("event_key", pl.col("quantity").alias("_sent")), on="event_key")
+        .filter(pl.col("quantity") != pl.col("_sent"))
+        .height
+    )
 
 
 def _chosen(events: pl.DataFrame, options: EventOptions) -> pl.DataFrame:
@@ -171,23 +220,36 @@ def _chosen(events: pl.DataFrame, options: EventOptions) -> pl.DataFrame:
     return events.filter(takes_purchases | takes_events)
 
 
-def render_objects(events: pl.DataFrame, update_existing_only: bool = False) -> pl.DataFrame:
+def render_objects(
+    events: pl.DataFrame, identifier_type: str = "external_id", update_existing_only: bool = False
+) -> pl.DataFrame:
     """Each occurrence's JSON object as Braze receives it, e.g. ``{"external_id":"amp-1",
     "product_id":"SKU-1","currency":"USD","price":19.99,"quantity":2,
-    "time":"2026-11-30T14:03:00.000Z","properties":{"product_name":"Wool coat"}}``."""
+    "time":"2026-11-30T14:03:00.000Z","properties":{"product_name":"Wool coat"}}``: its one
+    identifier is the person's key in ``IDENTIFIER`` (the amperity_id when absent), as their
+    attributes object carries it (a user_alias object for an alias key)."""
+    if IDENTIFIER not in events.columns:
+        events = events.with_columns(pl.col(PERSON).alias(IDENTIFIER))
     time = pl.col("time").dt.strftime(TIME_FORMAT).alias("time")
-    external_id = pl.col("amperity_id").alias("external_id")
+    is_alias = pl.col(IDENTIFIER).str.starts_with(ALIAS_KEY_PREFIX)
+    if identifier_type == "user_alias":
+        is_alias = pl.lit(True)
+    own = pl.struct(pl.col(IDENTIFIER).alias(identifier_type)).struct.json_encode().str.head(-1)
+    alias = pl.lit('{"user_alias":') + pl.col(IDENTIFIER)
+    identifier = pl.when(is_alias).then(alias).otherwise(own)
     purchase = pl.struct(
-        external_id,
-        pl.col("name").alias("product_id"),
-        "currency",
-        "price",
-        "quantity",
-        time,
+        pl.col("name").alias("product_id"), "currency", "price", "quantity", time
     ).struct.json_encode()
-    event = pl.struct(external_id, "name", time).struct.json_encode()
-    head = pl.when(pl.col("kind") == PURCHASE).then(purchase).otherwise(event).str.head(-1)
-    switch = pl.lit(',"_update_existing_only":true' if update_existing_only else "")
+    event = pl.struct("name", time).struct.json_encode()
+    body = pl.when(pl.col("kind") == PURCHASE).then(purchase).otherwise(event).str.slice(1)
+    head = pl.concat_str([identifier, pl.lit(","), body.str.head(-1)])
+    # As the attributes objects: an alias object says false unless the destination only
+    # updates (for user_alias Braze defaults it to true and would create no profile).
+    switch = (
+        pl.lit("," + UPDATE_ONLY_MARK)
+        if update_existing_only
+        else pl.when(is_alias).then(pl.lit(',"_update_existing_only":false')).otherwise(pl.lit(""))
+    )
     properties = (
         pl.when(pl.col("properties") != "{}")
         .then(pl.lit(',"properties":') + pl.col("properties"))
@@ -197,9 +259,10 @@ def render_objects(events: pl.DataFrame, update_existing_only: bool = False) -> 
         "event_key",
         "kind",
         pl.col("kind").replace_strict(ARRAYS, return_dtype=pl.String).alias("array"),
-        pl.col("amperity_id").alias(IDENTIFIER),
+        pl.col(IDENTIFIER),
         "name",
         pl.concat_str([head, switch, properties, pl.lit("}")]).alias(OBJECT),
+        "quantity",
     )
 
 
@@ -261,21 +324,34 @@ def outcomes(events: pl.DataFrame, result: TrackResult) -> pl.DataFrame:
         named, schema={"array": pl.String, "index": pl.Int64, "reason": pl.String}, orient="row"
     ).unique(["array", "index"], keep="first", maintain_order=True)
     rows = events.join(reasons, on=["array", "index"], how="left", maintain_order="left")
+    # An update-only occurrence refused for want of a profile is not settled: the person may
+    # get one (the app, another source) and the next run offers it again.
+    no_profile = pl.col("reason").str.contains(NO_PROFILE_ERROR, literal=True).fill_null(False)
     if result.outcome == "unknown":
         status = pl.lit(UNKNOWN if result.ambiguous_attempts else UNSENT)
         reason = pl.lit(result.message or "no answer")
     elif result.outcome == "rejected":
         status = (
-            pl.when(pl.col("reason").is_not_null()).then(pl.lit(REJECTED)).otherwise(pl.lit(UNSENT))
+            pl.when(pl.col("reason").is_not_null() & ~no_profile)
+            .then(pl.lit(REJECTED))
+            .otherwise(pl.lit(UNSENT))
         )
-        reason = pl.col("reason").fill_null(pl.lit(result.message or f"HTTP {result.status}"))
+        reason = (
+            pl.when(no_profile)
+            .then(pl.lit(NO_PROFILE_IN_BRAZE))
+            .otherwise(
+                pl.col("reason").fill_null(pl.lit(result.message or f"HTTP {result.status}"))
+            )
+        )
     else:
         status = (
-            pl.when(pl.col("reason").is_not_null())
+            pl.when(no_profile)
+            .then(pl.lit(UNSENT))
+            .when(pl.col("reason").is_not_null())
             .then(pl.lit(REJECTED))
             .otherwise(pl.lit(ACCEPTED))
         )
-        reason = pl.col("reason")
+        reason = pl.when(no_profile).then(pl.lit(NO_PROFILE_IN_BRAZE)).otherwise(pl.col("reason"))
     return rows.with_columns(status=status, reason=reason)
 
 
@@ -310,3 +386,4 @@ def count_outcomes(figures: EventFigures, rows: pl.DataFrame, dry_run: bool) -> 
         return
     for kind, status, n in rows.group_by("kind", "status").len().iter_rows():
         figures.outcomes[(kind, status)] += n
+    figures.no_profile_in_braze += rows.filter(pl.col("reason") == NO_PROFILE_IN_BRAZE).height

@@ -30,6 +30,7 @@ full, so Braze still converges, but the absorbed profile may linger.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import time
@@ -350,11 +351,21 @@ def _plan_events(
 ) -> braze_events.EventPlan | None:
     if events is None or options.event_options is None:
         return None
+    people = braze_events.people_keys(
+        current, options.identifier_column, options.identifier_type, options.alias_fallback
+    )
+    # The occurrences follow the attributes' identifier and update-only switch.
+    event_options = dataclasses.replace(
+        options.event_options,
+        identifier_type=options.identifier_type,
+        update_existing_only=options.update_existing_only
+        or options.event_options.update_existing_only,
+    )
     return braze_events.plan_events(
         events,
-        current.get_column(options.identifier_column),
+        people,
         EventLedger(ledger.store, ledger.name),
-        options.event_options,
+        event_options,
         options.run_id,
         options.dry_run,
     )

@@ -17,6 +17,7 @@ from amperity_braze_assets.braze import ledger_lock, sync
 from amperity_braze_assets.braze.client import BrazeConfigError, BrazeError
 from amperity_braze_assets.braze.destinations import Destination, api_key_set, load_destinations
 from amperity_braze_assets.braze.diff import DATA_POINTS, FIELDS, IS_NEW, OBJECT, compute_diff
+from amperity_braze_assets.braze.event_ledger import SHARD_MARK
 from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger, apply_merges
 from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.braze.workspace_assets import WORKSPACE_ASSET
@@ -102,8 +103,10 @@ def _ledger(context: dg.AssetExecutionContext, destination: Destination) -> Ledg
 
 
 def shard_ledger(destination: Destination, shard: int, shards: int) -> str:
-    """The ledger of one shard: each shard's people, and only theirs, live in it."""
-    return f"{destination.ledger}/shard-{shard}-of-{shards}"
+    """The ledger of one shard: each shard's people, and only theirs, live in it. Its event
+    keys too, but the event ledger reads the whole destination's (``SHARD_MARK``), so a
+    re-sharded sync resends no purchase or event."""
+    return f"{destination.ledger}{SHARD_MARK}{shard}-of-{shards}"
 
 
 def _hand_off_survivors(context: dg.AssetExecutionContext, destination: Destination):
@@ -684,6 +687,11 @@ def event_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
         ("sent by an earlier run", numbers["already_sent"]),
         ("older than event_lookback_days (not sent)", numbers["older_than_lookback"]),
         ("no profile in this sync (not sent)", numbers["no_profile"]),
+        ("no profile in Braze yet (update-only: offered again)", numbers["no_profile_in_braze"]),
+        (
+            "changed after sending (Braze keeps the first; never resent)",
+            numbers["changed_after_sending"],
+        ),
     ]
     table = "| purchases and events | count |\n| --- | ---: |\n" + "\n".join(
         f"| {label} | {count:,} |" for label, count in rows

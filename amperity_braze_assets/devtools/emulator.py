@@ -89,6 +89,10 @@ class EmulatorOptions:
     # Exact request numbers (1-based, /users/track only) that fail or drop: for tests.
     fail_requests: frozenset[int] = frozenset()
     drop_requests: frozenset[int] = frozenset()
+    # Request numbers (/users/track) applied and then answered by a gateway with this status
+    # (502 or 504): the case a client cannot tell from a 503 by the code's class alone.
+    gateway_requests: frozenset[int] = frozenset()
+    gateway_status: int = 504
     # "epoch": X-RateLimit-Reset is the UTC epoch second the window ends; "delay": seconds left.
     reset_header: str = "epoch"
     strict_names: bool = True
@@ -843,6 +847,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(503, {"message": f"injected failure on request {number}"}, headers)
             return
         status, payload = self._track(body, headers)
+        if number in options.gateway_requests:
+            with state.lock:
+                state.counters.server_errors += 1
+            self._reply(options.gateway_status, {"message": "gateway: no answer upstream"}, headers)
+            return
         if status == 201 and drop:
             with state.lock:
                 state.counters.dropped += 1

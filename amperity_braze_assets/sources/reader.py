@@ -974,9 +974,19 @@ def assemble_orders(
 
 
 def _order_lines(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
-    """The line items: the rows holding a line-item value, numbered within their order."""
+    """The line items: the rows holding a line-item value, numbered within their order.
+
+    An order in several files (overlapping exports: day 1's and day 2's both hold order #1001)
+    is one order (``_one_row_per_order``), and so are its lines: a line written identically in
+    two files is one line. Identical lines within one file stay apart (two of the same item);
+    across files, each file's n-th copy of a line is the same line."""
     present = [c for c in _LINE_COLUMNS if c in rows.columns]
-    return rows.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present)).select(
+    written = rows.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present))
+    copy = pl.int_range(pl.len()).over(["order_id", *present, FILE_COLUMN])
+    once = written.with_columns(copy.alias("_copy")).unique(
+        ["order_id", *present, "_copy"], keep="first", maintain_order=True
+    )
+    return once.select(
         pl.lit(source.name).alias("source"),
         "order_id",
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("order_id").alias("line_number"),

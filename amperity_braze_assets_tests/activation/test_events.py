@@ -136,9 +136,17 @@ def test_sample_style_config_builds_purchases_and_events(tmp_path):
         "total": 39.98,
     }
     assert rejects.select("name", "reason").rows() == [("loyalty_joined", "no event time")]
-    # The same rows give the same keys on another run (the ledger sends each once).
-    again, _ = build_events({"order_lines": lines(), "customer_360": people}, config)
-    assert again["event_key"].to_list() == events["event_key"].to_list()
+    # Re-read with the rows in another order and the tier changed: the same occurrences, the
+    # same keys (properties are not part of an occurrence's identity), so nothing is resent.
+    changed = people.reverse().with_columns(loyalty_tier=pl.lit("platinum"))
+    again, _ = build_events({"order_lines": lines(), "customer_360": changed}, config)
+    assert sorted(again["event_key"]) == sorted(events["event_key"])
+    # Another instant is another occurrence: the check above can fail.
+    moved = changed.with_columns(
+        loyalty_joined_on=pl.col("loyalty_joined_on") + dt.timedelta(days=1)
+    )
+    later, _ = build_events({"order_lines": lines(), "customer_360": moved}, config)
+    assert len(set(later["event_key"]) - set(events["event_key"])) == 1
 
 
 def test_a_line_over_100_is_split_and_its_revenue_kept():
