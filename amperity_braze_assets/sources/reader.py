@@ -944,6 +944,7 @@ def assemble_orders(
     that, its own buyer record; refunds come off the amount; excluded statuses do not count;
     amounts are converted to the reporting currency."""
     money = money or MoneyConfig()
+    rows = _latest_export(rows)
     lines = _order_lines(rows, source) if source.has_lines else None
     rows = _one_row_per_order(rows)
     filtered = 0
@@ -973,20 +974,39 @@ def assemble_orders(
     )
 
 
-def _order_lines(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
-    """The line items: the rows holding a line-item value, numbered within their order.
+# Columns an order's own row fills (its header row in a line-item export); a continuation row
+# holds line-item values only.
+_ORDER_HEADER_COLUMNS = ("order_time", "amount", "_order_time_text", "_amount_text")
 
-    An order in several files (overlapping exports: day 1's and day 2's both hold order #1001)
-    is one order (``_one_row_per_order``), and so are its lines: a line written identically in
-    two files is one line. Identical lines within one file stay apart (two of the same item);
-    across files, each file's n-th copy of a line is the same line."""
+
+def _latest_export(rows: pl.DataFrame) -> pl.DataFrame:
+    """Each order as its latest export wrote it. An order whose own row is in several files
+    (overlapping daily exports; an edit such as a refund, exported again) is read from the last
+    of those files, in reading order, and the files after it (an export split mid-order): its
+    totals are that file's, and its lines are never counted twice, nor an edited line kept
+    beside its new version."""
+    if FILE_COLUMN not in rows.columns or rows.get_column(FILE_COLUMN).n_unique() < 2:
+        return rows
+    header = [c for c in _ORDER_HEADER_COLUMNS if c in rows.columns]
+    if not header:
+        return rows
+    is_header = pl.any_horizontal(pl.col(c).is_not_null() for c in header)
+    last_header = pl.when(is_header).then(pl.col("_file_rank")).max().over("order_id")
+    return (
+        rows.with_row_index("_read")
+        # the file's place in the read: the position of its first row
+        .with_columns(pl.col("_read").min().over(FILE_COLUMN).alias("_file_rank"))
+        .filter(last_header.is_null() | (pl.col("_file_rank") >= last_header))
+        .drop("_read", "_file_rank")
+    )
+
+
+def _order_lines(rows: pl.DataFrame, source: SourceConfig) -> pl.DataFrame:
+    """The line items: the rows holding a line-item value, numbered within their order (an
+    order exported in several files is read from its latest export: ``_latest_export``)."""
     present = [c for c in _LINE_COLUMNS if c in rows.columns]
     written = rows.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in present))
-    copy = pl.int_range(pl.len()).over(["order_id", *present, FILE_COLUMN])
-    once = written.with_columns(copy.alias("_copy")).unique(
-        ["order_id", *present, "_copy"], keep="first", maintain_order=True
-    )
-    return once.select(
+    return written.select(
         pl.lit(source.name).alias("source"),
         "order_id",
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over("order_id").alias("line_number"),

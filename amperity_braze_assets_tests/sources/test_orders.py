@@ -242,3 +242,28 @@ def test_order_lines_carry_the_buyer_of_counted_orders(tmp_path):
         ("ann", "TEE-1", 2.0),
         ("cy", "COAT-1", 1.0),
     ]
+
+
+def test_an_order_exported_again_is_read_from_its_latest_export(tmp_path):
+    """Daily exports overlap, and an order edited after its first export (a refund taking one
+    tee off) is written again in full: the later file's version replaces the earlier one, its
+    totals and its lines; the lines are not added to the first export's."""
+    day1 = SHOPIFY_ROWS
+    day2 = (
+        "#1001,ann@example.com,partially_refunded,USD,20.00,10.00,2025-12-30 23:31:31 -0700,1,"
+        "Mug,10.00,MUG-1,Ann Lee,555-0100,US\n"
+        "#1001,,,,,,,1,Tee,10.00,TEE-1,,,\n"
+        "#1005,eve@example.com,paid,USD,12.00,0.00,2025-12-31 09:00:00 -0700,1,Cap,12.00,CAP-1,"
+        "Eve Oak,,US\n"
+    )
+    (tmp_path / "orders_2025-12-30.csv").write_text(SHOPIFY_HEADER + day1, encoding="utf-8")
+    (tmp_path / "orders_2025-12-31.csv").write_text(SHOPIFY_HEADER + day2, encoding="utf-8")
+    source = shopify_source(files="orders_*.csv")
+    result = read_source(source, tmp_path, money=USD_AND_CAD)
+
+    orders = {row["order_id"]: row for row in result.records.iter_rows(named=True)}
+    assert sorted(orders) == ["#1001", "#1002", "#1003", "#1004", "#1005"]
+    assert orders["#1001"]["amount"] == 20.0 - 10.0  # the refund in the day-2 export counted
+    lines = result.lines.filter(pl.col("order_id") == "#1001").sort("line_number")
+    assert lines.select("sku", "quantity").rows() == [("MUG-1", 1.0), ("TEE-1", 1.0)]
+    assert result.lines.height == 6  # 5 lines of day 1, #1001's two replaced, #1005's one
