@@ -77,6 +77,46 @@ def _elements(table: pl.DataFrame, spec: AttributeSpec) -> pl.LazyFrame:
     )
 
 
+DROPPED_ELEMENTS = "dropped_elements"  # the rejects' action: the rest of the array is sent
+REJECT_COLUMNS = {c: pl.String for c in ("external_id", "field", "value", "reason", "action")}
+
+
+def null_id_rejects(tables: dict[str, pl.DataFrame], mapping: AttributeConfig) -> pl.LazyFrame:
+    """Rows of the rejects table for people with rows of an array's ``from`` table that have no
+    ``id_key``: no element is made of them (Braze finds elements by id), the rest of the array
+    is sent. One row a person and array: the count, as ``value``; ``external_id`` holds the
+    person id as in the other rejects."""
+    parts = []
+    for spec in mapping.fields:
+        nested = spec.nested
+        if nested is None or nested.from_table is None or nested.from_table not in tables:
+            continue
+        id_column = nested.fields[0].source.partition(".")[2]
+        counted = (
+            tables[nested.from_table]
+            .lazy()
+            .filter(pl.col(id_column).is_null() & pl.col(PERSON_ID).is_not_null())
+            .group_by(PERSON_ID)
+            .len()
+            .sort(PERSON_ID)
+            .select(
+                pl.col(PERSON_ID).cast(pl.String).alias("external_id"),
+                pl.lit(spec.name, pl.String).alias("field"),
+                pl.format("{} rows", pl.col("len")).alias("value"),
+                pl.format(
+                    "{} rows of {} have no {}: no element is made of them (Braze finds "
+                    "elements by id); the other elements are sent",
+                    pl.col("len"),
+                    pl.lit(nested.from_table),
+                    pl.lit(id_column),
+                ).alias("reason"),
+                pl.lit(DROPPED_ELEMENTS, pl.String).alias("action"),
+            )
+        )
+        parts.append(counted)
+    return pl.concat(parts) if parts else pl.LazyFrame(schema=REJECT_COLUMNS)
+
+
 def with_arrays(
     people: pl.LazyFrame, tables: dict[str, pl.DataFrame], mapping: AttributeConfig
 ) -> pl.LazyFrame:

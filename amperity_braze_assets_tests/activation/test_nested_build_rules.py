@@ -116,3 +116,23 @@ def test_configuration_mistakes_are_refused_at_load(tmp_path, entry, words):
     message = str(refused.value)
     assert "attributes.yaml" in message and "custom attribute 'x" in message
     assert words in message
+
+
+def test_rows_without_an_id_are_counted_in_the_rejects_and_the_other_elements_sent(tmp_path):
+    orders = lines([("A", "o1", 1, 2), ("A", "o2", 1, 3), ("A", "o3", 1, 4), ("B", "o9", 1, 1)])
+    orders = orders.with_columns(
+        order_id=pl.when(pl.col("order_id").is_in(["o2", "o3"])).then(None).otherwise("order_id")
+    )
+    attributes, rejects, _ = build(tmp_path, UNORDERED, orders)
+    rows = {r["external_id"]: r["orders"] for r in attributes.to_dicts()}
+    assert [e["order_id"] for e in rows["A"]] == ["o1"]
+    assert rejects.filter(pl.col("field") == "orders").to_dicts() == [
+        {
+            "external_id": "A",
+            "field": "orders",
+            "value": "2 rows",
+            "reason": "2 rows of order_lines have no order_id: no element is made of them "
+            "(Braze finds elements by id); the other elements are sent",
+            "action": "dropped_elements",
+        }
+    ]
