@@ -6,7 +6,8 @@ the diff (``braze``: the canonical text, the comparison and the operations sent)
 - An **object** is a polars Struct column. Its canonical text is JSON with its keys sorted,
   fields without a value left out (Braze drops every nested update of a request holding an
   invalid nested value, and names null as one), dates and times as ``{"$time": "..."}`` (the
-  form Braze's docs require inside nested values), numbers as polars prints them. An object
+  form Braze's docs require inside nested values), numbers as polars prints them, but a whole
+  float as an integer (``1.0`` is ``1``: one number to Braze). An object
   with no field set is no value.
 - An **array of objects** is a List(Struct) column; its element struct's **first field is its id
   key** (the attributes table builds it so; ``id_key_of``). Its canonical text is the JSON list
@@ -30,6 +31,7 @@ _DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"
 _DATE_FORMAT = "%Y-%m-%d"  # as in Braze's own nested-date examples
 _ID, _TEXT, _KEYS = "id", "text", "keys"  # fields of an element's parts (``element_parts``)
 _ROW = "__nested_row"
+_EXACT_INTEGERS = 2**53  # floats below this are whole numbers exactly, and print as integers
 
 
 def is_object(dtype: pl.DataType) -> bool:
@@ -81,7 +83,15 @@ def value_json(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if isinstance(dtype, pl.Struct):
         return object_json(expr, dtype)
     if dtype.is_float():
-        return pl.when(expr.is_finite()).then(expr.cast(pl.String))
+        # A whole number as an integer: 1.0 and 1 are the same number to Braze (JSON has one
+        # number type), so a column that turns from Int64 to Float64 changes no value.
+        whole = (expr == expr.round(0)) & (expr.abs() < _EXACT_INTEGERS)
+        return (
+            pl.when(expr.is_finite() & whole)
+            .then(expr.cast(pl.Int64).cast(pl.String))
+            .when(expr.is_finite())
+            .then(expr.cast(pl.String))
+        )
     if dtype == pl.Boolean or dtype.is_integer() or isinstance(dtype, pl.Decimal):
         return expr.cast(pl.String)
     return pl.when(expr.is_not_null()).then(json_text(expr))
@@ -236,12 +246,28 @@ def array_operations(before: pl.Series, now: pl.Series, dtype: pl.List) -> pl.Da
         schema={"__before": pl.String, "__now": dtype},
     ).with_row_index(_ROW)
     sent = sent_dtype(dtype)
-    old = _long(frame.with_columns(pl.col("__before").str.json_decode(sent)), "__before", sent)
+    try:
+        decoded = frame.with_columns(pl.col("__before").str.json_decode(sent))
+    except pl.exceptions.ComputeError:  # a field's type changed past reading: full lists
+        return pl.DataFrame(
+            {"operations": [None] * frame.height, "updates": [False] * frame.height},
+            schema={"operations": pl.String, "updates": pl.Boolean},
+        )
+    old = _long(decoded, "__before", sent)
     new = _long(frame, "__now", dtype)
+    # The ledger's text read through today's type must give that text back: a field dropped
+    # or renamed in the configuration, or a number type changed, would otherwise be merged
+    # over (an $update keeps fields it does not name) or compared truncated. Full lists then.
+    drifted = decoded.filter(
+        array_json(pl.col("__before"), sent).ne_missing(frame.get_column("__before"))
+    ).select(_ROW)
     repeated = pl.concat(
         [
-            side.group_by(_ROW, _ID).len().filter(pl.col("len") > 1).select(_ROW)
-            for side in (old, new)
+            *(
+                side.group_by(_ROW, _ID).len().filter(pl.col("len") > 1).select(_ROW)
+                for side in (old, new)
+            ),
+            drifted,
         ]
     )
     per_row = _per_row(old.join(new, on=[_ROW, _ID], how="full", coalesce=True, suffix="_new"), key)
@@ -300,8 +326,14 @@ def has_value(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def value_key(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """A 64-bit hash of the value as text (null: no value); an object's fields in name order."""
+    """A 64-bit hash of the value (null: no value); an object's fields in name order. An array
+    of objects' key is the sum (wrapping) of its elements' hashes, so that the elements' order,
+    which is not part of the value, does not change it: arrays reordered alone are not even
+    compared as text."""
     present = has_value(expr, dtype)
+    if is_array_of_objects(dtype):
+        summed = expr.list.eval(pl.element().hash(seed=0)).list.sum()
+        return pl.when(present).then(summed.cast(pl.String))
     if is_object(dtype):
         expr = pl.struct(expr.struct.field(n) for n in sorted(f.name for f in dtype.fields))
     return pl.when(present).then(expr.hash(seed=0).cast(pl.String))

@@ -374,10 +374,12 @@ def _rejects(
     mapping: AttributeConfig,
     raw_names: dict[str, str],
     schema: dict[str, pl.DataType],
+    tables: dict[str, pl.DataFrame],
 ) -> pl.LazyFrame:
     """One row per (person, field) with a reason, in field order then person order: the rows
     with any reason are picked first (few), then every field becomes a (value, reason, action)
-    struct and one unpivot turns them into rows."""
+    struct and one unpivot turns them into rows. Then the rows of arrays of objects that made
+    no element (no id: ``nested_attributes.null_id_rejects``)."""
     reason_names = [f"_reason.{mapping.identifier}", *(f"_reason.{s.name}" for s in mapping.fields)]
     fields = [
         (mapping.identifier, pl.col("_identifier"), "hold_row"),
@@ -397,7 +399,7 @@ def _rejects(
     index = "_person"
     while index in {name for name, _, _ in fields}:  # a name no field has
         index += "_"
-    return (
+    rows = (
         built.filter(pl.any_horizontal(pl.col(r).is_not_null() for r in reason_names))
         .select(pl.col("_person").alias(index), *structs)
         .unpivot(index=index, variable_name="field", value_name=index + "reject")
@@ -411,6 +413,7 @@ def _rejects(
             "action",
         )
     )
+    return pl.concat([rows, nested_attributes.null_id_rejects(tables, mapping)])
 
 
 def _people_with_audiences(
@@ -582,7 +585,7 @@ def build_braze_attributes(
         *(f"_reason.{s.name}" for s in mapping.fields),
     ]
     frame = built.select(*output, *keep).collect(engine=ENGINE)
-    rejects = _rejects(frame.lazy(), mapping, raw_names, schema).collect(engine=ENGINE)
+    rejects = _rejects(frame.lazy(), mapping, raw_names, schema, tables).collect(engine=ENGINE)
     attributes = frame.select(c.meta.output_name() for c in output)
     if mapping.subscriptions:
         attributes = _with_consent(attributes, people, mapping, braze_events, consent_figures)

@@ -1132,6 +1132,10 @@ class _Loader:
     def _nested_attribute(
         self, name: str, where: str, entry: CustomAttributeEntry, settings: AttributeSettings
     ) -> AttributeSpec | None:
+        problem = nested_config.name_problem(name)
+        if problem:
+            self.error(f"{where}: {problem}.")
+            return None
         nested = nested_config.nested_spec(
             entry.type.name, entry.nested_keys(), self.schemas, self.errors, f"{self.path}: {where}"
         )

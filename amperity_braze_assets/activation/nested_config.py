@@ -106,11 +106,34 @@ def entry_problem(type_name: str, given: dict[str, Any]) -> str | None:
             "an ArrayOfObjects needs id_key: one of its fields, unique within the array (Braze "
             f"finds elements by it for $update and $remove); fields: {sorted(given['fields'])}."
         )
+    if isinstance(given["fields"][given["id_key"]], dict):
+        return (
+            f"the id_key field {given['id_key']!r} must be a column of the from table, not an "
+            "aggregate: an element is one id's rows, so its id is the column grouped by; write "
+            f"{given['id_key']}: <column>."
+        )
     if "order_by" in given and given["order_by"] not in given["fields"]:
         return f"order_by must name one of the fields {sorted(given['fields'])}."
     limit = given.get("limit")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         return f"limit must be a whole number of elements, at least 1; got {limit!r}."
+    if limit is not None and "order_by" not in given:
+        return (
+            "limit needs order_by: the field whose largest values are kept (e.g. order_by: "
+            "placed_at for the latest); without it the elements kept would be arbitrary."
+        )
+    return None
+
+
+def name_problem(name: str) -> str | None:
+    """Braze's rule for a nested attribute's own name: segments reach inside it by dotted paths,
+    and its docs forbid '.', '$' and spaces in nested payloads."""
+    if any(c in name for c in ".$ "):
+        fixed = "".join("_" if c in ".$ " else c for c in name).strip("_") or "name"
+        return (
+            f"a nested attribute's name may not hold '.', '$' or a space (Braze reads dots as "
+            f"paths inside it); rename it, e.g. {fixed!r}"
+        )
     return None
 
 
@@ -181,6 +204,12 @@ def _field(
         known = sorted(columns or [])
         return f"{where}: unknown column {raw!r}{suggestion(column, known)}; columns: {known}."
     dtype = columns[column] if cast is None else FIELD_TYPES[cast]
+    if aggregate == "sum" and not dtype.is_numeric():
+        return (
+            f"{where}: {{sum: {column}}} adds numbers, and {column} holds {dtype}; write "
+            f"{{count: {column}}}, {{first: {column}}}, {{min: ...}} or {{max: ...}}, or sum a "
+            "numeric column."
+        )
     if aggregate == "count":
         dtype = pl.Int64()
     elif aggregate == "sum":

@@ -16,6 +16,9 @@ join. The rules:
   An empty array is treated as no value (sent as ``null``);
 - a person whose exact object was rejected before is held back until its data changes, unless
   ``retry_rejected``;
+- a field sent with an unknown outcome (``Ledger.unconfirmed_fields``: Braze may or may not hold
+  what was sent) is sent again in full, whether or not it differs from the ledger: its current
+  value, null when it has none, and an array of objects as its full list, never operations;
 - objects (Struct columns) are sent whole: Braze replaces the object, so a resend is harmless
   and Braze ends holding exactly ours (a merge would keep a field we dropped);
 - arrays of objects (List(Struct) columns, the element's first field is the id key) are compared
@@ -134,6 +137,9 @@ class AttributeDiff:
     figures: DiffFigures
     attributes: list[str]
     renderer: _Renderer
+    # The people whose unconfirmed fields this diff sends again (the sync marks those fields
+    # confirmed once Braze accepts them).
+    unconfirmed_people: pl.Series | None = None
 
     @property
     def height(self) -> int:
@@ -294,8 +300,10 @@ def compute_diff(
     update_existing_only: bool = False,
     retry_rejected: bool = False,
     alias_fallback: bool = False,
+    unconfirmed: pl.DataFrame | None = None,
 ) -> AttributeDiff:
-    """Compare ``braze_customer_attributes`` with what Braze accepted; return what to send."""
+    """Compare ``braze_customer_attributes`` with what Braze accepted; return what to send.
+    ``unconfirmed`` (identifier, field): fields sent with an unknown outcome, sent again."""
     started = time.perf_counter()
     identifier_type = identifier_type or identifier_column
     current, key_column = _keyed(current, identifier_column, identifier_type, alias_fallback)
@@ -309,6 +317,7 @@ def compute_diff(
     figures.people = current.height
 
     compared = _compare(current, ledger.accepted, key_column, names, figures)
+    compared, unconfirmed_people = _force_unconfirmed(compared, unconfirmed, names)
     any_send = pl.any_horizontal([pl.col(_send(a)) for a in names]) if names else pl.lit(False)
     totals = compared.select(
         new=(pl.col(IS_NEW) & any_send).sum(),
@@ -335,7 +344,39 @@ def compute_diff(
         plan = _hold_rejected(plan, ledger.rejections, renderer, figures)
     figures.data_points = int(plan[DATA_POINTS].sum()) if plan.height else 0
     figures.seconds = time.perf_counter() - started
-    return AttributeDiff(plan=plan, figures=figures, attributes=names, renderer=renderer)
+    return AttributeDiff(
+        plan=plan,
+        figures=figures,
+        attributes=names,
+        renderer=renderer,
+        unconfirmed_people=unconfirmed_people,
+    )
+
+
+def _forced(name: str) -> str:
+    return f"__forced:{name}"
+
+
+def _force_unconfirmed(
+    compared: pl.DataFrame, unconfirmed: pl.DataFrame | None, names: list[str]
+) -> tuple[pl.DataFrame, pl.Series | None]:
+    """The send flags with every unconfirmed field of a person set (Braze may hold what was
+    sent with an unknown outcome, or not: only sending the value again makes it sure), a
+    ``__forced:<name>`` column per attribute forced (arrays of objects then go as full lists),
+    and the people concerned."""
+    if unconfirmed is None or unconfirmed.height == 0:
+        return compared, None
+    wanted = unconfirmed.filter(pl.col("field").is_in(names))
+    if wanted.height == 0:
+        return compared, None
+    forced = {
+        a: ids.get_column(IDENTIFIER).cast(pl.String).implode()
+        for (a,), ids in wanted.group_by("field")
+    }
+    compared = compared.with_columns(
+        pl.col(IDENTIFIER).is_in(ids).alias(_forced(a)) for a, ids in forced.items()
+    ).with_columns((pl.col(_send(a)) | pl.col(_forced(a))).alias(_send(a)) for a in forced)
+    return compared, wanted.get_column(IDENTIFIER).cast(pl.String).unique()
 
 
 def _billable(names: list[str]) -> list[str]:
@@ -676,7 +717,9 @@ def _nested_operations(
     ledger = accepted.select(pl.col(IDENTIFIER).cast(pl.String), *arrays)
     plan = plan.with_row_index("__plan_row")
     for a in arrays:
-        rows = plan.filter(~pl.col(IS_NEW) & pl.col(_send(a))).select(
+        # An unconfirmed array goes whole: operations merge into what Braze may or may not hold.
+        unsure = pl.col(_forced(a)) if _forced(a) in plan.columns else pl.lit(False)
+        rows = plan.filter(~pl.col(IS_NEW) & pl.col(_send(a)) & ~unsure).select(
             "__plan_row", IDENTIFIER, _ROW
         )
         before = rows.join(

@@ -16,6 +16,11 @@ assets pass ``StateStore.tables()``), under ``braze/<ledger>/``:
 - ``rejections.v1`` and ``rejection_segments.v1/<sequence>``: objects Braze rejected, with the
   exact object sent and the reason; the diff holds them back until their data changes or a retry
   is asked for.
+- ``unconfirmed.v1`` and ``unconfirmed_segments.v1/<sequence>``: the fields of objects whose
+  outcome is unknown (the connection dropped after the client's last attempt: Braze may or may
+  not hold the value), one row per person and field, ``unconfirmed`` false once Braze accepted
+  that field again. The ledger keeps its old value for them; the diff sends every unconfirmed
+  field again in full, whether or not it differs from the ledger.
 - ``sync_log.v1/<run id>``: the per-row log of each run;
 - ``sent_objects.v1/<run id>``: beside it, the JSON object each row sent (``identifier``,
   ``batch``, ``object``): the values themselves, personal data included, kept apart so that the
@@ -53,6 +58,7 @@ REJECTION_SCHEMA = {
     "run_id": pl.String,
     "rejected_at": pl.Datetime("us", "UTC"),
 }
+UNCONFIRMED_SCHEMA = {IDENTIFIER: pl.String, "field": pl.String, "unconfirmed": pl.Boolean}
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,18 @@ class Ledger:
         )
         return self._write_in_order("rejection_segments.v1", frame)
 
+    def record_unconfirmed(self, rows: pl.DataFrame) -> str | None:
+        """Persist fields sent with an unknown outcome (``unconfirmed`` true) or accepted since
+        (false): identifier, field, unconfirmed."""
+        if rows.height == 0:
+            return None
+        frame = rows.select([pl.col(c).cast(t) for c, t in UNCONFIRMED_SCHEMA.items()])
+        return self._write_in_order("unconfirmed_segments.v1", frame)
+
+    def unconfirmed_fields(self) -> pl.DataFrame:
+        """The fields still unconfirmed, pending segments applied: identifier, field."""
+        return self._fold_unconfirmed()[0].select(IDENTIFIER, "field")
+
     def write_sync_log(self, run_id: str, log: pl.DataFrame) -> str:
         """The run's log; an ``object`` column (what each row sent) goes to its own table."""
         if SENT_OBJECT in log.columns:
@@ -154,6 +172,7 @@ class Ledger:
         accepted, segment_names = self._fold_accepted()
         rejections, rejection_names = self._fold_rejections()
         self.store.remove_stale_temporaries(self._table(""))  # a killed run's half-written tables
+        self._compact_unconfirmed()
         if segment_names or rejection_names:
             self.store.write(self._table("accepted.v1"), accepted)
             self.store.write(self._table("rejections.v1"), rejections)
@@ -183,6 +202,29 @@ class Ledger:
             if frames:
                 base = apply_gained(base, frames) if gained else apply_segments(base, frames)
         return base, [*names, *gained_names]
+
+    def _compact_unconfirmed(self) -> None:
+        unconfirmed, names = self._fold_unconfirmed()
+        if names:
+            self.store.write(self._table("unconfirmed.v1"), unconfirmed)
+            for name in names:
+                self.store.delete(name)
+
+    def _fold_unconfirmed(self) -> tuple[pl.DataFrame, list[str]]:
+        """The latest state of each (person, field), in write order; only unconfirmed kept."""
+        base = self.store.read(self._table("unconfirmed.v1"))
+        if base is None:
+            base = pl.DataFrame(schema=UNCONFIRMED_SCHEMA)
+        names = self.store.list(self._table("unconfirmed_segments.v1/"))
+        frames = [f for f in (self.store.read(n) for n in sorted(names)) if f is not None]
+        if not frames:
+            return base, names
+        latest = (
+            pl.concat([base, *frames], how="vertical_relaxed")
+            .unique([IDENTIFIER, "field"], keep="last", maintain_order=True)
+            .filter("unconfirmed")
+        )
+        return latest, names
 
     def _fold_rejections(self) -> tuple[pl.DataFrame, list[str]]:
         base = self.store.read(self._table("rejections.v1"))

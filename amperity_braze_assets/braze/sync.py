@@ -321,6 +321,7 @@ def run_sync(
         update_existing_only=options.update_existing_only,
         retry_rejected=options.retry_rejected,
         alias_fallback=options.alias_fallback,
+        unconfirmed=ledger.unconfirmed_fields(),
     )
     report.diff = diff.figures
     check_circuit_breaker(diff.figures, options)
@@ -613,6 +614,7 @@ def _send(
             accepted_parts: list[pl.DataFrame] = []
             rejected_parts: list[pl.DataFrame] = []
             event_parts: list[pl.DataFrame] = []
+            unconfirmed_parts: list[pl.DataFrame] = []
             finished: list[int] = []
             for future in done:
                 batch = in_flight.pop(future)
@@ -625,6 +627,7 @@ def _send(
                 if rejected.height:
                     rejected_parts.append(rejected)
                 logs.append(log_rows)
+                unconfirmed_parts.append(_unconfirmed_rows(diff, rows, result, accepted))
                 if batch.events is not None:
                     event_parts.append(braze_events.outcomes(batch.events, result))
                     _record_event_rows(report, event_parts[-1], options.run_id, number, False)
@@ -635,6 +638,7 @@ def _send(
                 ledger.record_accepted(pl.concat(accepted_parts, how="diagonal_relaxed"))
             if rejected_parts:
                 ledger.record_rejected(pl.concat(rejected_parts, how="vertical"))
+            ledger.record_unconfirmed(pl.concat(unconfirmed_parts, how="vertical"))
             if event_parts:
                 EventLedger(ledger.store, ledger.name).record_outcomes(
                     pl.concat(event_parts, how="vertical"), options.run_id
@@ -650,6 +654,28 @@ def _send(
             report.log = pl.concat(logs, how="vertical")
     if lost is not None:
         raise lost
+
+
+def _unconfirmed_rows(
+    diff: AttributeDiff, rows: pl.DataFrame, result: TrackResult, accepted: pl.DataFrame
+) -> pl.DataFrame:
+    """Ledger rows for the fields of a batch: unconfirmed when its outcome is unknown (applied
+    or not: the diff sends them again), confirmed again when Braze accepted an object that
+    resent a person's unconfirmed fields. Rows of neither kind: none."""
+    if result.outcome == "unknown":
+        settled, unconfirmed = rows, True
+    elif diff.unconfirmed_people is not None and accepted.height:
+        people = diff.unconfirmed_people.implode()
+        settled, unconfirmed = accepted.filter(pl.col(IDENTIFIER).is_in(people)), False
+    else:
+        settled, unconfirmed = rows.clear(), False
+    return (
+        settled.select(IDENTIFIER, pl.col(FIELDS).alias("field"))
+        .explode("field")
+        .filter(pl.col("field").is_not_null())
+        .with_columns(unconfirmed=pl.lit(unconfirmed))
+        .cast({IDENTIFIER: pl.String, "field": pl.String})
+    )
 
 
 def _write_ahead(batch: Batch, ledger: Ledger, options: SyncOptions) -> Callable[[], None] | None:

@@ -551,9 +551,11 @@ def _nested_problem(name: str, value: Any) -> str | None:
 def _nested_time_problem(name: str, value: Any) -> str | None:
     if not is_time(value):
         return f"{name}: $time {value!r} is not a time"
-    text = str(value).replace("Z", "+00:00")
-    try:
-        year = dt.datetime.fromisoformat(text).year
-    except ValueError:
+    # The year as written: Python's datetime cannot hold a year below 1, Braze's bound is 0.
+    written = re.match(r"\s*([+-]?\d+)-", str(value))
+    if written is None:
         return None  # Braze's own format: read by is_time
+    year = int(written.group(1))
+    if year < 0:
+        return f"{name}: $time year below 0"
     return None if year <= MAX_NESTED_YEAR else f"{name}: $time year past {MAX_NESTED_YEAR}"
