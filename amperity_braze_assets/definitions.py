@@ -12,7 +12,7 @@ from dagster_aws.s3 import S3Resource
 
 from amperity_braze_assets.activation.assets import build_attribute_assets
 from amperity_braze_assets.activation.attribute_audiences import ATTRIBUTE_AUDIENCES_ASSET
-from amperity_braze_assets.activation.campaigns import load_campaigns
+from amperity_braze_assets.activation.campaigns import campaign_flags, load_campaigns
 from amperity_braze_assets.activation.config import load_attribute_config
 from amperity_braze_assets.activation.events_assets import build_event_assets
 from amperity_braze_assets.braze.campaign_assets import build_campaign_assets
@@ -64,7 +64,7 @@ def build_definitions(settings: Settings | None = None) -> dg.Definitions:
         *build_customer360_assets(config, settings),
         *build_attribute_assets(config, settings),
         *build_sync_assets(config, settings, destinations, late_audiences, bool(event_assets)),
-        *build_workspace_assets(mapping, settings, destinations),
+        *build_workspace_assets(mapping, settings, destinations, campaign_flags(campaigns)),
         *build_console_assets(settings, destinations),
         *currents_assets,
         *event_assets,

@@ -3,8 +3,11 @@
 Plain Python and polars, no Dagster. A campaign names an audience (a segment or SQL audience of
 either stage, or an inline ``sql:`` query over braze_customer_attributes, which has no flag to
 send), the audiences it excludes, the destination, the attributes it sends (a subset of
-the destination's; the audience's flag is sent too) and when it runs (``schedule:`` a cron, or
-``once: true``: a job without a schedule, launched by hand). Each becomes its own Dagster job
+the destination's) and when it runs (``schedule:`` a cron, or ``once: true``: a job without a
+schedule, launched by hand). A campaign sends a flag of its own, ``campaign_<name>``: true for its
+members (after the exclusions), false for whoever it sent true before and is no longer one, so a
+Braze campaign targeting ``campaign_<name> is true`` reaches exactly the members. The audience's
+own flag is the regular sync's to send (it is true for excluded people too), never the campaign's. Each becomes its own Dagster job
 (``campaign_<name>``) that runs the audiences and the attributes from the stored customer 360,
 then a diff and sync restricted to the campaign's members and attributes on the destination's
 own ledger: people outside the campaign and attributes outside its list are neither sent nor
@@ -74,7 +77,7 @@ class CampaignFile(BaseModel):
         if not value:
             raise ValueError(
                 "attributes must list what the campaign sends, e.g. [first_name, "
-                "lifecycle_status]; the audience's flag is sent with them."
+                "lifecycle_status]; the campaign's own flag campaign_<name> is sent with them."
             )
         return value
 
@@ -103,16 +106,17 @@ def _shape_problem(error: ErrorDetails) -> str:
 
 @dataclass(frozen=True)
 class Campaign:
-    """A checked campaign: whom (``flag`` true, no ``exclude_flags`` true), where, what."""
+    """A checked campaign: whom (``flag`` true, no ``exclude_flags`` true), where, what
+    (``attributes``, the last of them its own flag ``campaign_flag``)."""
 
     name: str
     file: Path
     audience: str  # its name, or "inline SQL"
-    flag: str | None  # the audience's Boolean column; None for inline SQL (no flag to send)
+    flag: str | None  # the audience's Boolean column, selecting the members; None: inline SQL
     exclude: tuple[str, ...]
     exclude_flags: tuple[str, ...]
     destination: str
-    attributes: tuple[str, ...]  # what is sent: the listed attributes, then the flag
+    attributes: tuple[str, ...]  # what is sent: the listed attributes, then campaign_flag
     schedule: str | None
     timezone: str
     enabled: bool
@@ -130,6 +134,11 @@ class Campaign:
     def asset_name(self) -> str:
         return f"campaign_{self.name}_sync"
 
+    @property
+    def campaign_flag(self) -> str:
+        """The campaign's own Boolean attribute in Braze: true exactly for its members."""
+        return campaign_flag(self.name)
+
     def summary(self) -> str:
         """One line for the UI: audience, exclusions, destination, attributes, schedule."""
         when = f"on schedule '{self.schedule}' ({self.timezone})" if self.schedule else "once"
@@ -141,11 +150,16 @@ class Campaign:
         return f"{text} {self.description}".strip()
 
     def members(
-        self, attributes: pl.DataFrame, identifier_columns: tuple[str, ...]
+        self,
+        attributes: pl.DataFrame,
+        identifier_columns: tuple[str, ...],
+        sent_true: pl.Series | None = None,
     ) -> pl.DataFrame:
-        """The rows of ``attributes`` (second-stage flags joined) the campaign sends to: in the
-        audience, in none it excludes; the destination's identifier columns (an alias's two,
-        or the identifier and the alias's with alias_fallback) and the attributes it sends.
+        """The rows of ``attributes`` (second-stage flags joined) the campaign sends to: its
+        members (in the audience, in none it excludes) with ``campaign_flag`` true, and the
+        people it sent true before (``sent_true``, a mask over ``attributes``) who are no longer
+        members, with it false; the destination's identifier columns (an alias's two, or the
+        identifier and the alias's with alias_fallback) and the attributes it sends.
         An inline query returns the table's own identifier (``table_identifier``)."""
         excluded = [pl.col(flag).fill_null(False) for flag in self.exclude_flags]
         if self.sql is not None:
@@ -159,8 +173,24 @@ class Campaign:
             selected = pl.col(str(self.flag)).fill_null(False)
         if excluded:
             selected = selected & ~pl.any_horizontal(excluded)
+        member = attributes.select(selected.alias(self.campaign_flag)).to_series()
+        left = sent_true & ~member if sent_true is not None else pl.repeat(False, member.len())
         columns = dict.fromkeys((*identifier_columns, *self.attributes))
-        return attributes.filter(selected).select(*columns)
+        return attributes.with_columns(member).filter(member | left).select(*columns)
+
+
+def campaign_flag(name: str) -> str:
+    """The Boolean attribute campaign ``name`` sends (``campaign_winback``)."""
+    return f"campaign_{name}"
+
+
+def campaign_flags(campaigns: tuple[Campaign, ...]) -> dict[str, tuple[str, ...]]:
+    """Destination -> the flags its campaigns send: attributes of the destination beside its
+    ``attributes:`` list, which the workspace check declares too."""
+    flags: dict[str, tuple[str, ...]] = {}
+    for campaign in campaigns:
+        flags[campaign.destination] = (*flags.get(campaign.destination, ()), campaign.campaign_flag)
+    return flags
 
 
 def load_campaigns(
@@ -215,7 +245,7 @@ def _load_campaign(
     if len(errors) > found or destination is None:
         return None
     flag = flags[entry.audience][0] if entry.audience is not None else None
-    sent = tuple(dict.fromkeys((*entry.attributes, *([flag] if flag else []))))
+    sent = (*dict.fromkeys(entry.attributes), campaign_flag(name))
     _check_attributes(path, entry, sent, destination, destinations[destination], mapping, errors)
     if entry.schedule is None and not entry.once:
         errors.append(
@@ -309,22 +339,32 @@ def _check_attributes(
     mapping: AttributeConfig,
     errors: list[str],
 ) -> None:
-    """What the campaign sends is the destination's to send: among its attributes (or, when it
-    sends every column, among braze_customer_attributes' columns and the second-stage flags)."""
+    """What the campaign lists is the destination's to send: among its attributes (or, when it
+    sends every column, among braze_customer_attributes' columns and the second-stage flags).
+    Its own flag (``sent[-1]``) is no column of the table: the campaign alone sends it."""
+    columns = (*mapping.output_columns[1:], *(a.attribute for a in mapping.attribute_audiences))
+    flag = sent[-1]
+    if flag in entry.attributes:
+        errors.append(
+            f"{path}: {flag} is the campaign's own flag, always sent with its attributes; "
+            "remove it from attributes."
+        )
+    elif flag in columns or (owned is not None and flag in owned):
+        errors.append(
+            f"{path}: {flag} is the flag the campaign sends (campaign_<file name>), but it is "
+            f"already a column of braze_customer_attributes or destination '{destination}''s "
+            "attributes, which the regular sync would send too; rename that column, or the "
+            "campaign file."
+        )
     if owned is None:
-        owned = (*mapping.output_columns[1:], *(a.attribute for a in mapping.attribute_audiences))
+        owned = columns
         where = "braze_customer_attributes' columns"
     else:
         where = f"destination '{destination}''s attributes"
-    outside = [name for name in sent if name not in owned]
+    outside = [name for name in entry.attributes if name not in owned and name != flag]
     if outside:
-        flag_note = (
-            f" (the audience's flag {sent[-1]} is sent with the attributes)"
-            if sent[-1] in outside and sent[-1] not in entry.attributes
-            else ""
-        )
         errors.append(
-            f"{path}: {outside} are not among {where}{flag_note}"
+            f"{path}: {outside} are not among {where}"
             f"{suggestion(outside[0], owned)}; list only {sorted(owned)}, or add them to the "
             "destination in destinations.yaml."
         )

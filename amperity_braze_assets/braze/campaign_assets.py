@@ -9,6 +9,11 @@ attributes, the diff neither sends nor records anything else, so the ledger stay
 regular sync: it sends only what changed since. When the sync is sharded, each person's
 ledger is their shard's: the campaign sends each shard's members on that shard's ledger, one shard
 after the other.
+
+The campaign's own flag (``campaign_<name>``) is kept in the ledger like any attribute: the people
+it holds ``true`` for who are no longer members are sent ``false``. The regular sync leaves it
+alone (no column of its table). The campaign's run log is ``<run id>.campaign_<name>`` and its dry
+run writes into ``dry_run/<run id>/campaign_<name>/``, beside the regular sync's of the same run.
 """
 
 from dataclasses import replace
@@ -19,7 +24,8 @@ import polars as pl
 
 from amperity_braze_assets.braze import sync
 from amperity_braze_assets.braze.destinations import Destination
-from amperity_braze_assets.braze.ledger import Ledger
+from amperity_braze_assets.braze.diff import identifier_key_expr
+from amperity_braze_assets.braze.ledger import IDENTIFIER, Ledger
 from amperity_braze_assets.braze.resources import BrazeResource
 from amperity_braze_assets.braze.sync_assets import (
     ATTRIBUTES_ASSET,
@@ -97,23 +103,55 @@ def _campaign_asset(
         )
         options.attributes = list(campaign.attributes)
         options.rate_budget = destination.rate_budget(1)
-        members = campaign.members(
-            with_late_flags(attributes, late), destination.identifier_columns
-        )
+        # its bodies and log apart from the regular sync's in the same run
+        options.dry_run_dir = options.dry_run_dir / campaign.job_name
         store = context.resources.state_store.tables()
+        table = with_late_flags(attributes, late)
+        sent_true = _sent_true_before(table, store, destination, campaign, settings.sync_shards)
+        members = campaign.members(table, destination.identifier_columns, sent_true)
+        joined = int(members[campaign.campaign_flag].sum())
         figures = {
             "campaign": dg.MetadataValue.text(campaign.name),
-            "members": dg.MetadataValue.int(members.height),
+            "members": dg.MetadataValue.int(joined),
+            "left_campaign": dg.MetadataValue.int(members.height - joined),
         }
         if settings.sync_shards <= 1:
-            ledger = Ledger(store, destination.ledger)
+            ledger = Ledger(store, destination.ledger, log_part=campaign.job_name)
             # No identity: merges are the regular sync's to send, for everyone at once.
             report = _sync_holding_ledger(members, ledger, resource, options, None, settings)
             return dg.MaterializeResult(metadata={**figures, **sync_metadata(report)})
-        reports = _sync_each_shard(members, store, destination, resource, options, settings)
+        reports = _sync_each_shard(
+            members, store, destination, resource, options, settings, campaign.job_name
+        )
         return dg.MaterializeResult(metadata={**figures, **shards_metadata(reports)})
 
     return campaign_sync
+
+
+def _sent_true_before(
+    table: pl.DataFrame,
+    store: TableStore,
+    destination: Destination,
+    campaign: "Campaign",
+    shards: int,
+) -> pl.Series:
+    """Per row of ``table``: whether the ledger (each shard's, when sharded) holds the
+    campaign's flag as Braze accepted it true, by the person's ledger key."""
+    names = (
+        [destination.ledger]
+        if shards <= 1
+        else [shard_ledger(destination, shard, shards) for shard in range(shards)]
+    )
+    flag = campaign.campaign_flag
+    held = [Ledger(store, name).view().accepted for name in names]
+    keys = pl.concat(
+        [a.filter(pl.col(flag) == "true").select(IDENTIFIER) for a in held if flag in a.columns]
+        or [pl.DataFrame(schema={IDENTIFIER: pl.String})]
+    ).to_series()
+    key = identifier_key_expr(
+        destination.identifier_column, destination.identifier, destination.alias_fallback
+    )
+    return table.select(key.is_in(keys.implode()).fill_null(False)).to_series()
 
 
 def _sync_each_shard(
@@ -123,6 +161,7 @@ def _sync_each_shard(
     resource: BrazeResource,
     options: sync.SyncOptions,
     settings: Settings,
+    log_part: str,
 ) -> list[sync.SyncReport]:
     """A sharded sync keeps each person in one shard's ledger: the campaign sends each shard's
     members on that shard's ledger, holding its lease, one shard after the other. A person's
@@ -131,7 +170,7 @@ def _sync_each_shard(
     owners = stable_shard(members[destination.identifier_column], shards)
     reports = []
     for shard in range(shards):
-        ledger = Ledger(store, shard_ledger(destination, shard, shards))
+        ledger = Ledger(store, shard_ledger(destination, shard, shards), log_part=log_part)
         part = members.filter(pl.Series(owners == shard))
         # each shard's dry-run bodies in their own folder, not over the previous shard's
         shard_options = replace(options, dry_run_dir=options.dry_run_dir / f"shard-{shard}")

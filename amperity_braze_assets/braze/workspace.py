@@ -96,11 +96,14 @@ FINDINGS_SCHEMA = {f.name: pl.String for f in dataclasses.fields(Finding)}
 
 
 def declared_attributes(
-    mapping: AttributeConfig, only: Sequence[str] | None = None
+    mapping: AttributeConfig,
+    only: Sequence[str] | None = None,
+    campaign_flags: Sequence[str] = (),
 ) -> list[DeclaredAttribute]:
     """The custom attributes a destination writes: ``custom`` entries, each audience's Boolean
     (second-stage audiences' too) and the audience array; standard fields are not custom
-    attributes and are left out. ``only``: the destination's ``attributes`` list (None: every column)."""
+    attributes and are left out. ``only``: the destination's ``attributes`` list (None: every column).
+    ``campaign_flags``: its campaigns' own Booleans (``campaign_<name>``), sent beside the list."""
     declared = [
         DeclaredAttribute(spec.name, spec.braze_type, BRAZE_DATA_TYPES[spec.braze_type])
         for spec in mapping.custom
@@ -116,7 +119,7 @@ def declared_attributes(
         d
         for d in declared
         if d.name not in fields.RESERVED_NAMES and (wanted is None or d.name in wanted)
-    ]
+    ] + [DeclaredAttribute(name, "Boolean", "Boolean") for name in campaign_flags]
 
 
 def name_key(name: str) -> str:

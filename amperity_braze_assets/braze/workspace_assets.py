@@ -39,12 +39,17 @@ def build_workspace_assets(
     mapping: "AttributeConfig",
     settings: Settings,
     destinations: tuple[Destination, ...] | None = None,
+    campaign_flags: dict[str, tuple[str, ...]] | None = None,
 ) -> list[dg.AssetsDefinition]:
     """One ``braze_workspace_check`` per destination (``braze_workspace_check__brand_b``), over
-    the attributes ``mapping`` declares (handed in by the wiring: braze imports no activation)."""
+    the attributes ``mapping`` declares and its campaigns' flags (``campaign_flags``: destination
+    -> names), handed in by the wiring: braze imports no activation."""
     destinations = destinations or load_destinations(settings)
+    flags = campaign_flags or {}
     return [
-        _workspace_asset(d, workspace.declared_attributes(mapping, d.attributes))
+        _workspace_asset(
+            d, workspace.declared_attributes(mapping, d.attributes, flags.get(d.name, ()))
+        )
         for d in destinations
     ]
 

@@ -160,11 +160,15 @@ def graph(
     emulator_url: str,
     campaigns: dict[str, str] | None = None,
     files: dict[str, str] | None = None,
+    write: bool = True,
     **env: str,
 ):
     """(settings, assets, campaigns, jobs) of the project, as definitions.py wires them;
-    ``files``: write_project's attributes, destinations or segments text instead of these."""
-    config_dir = write_project(tmp_path, campaigns, **(files or {}))
+    ``files``: write_project's attributes, destinations or segments text instead of these;
+    ``write`` false: the project already written under ``tmp_path`` (edited since), reloaded."""
+    config_dir = (
+        write_project(tmp_path, campaigns, **(files or {})) if write else tmp_path / "config"
+    )
     settings = settings_for(
         tmp_path / "data",
         config_dir,
@@ -250,9 +254,9 @@ def test_a_campaign_job_sends_only_its_members_and_attributes_and_keeps_the_ledg
         after_regular = emulator.profiles
         regular_counters = emulator.counters
     assert result.success and regular.success
-    # lapsing p1..p4 minus the high-value p2; first_name, lifecycle_status and the flag only
+    # lapsing p1..p4 minus the high-value p2; first_name, lifecycle_status and its own flag
     assert after_campaign == {
-        p: {"first_name": name, "lifecycle_status": "lapsing", "audience_lapsing": True}
+        p: {"first_name": name, "lifecycle_status": "lapsing", "campaign_winback": True}
         for p, name in (("p1", "Ann"), ("p3", "Cy"), ("p4", "Di"))
     }
     assert (campaign_counters.objects, campaign_counters.data_points) == (3, 9)
@@ -264,9 +268,10 @@ def test_a_campaign_job_sends_only_its_members_and_attributes_and_keeps_the_ledg
     )
     # The regular sync sent the campaign's members only what the campaign did not: every
     # non-null value of the 7 people is 45 (first_name 7, loyalty_tier 4, order_recency 6,
-    # lifecycle_status 7, three audience flags 7 each), less the 9 the campaign sent.
+    # lifecycle_status 7, three audience flags 7 each), less the 6 of them the campaign sent
+    # (its own flag is none of the regular sync's).
     assert regular_counters.objects - campaign_counters.objects == 7
-    assert regular_counters.data_points - campaign_counters.data_points == 45 - 9
+    assert regular_counters.data_points - campaign_counters.data_points == 45 - 6
     for person in ("p1", "p3", "p4"):
         assert after_regular[person]["lifecycle_status"] == "lapsing"
     ledger = ledger_of(settings)
@@ -277,7 +282,11 @@ def test_a_campaign_job_sends_only_its_members_and_attributes_and_keeps_the_ledg
         assert row["first_name"] == held["first_name"]
         assert row["lifecycle_status"] == held["lifecycle_status"]
         assert row["audience_lapsing"] == str(held["audience_lapsing"]).lower()
-    assert campaigns[0].attributes == ("first_name", "lifecycle_status", "audience_lapsing")
+        assert row["campaign_winback"] == (
+            None if row[IDENTIFIER] not in after_campaign else "true"
+        )
+        assert held.get("campaign_winback") == (True if row[IDENTIFIER] in after_campaign else None)
+    assert campaigns[0].attributes == ("first_name", "lifecycle_status", "campaign_winback")
 
 
 def test_a_sharded_campaign_sends_each_shards_members_on_that_shards_ledger(tmp_path, monkeypatch):
@@ -313,7 +322,7 @@ once: true
 """
 
 
-def test_an_inline_sql_campaign_sends_its_members_without_a_flag(tmp_path, monkeypatch):
+def test_an_inline_sql_campaign_sends_its_members_with_its_own_flag(tmp_path, monkeypatch):
     monkeypatch.setenv("BRAZE_API_KEY", KEY)
     with start_emulator(KEY) as emulator:
         settings, _, assets, campaigns, jobs = graph(tmp_path, emulator.url, {"gold": INLINE})
@@ -326,5 +335,9 @@ def test_an_inline_sql_campaign_sends_its_members_without_a_flag(tmp_path, monke
         profiles = emulator.profiles
     assert result.success
     # Gold: p1, p2, p5; p2 is a high-value buyer, excluded
-    assert profiles == {"p1": {"first_name": "Ann"}, "p5": {"first_name": "Ed"}}
-    assert campaigns[0].attributes == ("first_name",) and campaigns[0].flag is None
+    assert profiles == {
+        "p1": {"first_name": "Ann", "campaign_gold": True},
+        "p5": {"first_name": "Ed", "campaign_gold": True},
+    }
+    assert campaigns[0].attributes == ("first_name", "campaign_gold")
+    assert campaigns[0].flag is None

@@ -85,8 +85,8 @@ def campaign_metadata(result) -> dict:
 def test_a_campaign_on_a_user_alias_destination_sends_by_alias(tmp_path, monkeypatch):
     held, result, settings = run_campaign(tmp_path, monkeypatch, "user_alias")
     assert held == {
-        "L1": {"first_name": "Ann", "audience_gold": True},
-        "L2": {"first_name": "Bob", "audience_gold": True},
+        "L1": {"first_name": "Ann", "campaign_gold": True},
+        "L2": {"first_name": "Bob", "campaign_gold": True},
     }
     metadata = campaign_metadata(result)
     assert metadata["accepted"].value == 2
@@ -98,8 +98,8 @@ def test_a_campaign_with_alias_fallback_sends_the_external_id_else_the_alias(tmp
         tmp_path, monkeypatch, "external_id\n    alias_fallback: true"
     )
     assert held == {
-        "w1": {"first_name": "Ann", "audience_gold": True},
-        "L2": {"first_name": "Bob", "audience_gold": True},
+        "w1": {"first_name": "Ann", "campaign_gold": True},
+        "L2": {"first_name": "Bob", "campaign_gold": True},
     }
     assert campaign_metadata(result)["accepted"].value == 2
     keys = ledger_of(settings)[IDENTIFIER].to_list()

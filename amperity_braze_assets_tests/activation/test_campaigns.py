@@ -25,9 +25,9 @@ def load(tmp_path, text: str, destinations=None, name: str = "winback"):
     return load_campaigns(config_dir, mapping, destinations or DESTINATIONS)
 
 
-def test_a_campaign_loads_with_its_flag_sent_and_its_stage_known(tmp_path):
+def test_a_campaign_loads_with_its_own_flag_sent_and_its_stage_known(tmp_path):
     (campaign,) = load(tmp_path, WINBACK)
-    assert campaign.attributes == ("first_name", "lifecycle_status", "audience_lapsing")
+    assert campaign.attributes == ("first_name", "lifecycle_status", "campaign_winback")
     assert campaign.exclude_flags == ("audience_high_value",)
     assert campaign.reads_attribute_audiences and campaign.job_name == "campaign_winback"
 
