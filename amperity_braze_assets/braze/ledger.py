@@ -21,8 +21,10 @@ assets pass ``StateStore.tables()``), under ``braze/<ledger>/``:
   not hold the value), one row per person and field, ``unconfirmed`` false once Braze accepted
   that field again. The ledger keeps its old value for them; the diff sends every unconfirmed
   field again in full, whether or not it differs from the ledger.
-- ``sync_log.v1/<run id>``: the per-row log of each run;
-- ``sent_objects.v1/<run id>``: beside it, the JSON object each row sent (``identifier``,
+- ``sync_log.v1/<run id>``: the per-row log of each run's sync of the ledger, and
+  ``sync_log.v1/<run id>.<part>`` the log of another sync of it in the same run (a campaign's,
+  ``<part>`` its job's name: ``campaign_winback``), so neither overwrites the other;
+- ``sent_objects.v1/<run id>[.<part>]``: beside it, the JSON object each row sent (``identifier``,
   ``batch``, ``object``): the values themselves, personal data included, kept apart so that the
   log (and what shows it) holds only outcomes; the sync console reads both.
 
@@ -74,9 +76,12 @@ class LedgerView:
 class Ledger:
     """One destination's ledger in the state tables."""
 
-    def __init__(self, store: TableStore, name: str):
+    def __init__(self, store: TableStore, name: str, log_part: str = ""):
         self.store = store
         self.name = name.strip("/")
+        # Names this sync's run log apart from another sync of the ledger in the same run (a
+        # campaign's beside the regular sync's): ``<run id>.<log_part>``.
+        self.log_part = log_part
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._token = f"{time.time_ns():020d}"
@@ -133,12 +138,14 @@ class Ledger:
         return self._fold_unconfirmed()[0].select(IDENTIFIER, "field")
 
     def write_sync_log(self, run_id: str, log: pl.DataFrame) -> str:
-        """The run's log; an ``object`` column (what each row sent) goes to its own table."""
+        """The run's log; an ``object`` column (what each row sent) goes to its own table.
+        Named ``<run id>``, or ``<run id>.<log_part>`` for a second sync in the run."""
+        name = _safe(f"{run_id}.{self.log_part}" if self.log_part else run_id)
         if SENT_OBJECT in log.columns:
             sent = log.select(IDENTIFIER, "batch", SENT_OBJECT)
-            self.store.write(self._table(f"{SENT_OBJECTS}/{_safe(run_id)}"), sent)
+            self.store.write(self._table(f"{SENT_OBJECTS}/{name}"), sent)
             log = log.drop(SENT_OBJECT)
-        return self.store.write(self._table(f"{SYNC_LOGS}/{_safe(run_id)}"), log)
+        return self.store.write(self._table(f"{SYNC_LOGS}/{name}"), log)
 
     def read_sync_logs(self) -> pl.DataFrame | None:
         names = self.store.list(self._table(f"{SYNC_LOGS}/"))

@@ -5,7 +5,8 @@ Datasette serves it (``console/server.py``); this module only builds it, from:
 - each destination's ledger: the run logs and the objects each row sent
   (``Ledger.sync_log_names`` / ``read_sync_log``);
 - each dry run's log beside its request bodies
-  (``<data dir>/braze/dry_run/<run id>/<destination>.log.parquet``);
+  (``<data dir>/braze/dry_run/<run id>/<destination>.log.parquet``, a campaign's in
+  ``<run id>/<job>/``);
 - the stored assets: ``braze_customer_attributes`` (the values now), ``identity_resolution``
   (the match evidence) and ``customer_records`` (the source records);
 - Dagster's run records when the caller has them (a run that failed before its sync wrote a log
@@ -215,9 +216,11 @@ def _new_logs(inputs: ConsoleInputs, loaded: set[str]) -> Iterator[tuple[str, st
                 log = ledger.read_sync_log(name)
                 if log is not None:
                     yield name, destination, sync_rows(log, destination)
-        dry_runs = sorted(inputs.dry_run_dir.glob(f"*/{destination}{DRY_RUN_LOG_SUFFIX}"))
+        # A campaign's dry run writes into its own folder of the run's (``<run id>/<job>/``),
+        # a sharded one a folder per shard below it.
+        dry_runs = sorted(inputs.dry_run_dir.glob(f"*/**/{destination}{DRY_RUN_LOG_SUFFIX}"))
         for path in dry_runs:
-            name = f"dry_run/{path.parent.name}/{path.name}"
+            name = f"dry_run/{path.relative_to(inputs.dry_run_dir).as_posix()}"
             if name not in loaded:
                 yield name, destination, sync_rows(pl.read_parquet(path), destination)
 
@@ -244,10 +247,10 @@ def sync_rows(log: pl.DataFrame, destination: str) -> pl.DataFrame:
 
 
 def _run_of(name: str) -> tuple[str, bool]:
-    """The run id a log's name holds (``.../sync_log.v1/<run id>``, ``dry_run/<run id>/...``)
-    and whether it is a dry run's."""
+    """The run id a log's name holds (``.../sync_log.v1/<run id>``, a campaign's
+    ``<run id>.<job>``, ``dry_run/<run id>/...``) and whether it is a dry run's."""
     parts = name.split("/")
-    return (parts[1], True) if parts[0] == "dry_run" else (parts[-1], False)
+    return (parts[1], True) if parts[0] == "dry_run" else (parts[-1].split(".")[0], False)
 
 
 def sync_figures(rows: pl.DataFrame) -> pl.DataFrame:
