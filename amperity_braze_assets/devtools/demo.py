@@ -15,7 +15,7 @@ from pathlib import Path
 import dagster as dg
 
 from amperity_braze_assets.braze.destinations import load_destinations
-from amperity_braze_assets.devtools.emulator import start_emulator
+from amperity_braze_assets.devtools.emulator import Counters, start_emulator
 from amperity_braze_assets.devtools.sample_currents import sample_currents_for_data_dir
 from amperity_braze_assets.devtools.sample_data import generate_sample_data
 from amperity_braze_assets.orchestration.jobs import ledger_concurrency_limits
@@ -79,16 +79,56 @@ def _run(customers: int, seed: int, emulator) -> int:
     )
     print_summary(result)
     if emulator is not None:
-        counters = emulator.counters
-        print(
-            "Braze emulator: " + ", ".join(f"{k}={v:,}" for k, v in counters.as_dict().items() if v)
-        )
-        print(
-            f"Braze holds {counters.purchases:,} purchases and {counters.events:,} custom events "
-            "(events.yaml; each sent once: a rerun sends none again)"
-        )
+        ledgers = f"{settings.state_base}/braze"
+        for line in emulator_summary(emulator.counters, asset_figures(result), ledgers):
+            print(line)
     print(f"Done in {time.perf_counter() - started:.1f} s. Open the UI with: make ui")
     return 0 if result.success else 1
+
+
+def asset_figures(result: dg.ExecuteInProcessResult) -> dict[str, dict[str, int]]:
+    """Each materialized asset's integer figures (its metadata), by the asset's name."""
+    return {
+        event.event_specific_data.materialization.asset_key.to_user_string(): {
+            name: value.value
+            for name, value in event.event_specific_data.materialization.metadata.items()
+            if isinstance(value.value, int)
+        }
+        for event in result.get_asset_materialization_events()
+    }
+
+
+def emulator_summary(
+    counters: Counters, figures: dict[str, dict[str, int]], ledgers: str
+) -> list[str]:
+    """What the demo's emulator holds, said so that a rerun is not misread: the emulator starts
+    empty with every demo run (a new process), while the ledger in the data dir remembers what
+    Braze accepted before, so a rerun sends only what changed, to an emulator that then holds
+    only that, and whose workspace has none of our attributes yet. ``ledgers``: where the
+    ledgers are (``<state>/braze``)."""
+    shown = ", ".join(f"{k}={v:,}" for k, v in counters.as_dict().items() if v)
+    lines = [
+        f"Braze emulator: {shown}",
+        "The emulator starts empty with every demo run: it holds only what this run sent, "
+        f"{counters.objects:,} objects, {counters.purchases:,} purchases and "
+        f"{counters.events:,} custom events.",
+    ]
+    diff = figures.get("braze_attribute_diff", {})
+    unchanged = diff.get("unchanged", 0)
+    if unchanged:
+        people = unchanged + diff.get("new", 0) + diff.get("changed", 0)
+        lines.append(
+            f"The ledger ({ledgers}) held what Braze accepted on an earlier run: "
+            f"{unchanged:,} of {people:,} people unchanged were not sent again, and purchases "
+            "and custom events already delivered are never resent."
+        )
+        new = figures.get("braze_workspace_check", {}).get("new", 0)
+        if new:
+            lines.append(
+                f"braze_workspace_check new={new:,}: the fresh emulator's workspace has none of "
+                "our attributes yet; a real workspace keeps them from run to run."
+            )
+    return lines
 
 
 # The emulator's key for the demo: a stand-in, valid only against the emulator on loopback.

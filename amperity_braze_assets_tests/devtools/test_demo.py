@@ -38,7 +38,9 @@ def test_demo_materializes_every_asset(tmp_path, monkeypatch, capsys):
     assert "Braze emulator: requests=" in printed
     # Purchases (the sample orders' line items of the last 30 days) and custom events
     # (loyalty_joined, order_placed) reached the emulator, which files each one it accepts.
-    held = re.search(r"Braze holds ([\d,]+) purchases and ([\d,]+) custom events", printed)
+    held = re.search(
+        r"this run sent, [\d,]+ objects, ([\d,]+) purchases and ([\d,]+) custom", printed
+    )
     purchases, events = (int(n.replace(",", "")) for n in held.groups())
     assert purchases > 0 and events > 0
     sync = re.search(
@@ -65,8 +67,12 @@ def test_demo_materializes_every_asset(tmp_path, monkeypatch, capsys):
     # A second run keeps everyone's id: nothing changed in the sources.
     first = pl.read_parquet(storage / "identity_resolution.parquet")
     assert main(["demo", "--data-dir", str(data_dir), "--customers", "400", "--seed", "3"]) == 0
-    # ... and sends no purchase or event again (the event ledger has them), to a fresh emulator.
-    assert "Braze holds 0 purchases and 0 custom events" in capsys.readouterr().out
+    # ... and sends no purchase or event again (the event ledger has them), to a fresh emulator,
+    # which the summary says, with what the ledger kept from being sent again.
+    printed = capsys.readouterr().out
+    assert "The emulator starts empty with every demo run" in printed
+    assert "this run sent, 0 objects, 0 purchases and 0 custom events" in printed
+    assert re.search(r"([\d,]+) of \1 people unchanged were not sent again", printed)
     second = pl.read_parquet(storage / "identity_resolution.parquet")
     joined = first.join(second, on=["source", "record_id"], suffix="_again")
     assert joined.height == first.height
