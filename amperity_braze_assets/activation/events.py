@@ -46,6 +46,7 @@ from amperity_braze_assets.activation.events_config import (
     property_name_problem,
 )
 from amperity_braze_assets.hashing import stable_unit_interval
+from amperity_braze_assets.sources.reader import TIMESTAMP_FORMATS_TRIED, parse_timestamp
 
 PURCHASE, EVENT = "purchase", "event"
 MAX_QUANTITY = 100  # spec: quantity at most 100 an object
@@ -133,7 +134,7 @@ def purchase_rows(lines: pl.DataFrame, spec: PurchaseSpec) -> tuple[pl.DataFrame
     reason = _first_reason(
         [
             (pl.col(PERSON_ID).is_null(), pl.lit("no amperity_id")),
-            (pl.col("_time").is_null(), pl.lit("no purchase time")),
+            _time_check(lines.schema[spec.time], spec.time, "purchase"),
             (
                 pl.col("_product").is_null() | (pl.col("_product").str.len_chars() == 0),
                 pl.lit("no product_id"),
@@ -225,7 +226,7 @@ def event_rows(source: pl.DataFrame, spec: EventSpec) -> tuple[pl.DataFrame, pl.
     reason = _first_reason(
         [
             (pl.col(PERSON_ID).is_null(), pl.lit("no amperity_id")),
-            (pl.col("_time").is_null(), pl.lit("no event time")),
+            _time_check(source.schema[spec.time], spec.time, "event"),
             *_property_checks(frame, properties),
         ]
     )
@@ -269,8 +270,30 @@ def _as_utc(dtype: pl.DataType, column: pl.Expr) -> pl.Expr:
     if dtype == pl.Date:
         return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     if dtype == pl.String:
-        return column.str.to_datetime(time_zone="UTC", strict=False).cast(target)
+        # Each value read on its own (an export may mix "2026-11-30T14:03Z" and
+        # "2026-11-30 15:03:00+01:00" in one column): the sources reader's formats, which try
+        # every form per value; minutes without seconds are given ":00" first.
+        text = column.str.strip_chars().str.replace(
+            r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d)([^:\d].*)?$", "${1}:00${2}"
+        )
+        return parse_timestamp(text)
     return pl.lit(None, target)
+
+
+def _time_check(dtype: pl.DataType, column: str, kind: str) -> tuple[pl.Expr, pl.Expr]:
+    """The check of an occurrence's time: none, or a text that is no time (named, so the
+    export can be fixed)."""
+    unread = pl.format(
+        f"{kind} time {{}} in column {column!r} is not a time it can read; write "
+        f"{TIMESTAMP_FORMATS_TRIED}",
+        pl.col(column).cast(pl.String),
+    )
+    reason = (
+        pl.when(pl.col(column).is_null()).then(pl.lit(f"no {kind} time")).otherwise(unread)
+        if dtype == pl.String
+        else pl.lit(f"no {kind} time")
+    )
+    return pl.col("_time").is_null(), reason
 
 
 def _property_checks(frame: pl.DataFrame, properties: tuple[str, ...]) -> list:
