@@ -97,6 +97,12 @@ class EventLedger(Ledger):
         names = [n for n in self.store.list(prefix) if _is_event_table(n[len(prefix) :])]
         return _fold(self.store, names)
 
+    def own_statuses(self) -> pl.DataFrame:
+        """The latest status of every key this ledger itself wrote (its own folder: one shard's,
+        or the unsharded destination's), not another shard's."""
+        names = [self._table(COMPACTED), *self.store.list(self._table(f"{SEGMENTS}/"))]
+        return _fold(self.store, names)
+
     def compact_events(self) -> pl.DataFrame:
         """Fold this ledger's own segments into its ``events.v1`` and delete them (never another
         shard's: it may be writing now); the destination's latest status per key."""
