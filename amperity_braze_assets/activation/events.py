@@ -217,9 +217,12 @@ def event_rows(source: pl.DataFrame, spec: EventSpec) -> tuple[pl.DataFrame, pl.
     properties = spec.properties
     if properties is None:
         properties = tuple(c for c in source.columns if c not in (PERSON_ID, spec.time))
-    missing = [c for c in properties if c not in source.columns]
-    if missing:
-        raise EventQueryError(f"event '{spec.name}': its rows have no column(s) {missing}.")
+    missing = [c for c in (*properties, *(spec.key or ())) if c not in source.columns]
+    if missing:  # load_events_config refuses these; a table changed since is named here
+        raise EventQueryError(
+            f"event '{spec.name}' ({spec.sql_file or spec.table}): its rows have no column(s) "
+            f"{missing} (properties or key:); they have {source.columns}."
+        )
     frame = source.with_columns(
         _time=_as_utc(source.schema[spec.time], pl.col(spec.time)), _name=pl.lit(spec.name)
     )
@@ -249,7 +252,8 @@ def _event_source(spec: EventSpec, tables: dict[str, pl.DataFrame]) -> pl.DataFr
         result.collect_schema()
     except Exception as exc:
         raise EventQueryError(
-            f"{spec.sql_file}: the query failed over {sorted(registered)}: {exc}"
+            f"{spec.sql_file}: the query failed over {sorted(registered)}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from exc
     if plan_reads_files(result):  # the load-time guard's backstop: registered frames only
         raise EventQueryError(
