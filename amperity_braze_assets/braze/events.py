@@ -377,8 +377,9 @@ def outcomes(events: pl.DataFrame, result: TrackResult) -> pl.DataFrame:
 
 def log_rows(events: pl.DataFrame, run_id: str, batch: int, dry_run: bool) -> pl.DataFrame:
     """The sync log's rows for a request's occurrences (same columns as the attributes'):
-    ``fields`` says ``purchases:<product>`` or ``events:<name>``; data points 0 (the log's
-    data points are the attribute values billed); ``new`` null (not a profile)."""
+    ``fields`` says ``purchases:<product>`` or ``events:<name>``; data points 1 (Braze bills
+    each custom event and each purchase recorded as one data point, as each attribute value
+    set); ``new`` null (not a profile)."""
     if dry_run:
         outcome, reason = pl.lit("dry_run"), pl.lit(None, pl.String)
     else:
@@ -391,7 +392,7 @@ def log_rows(events: pl.DataFrame, run_id: str, batch: int, dry_run: bool) -> pl
         pl.lit(batch, pl.Int64).alias("batch"),
         pl.col(IDENTIFIER),
         pl.concat_list(pl.format("{}:{}", "array", "name")).alias("fields"),
-        pl.lit(0, pl.Int64).alias("data_points"),
+        pl.lit(1, pl.Int64).alias("data_points"),
         outcome.cast(pl.String).alias("outcome"),
         reason.cast(pl.String).alias("reason"),
         pl.col(OBJECT).alias("object"),

@@ -57,7 +57,7 @@ from amperity_braze_assets.braze.diff import (
     alias_key_expr,
     compute_diff,
 )
-from amperity_braze_assets.braze.event_ledger import PENDING, EventLedger
+from amperity_braze_assets.braze.event_ledger import ACCEPTED, PENDING, EventLedger
 from amperity_braze_assets.braze.ledger import (
     IDENTIFIER,
     Ledger,
@@ -549,7 +549,7 @@ def _dry_run(
                 _record_event_rows(report, batch.events, options.run_id, batch.number, True)
     report.dry_run_file = str(path)
     report.objects_sent = diff.height
-    report.data_points_sent = diff.figures.data_points
+    report.data_points_sent += diff.figures.data_points  # the occurrences' are counted in
     report.log = pl.concat(logs, how="vertical")
     timed_log(report).write_parquet(folder / f"{options.destination}{DRY_RUN_LOG_SUFFIX}")
 
@@ -630,7 +630,9 @@ def _send(
                 unconfirmed_parts.append(_unconfirmed_rows(diff, rows, result, accepted))
                 if batch.events is not None:
                     event_parts.append(braze_events.outcomes(batch.events, result))
-                    _record_event_rows(report, event_parts[-1], options.run_id, number, False)
+                    _record_event_rows(
+                        report, event_parts[-1], options.run_id, number, False, result
+                    )
                 finished.append(number)
             # One segment for every batch whose answer arrived together: durable before more
             # work is recorded, and few enough files at high request rates.
@@ -699,9 +701,20 @@ def _resend_ambiguous(batch: Batch, options: SyncOptions) -> bool:
 
 
 def _record_event_rows(
-    report: SyncReport, rows: pl.DataFrame, run_id: str, batch: int, dry_run: bool
+    report: SyncReport,
+    rows: pl.DataFrame,
+    run_id: str,
+    batch: int,
+    dry_run: bool,
+    result: TrackResult | None = None,
 ) -> None:
     braze_events.count_outcomes(report.events, rows, dry_run)
+    # Braze bills each custom event and each purchase recorded as one data point (its data
+    # points page): an occurrence is one, as the log's rows say.
+    report.data_points_sent += rows.height
+    if result is not None:
+        report.data_points_accepted += rows.filter(pl.col("status") == ACCEPTED).height
+        report.wasted_data_points += result.ambiguous_attempts * rows.height
     logged = braze_events.log_rows(rows, run_id, batch, dry_run)
     report.event_log = pl.concat([report.event_log, logged], how="vertical_relaxed")
 
