@@ -47,7 +47,7 @@ RESERVED_PROPERTIES = frozenset({"time", "event_name"})
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .:\-]{0,254}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 # order_lines as the customer 360 builds it, with the order's currency.
-PURCHASE_TABLE_EXTRA = {"currency": pl.String()}
+PURCHASE_TABLE_EXTRA = {"currency": pl.String(), "line_id": pl.String()}
 
 
 def property_name_problem(name: str) -> str | None:

@@ -54,6 +54,8 @@ from amperity_braze_assets.braze.diff import (
 )
 from amperity_braze_assets.braze.event_ledger import (
     ACCEPTED,
+    EVENT_LEDGER_SCHEMA,
+    LINE_FACTS,
     PENDING,
     REJECTED,
     SETTLED,
@@ -64,8 +66,10 @@ from amperity_braze_assets.braze.event_ledger import (
     EventLedger,
 )
 from amperity_braze_assets.braze.ledger import IDENTIFIER
+from amperity_braze_assets.braze.line_matching import match_to_ledger
 
 PURCHASE, EVENT = "purchase", "event"
+LINE_FACT_TYPES = {c: EVENT_LEDGER_SCHEMA[c] for c in LINE_FACTS}
 ARRAYS = {PURCHASE: "purchases", EVENT: "events"}
 ON_UNKNOWN = ("skip", "resend")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"  # millisecond ISO 8601 UTC
@@ -177,6 +181,9 @@ def plan_events(
     chosen = _chosen(events, options)
     figures.offered = chosen.height
     statuses = ledger.statuses() if dry_run else ledger.compact_events()
+    # A re-exported order's lines take the keys the ledger holds for them (an added line
+    # shifts no sent line onto a new key).
+    chosen = match_to_ledger(chosen, statuses)
     unresolved, elsewhere = _unresolved(statuses, ledger)
     figures.in_flight_elsewhere = chosen.filter(
         pl.col("event_key").is_in(elsewhere.implode())
@@ -283,6 +290,11 @@ def render_objects(
         "name",
         pl.concat_str([head, switch, properties, pl.lit("}")]).alias(OBJECT),
         "quantity",
+        # What the event ledger keeps of a purchase keyed by occurrence (line_matching.py).
+        *[
+            pl.col(c) if c in events.columns else pl.lit(None, dtype).alias(c)
+            for c, dtype in LINE_FACT_TYPES.items()
+        ],
     )
 
 

@@ -57,7 +57,12 @@ from amperity_braze_assets.braze.diff import (
     alias_key_expr,
     compute_diff,
 )
-from amperity_braze_assets.braze.event_ledger import ACCEPTED, PENDING, EventLedger
+from amperity_braze_assets.braze.event_ledger import (
+    ACCEPTED,
+    LINE_FACTS,
+    PENDING,
+    EventLedger,
+)
 from amperity_braze_assets.braze.ledger import (
     IDENTIFIER,
     Ledger,
@@ -687,8 +692,15 @@ def _write_ahead(batch: Batch, ledger: Ledger, options: SyncOptions) -> Callable
     keys pending that never left as it can."""
     if batch.events is None:
         return None
-    keys = batch.events.get_column("event_key")
-    return lambda: EventLedger(ledger.store, ledger.name).record(keys, PENDING, options.run_id)
+    # With each purchase's line facts, so a key left pending is still matched to its line.
+    pending = batch.events.select(
+        "event_key",
+        *LINE_FACTS,
+        "quantity",
+        status=pl.lit(PENDING),
+        reason=pl.lit(None, pl.String),
+    )
+    return lambda: EventLedger(ledger.store, ledger.name).record_outcomes(pending, options.run_id)
 
 
 def _resend_ambiguous(batch: Batch, options: SyncOptions) -> bool:
