@@ -84,3 +84,27 @@ def stable_unit_interval(ids: pl.Series, salt: str) -> np.ndarray:
     fnv1a_append(state, b"\x1f" + salt.encode("utf-8"))
     murmur3_finalize(state)
     return (state >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+def stable_text_key(texts: pl.Series, salt: str) -> pl.Series:
+    """A 32-digit key per text, fixed by the text and ``salt`` alone, whatever other texts are
+    hashed beside it: FNV-1a over each text's own hex bytes (``fnv1a_rows`` with lengths: the
+    padding to the batch's widest text is not hashed, so a longer text arriving in a later
+    batch changes no other key), two salts, fmix64, the top 53 bits of each."""
+    n = texts.len()
+    hexed = texts.cast(pl.String).fill_null("").str.encode("hex")
+    lengths = hexed.str.len_bytes().to_numpy().astype(np.int64)
+    width = int(lengths.max()) if n else 0
+    matrix = None
+    if width:
+        joined = hexed.str.pad_end(width, ".").str.join("").item()
+        matrix = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width)
+    parts = []
+    for number in (1, 2):
+        state = np.full(n, FNV_OFFSET, dtype=np.uint64)
+        if matrix is not None:
+            fnv1a_rows(matrix, lengths=lengths, state=state)
+        fnv1a_append(state, f"\x1f{salt}-{number}".encode())
+        murmur3_finalize(state)
+        parts.append(pl.Series(state >> np.uint64(11), dtype=pl.UInt64).cast(pl.String))
+    return parts[0].str.zfill(16) + parts[1].str.zfill(16)

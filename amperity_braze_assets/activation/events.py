@@ -29,7 +29,6 @@ revenue is complete; a quantity that is not a whole number of at least 1 is reje
 
 from __future__ import annotations
 
-import numpy as np
 import polars as pl
 
 from amperity_braze_assets.activation.config import (
@@ -45,7 +44,8 @@ from amperity_braze_assets.activation.events_config import (
     PurchaseSpec,
     property_name_problem,
 )
-from amperity_braze_assets.hashing import stable_unit_interval
+from amperity_braze_assets.hashing import stable_text_key
+from amperity_braze_assets.sources.reader import TIMESTAMP_FORMATS_TRIED, parse_timestamp
 
 PURCHASE, EVENT = "purchase", "event"
 MAX_QUANTITY = 100  # spec: quantity at most 100 an object
@@ -56,6 +56,10 @@ OCCURRENCE = "_occurrence"
 # Positions in the export files (sources/reader.py numbers lines as read): they change when an
 # order is re-exported, so they never enter a purchase's key (events_config refuses them).
 POSITION_COLUMNS = ("line_number",)
+# The export's own id of a line item (the ``line-id`` tag): when a line has one, its purchase is
+# keyed by it, not by its occurrence among the order's lines of its product.
+LINE_ID = "line_id"
+KEY_SALT = "event-key"
 EVENT_SCHEMA: dict[str, pl.DataType] = {
     "event_key": pl.String(),
     PERSON_ID: pl.String(),
@@ -66,6 +70,12 @@ EVENT_SCHEMA: dict[str, pl.DataType] = {
     "price": pl.Float64(),
     "quantity": pl.Int64(),
     "properties": pl.String(),
+    # Purchases keyed by occurrence: the key's text without the occurrence (kind, product,
+    # order), the occurrence and the part's first unit, so the sync can match a re-exported
+    # order's lines to those its event ledger holds (braze/line_matching.py); null otherwise.
+    "line_group": pl.String(),
+    "occurrence": pl.Int64(),
+    "first_unit": pl.Int64(),
 }
 REJECT_SCHEMA: dict[str, pl.DataType] = {
     "event_key": pl.String(),
@@ -133,7 +143,7 @@ def purchase_rows(lines: pl.DataFrame, spec: PurchaseSpec) -> tuple[pl.DataFrame
     reason = _first_reason(
         [
             (pl.col(PERSON_ID).is_null(), pl.lit("no amperity_id")),
-            (pl.col("_time").is_null(), pl.lit("no purchase time")),
+            _time_check(lines.schema[spec.time], spec.time, "purchase"),
             (
                 pl.col("_product").is_null() | (pl.col("_product").str.len_chars() == 0),
                 pl.lit("no product_id"),
@@ -165,8 +175,7 @@ def purchase_rows(lines: pl.DataFrame, spec: PurchaseSpec) -> tuple[pl.DataFrame
     )
     frame = frame.with_columns(_reason=reason, _name=pl.col("_product"))
     order_key = tuple(c for c in spec.key if c not in POSITION_COLUMNS)
-    frame = _with_occurrence(frame, order_key, spec.properties)
-    frame = _with_key(frame, PURCHASE, (*order_key, OCCURRENCE), pl.col("_product"))
+    frame = _purchase_key(frame, order_key, spec.properties)
     kept, refused = _split(frame, PURCHASE)
     # Every part carries the unit range it stands for, a line of 40 too (u1-100): re-exported
     # at 150 its first part keeps its key and only u101-200 is new.
@@ -182,18 +191,57 @@ def purchase_rows(lines: pl.DataFrame, spec: PurchaseSpec) -> tuple[pl.DataFrame
             event_key=pl.format(
                 "{}-u{}-{}", "event_key", first_unit, first_unit + (MAX_QUANTITY - 1)
             ),
+            _first_unit=first_unit,
         )
     )
     named = (*order_key, spec.product_id)
     return _one_per_key(_event_frame(kept, PURCHASE, spec.properties), refused, named)
 
 
+def _purchase_key(
+    frame: pl.DataFrame, order_key: tuple[str, ...], properties: tuple[str, ...]
+) -> pl.DataFrame:
+    """``event_key`` of each line (its parts' unit ranges are added later): the hash of its
+    group's text (kind, product, order key) and its export line id when it has one, else its
+    occurrence (``line_group`` and ``_occurrence`` are kept for the sync's ledger matching)."""
+    frame = _with_occurrence(frame, order_key, properties)
+    group = pl.concat_str(
+        [
+            pl.lit(PURCHASE),
+            pl.col("_product").fill_null(""),
+            *[pl.col(c).cast(pl.String).fill_null("\x00") for c in order_key],
+        ],
+        separator="\x1f",
+    )
+    line_id = (
+        pl.col(LINE_ID).cast(pl.String).str.strip_chars()
+        if LINE_ID in frame.columns
+        else pl.lit(None, pl.String)
+    )
+    line_id = pl.when(line_id != "").then(line_id)
+    occurrence = pl.coalesce(
+        pl.lit("line:") + line_id, pl.col(OCCURRENCE).cast(pl.String).fill_null("\x00")
+    )
+    frame = frame.with_columns(
+        line_group=pl.when(line_id.is_null()).then(group),
+        _key_text=pl.concat_str([group, occurrence], separator="\x1f"),
+    )
+    return frame.with_columns(event_key=stable_text_key(frame["_key_text"], KEY_SALT))
+
+
 def _with_occurrence(
     frame: pl.DataFrame, order_key: tuple[str, ...], properties: tuple[str, ...]
 ) -> pl.DataFrame:
-    """``_occurrence``: the line's number among its order's lines of the same product, in an
-    order of their content (price, quantity, properties), not of their position in the files:
-    the same order re-exported with its lines reordered numbers them the same."""
+    """``_occurrence``: the line's number among its order's lines of the same product without
+    a line id, in an order of their content (price, quantity, properties), not of their
+    position in the files: the same order re-exported with its lines reordered numbers them the
+    same. A re-export that adds a line shifts the numbers: the sync matches them to the keys
+    its event ledger holds (braze/line_matching.py)."""
+    without_id = (
+        [pl.col(LINE_ID).cast(pl.String).str.strip_chars().fill_null("") != ""]
+        if LINE_ID in frame.columns
+        else []
+    )
     content = [
         pl.col("_price"),
         pl.col("_quantity"),
@@ -201,7 +249,7 @@ def _with_occurrence(
     ]
     return frame.with_columns(
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-        .over([*order_key, "_product"], order_by=content)
+        .over([*order_key, "_product", *without_id], order_by=content)
         .alias(OCCURRENCE)
     )
 
@@ -216,16 +264,19 @@ def event_rows(source: pl.DataFrame, spec: EventSpec) -> tuple[pl.DataFrame, pl.
     properties = spec.properties
     if properties is None:
         properties = tuple(c for c in source.columns if c not in (PERSON_ID, spec.time))
-    missing = [c for c in properties if c not in source.columns]
-    if missing:
-        raise EventQueryError(f"event '{spec.name}': its rows have no column(s) {missing}.")
+    missing = [c for c in (*properties, *(spec.key or ())) if c not in source.columns]
+    if missing:  # load_events_config refuses these; a table changed since is named here
+        raise EventQueryError(
+            f"event '{spec.name}' ({spec.sql_file or spec.table}): its rows have no column(s) "
+            f"{missing} (properties or key:); they have {source.columns}."
+        )
     frame = source.with_columns(
         _time=_as_utc(source.schema[spec.time], pl.col(spec.time)), _name=pl.lit(spec.name)
     )
     reason = _first_reason(
         [
             (pl.col(PERSON_ID).is_null(), pl.lit("no amperity_id")),
-            (pl.col("_time").is_null(), pl.lit("no event time")),
+            _time_check(source.schema[spec.time], spec.time, "event"),
             *_property_checks(frame, properties),
         ]
     )
@@ -248,7 +299,8 @@ def _event_source(spec: EventSpec, tables: dict[str, pl.DataFrame]) -> pl.DataFr
         result.collect_schema()
     except Exception as exc:
         raise EventQueryError(
-            f"{spec.sql_file}: the query failed over {sorted(registered)}: {exc}"
+            f"{spec.sql_file}: the query failed over {sorted(registered)}: "
+            f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
         ) from exc
     if plan_reads_files(result):  # the load-time guard's backstop: registered frames only
         raise EventQueryError(
@@ -269,8 +321,30 @@ def _as_utc(dtype: pl.DataType, column: pl.Expr) -> pl.Expr:
     if dtype == pl.Date:
         return column.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
     if dtype == pl.String:
-        return column.str.to_datetime(time_zone="UTC", strict=False).cast(target)
+        # Each value read on its own (an export may mix "2026-11-30T14:03Z" and
+        # "2026-11-30 15:03:00+01:00" in one column): the sources reader's formats, which try
+        # every form per value; minutes without seconds are given ":00" first.
+        text = column.str.strip_chars().str.replace(
+            r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d)([^:\d].*)?$", "${1}:00${2}"
+        )
+        return parse_timestamp(text)
     return pl.lit(None, target)
+
+
+def _time_check(dtype: pl.DataType, column: str, kind: str) -> tuple[pl.Expr, pl.Expr]:
+    """The check of an occurrence's time: none, or a text that is no time (named, so the
+    export can be fixed)."""
+    unread = pl.format(
+        f"{kind} time {{}} in column {column!r} is not a time it can read; write "
+        f"{TIMESTAMP_FORMATS_TRIED}",
+        pl.col(column).cast(pl.String),
+    )
+    reason = (
+        pl.when(pl.col(column).is_null()).then(pl.lit(f"no {kind} time")).otherwise(unread)
+        if dtype == pl.String
+        else pl.lit(f"no {kind} time")
+    )
+    return pl.col("_time").is_null(), reason
 
 
 def _property_checks(frame: pl.DataFrame, properties: tuple[str, ...]) -> list:
@@ -298,8 +372,9 @@ def _first_reason(checks: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
 
 
 def _with_key(frame: pl.DataFrame, kind: str, key: tuple[str, ...], name: pl.Expr) -> pl.DataFrame:
-    """``event_key``: two stable 53-bit hashes (hashing.py) of the kind, the name or product
-    and the key columns' text, so one occurrence keeps its key on every run and machine."""
+    """``event_key``: two stable 53-bit hashes (hashing.stable_text_key: of this text alone,
+    whatever else the batch holds) of the kind, the name or product and the key columns' text,
+    so one occurrence keeps its key on every run and machine."""
     text = frame.select(
         pl.concat_str(
             [
@@ -310,12 +385,7 @@ def _with_key(frame: pl.DataFrame, kind: str, key: tuple[str, ...], name: pl.Exp
             separator="\x1f",
         )
     ).to_series()
-    first = (stable_unit_interval(text, "event-key-1") * 2**53).astype(np.uint64)
-    second = (stable_unit_interval(text, "event-key-2") * 2**53).astype(np.uint64)
-    return frame.with_columns(
-        event_key=pl.Series(first, dtype=pl.UInt64).cast(pl.String).str.zfill(16)
-        + pl.Series(second, dtype=pl.UInt64).cast(pl.String).str.zfill(16)
-    )
+    return frame.with_columns(event_key=stable_text_key(text, KEY_SALT))
 
 
 def _split(frame: pl.DataFrame, kind: str) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -344,6 +414,13 @@ def _event_frame(kept: pl.DataFrame, kind: str, properties: tuple[str, ...]) -> 
             "quantity"
         ),
         properties_json(kept, properties).alias("properties"),
+        (pl.col("line_group") if purchase else pl.lit(None, pl.String)).alias("line_group"),
+        (
+            pl.when(pl.col("line_group").is_not_null()).then(pl.col(OCCURRENCE))
+            if purchase
+            else pl.lit(None, pl.Int64)
+        ).alias("occurrence"),
+        (pl.col("_first_unit") if purchase else pl.lit(None, pl.Int64)).alias("first_unit"),
     )
 
 

@@ -25,7 +25,7 @@ from amperity_braze_assets.activation.config import (
     ORDER_LINES,
     PERSON_ID,
     QUERY_TABLES,
-    read_only_sql_problem,
+    _query_schema,
     table_schemas,
 )
 from amperity_braze_assets.config_file import (
@@ -47,7 +47,7 @@ RESERVED_PROPERTIES = frozenset({"time", "event_name"})
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_ .:\-]{0,254}$")
 CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
 # order_lines as the customer 360 builds it, with the order's currency.
-PURCHASE_TABLE_EXTRA = {"currency": pl.String()}
+PURCHASE_TABLE_EXTRA = {"currency": pl.String(), "line_id": pl.String()}
 
 
 def property_name_problem(name: str) -> str | None:
@@ -277,7 +277,7 @@ def _events(
         spec = (
             _table_event(entry, schemas, where, problems)
             if entry.table
-            else _sql_event(config_dir, entry, where, problems)
+            else _sql_event(config_dir, entry, schemas, where, problems)
         )
         if spec is not None:
             specs.append(spec)
@@ -306,7 +306,11 @@ def _table_event(
 
 
 def _sql_event(
-    config_dir: Path, entry: EventEntry, where: str, problems: _Problems
+    config_dir: Path,
+    entry: EventEntry,
+    schemas: dict[str, dict[str, pl.DataType]],
+    where: str,
+    problems: _Problems,
 ) -> EventSpec | None:
     assert entry.sql is not None
     if entry.key is None:
@@ -324,11 +328,15 @@ def _sql_event(
         problems.add(where, f"sql file {path} does not exist; write it or fix the path.")
         return None
     text = path.read_text(encoding="utf-8")
-    refused = read_only_sql_problem(text)
-    if refused:
-        problems.add(where, f"{path}: refused: {refused}.")
+    # Compiled on empty tables of the registered schemas, as attributes.sql is: a column the
+    # entry names and the query does not return is refused now, not at the sync's run.
+    errors: list[str] = []
+    returned = _query_schema(path, text, schemas, errors)
+    for error in errors:
+        problems.add(where, error)
+    if returned is None:
         return None
-    _check_properties(where, entry.properties or (), problems)
+    _check_query_columns(entry, returned, where, problems)
     if entry.key is None:
         return None
     return EventSpec(
@@ -339,6 +347,38 @@ def _sql_event(
         sql=text,
         sql_file=str(path),
     )
+
+
+def _check_query_columns(
+    entry: EventEntry, returned: dict[str, pl.DataType], where: str, problems: _Problems
+) -> None:
+    """The columns a query's event is built from are among those it returns, its time is a
+    time, and every property column is a name Braze takes."""
+    columns = sorted(returned)
+    for role, names in (
+        ("amperity_id", (PERSON_ID,)),
+        ("time", (entry.time,)),
+        ("key", entry.key or ()),
+        ("properties", entry.properties or ()),
+    ):
+        for name in names:
+            if name not in returned:
+                problems.add(
+                    where,
+                    f"{entry.sql}: the query returns no column {name!r} (named as {role}); it "
+                    f"returns {columns}: return it (e.g. SELECT ... AS {name}) or fix the entry.",
+                )
+    time = returned.get(entry.time)
+    if time is not None and not (isinstance(time, pl.Datetime) or time in (pl.Date, pl.String)):
+        problems.add(
+            where,
+            f"{entry.sql}: column {entry.time!r} is {time}, not a time; return a timestamp, a "
+            "date or ISO 8601 text.",
+        )
+    properties = entry.properties
+    if properties is None:  # every other column is a property
+        properties = tuple(c for c in returned if c not in (PERSON_ID, entry.time))
+    _check_properties(where, properties, problems)
 
 
 def _check_properties(where: str, properties: tuple[str, ...], problems: _Problems) -> None:

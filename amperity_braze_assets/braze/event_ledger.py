@@ -53,7 +53,16 @@ EVENT_LEDGER_SCHEMA = {
     "run_id": pl.String,
     "recorded_at": pl.Datetime("us", "UTC"),
     "quantity": pl.Int64,
+    # A purchase keyed by its occurrence among its order's lines of its product: its line
+    # group (the key's text without the occurrence), occurrence, unit price and first unit, so
+    # a re-exported order's lines are matched to the keys sent (braze/line_matching.py).
+    "line_group": pl.String,
+    "occurrence": pl.Int64,
+    "price": pl.Float64,
+    "first_unit": pl.Int64,
 }
+# Facts of a key that hold whatever its status: kept from whichever of its rows has them.
+LINE_FACTS = ("line_group", "occurrence", "price", "first_unit")
 COMPACTED = "events.v1"
 SEGMENTS = "event_segments.v1"
 # How a shard's ledger is named under its destination's (braze/sync_assets.py shard_ledger).
@@ -79,14 +88,19 @@ class EventLedger(Ledger):
         """Persist per-key outcomes: ``event_key``, ``status``, ``reason``."""
         if outcomes.height == 0:
             return None
-        quantity = pl.col("quantity") if "quantity" in outcomes.columns else pl.lit(None)
+
+        def kept(name: str) -> pl.Expr:
+            value = pl.col(name) if name in outcomes.columns else pl.lit(None)
+            return value.cast(EVENT_LEDGER_SCHEMA[name]).alias(name)
+
         frame = outcomes.select(
             pl.col("event_key").cast(pl.String),
             pl.col("status").cast(pl.String),
             pl.col("reason").cast(pl.String),
             pl.lit(run_id, pl.String).alias("run_id"),
             pl.lit(None, pl.Datetime("us", "UTC")).alias("recorded_at"),
-            quantity.cast(pl.Int64).alias("quantity"),
+            kept("quantity"),
+            *[kept(name) for name in LINE_FACTS],
         ).with_columns(recorded_at=_now())
         return self._write_in_order(SEGMENTS, frame)
 
@@ -95,6 +109,12 @@ class EventLedger(Ledger):
         applied in memory; nothing written)."""
         prefix = f"braze/{destination_ledger(self.name)}/"
         names = [n for n in self.store.list(prefix) if _is_event_table(n[len(prefix) :])]
+        return _fold(self.store, names)
+
+    def own_statuses(self) -> pl.DataFrame:
+        """The latest status of every key this ledger itself wrote (its own folder: one shard's,
+        or the unsharded destination's), not another shard's."""
+        names = [self._table(COMPACTED), *self.store.list(self._table(f"{SEGMENTS}/"))]
         return _fold(self.store, names)
 
     def compact_events(self) -> pl.DataFrame:
@@ -127,6 +147,14 @@ def _fold(store, names: list[str]) -> pl.DataFrame:
     latest = stacked.sort(
         [pl.col("status").is_in(SETTLED), "recorded_at"], maintain_order=True, nulls_last=False
     ).unique("event_key", keep="last", maintain_order=True)
+    with_facts = stacked.filter(pl.col("line_group").is_not_null())
+    if with_facts.height:  # an outcome recorded without them (a 'skipped' decision) keeps them
+        facts = with_facts.unique("event_key", keep="last").select("event_key", *LINE_FACTS)
+        latest = (
+            latest.drop(LINE_FACTS)
+            .join(facts, on="event_key", how="left", maintain_order="left")
+            .select(list(EVENT_LEDGER_SCHEMA))
+        )
     return latest.cast(EVENT_LEDGER_SCHEMA)
 
 

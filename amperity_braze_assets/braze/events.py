@@ -54,6 +54,8 @@ from amperity_braze_assets.braze.diff import (
 )
 from amperity_braze_assets.braze.event_ledger import (
     ACCEPTED,
+    EVENT_LEDGER_SCHEMA,
+    LINE_FACTS,
     PENDING,
     REJECTED,
     SETTLED,
@@ -64,8 +66,10 @@ from amperity_braze_assets.braze.event_ledger import (
     EventLedger,
 )
 from amperity_braze_assets.braze.ledger import IDENTIFIER
+from amperity_braze_assets.braze.line_matching import match_to_ledger
 
 PURCHASE, EVENT = "purchase", "event"
+LINE_FACT_TYPES = {c: EVENT_LEDGER_SCHEMA[c] for c in LINE_FACTS}
 ARRAYS = {PURCHASE: "purchases", EVENT: "events"}
 ON_UNKNOWN = ("skip", "resend")
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.3fZ"  # millisecond ISO 8601 UTC
@@ -110,6 +114,9 @@ class EventFigures:
     # accepted purchases whose line now has another quantity: never resent (no negatives)
     changed_after_sending: int = 0
     no_profile_in_braze: int = 0  # update-only occurrences refused for now: offered again
+    # pending or unknown in another shard's folder: that shard may be sending them right now,
+    # so this run neither sends nor settles them (their shard resolves them)
+    in_flight_elsewhere: int = 0
     outcomes: Counter = field(default_factory=Counter)
 
     def count(self, kind: str, outcome: str) -> int:
@@ -128,6 +135,7 @@ class EventFigures:
             "unknown_resent": self.unknown_resent,
             "changed_after_sending": self.changed_after_sending,
             "no_profile_in_braze": self.no_profile_in_braze,
+            "in_flight_elsewhere": self.in_flight_elsewhere,
         }
         for kind, plural in (("purchase", "purchases"), ("event", "events")):
             figures[f"{plural}_sent"] = self.sent(kind)
@@ -173,7 +181,13 @@ def plan_events(
     chosen = _chosen(events, options)
     figures.offered = chosen.height
     statuses = ledger.statuses() if dry_run else ledger.compact_events()
-    unresolved = statuses.filter(pl.col("status").is_in(UNRESOLVED))
+    # A re-exported order's lines take the keys the ledger holds for them (an added line
+    # shifts no sent line onto a new key).
+    chosen = match_to_ledger(chosen, statuses)
+    unresolved, elsewhere = _unresolved(statuses, ledger)
+    figures.in_flight_elsewhere = chosen.filter(
+        pl.col("event_key").is_in(elsewhere.implode())
+    ).height
     if options.on_unknown == "skip" and unresolved.height:
         figures.unknown_skipped = unresolved.height
         if not dry_run:
@@ -181,8 +195,10 @@ def plan_events(
     done = statuses.filter(pl.col("status").is_in(SETTLED)).get_column("event_key")
     if options.on_unknown == "skip":
         done = pl.concat([done, unresolved["event_key"]])
-    fresh = chosen.filter(~pl.col("event_key").is_in(done.implode()))
-    figures.already_sent = chosen.height - fresh.height
+    fresh = chosen.filter(
+        ~pl.col("event_key").is_in(done.implode()), ~pl.col("event_key").is_in(elsewhere.implode())
+    )
+    figures.already_sent = chosen.height - fresh.height - figures.in_flight_elsewhere
     figures.changed_after_sending = _changed_after_sending(chosen, statuses)
     with_profile = fresh.join(people, on=PERSON, how="inner", maintain_order="left")
     figures.no_profile = fresh.height - with_profile.height
@@ -197,6 +213,17 @@ def plan_events(
     ordered = recent.sort(pl.col("kind") != PURCHASE, maintain_order=True)
     objects = render_objects(ordered, options.identifier_type, options.update_existing_only)
     return EventPlan(objects, figures)
+
+
+def _unresolved(statuses: pl.DataFrame, ledger: EventLedger) -> tuple[pl.DataFrame, pl.Series]:
+    """(the unresolved keys this ledger wrote itself: its own unknown outcomes, to resolve;
+    the keys of other shards' folders still pending or unknown). A shard running beside this
+    one writes its keys pending before it sends them: taken for a dead process's, they would be
+    settled skipped here while that shard may still be told Braze applied nothing."""
+    unresolved = statuses.filter(pl.col("status").is_in(UNRESOLVED))
+    own = ledger.own_statuses().filter(pl.col("status").is_in(UNRESOLVED)).get_column("event_key")
+    mine = pl.col("event_key").is_in(own.implode())
+    return unresolved.filter(mine), unresolved.filter(~mine).get_column("event_key")
 
 
 def _changed_after_sending(chosen: pl.DataFrame, statuses: pl.DataFrame) -> int:
@@ -263,6 +290,11 @@ def render_objects(
         "name",
         pl.concat_str([head, switch, properties, pl.lit("}")]).alias(OBJECT),
         "quantity",
+        # What the event ledger keeps of a purchase keyed by occurrence (line_matching.py).
+        *[
+            pl.col(c) if c in events.columns else pl.lit(None, dtype).alias(c)
+            for c, dtype in LINE_FACT_TYPES.items()
+        ],
     )
 
 
@@ -357,8 +389,9 @@ def outcomes(events: pl.DataFrame, result: TrackResult) -> pl.DataFrame:
 
 def log_rows(events: pl.DataFrame, run_id: str, batch: int, dry_run: bool) -> pl.DataFrame:
     """The sync log's rows for a request's occurrences (same columns as the attributes'):
-    ``fields`` says ``purchases:<product>`` or ``events:<name>``; data points 0 (the log's
-    data points are the attribute values billed); ``new`` null (not a profile)."""
+    ``fields`` says ``purchases:<product>`` or ``events:<name>``; data points 1 (Braze bills
+    each custom event and each purchase recorded as one data point, as each attribute value
+    set); ``new`` null (not a profile)."""
     if dry_run:
         outcome, reason = pl.lit("dry_run"), pl.lit(None, pl.String)
     else:
@@ -371,7 +404,7 @@ def log_rows(events: pl.DataFrame, run_id: str, batch: int, dry_run: bool) -> pl
         pl.lit(batch, pl.Int64).alias("batch"),
         pl.col(IDENTIFIER),
         pl.concat_list(pl.format("{}:{}", "array", "name")).alias("fields"),
-        pl.lit(0, pl.Int64).alias("data_points"),
+        pl.lit(1, pl.Int64).alias("data_points"),
         outcome.cast(pl.String).alias("outcome"),
         reason.cast(pl.String).alias("reason"),
         pl.col(OBJECT).alias("object"),

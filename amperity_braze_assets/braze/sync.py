@@ -57,7 +57,12 @@ from amperity_braze_assets.braze.diff import (
     alias_key_expr,
     compute_diff,
 )
-from amperity_braze_assets.braze.event_ledger import PENDING, EventLedger
+from amperity_braze_assets.braze.event_ledger import (
+    ACCEPTED,
+    LINE_FACTS,
+    PENDING,
+    EventLedger,
+)
 from amperity_braze_assets.braze.ledger import (
     IDENTIFIER,
     Ledger,
@@ -549,7 +554,7 @@ def _dry_run(
                 _record_event_rows(report, batch.events, options.run_id, batch.number, True)
     report.dry_run_file = str(path)
     report.objects_sent = diff.height
-    report.data_points_sent = diff.figures.data_points
+    report.data_points_sent += diff.figures.data_points  # the occurrences' are counted in
     report.log = pl.concat(logs, how="vertical")
     timed_log(report).write_parquet(folder / f"{options.destination}{DRY_RUN_LOG_SUFFIX}")
 
@@ -630,7 +635,9 @@ def _send(
                 unconfirmed_parts.append(_unconfirmed_rows(diff, rows, result, accepted))
                 if batch.events is not None:
                     event_parts.append(braze_events.outcomes(batch.events, result))
-                    _record_event_rows(report, event_parts[-1], options.run_id, number, False)
+                    _record_event_rows(
+                        report, event_parts[-1], options.run_id, number, False, result
+                    )
                 finished.append(number)
             # One segment for every batch whose answer arrived together: durable before more
             # work is recorded, and few enough files at high request rates.
@@ -685,8 +692,15 @@ def _write_ahead(batch: Batch, ledger: Ledger, options: SyncOptions) -> Callable
     keys pending that never left as it can."""
     if batch.events is None:
         return None
-    keys = batch.events.get_column("event_key")
-    return lambda: EventLedger(ledger.store, ledger.name).record(keys, PENDING, options.run_id)
+    # With each purchase's line facts, so a key left pending is still matched to its line.
+    pending = batch.events.select(
+        "event_key",
+        *LINE_FACTS,
+        "quantity",
+        status=pl.lit(PENDING),
+        reason=pl.lit(None, pl.String),
+    )
+    return lambda: EventLedger(ledger.store, ledger.name).record_outcomes(pending, options.run_id)
 
 
 def _resend_ambiguous(batch: Batch, options: SyncOptions) -> bool:
@@ -699,9 +713,20 @@ def _resend_ambiguous(batch: Batch, options: SyncOptions) -> bool:
 
 
 def _record_event_rows(
-    report: SyncReport, rows: pl.DataFrame, run_id: str, batch: int, dry_run: bool
+    report: SyncReport,
+    rows: pl.DataFrame,
+    run_id: str,
+    batch: int,
+    dry_run: bool,
+    result: TrackResult | None = None,
 ) -> None:
     braze_events.count_outcomes(report.events, rows, dry_run)
+    # Braze bills each custom event and each purchase recorded as one data point (its data
+    # points page): an occurrence is one, as the log's rows say.
+    report.data_points_sent += rows.height
+    if result is not None:
+        report.data_points_accepted += rows.filter(pl.col("status") == ACCEPTED).height
+        report.wasted_data_points += result.ambiguous_attempts * rows.height
     logged = braze_events.log_rows(rows, run_id, batch, dry_run)
     report.event_log = pl.concat([report.event_log, logged], how="vertical_relaxed")
 

@@ -684,6 +684,7 @@ def event_metadata(report: sync.SyncReport) -> dict[str, dg.MetadataValue]:
     rows += [
         ("unknown outcomes skipped (on_unknown: skip)", numbers["unknown_skipped"]),
         ("unknown outcomes resent (on_unknown: resend)", numbers["unknown_resent"]),
+        ("in flight in another shard (left to it)", numbers["in_flight_elsewhere"]),
         ("sent by an earlier run", numbers["already_sent"]),
         ("older than event_lookback_days (not sent)", numbers["older_than_lookback"]),
         ("no profile in this sync (not sent)", numbers["no_profile"]),

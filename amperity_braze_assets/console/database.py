@@ -44,7 +44,7 @@ from amperity_braze_assets.storage.parquet_files import read_table
 
 CONSOLE_DATABASE = "console"  # the file's stem is its name in the console's addresses
 # Bumped when a table's layout changes: the file is then rebuilt from scratch.
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 DAGSTER_RUN_COLUMNS = {
     "run_id": pl.String,
@@ -153,6 +153,7 @@ CREATE TABLE IF NOT EXISTS sync_figures (
     run_id TEXT, destination TEXT, started TEXT, dry_run INTEGER, sent INTEGER,
     accepted INTEGER, rejected INTEGER, unknown INTEGER, would_send INTEGER,
     data_points INTEGER, data_points_accepted INTEGER, top_reason TEXT,
+    purchases INTEGER, purchases_accepted INTEGER, events INTEGER, events_accepted INTEGER,
     PRIMARY KEY (run_id, destination)
 );
 """
@@ -175,20 +176,32 @@ DROP VIEW IF EXISTS syncs;
 CREATE VIEW syncs AS
 SELECT coalesce(f.started, d.started) AS started, f.destination,
     CASE WHEN f.dry_run THEN 'dry run'
-         WHEN d.dagster_status = 'FAILURE' OR (f.sent > 0 AND f.accepted = 0) THEN 'failed'
-         WHEN f.rejected + f.unknown > 0 THEN 'warning'
+         WHEN d.dagster_status = 'FAILURE' OR (f.sent + f.purchases + f.events > 0
+              AND f.accepted + f.purchases_accepted + f.events_accepted = 0) THEN 'failed'
+         WHEN f.rejected + f.unknown > 0
+              OR f.purchases + f.events > f.purchases_accepted + f.events_accepted
+              THEN 'warning'
          ELSE 'healthy' END AS status,
+    -- Profiles are the attribute objects, purchases and events are counted apart.
     CASE WHEN f.dry_run THEN printf(
             'Dry run: nothing was sent. Would send %,d profile%s (%,d data points).',
             f.would_send, iif(f.would_send = 1, '', 's'), f.data_points)
          ELSE printf('Sent %,d profile%s: accepted %,d, rejected %,d, outcome unknown %,d.',
-            f.sent, iif(f.sent = 1, '', 's'), f.accepted, f.rejected, f.unknown) END AS summary,
+            f.sent, iif(f.sent = 1, '', 's'), f.accepted, f.rejected, f.unknown) END
+    || CASE WHEN f.purchases + f.events = 0 THEN ''
+            WHEN f.dry_run THEN printf(' Would send %,d purchase%s and %,d event%s.',
+                f.purchases, iif(f.purchases = 1, '', 's'), f.events, iif(f.events = 1, '', 's'))
+            ELSE printf(' Purchases %,d (accepted %,d), events %,d (accepted %,d).',
+                f.purchases, f.purchases_accepted, f.events, f.events_accepted) END
+        AS summary,
     -- A dry run has no sent, accepted or rejected figures: it has what it would send.
     iif(f.dry_run, NULL, f.sent) AS sent, iif(f.dry_run, NULL, f.accepted) AS accepted,
     iif(f.dry_run, NULL, f.rejected) AS rejected, iif(f.dry_run, NULL, f.unknown) AS unknown,
     f.would_send, iif(f.dry_run, NULL, f.data_points) AS data_points,
     iif(f.dry_run, f.data_points, NULL) AS would_send_data_points,
     iif(f.dry_run, NULL, f.data_points_accepted) AS data_points_accepted, f.top_reason,
+    f.purchases, iif(f.dry_run, NULL, f.purchases_accepted) AS purchases_accepted,
+    f.events, iif(f.dry_run, NULL, f.events_accepted) AS events_accepted,
     '{base}/console/run?run_id=' || f.run_id AS run_page,
     '{base}/console/sync_rows?run_id=' || f.run_id AS rows_page,
     CASE WHEN f.rejected > 0
@@ -199,7 +212,7 @@ FROM sync_figures f LEFT JOIN dagster_runs d ON d.run_id = f.run_id
 UNION ALL
 SELECT d.started, NULL, 'failed',
     'The run failed before the sync wrote its log: see the run in Dagster.',
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
     '{base}/console/run?run_id=' || d.run_id, NULL, NULL, d.run_id, d.job, d.dagster_status
 FROM dagster_runs d
 WHERE d.syncs AND d.dagster_status = 'FAILURE' AND d.run_id NOT IN (SELECT run_id FROM sync_figures);
@@ -254,18 +267,22 @@ def _run_of(name: str) -> tuple[str, bool]:
 
 
 def sync_figures(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per run and destination: sent = accepted + rejected + unknown; a dry run sends none and
-    would send its rows."""
+    """Per run and destination: profiles (the attribute rows) sent = accepted + rejected +
+    unknown, a dry run sending none and would send its rows; purchases and events (the rows
+    whose fields say ``purchases:`` / ``events:``, braze/events.py) counted apart, sent or
+    would send, and accepted; data points of all."""
     outcome = pl.col("outcome")
     sent = outcome != "dry_run"
+    array = pl.col("fields").str.extract(r"^(purchases|events):", 1)
+    profile = array.is_null()
     return rows.group_by("run_id", "destination", maintain_order=True).agg(
         pl.col("started").min(),
         (outcome == "dry_run").any().cast(pl.Int64).alias("dry_run"),
-        sent.sum().cast(pl.Int64).alias("sent"),
-        (outcome == "accepted").sum().cast(pl.Int64).alias("accepted"),
-        (outcome == "rejected").sum().cast(pl.Int64).alias("rejected"),
-        (outcome == "unknown").sum().cast(pl.Int64).alias("unknown"),
-        (~sent).sum().cast(pl.Int64).alias("would_send"),
+        (sent & profile).sum().cast(pl.Int64).alias("sent"),
+        ((outcome == "accepted") & profile).sum().cast(pl.Int64).alias("accepted"),
+        ((outcome == "rejected") & profile).sum().cast(pl.Int64).alias("rejected"),
+        ((outcome == "unknown") & profile).sum().cast(pl.Int64).alias("unknown"),
+        (~sent & profile).sum().cast(pl.Int64).alias("would_send"),
         pl.col("data_points").sum().cast(pl.Int64),
         pl.col("data_points")
         .filter(outcome == "accepted")
@@ -273,6 +290,17 @@ def sync_figures(rows: pl.DataFrame) -> pl.DataFrame:
         .cast(pl.Int64)
         .alias("data_points_accepted"),
         pl.col("reason").drop_nulls().mode().sort().first().alias("top_reason"),
+        *[
+            count
+            for name in ("purchases", "events")
+            for count in (
+                (array == name).sum().cast(pl.Int64).alias(name),
+                ((array == name) & (outcome == "accepted"))
+                .sum()
+                .cast(pl.Int64)
+                .alias(f"{name}_accepted"),
+            )
+        ],
     )
 
 
@@ -290,17 +318,17 @@ def _append_rows(conn: sqlite3.Connection, rows: pl.DataFrame, run: tuple[str, b
     if rows.height == 0:
         run_id, dry_run, destination = run
         zero = {"run_id": run_id, "destination": destination, "dry_run": dry_run}
+        # No row, no start time: null (the view then shows Dagster's start of the run).
         figures = (
             pl.DataFrame([zero])
             .select(pl.col(c) if c in zero else pl.lit(0).alias(c) for c in figures.columns)
             .cast(figures.schema)
-            .with_columns(top_reason=pl.lit(None, pl.String))
+            .with_columns(started=pl.lit(None, pl.String), top_reason=pl.lit(None, pl.String))
         )
     # A run split over several logs (its shards) adds up into one row per destination.
     known = pl.DataFrame(
         conn.execute(
-            "SELECT run_id, destination, started, dry_run, sent, accepted, rejected, unknown, "
-            "would_send, data_points, data_points_accepted, top_reason FROM sync_figures "
+            f"SELECT {', '.join(figures.columns)} FROM sync_figures "
             "WHERE run_id IN (SELECT value FROM json_each(?))",
             (json.dumps(figures["run_id"].unique().to_list()),),
         ).fetchall(),

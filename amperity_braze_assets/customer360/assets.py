@@ -154,6 +154,10 @@ def build_customer360_assets(config: "ProjectConfig", settings: Settings) -> lis
                     "customer_record_id",
                     "order_time",
                     "counted",
+                    # The order's own currency (order_currency after a conversion to the
+                    # reporting currency): a line's price is in it, and its purchase says so.
+                    "currency",
+                    "order_currency",
                 ]
             },
         )

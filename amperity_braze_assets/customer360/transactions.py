@@ -228,7 +228,7 @@ def _with_rfm(rollups: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-LINE_COLUMNS: tuple[str, ...] = ("sku", "product_name", "quantity", "price")
+LINE_COLUMNS: tuple[str, ...] = ("sku", "product_name", "quantity", "price", "line_id")
 
 
 def order_lines(
@@ -250,6 +250,8 @@ def order_lines(
         "order_time": pl.Datetime("us", "UTC"),
         # The order's own currency (the line's price is in it): what a Braze purchase needs.
         "currency": pl.String,
+        # The export's line-item id (the line-id tag), null when the source has none.
+        "line_id": pl.String,
     }
     frames = [frame for frame in lines if frame.height]
     if not frames or not orders:

@@ -46,6 +46,9 @@ LINE_TAGS: dict[str, str] = {
     "product-name": "product_name",
     "quantity": "quantity",
     "price": "price",
+    # The export's own id of the line item: a purchase is keyed by it (activation/events.py),
+    # so an edited order's lines keep their keys whatever is added.
+    "line-id": "line_id",
 }
 
 TRANSACTION_TAGS: dict[str, str] = {

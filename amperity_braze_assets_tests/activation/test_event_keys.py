@@ -47,16 +47,21 @@ MUG = "#1001,ann@example.com,paid,USD,30.00,0.00,2025-12-30 23:31:31 -0700,1,Mug
 TEE = "#1001,,,,,,,2,Tee,10.00,TEE-1,,,\n"
 
 
-def order_lines(tmp_path: Path, files: dict[str, str]) -> pl.DataFrame:
+def order_lines(
+    tmp_path: Path,
+    files: dict[str, str],
+    columns: dict[str, str] = SHOPIFY_COLUMNS,
+    header: str = SHOPIFY_HEADER,
+) -> pl.DataFrame:
     """``order_lines`` as the sources reader gives them for these export files (one buyer)."""
     folder = tmp_path / f"export-{len(list(tmp_path.iterdir()))}"
     folder.mkdir()
     for name, rows in files.items():
-        (folder / name).write_text(SHOPIFY_HEADER + rows)
+        (folder / name).write_text(header + rows)
     source, errors = parse_source(
         Path("sources.yaml"),
         "shopify",
-        {"kind": "transactions", "files": "orders*.csv", "columns": SHOPIFY_COLUMNS},
+        {"kind": "transactions", "files": "orders*.csv", "columns": columns},
     )
     assert not errors
     lines = read_source(source, folder, money=USD_AND_CAD).lines
