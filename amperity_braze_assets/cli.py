@@ -203,6 +203,7 @@ def _check_braze(args: argparse.Namespace) -> int:
     workspace (case or separators), a missing permission; a destination without a key is
     skipped. Exit status: 0 when nothing fails (name flags only warn), 1 when a blocklisted
     attribute, a type mismatch or a missing permission is found, 2 for a configuration error."""
+    from amperity_braze_assets.activation.campaigns import campaign_flags, load_campaigns
     from amperity_braze_assets.activation.config import load_attribute_config
     from amperity_braze_assets.braze import workspace
     from amperity_braze_assets.braze.client import BrazeError
@@ -215,8 +216,12 @@ def _check_braze(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings()
-        mapping = load_attribute_config(load_project_config(settings, check_files=False))
+        config = load_project_config(settings, check_files=False)
+        mapping = load_attribute_config(config)
         destinations = load_destinations(settings)
+        flags = campaign_flags(
+            load_campaigns(config.config_dir, mapping, {d.name: d.attributes for d in destinations})
+        )
     except (ValueError, ConfigError) as exc:
         print(f"check-braze: {exc}", file=sys.stderr)
         return 2
@@ -230,7 +235,9 @@ def _check_braze(args: argparse.Namespace) -> int:
             continue
         # The resource's key is a dg.EnvVar: read from the environment, as in a run.
         resource = braze_resource_for(destination, settings).process_config_and_initialize()
-        declared = workspace.declared_attributes(mapping, destination.attributes)
+        declared = workspace.declared_attributes(
+            mapping, destination.attributes, flags.get(destination.name, ())
+        )
         try:
             frame = workspace.findings_frame(findings_for(destination, resource, declared))
         except (ValueError, BrazeError) as exc:

@@ -69,18 +69,23 @@ def murmur3_finalize(state: np.ndarray) -> np.ndarray:
 
 def stable_unit_interval(ids: pl.Series, salt: str) -> np.ndarray:
     """A number in [0, 1) per id, fixed by the id and ``salt`` alone (same on every run, machine
-    and polars version): FNV-1a over the hex-encoded id padded to one width, a separator and the
-    salt, then fmix64; the top 53 bits make the fraction."""
+    and polars version, whatever other ids are hashed beside it): FNV-1a over the hex-encoded
+    id's own bytes, a separator and the salt, then fmix64; the top 53 bits make the fraction.
+
+    The ids are laid out padded to the widest one, but the padding is not hashed: an id's
+    number must not move when a longer id (an email, an alias) arrives in the same batch, or a
+    person would change sync shard or control group from one run to the next."""
     n = ids.len()
     if n == 0:
         return np.zeros(0)
     hexed = ids.cast(pl.String).fill_null("").str.encode("hex")
-    width = int(hexed.str.len_bytes().max() or 0)
+    lengths = hexed.str.len_bytes().to_numpy().astype(np.int64)
+    width = int(lengths.max())
     state = np.full(n, FNV_OFFSET, dtype=np.uint64)
     if width:
         joined = hexed.str.pad_end(width, ".").str.join("").item()
         matrix = np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(n, width)
-        fnv1a_rows(matrix, state=state)
+        fnv1a_rows(matrix, lengths=lengths, state=state)
     fnv1a_append(state, b"\x1f" + salt.encode("utf-8"))
     murmur3_finalize(state)
     return (state >> np.uint64(11)).astype(np.float64) / float(1 << 53)

@@ -24,22 +24,24 @@ def test_fnv1a_matches_the_published_test_vectors():
 
 
 def test_control_group_and_shard_fractions_are_pinned():
+    # Pinned when the padding to the widest id stopped being hashed (each id's own bytes only):
+    # the 70-character id, the widest, kept its number.
     ids = pl.Series([*IDS, None])
     assert stable_unit_interval(ids, "vip").tolist() == [
-        0.8928815531842146,
-        0.19595659193221804,
-        0.4045426788215647,
+        0.5448659241451562,
+        0.46898452915652866,
+        0.9574010872735925,
         0.4478667530101531,
-        0.19595659193221804,
+        0.46898452915652866,
     ]
     assert stable_unit_interval(ids, "sync-shard").tolist() == [
-        0.4409596035078037,
-        0.12513918634530874,
-        0.019637607890641173,
+        0.9010416320653979,
+        0.18299936908277548,
+        0.586410657620869,
         0.3790569179351949,
-        0.12513918634530874,
+        0.18299936908277548,
     ]
-    assert in_control_group(ids, "vip", 0.3).to_list() == [False, True, False, False, True]
+    assert in_control_group(ids, "vip", 0.5).to_list() == [False, True, False, True, True]
 
 
 def test_minted_ids_are_pinned():
@@ -55,3 +57,14 @@ def test_minted_ids_are_pinned():
         "AMP-360A5500098740CF3E0C",
         "AMP-5DB7986492189B30F17D",
     ]
+
+
+def test_an_ids_number_does_not_depend_on_the_ids_beside_it():
+    """A sync shard or a control group must not move when a longer id joins the batch (an email
+    or an alias as the identifier): each id is hashed over its own bytes only."""
+    alone = stable_unit_interval(pl.Series(["web-7"]), "sync-shard")
+    beside_long = stable_unit_interval(
+        pl.Series(["web-7", '{"alias_name":"L1234567890","alias_label":"loyalty_id"}']),
+        "sync-shard",
+    )
+    assert alone[0] == beside_long[0]
