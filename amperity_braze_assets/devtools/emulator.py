@@ -119,7 +119,8 @@ class Counters:
     client_errors: int = 0  # 4xx other than 429
     objects: int = 0  # objects applied
     rejected_objects: int = 0
-    data_points: int = 0  # attribute values written, identifiers and subscriptions excluded
+    # Billed values: attributes written (not identifiers nor subscriptions), events, purchases.
+    data_points: int = 0
     merge_requests: int = 0
     merges: int = 0
     schema_requests: int = 0  # GET /custom_attributes answered 200
@@ -369,6 +370,8 @@ class EmulatorState:
             self.counters.events += 1
         else:
             self.counters.purchases += 1
+        # braze.com, Data points: each custom event and each purchase recorded is one.
+        self.counters.data_points += 1
         return self._label(id_field, id_value)
 
     def _apply_nested(
