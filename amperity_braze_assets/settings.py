@@ -70,6 +70,10 @@ class Settings:
     # Previews in run metadata show personal data unmasked: for local work on sample data only,
     # since Dagster keeps run metadata for as long as the instance lives.
     preview_personal_data: bool = False
+    # customer_engagement counts opens a mail client made on its own (Apple Mail Privacy
+    # Protection: Currents' machine_open) and clicks Braze suspects a bot made, when true.
+    count_machine_opens: bool = False
+    count_bot_clicks: bool = False
 
     @property
     def currents_local_dir(self) -> Path:
@@ -160,6 +164,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         dagster_ui_url=(env.get("DAGSTER_UI_URL") or "http://127.0.0.1:3000").rstrip("/"),
         console_url=(env.get("AMPERITY_BRAZE_CONSOLE_URL") or "http://127.0.0.1:8010").rstrip("/"),
         preview_personal_data=bool(_flag(env, "AMPERITY_BRAZE_PREVIEW_PII", "false")),
+        count_machine_opens=bool(_flag(env, "AMPERITY_BRAZE_COUNT_MACHINE_OPENS", "false")),
+        count_bot_clicks=bool(_flag(env, "AMPERITY_BRAZE_COUNT_BOT_CLICKS", "false")),
         currents_max_file_age_hours=_positive_float(env, "CURRENTS_MAX_FILE_AGE_HOURS", 24.0),
         currents_s3_bucket=env.get("CURRENTS_S3_BUCKET") or None,
         currents_s3_prefix=(env.get("CURRENTS_S3_PREFIX") or "currents").strip("/"),

@@ -158,18 +158,32 @@ def build_currents_assets(settings: Settings) -> list:
         kinds={"polars"},
         description="Email and purchase engagement per person (amperity_id = Braze "
         "external_id) from Currents: last open and click, 30-day opens, clicks and sends, "
-        "bounced, unsubscribed, marked spam, last purchase in app.",
+        "bounced, unsubscribed, marked spam, last purchase in app. Machine opens (Apple Mail "
+        "Privacy Protection) and suspected bot clicks are counted apart and left out.",
     )
     def customer_engagement(state_store: StateStore) -> dg.Output:
         as_of = settings.reference_time()
         store = state_store.tables()
         tables = {table: read_currents_table(store, table) for table in ENGAGEMENT_TABLES}
-        engagement = build_customer_engagement(tables, as_of)
+        engagement = build_customer_engagement(
+            tables,
+            as_of,
+            count_machine_opens=settings.count_machine_opens,
+            count_bot_clicks=settings.count_bot_clicks,
+        )
         return dg.Output(
             engagement,
             metadata={
                 "people": dg.MetadataValue.int(engagement.height),
                 "opened_30d": dg.MetadataValue.int(_count(engagement, "email_opens_30d")),
+                # Apple Mail Privacy Protection and link scanners: counted apart, left out of
+                # the opens and clicks unless AMPERITY_BRAZE_COUNT_MACHINE_OPENS / _BOT_CLICKS.
+                "machine_opens_30d": dg.MetadataValue.int(
+                    int(engagement["email_machine_opens_30d"].sum())
+                ),
+                "bot_clicks_30d": dg.MetadataValue.int(
+                    int(engagement["email_bot_clicks_30d"].sum())
+                ),
                 "bounced": dg.MetadataValue.int(int(engagement["email_bounced"].sum())),
                 "unsubscribed": dg.MetadataValue.int(int(engagement["email_unsubscribed"].sum())),
                 "as_of": dg.MetadataValue.text(as_of.isoformat()),

@@ -11,6 +11,13 @@ up to it. The column names are a contract with the attribute mapping and the aud
 - ``email_marked_spam``: the person ever reported a message as spam.
 - ``last_purchase_in_app_at``: the latest Braze Purchase event (purchases logged through
   Braze's SDKs or API, distinct from the order sources of the customer 360).
+- Opens a mail client made without the reader (Apple Mail Privacy Protection and the like
+  prefetch every image: Currents sets ``machine_open``) and clicks Braze suspects a bot made
+  (``is_suspected_bot_click``: link scanners of corporate mail) are counted apart, in
+  ``email_machine_opens_30d`` and ``email_bot_clicks_30d``, and left out of the opens, the
+  clicks and the last open and click, unless ``count_machine_opens`` / ``count_bot_clicks``:
+  a machine open says nothing of the reader, and counting it makes everyone on Apple Mail look
+  engaged.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ ENGAGEMENT_SCHEMA: dict[str, pl.DataType] = {
     "last_email_click_at": UTC_DATETIME,
     "email_opens_30d": pl.Int64(),
     "email_clicks_30d": pl.Int64(),
+    "email_machine_opens_30d": pl.Int64(),
+    "email_bot_clicks_30d": pl.Int64(),
     "email_sends_30d": pl.Int64(),
     "email_sends_total": pl.Int64(),
     "email_bounced": pl.Boolean(),
@@ -49,8 +58,18 @@ ENGAGEMENT_TABLES = (
 WINDOW = timedelta(days=30)
 
 
+def _flagged(column: str) -> pl.Expr:
+    """True where a Currents flag says so: ``machine_open`` is the text "true" (or a boolean in
+    another schema version), ``is_suspected_bot_click`` a boolean; null is not flagged."""
+    return pl.col(column).cast(pl.String).str.to_lowercase().fill_null("") == "true"
+
+
 def build_customer_engagement(
-    tables: Mapping[str, pl.DataFrame], reference_time: datetime, window: timedelta = WINDOW
+    tables: Mapping[str, pl.DataFrame],
+    reference_time: datetime,
+    window: timedelta = WINDOW,
+    count_machine_opens: bool = False,
+    count_bot_clicks: bool = False,
 ) -> pl.DataFrame:
     """One row per person seen in the engagement tables, with exactly ``ENGAGEMENT_SCHEMA``."""
     as_of = pl.lit(reference_time, UTC_DATETIME)
@@ -73,15 +92,27 @@ def build_customer_engagement(
             .filter(pl.col("amperity_id").is_not_null() & (pl.col("time") <= as_of))
         )
 
+    machine = _flagged("machine_open")
+    human_open = pl.lit(True) if count_machine_opens else ~machine
     opens = (
-        events("currents_email_opens")
+        events("currents_email_opens", "machine_open")
         .group_by("amperity_id")
-        .agg(last_email_open_at=pl.col("time").max(), email_opens_30d=recent.sum())
+        .agg(
+            last_email_open_at=pl.col("time").filter(human_open).max(),
+            email_opens_30d=(recent & human_open).sum(),
+            email_machine_opens_30d=(recent & machine).sum(),
+        )
     )
+    bot = _flagged("is_suspected_bot_click")
+    human_click = pl.lit(True) if count_bot_clicks else ~bot
     clicks = (
-        events("currents_email_clicks")
+        events("currents_email_clicks", "is_suspected_bot_click")
         .group_by("amperity_id")
-        .agg(last_email_click_at=pl.col("time").max(), email_clicks_30d=recent.sum())
+        .agg(
+            last_email_click_at=pl.col("time").filter(human_click).max(),
+            email_clicks_30d=(recent & human_click).sum(),
+            email_bot_clicks_30d=(recent & bot).sum(),
+        )
     )
     sends = (
         events("currents_email_sends")
@@ -135,7 +166,14 @@ def build_customer_engagement(
         people = people.join(part, on="amperity_id", how="left")
     return (
         people.with_columns(
-            pl.col("email_opens_30d", "email_clicks_30d", "email_sends_30d", "email_sends_total")
+            pl.col(
+                "email_opens_30d",
+                "email_clicks_30d",
+                "email_machine_opens_30d",
+                "email_bot_clicks_30d",
+                "email_sends_30d",
+                "email_sends_total",
+            )
             .fill_null(0)
             .cast(pl.Int64),
             pl.col("email_bounced", "email_unsubscribed", "email_marked_spam").fill_null(False),

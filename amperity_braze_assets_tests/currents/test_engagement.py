@@ -60,3 +60,51 @@ def test_engagement_figures_per_person():
 def test_no_events_gives_an_empty_table_with_the_contract_columns():
     out = build_customer_engagement({}, NOW)
     assert out.height == 0 and out.schema == pl.Schema(ENGAGEMENT_SCHEMA)
+
+
+def test_machine_opens_and_bot_clicks_are_counted_apart_and_left_out():
+    """Apple Mail Privacy Protection opens every message itself (Currents: machine_open "true")
+    and corporate link scanners click every link (is_suspected_bot_click): neither says the
+    reader engaged, so neither counts as an open or a click, nor as the last one, by default."""
+    tables = {
+        "currents_email_opens": _events(
+            [("a", 1), ("a", 2), ("a", 5), ("m", 1)],
+            machine_open=["true", None, "true", "true"],
+        ),
+        "currents_email_clicks": _events(
+            [("a", 1), ("a", 4), ("m", 1)], is_suspected_bot_click=[True, False, True]
+        ),
+    }
+    rows = {
+        r["amperity_id"]: r for r in build_customer_engagement(tables, NOW).iter_rows(named=True)
+    }
+    a, m = rows["a"], rows["m"]
+    assert (a["email_opens_30d"], a["email_machine_opens_30d"]) == (1, 2)
+    assert a["last_email_open_at"] == NOW - timedelta(days=2)  # the human open, not day 1's
+    assert (a["email_clicks_30d"], a["email_bot_clicks_30d"]) == (1, 1)
+    assert a["last_email_click_at"] == NOW - timedelta(days=4)
+    # Only machines engaged: no open, no click, no last open; the machine figures say why.
+    assert (m["email_opens_30d"], m["email_clicks_30d"]) == (0, 0)
+    assert (m["email_machine_opens_30d"], m["email_bot_clicks_30d"]) == (1, 1)
+    assert m["last_email_open_at"] is None and m["last_email_click_at"] is None
+
+    counted = build_customer_engagement(
+        tables, NOW, count_machine_opens=True, count_bot_clicks=True
+    )
+    a = counted.filter(pl.col("amperity_id") == "a").row(0, named=True)
+    assert (a["email_opens_30d"], a["email_clicks_30d"]) == (3, 2)
+    assert a["last_email_open_at"] == NOW - timedelta(days=1)
+
+
+def test_flags_as_booleans_or_text_and_missing_columns():
+    """An older schema has no machine_open column; another writes the flag as a boolean."""
+    tables = {
+        "currents_email_opens": _events([("a", 1), ("b", 1)], machine_open=[True, False]),
+        "currents_email_clicks": _events([("a", 1)]),  # no is_suspected_bot_click at all
+    }
+    rows = {
+        r["amperity_id"]: r for r in build_customer_engagement(tables, NOW).iter_rows(named=True)
+    }
+    assert (rows["a"]["email_opens_30d"], rows["a"]["email_machine_opens_30d"]) == (0, 1)
+    assert (rows["b"]["email_opens_30d"], rows["b"]["email_machine_opens_30d"]) == (1, 0)
+    assert (rows["a"]["email_clicks_30d"], rows["a"]["email_bot_clicks_30d"]) == (1, 0)
