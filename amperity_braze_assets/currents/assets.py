@@ -35,6 +35,7 @@ from amperity_braze_assets.currents.tables import (
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets.storage.state_tables import RETIRED_IDS
 
 CURRENTS_GROUP = "currents"
 CURRENTS_JOB = "currents_ingest_job"
@@ -170,6 +171,7 @@ def build_currents_assets(settings: Settings) -> list:
             as_of,
             count_machine_opens=settings.count_machine_opens,
             count_bot_clicks=settings.count_bot_clicks,
+            retired_ids=store.read(RETIRED_IDS),
         )
         return dg.Output(
             engagement,

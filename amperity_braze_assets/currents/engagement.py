@@ -22,7 +22,7 @@ up to it. The column names are a contract with the attribute mapping and the aud
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -64,16 +64,21 @@ def _flagged(column: str) -> pl.Expr:
     return pl.col(column).cast(pl.String).str.to_lowercase().fill_null("") == "true"
 
 
-def build_customer_engagement(
-    tables: Mapping[str, pl.DataFrame],
-    reference_time: datetime,
-    window: timedelta = WINDOW,
-    count_machine_opens: bool = False,
-    count_bot_clicks: bool = False,
-) -> pl.DataFrame:
-    """One row per person seen in the engagement tables, with exactly ``ENGAGEMENT_SCHEMA``."""
-    as_of = pl.lit(reference_time, UTC_DATETIME)
-    recent = pl.col("time") > pl.lit(reference_time - window, UTC_DATETIME)
+EventReader = Callable[..., pl.LazyFrame]
+
+
+def _event_reader(
+    tables: Mapping[str, pl.DataFrame], as_of: pl.Expr, retired_ids: pl.DataFrame | None
+) -> EventReader:
+    """``events(table, *extra)``: a table's events up to ``as_of`` keyed by ``amperity_id``
+    (an id merged away counts as its survivor), with the ``extra`` columns (null if absent)."""
+    retired = (
+        retired_ids.lazy().select(
+            pl.col("retired_id").cast(pl.String), pl.col("amperity_id").cast(pl.String)
+        )
+        if retired_ids is not None and retired_ids.height
+        else None
+    )
 
     def events(table: str, *extra: str) -> pl.LazyFrame:
         frame = tables.get(table)
@@ -82,7 +87,7 @@ def build_customer_engagement(
         columns = [
             pl.col(c) if c in frame.columns else pl.lit(None, pl.String).alias(c) for c in extra
         ]
-        return (
+        keyed = (
             frame.lazy()
             .select(
                 pl.col("external_user_id").cast(pl.String).alias("amperity_id"),
@@ -91,7 +96,25 @@ def build_customer_engagement(
             )
             .filter(pl.col("amperity_id").is_not_null() & (pl.col("time") <= as_of))
         )
+        if retired is None:
+            return keyed
+        return (
+            keyed.join(
+                retired.rename({"retired_id": "amperity_id", "amperity_id": "_survivor"}),
+                on="amperity_id",
+                how="left",
+            )
+            .with_columns(pl.coalesce("_survivor", "amperity_id").alias("amperity_id"))
+            .drop("_survivor")
+        )
 
+    return events
+
+
+def _opens_and_clicks(
+    events: EventReader, recent: pl.Expr, count_machine_opens: bool, count_bot_clicks: bool
+) -> list[pl.LazyFrame]:
+    """Opens and clicks per person, machine opens and suspected bot clicks counted apart."""
     machine = _flagged("machine_open")
     human_open = pl.lit(True) if count_machine_opens else ~machine
     opens = (
@@ -114,23 +137,12 @@ def build_customer_engagement(
             email_bot_clicks_30d=(recent & bot).sum(),
         )
     )
-    sends = (
-        events("currents_email_sends")
-        .group_by("amperity_id")
-        .agg(email_sends_30d=recent.sum(), email_sends_total=pl.len())
-    )
-    bounced = (
-        events("currents_email_bounces", "event_type")
-        .filter(pl.col("event_type") == HARD_BOUNCE)
-        .select("amperity_id", email_bounced=pl.lit(True))
-        .unique("amperity_id")
-    )
-    spam = (
-        events("currents_email_spam_reports")
-        .select("amperity_id", email_marked_spam=pl.lit(True))
-        .unique("amperity_id")
-    )
-    unsubscribed = (
+    return [opens, clicks]
+
+
+def _unsubscribed(events: EventReader) -> pl.LazyFrame:
+    """Whether the latest email subscription event left the person unsubscribed."""
+    return (
         pl.concat(
             [
                 events("currents_email_unsubscribes").select(
@@ -155,6 +167,42 @@ def build_customer_engagement(
         .group_by("amperity_id")
         .agg(email_unsubscribed=pl.col("status").last() == "unsubscribed")
     )
+
+
+def build_customer_engagement(
+    tables: Mapping[str, pl.DataFrame],
+    reference_time: datetime,
+    window: timedelta = WINDOW,
+    count_machine_opens: bool = False,
+    count_bot_clicks: bool = False,
+    retired_ids: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """One row per person seen in the engagement tables, with exactly ``ENGAGEMENT_SCHEMA``.
+
+    ``retired_ids`` (``retired_id``, ``amperity_id``: ids identity resolution merged away, and
+    who holds their records now): an event Braze keyed by a retired id counts for the survivor,
+    so a merge never loses a person's opens, clicks or unsubscribes."""
+    as_of = pl.lit(reference_time, UTC_DATETIME)
+    events = _event_reader(tables, as_of, retired_ids)
+    recent = pl.col("time") > pl.lit(reference_time - window, UTC_DATETIME)
+    opens, clicks = _opens_and_clicks(events, recent, count_machine_opens, count_bot_clicks)
+    sends = (
+        events("currents_email_sends")
+        .group_by("amperity_id")
+        .agg(email_sends_30d=recent.sum(), email_sends_total=pl.len())
+    )
+    bounced = (
+        events("currents_email_bounces", "event_type")
+        .filter(pl.col("event_type") == HARD_BOUNCE)
+        .select("amperity_id", email_bounced=pl.lit(True))
+        .unique("amperity_id")
+    )
+    spam = (
+        events("currents_email_spam_reports")
+        .select("amperity_id", email_marked_spam=pl.lit(True))
+        .unique("amperity_id")
+    )
+    unsubscribed = _unsubscribed(events)
     purchases = (
         events("currents_purchases")
         .group_by("amperity_id")

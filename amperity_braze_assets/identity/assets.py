@@ -16,10 +16,12 @@ from amperity_braze_assets.identity import ResolveStats, resolve_with_stats
 from amperity_braze_assets.identity.config import IdentityConfig
 from amperity_braze_assets.identity.features import MATCHED_COLUMNS, matched_columns
 from amperity_braze_assets.identity.records import customer_records as stack_customer_records
+from amperity_braze_assets.identity.retired_ids import update_retired_ids
 from amperity_braze_assets.metadata import markdown_preview
 from amperity_braze_assets.settings import Settings
 from amperity_braze_assets.sources.tags import CUSTOMER_TAGS, column_for_tag
 from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets.storage.state_tables import RETIRED_IDS
 
 if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
     from amperity_braze_assets.config import ProjectConfig
@@ -153,6 +155,9 @@ def build_identity_assets(config: "ProjectConfig", settings: Settings) -> list:
             ),
         )
         resolved = with_previous_ids(run.output, previous)
+        # Currents events Braze keyed by a merged-away id count for its survivor.
+        retired = update_retired_ids(state_store.read(RETIRED_IDS), resolved)
+        state_store.write(RETIRED_IDS, retired)
         yield dg.Output(
             resolved,
             output_name="identity_resolution",

@@ -26,6 +26,10 @@ from amperity_braze_assets.storage.leases import Leases
 from amperity_braze_assets.storage.parquet_files import read_table, write_table
 
 SUFFIX = ".parquet"
+# Every amperity_id identity resolution retired by merging it into another person, and the id
+# that person holds now (``retired_id``, ``amperity_id``): written by the identity room, read by
+# the Currents room, whose events Braze keyed by the retired id count for the survivor.
+RETIRED_IDS = "identity/retired_ids.v1"
 Result = TypeVar("Result")
 
 

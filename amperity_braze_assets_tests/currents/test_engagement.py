@@ -108,3 +108,22 @@ def test_flags_as_booleans_or_text_and_missing_columns():
     assert (rows["a"]["email_opens_30d"], rows["a"]["email_machine_opens_30d"]) == (0, 1)
     assert (rows["b"]["email_opens_30d"], rows["b"]["email_machine_opens_30d"]) == (1, 0)
     assert (rows["a"]["email_clicks_30d"], rows["a"]["email_bot_clicks_30d"]) == (1, 0)
+
+
+def test_events_keyed_by_a_merged_away_id_count_for_the_survivor():
+    """B was merged into A by identity resolution: Braze's events still carry external_id B
+    (sent before the merge), and they are A's opens, clicks and unsubscribes now."""
+    tables = {
+        "currents_email_opens": _events([("A", 1), ("B", 2), ("B", 3)]),
+        "currents_email_unsubscribes": _events([("B", 1)]),
+    }
+    retired = pl.DataFrame({"retired_id": ["B"], "amperity_id": ["A"]})
+    rows = {
+        r["amperity_id"]: r
+        for r in build_customer_engagement(tables, NOW, retired_ids=retired).iter_rows(named=True)
+    }
+    assert set(rows) == {"A"}
+    assert rows["A"]["email_opens_30d"] == 3
+    assert rows["A"]["email_unsubscribed"] is True  # B's unsubscribe binds the merged person
+    without = build_customer_engagement(tables, NOW)
+    assert set(without["amperity_id"]) == {"A", "B"}

@@ -15,6 +15,7 @@ from amperity_braze_assets.identity.normalize import normalize_records
 from amperity_braze_assets.settings import SAMPLE_CONFIG_DIR
 from amperity_braze_assets.storage.parquet_io_manager import ParquetIOManager
 from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets.storage.state_tables import RETIRED_IDS
 from amperity_braze_assets_tests.conftest import make_settings
 from amperity_braze_assets_tests.identity.helpers import records_frame
 
@@ -225,3 +226,21 @@ def test_explain_match_prints_evidence_prior_decision_and_the_chain(tmp_path, mo
 
     assert cli.main(["explain-match", "web:w1", "web:nobody"]) == 2
     assert "web:nobody is not among the stored customer records" in capsys.readouterr().err
+
+
+def test_a_merge_records_the_retired_id_for_the_currents_tables(tmp_path):
+    """Tomasz's web record only joins his store record once it carries the same email: one of
+    the two ids is retired, and the state store says whose it is now (what customer_engagement
+    reads to count Braze's events of the old id for him)."""
+    settings, config = _project(tmp_path)
+    apart = [(*row[:4], "tomek.w@gmail.com", *row[5:]) if row[1] == "w3" else row for row in PEOPLE]
+    with dg.instance_for_test() as instance:
+        _materialize(settings, config, apart, instance)
+        before = _stored_ids(settings)
+        assert before["w3"] != before["p3"]
+        _materialize(settings, config, PEOPLE, instance)
+        after = _stored_ids(settings)
+    assert after["w3"] == after["p3"]
+    retired = StateStore(base_path=settings.state_base).tables().read(RETIRED_IDS)
+    (absorbed,) = {before["w3"], before["p3"]} - {after["p3"]}
+    assert dict(retired.iter_rows()) == {absorbed: after["p3"]}
