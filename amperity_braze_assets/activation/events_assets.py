@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 import polars as pl
 
+from amperity_braze_assets.activation.assets import BRAZE_GROUP
 from amperity_braze_assets.activation.config import QUERY_TABLES, sql_tables
 from amperity_braze_assets.activation.events import DUPLICATE_KEY, build_events
 from amperity_braze_assets.activation.events_config import EventsConfig, load_events_config
@@ -17,7 +18,6 @@ from amperity_braze_assets.metadata import markdown_preview, top_counts
 if TYPE_CHECKING:  # the composed configuration is built above the rooms (config.py)
     from amperity_braze_assets.config import ProjectConfig
 
-BRAZE_GROUP = "braze"
 EVENTS_ASSET = "braze_events"
 EVENT_REJECTS_ASSET = "braze_event_rejects"
 KEYS_CHECK = "event_keys_unique"

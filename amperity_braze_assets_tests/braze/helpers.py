@@ -6,6 +6,7 @@ Test modules import these from here, never from one another.
 
 from __future__ import annotations
 
+import json
 import shutil
 import textwrap
 from pathlib import Path
@@ -105,3 +106,12 @@ def materialize(settings, selection, run_config=None, **options):
         resources=sync_resources(settings, destinations),
         **options,
     )
+
+
+def sent_by_person(report) -> dict[str, dict]:
+    """What a sync's log says each person was sent: external_id -> the object, without it."""
+    sent = {}
+    for text in report.log.get_column("object").to_list():
+        body = json.loads(text)
+        sent[body.pop("external_id")] = body
+    return sent

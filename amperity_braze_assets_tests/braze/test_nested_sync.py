@@ -14,6 +14,7 @@ from amperity_braze_assets.braze.ledger import Ledger
 from amperity_braze_assets.braze.sync import SyncOptions, run_sync
 from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets_tests.braze.helpers import sent_by_person
 
 KEY = "nested-sync-key-7f6e5d"
 ORDERS = pl.List(
@@ -61,11 +62,7 @@ def sync(frame: pl.DataFrame, ledger: Ledger, emulator, run_id: str):
     with BrazeClient(settings, KEY) as client:
         options = SyncOptions(run_id=run_id, concurrency=2, circuit_breaker_min_profiles=10**9)
         report = run_sync(frame, ledger, client, options)
-    sent = {}
-    for text in report.log.get_column("object").to_list():
-        body = json.loads(text)
-        sent[body.pop("external_id")] = body
-    return report, sent
+    return report, sent_by_person(report)
 
 
 def test_first_sync_then_update_remove_add_and_a_reorder_that_sends_nothing(ledger):

@@ -17,6 +17,7 @@ from amperity_braze_assets.braze.ledger import Ledger
 from amperity_braze_assets.braze.sync import SyncOptions, run_sync
 from amperity_braze_assets.devtools.emulator import start_emulator
 from amperity_braze_assets.storage.state_store import StateStore
+from amperity_braze_assets_tests.braze.helpers import sent_by_person
 
 KEY = "unconfirmed-key-3c1d"
 ORDERS = pl.List(pl.Struct({"order_id": pl.String, "total": pl.Float64, "coupon": pl.String}))
@@ -47,11 +48,7 @@ def sync(
             objects_per_request=objects_per_request,
         )
         report = run_sync(frame, ledger, client, options)
-    sent = {}
-    for text in report.log.get_column("object").to_list():
-        body = json.loads(text)
-        sent[body.pop("external_id")] = body
-    return report, sent
+    return report, sent_by_person(report)
 
 
 def tiers(values: dict[str, str | None]) -> pl.DataFrame:

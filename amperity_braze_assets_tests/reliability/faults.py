@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import os
 import random
+import subprocess
+import time
 from dataclasses import dataclass
 
 import polars as pl
@@ -176,3 +178,15 @@ class Figures:
             f"{self.wasted} of {self.minimum_data_points} needed (client counted "
             f"{self.client_wasted})"
         )
+
+
+def wait_for_progress(condition, process: subprocess.Popen, timeout: float = 60.0) -> bool:
+    """Poll until ``condition()`` (the child made the progress we kill at) or the child exits."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if process.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            raise TimeoutError("the sync child made no progress")
+        time.sleep(0.002)  # polling the child's progress, not waiting for time to pass
+    return True

@@ -38,6 +38,7 @@ from amperity_braze_assets_tests.reliability.faults import (
     attributes_frame,
     expected_profiles,
     values_lost,
+    wait_for_progress,
 )
 
 PEOPLE = 400
@@ -98,18 +99,6 @@ def occurrences(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=EVENT_SCHEMA)
 
 
-def _wait_for(condition, process: subprocess.Popen, timeout: float = 60.0) -> bool:
-    """Poll until ``condition()`` (the child made the progress we kill at) or the child exits."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            return False
-        if time.monotonic() > deadline:
-            raise TimeoutError("the sync child made no progress")
-        time.sleep(0.002)  # polling the child's progress, not waiting for time to pass
-    return True
-
-
 def _kill_mid_sync(emulator, tmp_path: Path, files: list[str], number: int, rng) -> bool:
     """Start a sync child and SIGKILL it once Braze has applied 1 to 3 more requests."""
     marker = tmp_path / f"started-{number}"
@@ -121,7 +110,7 @@ def _kill_mid_sync(emulator, tmp_path: Path, files: list[str], number: int, rng)
     )
     applied = len(emulator.applied_ids())
     count = rng.randint(1, 3)
-    alive = _wait_for(lambda: len(emulator.applied_ids()) >= applied + count, process)
+    alive = wait_for_progress(lambda: len(emulator.applied_ids()) >= applied + count, process)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     return alive

@@ -35,6 +35,7 @@ from amperity_braze_assets_tests.reliability.faults import (
     attributes_frame,
     expected_profiles,
     values_lost,
+    wait_for_progress,
 )
 
 PEOPLE = 5000 if FULL else 3000  # 40 to 67 full batches of 75
@@ -164,18 +165,6 @@ CHILD = textwrap.dedent(
 )
 
 
-def _wait_for(condition, process: subprocess.Popen, timeout: float = 60.0) -> bool:
-    """Poll until ``condition()`` (the child made the progress we kill at) or the child exits."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if process.poll() is not None:
-            return False
-        if time.monotonic() > deadline:
-            raise TimeoutError("the sync child made no progress")
-        time.sleep(0.002)  # polling the child's progress, not waiting for time to pass
-    return True
-
-
 @pytest.mark.slow
 def test_sync_killed_with_sigkill_at_random_points_converges(tmp_path):
     kills_planned = 10 if FULL else 3
@@ -232,7 +221,7 @@ def test_sync_killed_with_sigkill_at_random_points_converges(tmp_path):
                     present = len(list(segments.glob("*.parquet"))) if segments.exists() else 0
                     return present >= before + count
 
-            alive = _wait_for(reached, process)
+            alive = wait_for_progress(reached, process)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=30)
             assert alive, f"the child finished before kill {number} ({point})"
